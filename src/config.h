@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The configuration: read from an INI file (or built by single.c from the command line), fully
+ * validated, then immutable. A reload parses into a new struct config and swaps it only on success.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "graced.h"
+#include "macro.h"
+#include "parse.h"
+
+/* Where a section or key was written, for FILE:LINE messages. file points into config->files. */
+struct config_location {
+	const char *file;
+	unsigned line;
+};
+
+/* The shutdown keys a worker inherits from [shutdown] and may override. */
+struct shutdown_settings {
+	usec_t stop_timeout;
+	usec_t join_timeout;
+	usec_t kill_timeout;
+	int intake_signal; /* SIGNAL_NONE when unset */
+	int stop_signal;
+	int cancel_signal;
+	int kill_signal;
+	enum kill_mode kill_mode;
+	bool stop_fd;
+};
+
+struct supervisor_config {
+	char *name;                   /* default "graced" */
+	enum log_level log_level;     /* info */
+	enum log_target log_target;   /* auto */
+	char *pidfile;                /* NULL: none */
+	char *report;                 /* NULL: none */
+	char *control_socket;         /* NULL: none */
+	bool subreaper;               /* yes */
+	bool debug;                   /* no */
+	usec_t slow_step;             /* 100ms, for debug = yes */
+	char *exit_code_from;         /* NULL, or a worker name */
+	struct config_location exit_code_from_at;
+};
+
+struct shutdown_config {
+	usec_t intake_timeout;        /* 5s */
+	usec_t drain_delay;           /* 0 */
+	usec_t close_timeout;         /* 5s */
+	usec_t deadline;              /* USEC_INFINITY: unset */
+	bool deadline_set;
+	enum second_signal second_signal;
+	struct shutdown_settings defaults; /* 10s 5s 5s none TERM INT KILL group no */
+};
+
+struct intake_config {
+	char *name;
+	struct config_location at;
+	enum intake_type type;
+	struct listen_address listen;      /* socket, readiness */
+	struct config_location listen_at;
+	bool has_listen;
+	unsigned backlog;                  /* 511 */
+	bool reuseport;                    /* no */
+	mode_t mode;                       /* unix: 0666 & ~umask unless set */
+	bool has_mode;
+	char *owner;
+	char *group;
+	char **argv;                       /* exec */
+	int signal;                        /* signal */
+	char **workers;                    /* signal: the workers it goes to */
+	struct config_location workers_at;
+};
+
+struct worker_config {
+	char *name;
+	struct config_location at;
+	char **argv;
+	char *command;                     /* as written, for the plan and logs */
+	unsigned instances;                /* 1..1024, default 1 */
+	char **after;
+	struct config_location after_at;
+	char **sockets;
+	struct config_location sockets_at;
+	struct ready_spec ready;           /* none */
+	usec_t start_timeout;              /* 30s */
+	enum restart_policy restart;       /* no */
+	usec_t restart_delay;              /* 1s */
+	usec_t restart_delay_max;          /* 30s: the backoff's cap */
+	unsigned start_limit_burst;        /* 5 */
+	usec_t start_limit_interval;       /* 60s */
+	struct shutdown_settings shutdown; /* [shutdown] defaults, then overrides */
+	char *user;
+	char *group;
+	char *directory;
+	char **environment;                /* NAME=VALUE */
+	mode_t umask;
+	bool has_umask;
+	enum output_mode output;           /* inherit */
+	bool critical;                     /* no */
+	int *success_status;               /* extra clean exit codes (0..255) */
+	size_t n_success_status;
+	int *success_signal;               /* extra clean death signals */
+	size_t n_success_signal;
+	usec_t watchdog;                   /* USEC_INFINITY: off */
+};
+
+struct resource_config {
+	char *name;
+	struct config_location at;
+	enum resource_type type;
+	char *path;                        /* file */
+	char **argv;                       /* exec */
+	usec_t close_timeout;              /* [shutdown] close_timeout unless set */
+};
+
+struct config {
+	char **files;                      /* every file read, main file first; locations point here */
+	struct supervisor_config supervisor;
+	struct shutdown_config shutdown;
+	struct intake_config **intakes;    /* in file order */
+	size_t n_intakes;
+	struct worker_config **workers;    /* in file order */
+	size_t n_workers;
+	struct resource_config **resources; /* in file order, i.e. order of opening */
+	size_t n_resources;
+};
+
+/* Every problem found while loading, in file order. */
+struct config_error {
+	char *file;
+	unsigned line;
+	char *message;
+};
+
+struct config_errors {
+	struct config_error *items;
+	size_t n;
+};
+
+/*
+ * Reads and validates path (and its includes). On success *ret is a new config and errors is
+ * empty; on failure returns -EINVAL (or -ENOMEM) with every problem in errors. Warnings do not
+ * fail the load.
+ */
+int config_load(const char *path, struct config **ret, struct config_errors *errors);
+/* The same for an in-memory file, named name in messages. */
+int config_load_string(const char *name, const char *text, struct config **ret,
+    struct config_errors *errors);
+
+/* A config with all defaults and nothing in it; single.c adds its one worker. */
+struct config *config_new(void);
+/* A worker with the [shutdown] defaults of c, appended to c. NULL on OOM. */
+struct worker_config *config_add_worker(struct config *c, const char *name);
+/* Checks the cross references and the dependency graph of a config built in memory. */
+int config_validate(struct config *c, struct config_errors *errors);
+
+struct config *config_free(struct config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
+
+void config_errors_clear(struct config_errors *errors);
+/* Prints each as "FILE:LINE: message\n". */
+void config_errors_print(const struct config_errors *errors, FILE *f);
+
+const struct worker_config *config_find_worker(const struct config *c, const char *name);
+const struct intake_config *config_find_intake(const struct config *c, const char *name);

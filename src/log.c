@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "util.h"
+
+#define LOG_LINE_MAX 4096
+#define LOG_FIELDS_MAX 16
+
+static enum log_target log_target = LOG_TARGET_STDERR;
+static enum log_level log_level = LOG_LEVEL_INFO;
+static const char *log_ident = "graced";
+
+/* Our levels are ordered by verbosity; syslog priorities by severity. */
+static const int level_priority[_LOG_LEVEL_MAX] = {
+	[LOG_LEVEL_ERR] = LOG_ERR,
+	[LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_NOTICE] = LOG_NOTICE,
+	[LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+static const char *
+priority_name(int priority)
+{
+	switch (priority) {
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "err";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
+	}
+}
+
+bool
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+void
+log_setup(enum log_target target, enum log_level level, const char *ident)
+{
+	if (target == LOG_TARGET_AUTO)
+		target = log_stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+	log_target = target;
+	log_set_level(level);
+	if (ident)
+		log_ident = ident;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	if (level >= 0 && level < _LOG_LEVEL_MAX)
+		log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+enum log_target
+log_get_target(void)
+{
+	return log_target;
+}
+
+/* A logfmt value needs quotes when it is empty or holds a space, quote, '=' or control byte. */
+static void
+append_value(char *buf, size_t n, size_t *len, const char *v)
+{
+	bool quote = !*v;
+
+	for (const char *p = v; *p && !quote; p++)
+		quote = *p == ' ' || *p == '"' || *p == '=' || *p == '\\' || iscntrl((unsigned char) *p);
+	if (!quote) {
+		*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "%s", v);
+		return;
+	}
+	*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\"");
+	for (const char *p = v; *p; p++) {
+		unsigned char c = (unsigned char) *p;
+
+		if (c == '"' || c == '\\')
+			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\%c", c);
+		else if (c == '\n')
+			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\n");
+		else if (iscntrl(c))
+			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\x%02x", c);
+		else
+			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "%c", c);
+	}
+	*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\"");
+}
+
+static void
+write_stderr(int priority, const struct log_field *fields, const char *msg)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = 0;
+
+	len += (size_t) snprintf(line, sizeof(line), "level=%s", priority_name(priority));
+	for (const struct log_field *f = fields; f && f->key; f++) {
+		if (!f->value)
+			continue;
+		len += (size_t) snprintf(line + MIN(len, sizeof(line)), sizeof(line) - MIN(len, sizeof(line)),
+		    " %s=", f->key);
+		append_value(line, sizeof(line), &len, f->value);
+	}
+	len += (size_t) snprintf(line + MIN(len, sizeof(line)), sizeof(line) - MIN(len, sizeof(line)),
+	    " msg=");
+	append_value(line, sizeof(line), &len, msg);
+	if (len >= sizeof(line) - 1)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	(void) fwrite(line, 1, len, stderr);
+	(void) fflush(stderr);
+}
+
+static void
+write_journal(int priority, int error, const struct log_field *fields, const char *msg)
+{
+	char buffers[LOG_FIELDS_MAX + 4][LOG_LINE_MAX / 4];
+	struct iovec iov[LOG_FIELDS_MAX + 4];
+	size_t n = 0;
+
+	snprintf(buffers[n], sizeof(buffers[n]), "PRIORITY=%d", priority);
+	n++;
+	snprintf(buffers[n], sizeof(buffers[n]), "SYSLOG_IDENTIFIER=%s", log_ident);
+	n++;
+	if (error) {
+		snprintf(buffers[n], sizeof(buffers[n]), "ERRNO=%d", error);
+		n++;
+	}
+	for (const struct log_field *f = fields; f && f->key && n < LOG_FIELDS_MAX + 3; f++) {
+		char *p = buffers[n];
+		int k;
+
+		if (!f->value)
+			continue;
+		k = snprintf(p, sizeof(buffers[n]), "GRACED_");
+		for (const char *c = f->key; *c && k < (int) sizeof(buffers[n]) - 2; c++)
+			p[k++] = (char) (isalnum((unsigned char) *c) ? toupper((unsigned char) *c) : '_');
+		snprintf(p + k, sizeof(buffers[n]) - (size_t) k, "=%s", f->value);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		iov[i] = (struct iovec) { .iov_base = buffers[i], .iov_len = strlen(buffers[i]) };
+	{
+		/* MESSAGE= may be long; it gets its own allocation-free iovec pair. */
+		static const char prefix[] = "MESSAGE=";
+		char full[LOG_LINE_MAX];
+
+		snprintf(full, sizeof(full), "%s%s", prefix, msg);
+		iov[n++] = (struct iovec) { .iov_base = full, .iov_len = strlen(full) };
+		if (sd_journal_sendv(iov, (int) n) < 0)
+			write_stderr(priority, fields, msg);
+	}
+}
+
+int
+log_fields(int priority, int error, const struct log_field *fields, const char *format, ...)
+{
+	int saved = errno;
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	if (error < 0)
+		error = -error;
+	if (priority > level_priority[log_level]) {
+		errno = saved;
+		return -error;
+	}
+
+	va_start(ap, format);
+	(void) vsnprintf(msg, sizeof(msg), format, ap);
+	va_end(ap);
+	if (error) {
+		size_t len = strlen(msg);
+
+		(void) snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(error));
+	}
+
+	if (log_target == LOG_TARGET_JOURNAL)
+		write_journal(priority, error, fields, msg);
+	else
+		write_stderr(priority, fields, msg);
+
+	errno = saved;
+	return -error;
+}

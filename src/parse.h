@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Pure parsers for configuration values. None of them logs; each returns 0 and writes ret_*
+ * on success, or -EINVAL (malformed) / -ERANGE (out of range) / -ENOMEM and leaves ret_* alone.
+ */
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "graced.h"
+
+/* "250ms", "10s", "1m30s", "2h", "1h2m3s500ms", "0", "infinity". Units: us ms s m h d. */
+int parse_duration(const char *s, usec_t *ret);
+/* The shortest exact spelling of d in the units above ("1m30s", "250ms", "infinity"). */
+char *format_duration(char *buf, size_t n, usec_t d);
+#define DURATION_MAX 32
+
+/* "SIGTERM", "TERM", "15", "none" (SIGNAL_NONE). Real-time signals as "SIGRTMIN+N". */
+int parse_signal(const char *s, int *ret);
+/* "SIGTERM", "none", "SIGRTMIN+3"; a static string or one written to the thread's buffer. */
+const char *signal_to_string(int sig);
+
+/* yes/no, true/false, on/off, 1/0. */
+int parse_boolean(const char *s, bool *ret);
+/* A decimal integer in [min, max]. */
+int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
+/* An octal file mode such as 0660 or 077. */
+int parse_mode(const char *s, mode_t *ret);
+
+struct listen_address {
+	enum listen_kind kind;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+		struct sockaddr_storage storage;
+	} addr;
+	socklen_t addr_len;
+	char name[256]; /* LISTEN_SYSTEMD: the socket unit's FileDescriptorName */
+};
+
+/* tcp://HOST:PORT (HOST an IPv4 literal, [IPv6] literal, "*" or "localhost"), unix:/path,
+ * systemd:NAME. */
+int parse_listen(const char *s, struct listen_address *ret);
+/* The canonical spelling ("tcp://127.0.0.1:8080", "tcp://[::1]:80", "unix:/run/x.sock"). */
+char *listen_address_to_string(char *buf, size_t n, const struct listen_address *a);
+#define LISTEN_ADDRESS_MAX 300
+bool listen_address_equal(const struct listen_address *a, const struct listen_address *b);
+
+struct ready_spec {
+	enum ready_kind kind;
+	uint16_t port;  /* READY_TCP */
+	usec_t delay;   /* READY_DELAY */
+};
+/* none | notify | tcp:PORT | delay:DUR */
+int parse_ready(const char *s, struct ready_spec *ret);
+
+/* "5 in 60s": at most burst starts within interval. */
+int parse_start_limit(const char *s, unsigned *ret_burst, usec_t *ret_interval);
+
+/*
+ * Splits a command line into words with shell-like quoting: 'single' (literal), "double" (with
+ * \" \\ \$ \` escapes), backslash outside quotes. No globbing, no variables, no shell: the user
+ * writes "sh -c '...'" for that. Unterminated quotes are -EINVAL; an empty result is -ENODATA.
+ */
+int parse_argv(const char *s, char ***ret);
+
+/* "A=1 B='two words'" into {"A=1", "B=two words"}; each word must be NAME=VALUE with a valid
+ * environment variable name. */
+int parse_environment(const char *s, char ***ret);
+
+/* A list separated by spaces and/or commas ("db, cache" or "db cache"). Empty is {}. */
+int parse_word_list(const char *s, char ***ret);
+
+/* Valid names of sections' NAME part and worker names: [A-Za-z0-9_-]{1,64}, not starting with '-'. */
+bool name_is_valid(const char *s);
+
+/*
+ * Expands ${VAR} and ${VAR:-default} from getenv(). "$$" is a literal "$"; a "$" not followed by
+ * "{" or "$" is literal. An unset ${VAR} without default is -ENXIO and *ret_missing (if given)
+ * gets a copy of its name; an unterminated "${" or bad name is -EINVAL.
+ */
+int expand_env(const char *s, char **ret, char **ret_missing);
+
+/* Closest candidate by edit distance, if it is close enough to be a likely typo; else NULL. */
+const char *suggest_closest(const char *s, const char *const *candidates, size_t n);
+
+const char *phase_to_string(enum phase p);
+enum phase phase_from_string(const char *s);
+const char *log_level_to_string(enum log_level l);
+enum log_level log_level_from_string(const char *s);
+const char *log_target_to_string(enum log_target t);
+enum log_target log_target_from_string(const char *s);
+const char *second_signal_to_string(enum second_signal s);
+enum second_signal second_signal_from_string(const char *s);
+const char *intake_type_to_string(enum intake_type t);
+enum intake_type intake_type_from_string(const char *s);
+const char *ready_kind_to_string(enum ready_kind k);
+const char *restart_policy_to_string(enum restart_policy p);
+enum restart_policy restart_policy_from_string(const char *s);
+const char *kill_mode_to_string(enum kill_mode m);
+enum kill_mode kill_mode_from_string(const char *s);
+const char *output_mode_to_string(enum output_mode m);
+enum output_mode output_mode_from_string(const char *s);
+const char *resource_type_to_string(enum resource_type t);
+enum resource_type resource_type_from_string(const char *s);
+const char *listen_kind_to_string(enum listen_kind k);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Small helpers: time, descriptors, NULL-terminated string vectors. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "graced.h"
+#include "macro.h"
+
+/* CLOCK_MONOTONIC now, in microseconds. Unit tests wrap it. */
+usec_t now_usec(void);
+
+/* now + d without overflow; USEC_INFINITY stays infinite. */
+usec_t usec_add(usec_t a, usec_t b);
+
+int fd_cloexec(int fd, bool on);
+int fd_nonblock(int fd, bool on);
+
+/* A strv is a NULL-terminated array of strings it owns. */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+/* Appends a copy of s; -ENOMEM leaves *l unchanged. */
+int strv_extend(char ***l, const char *s);
+/* Appends s itself, taking ownership only on success. */
+int strv_push(char ***l, char *s);
+char **strv_copy(char *const *l);
+/* Joins with sep; NULL on OOM. */
+char *strv_join(char *const *l, const char *sep);
+
+static inline bool
+streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static inline const char *
+strempty(const char *s)
+{
+	return s ? s : "";
+}
