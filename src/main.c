@@ -1,13 +1,310 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "plan.h"
+#include "single.h"
+#include "util.h"
+
+/* Exit statuses of config mode (DESIGN.md "Command line"). Single-command mode exits with the
+ * child's own status instead. */
+#define EXIT_CLEAN 0
+#define EXIT_FORCED 1
+#define EXIT_INVALID 2
+
+enum action {
+	ACTION_RUN,
+	ACTION_CHECK,
+	ACTION_PLAN,
+	ACTION_HELP,
+	ACTION_VERSION,
+};
+
+static enum action arg_action = ACTION_RUN;
+static const char *arg_config = NULL;
+static char **arg_command = NULL; /* points into argv: single-command mode */
+static struct single_options arg_single;
+static bool arg_single_set = false;
+static int arg_verbosity = 0;
+
+static void
+help(void)
+{
+	printf("Usage: graced [-c FILE]                 run a configuration (default %s)\n"
+	       "       graced -c FILE --check           validate only: exit 0, or 2 and every error\n"
+	       "       graced -c FILE --plan            print the ordered shutdown plan\n"
+	       "       graced [OPTIONS] -- CMD [ARG...] run one command as a container entrypoint\n"
+	       "\n"
+	       "graced starts a service's workers and, on SIGTERM or SIGINT, stops them through an\n"
+	       "ordered shutdown: intake, stop, cancel, join, close, each step bounded in time.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -c, --config FILE        configuration file\n"
+	       "      --check              validate the configuration and exit\n"
+	       "      --plan               print the shutdown plan and its worst case, and exit\n"
+	       "  -v, --verbose            log debug messages\n"
+	       "  -q, --quiet              log warnings and errors only\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n"
+	       "\n"
+	       "Single-command mode (graced [OPTIONS] -- CMD [ARG...]):\n"
+	       "      --stop-signal SIG    first signal to the command (default SIGTERM)\n"
+	       "      --stop-timeout DUR   time to exit after it (default 8s)\n"
+	       "      --cancel-signal SIG  second signal, or none (default none)\n"
+	       "      --join-timeout DUR   time to exit after the cancel signal (default 5s)\n"
+	       "      --kill-signal SIG    signal to the whole process group at last (default SIGKILL)\n"
+	       "      --kill-timeout DUR   time to reap after it (default 1s)\n"
+	       "      --report FILE        write the JSON shutdown report to FILE\n"
+	       "\n"
+	       "Exit status: 0 clean shutdown; 1 forced (something killed) or run-time failure;\n"
+	       "2 invalid configuration or usage. Single-command mode: the command's own status,\n"
+	       "or 128+N when it died of signal N.\n"
+	       "See graced(8) and graced.ini(5).\n",
+	    GRACED_DEFAULT_CONFIG);
+}
+
+static int
+usage_error(const char *fmt, const char *what)
+{
+	fprintf(stderr, "graced: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\nTry 'graced --help'.\n");
+	return -EINVAL;
+}
+
+enum {
+	OPT_CHECK = 0x100,
+	OPT_PLAN,
+	OPT_STOP_SIGNAL,
+	OPT_STOP_TIMEOUT,
+	OPT_CANCEL_SIGNAL,
+	OPT_JOIN_TIMEOUT,
+	OPT_KILL_SIGNAL,
+	OPT_KILL_TIMEOUT,
+	OPT_REPORT,
+};
+
+static int
+parse_single_option(int opt, const char *name, const char *value)
+{
+	int r = 0;
+
+	arg_single_set = true;
+	switch (opt) {
+	case OPT_STOP_SIGNAL:
+		r = parse_signal(value, &arg_single.stop_signal);
+		break;
+	case OPT_CANCEL_SIGNAL:
+		r = parse_signal(value, &arg_single.cancel_signal);
+		break;
+	case OPT_KILL_SIGNAL:
+		r = parse_signal(value, &arg_single.kill_signal);
+		break;
+	case OPT_STOP_TIMEOUT:
+		r = parse_duration(value, &arg_single.stop_timeout);
+		break;
+	case OPT_JOIN_TIMEOUT:
+		r = parse_duration(value, &arg_single.join_timeout);
+		break;
+	case OPT_KILL_TIMEOUT:
+		r = parse_duration(value, &arg_single.kill_timeout);
+		break;
+	case OPT_REPORT:
+		arg_single.report = value;
+		break;
+	}
+	if (r < 0) {
+		fprintf(stderr, "graced: invalid value '%s' for --%s\n", value, name);
+		return usage_error("%s", "expected a signal such as SIGTERM, TERM, 15 or none, "
+					 "or a duration such as 250ms, 8s, 1m30s");
+	}
+	return 0;
+}
+
+static int
+parse_argv_options(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "plan", no_argument, NULL, OPT_PLAN },
+		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "cancel-signal", required_argument, NULL, OPT_CANCEL_SIGNAL },
+		{ "join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT },
+		{ "kill-signal", required_argument, NULL, OPT_KILL_SIGNAL },
+		{ "kill-timeout", required_argument, NULL, OPT_KILL_TIMEOUT },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	int opt, index, r;
+
+	single_options_init(&arg_single);
+	opterr = 0;
+	/* "+": the first word that is not an option starts the command, so its own options
+	 * ("graced -- ls -l" or "graced ls -l") are never taken for ours. */
+	while ((opt = getopt_long(argc, argv, "+:c:vqhV", options, &index)) >= 0) {
+		switch (opt) {
+		case 'c':
+			arg_config = optarg;
+			break;
+		case OPT_CHECK:
+			arg_action = ACTION_CHECK;
+			break;
+		case OPT_PLAN:
+			arg_action = ACTION_PLAN;
+			break;
+		case 'v':
+			arg_verbosity++;
+			break;
+		case 'q':
+			arg_verbosity--;
+			break;
+		case 'h':
+			arg_action = ACTION_HELP;
+			return 0;
+		case 'V':
+			arg_action = ACTION_VERSION;
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		default:
+			if ((r = parse_single_option(opt, options[index].name, optarg)) < 0)
+				return r;
+			break;
+		}
+	}
+
+	if (optind < argc)
+		arg_command = argv + optind;
+	if (arg_command && arg_config)
+		return usage_error("%s", "-c FILE and a command (-- CMD) exclude each other");
+	if (!arg_command && arg_single_set)
+		return usage_error("%s",
+		    "--stop-signal, --stop-timeout, --cancel-signal, --join-timeout, --kill-signal, "
+		    "--kill-timeout and --report need a command: graced [OPTIONS] -- CMD [ARG...]");
+	return 0;
+}
+
+static enum log_level
+verbosity_level(void)
+{
+	if (arg_verbosity > 0)
+		return LOG_LEVEL_DEBUG;
+	if (arg_verbosity < 0)
+		return LOG_LEVEL_WARNING;
+	return LOG_LEVEL_INFO;
+}
+
+static int
+load_config(struct config **ret)
+{
+	struct config_errors errors = {};
+	const char *source = arg_command ? "command line" : arg_config;
+	int r;
+
+	if (arg_command)
+		r = single_config(arg_command, &arg_single, ret, &errors);
+	else
+		r = config_load(arg_config, ret, &errors);
+	if (r < 0) {
+		config_errors_print(&errors, stderr);
+		if (errors.n == 0)
+			fprintf(stderr, "graced: %s: %s\n", source, strerror(-r));
+		fprintf(stderr, "graced: %s: %zu error%s, nothing started\n", source, errors.n,
+		    errors.n == 1 ? "" : "s");
+		config_errors_clear(&errors);
+		return r;
+	}
+	config_errors_clear(&errors);
+	return 0;
+}
+
+static int
+check(const struct config *c, const struct plan *p)
+{
+	size_t instances = 0;
+	char d[DURATION_MAX], step[256];
+
+	for (size_t i = 0; i < c->n_workers; i++)
+		instances += c->workers[i]->instances;
+	printf("%s: OK: %zu worker%s (%zu instance%s), %zu intake%s, %zu resource%s; "
+	       "worst-case shutdown %s\n",
+	    arg_command ? "command line" : arg_config, c->n_workers, c->n_workers == 1 ? "" : "s",
+	    instances, instances == 1 ? "" : "s", c->n_intakes, c->n_intakes == 1 ? "" : "s",
+	    c->n_resources, c->n_resources == 1 ? "" : "s",
+	    format_duration(d, sizeof(d), p->worst_case));
+	if (plan_exceeds_deadline(p)) {
+		plan_biggest_step(p, step, sizeof(step));
+		fprintf(stderr,
+		    "graced: warning: the worst-case shutdown %s exceeds the deadline %s (%s); "
+		    "shorten %s (see --plan)\n",
+		    format_duration(d, sizeof(d), p->worst_case),
+		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, p->deadline),
+		    p->deadline_source, step);
+	}
+	return EXIT_CLEAN;
+}
 
 int
 main(int argc, char **argv)
 {
-	(void) argc;
-	(void) argv;
-	printf("%s\n", PACKAGE_STRING);
-	return 0;
+	_cleanup_(config_freep) struct config *c = NULL;
+	_cleanup_(plan_freep) struct plan *p = NULL;
+	int r;
+
+	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "graced");
+	if (parse_argv_options(argc, argv) < 0)
+		return EXIT_INVALID;
+	log_set_level(verbosity_level());
+
+	switch (arg_action) {
+	case ACTION_HELP:
+		help();
+		return EXIT_CLEAN;
+	case ACTION_VERSION:
+		printf("%s\n", PACKAGE_STRING);
+		return EXIT_CLEAN;
+	default:
+		break;
+	}
+
+	if (!arg_command && !arg_config)
+		arg_config = GRACED_DEFAULT_CONFIG;
+	if ((r = load_config(&c)) < 0)
+		return r == -ENOMEM ? EXIT_FORCED : EXIT_INVALID;
+	if ((r = plan_build(c, &p)) < 0) {
+		log_error_errno(r, "Failed to build the shutdown plan");
+		return EXIT_FORCED;
+	}
+	plan_resolve_deadline(p, getpid() == 1);
+
+	switch (arg_action) {
+	case ACTION_CHECK:
+		return check(c, p);
+	case ACTION_PLAN:
+		plan_print(p, stdout);
+		return EXIT_CLEAN;
+	default:
+		break;
+	}
+
+	/* The supervisor (starting workers, the ordered shutdown) is the next piece of graced; until
+	 * it lands, say so instead of pretending to run anything. */
+	log_error("Running workers is not part of this build yet; use --check or --plan");
+	return EXIT_FORCED;
 }

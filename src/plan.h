@@ -1,2 +1,71 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+
+/*
+ * The ordered shutdown plan of a configuration, and its worst case, computed before anything
+ * runs: intake_timeout (when there is something to announce) + drain_delay + the sum over
+ * dependency levels of the longest stop + join + kill budget in that level + the close commands.
+ * `graced --plan` prints it, `--check` warns when it exceeds the outside killer's deadline, and the
+ * supervisor stops workers level by level in the same order.
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "graced.h"
+#include "macro.h"
+
+/* One worker's part of the stop, cancel and join steps. A step that tells the worker nothing
+ * does not wait for it (DESIGN.md), so its budget is 0. */
+struct plan_worker {
+	const struct worker_config *worker;
+	unsigned level;
+	usec_t stop;    /* stop_timeout, or 0 with stop_signal = none and no stop_fd */
+	usec_t join;    /* join_timeout, or 0 with cancel_signal = none */
+	usec_t kill;    /* kill_timeout, or 0 with kill_signal = none */
+	usec_t total;
+};
+
+/* Workers stopped together: level 0 is stopped first (nobody is after= them). */
+struct plan_level {
+	struct plan_worker **workers;
+	size_t n_workers;
+	struct plan_worker *longest; /* the one whose budget is the level's */
+	usec_t budget;
+};
+
+struct plan {
+	const struct config *config;
+	bool announces;       /* readiness, exec or signal intakes, or an intake_signal */
+	usec_t intake;        /* intake_timeout when announcing, else 0 */
+	usec_t drain;         /* drain_delay */
+	struct plan_worker *workers; /* one per [worker:*], in config order */
+	size_t n_workers;
+	struct plan_level *levels;
+	size_t n_levels;
+	usec_t close;         /* the exec resources' close_timeouts, run one after another */
+	usec_t worst_case;
+	usec_t deadline;      /* USEC_INFINITY: no outside deadline known */
+	const char *deadline_source;
+};
+
+/* Builds the plan of a validated config. The plan points into c, which must outlive it. */
+int plan_build(const struct config *c, struct plan **ret);
+struct plan *plan_free(struct plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free);
+
+/*
+ * Sets the outside deadline: [shutdown] deadline when configured, else the PID 1 default (docker
+ * stop's 10 s) when graced is PID 1, else none.
+ */
+void plan_resolve_deadline(struct plan *p, bool pid1);
+
+/* True when the worst case is longer than a known deadline. */
+bool plan_exceeds_deadline(const struct plan *p);
+
+/* Names the biggest contributor to the worst case: "level 1 (worker 'web': stop_timeout 20s)". */
+void plan_biggest_step(const struct plan *p, char *buf, size_t n);
+
+/* The plan as a person reads it: steps in order, levels, per-worker signals and budgets, intakes,
+ * resources, and the worst case with its sum spelled out. */
+void plan_print(const struct plan *p, FILE *f);

@@ -1,2 +1,79 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "single.h"
+#include "util.h"
+
+void
+single_options_init(struct single_options *o)
+{
+	*o = (struct single_options) {
+		.stop_signal = SIGTERM,
+		.stop_timeout = 8 * USEC_PER_SEC,
+		.cancel_signal = SIGNAL_NONE,
+		.join_timeout = 5 * USEC_PER_SEC,
+		.kill_signal = SIGKILL,
+		.kill_timeout = 1 * USEC_PER_SEC,
+	};
+}
+
+/* The worker is named after the command's basename, reduced to the characters a name may hold,
+ * so logs say "worker 'nginx'" rather than something generic. */
+static void
+worker_name(const char *cmd, char *buf, size_t n)
+{
+	const char *base = strrchr(cmd, '/');
+	size_t k = 0;
+
+	base = base ? base + 1 : cmd;
+	for (const char *p = base; *p && k + 1 < n && k < 64; p++) {
+		char c = *p;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || (c == '-' && k > 0);
+
+		buf[k++] = ok ? c : '_';
+	}
+	buf[k] = '\0';
+	if (!name_is_valid(buf))
+		snprintf(buf, n, "main");
+}
+
+int
+single_config(char *const *argv, const struct single_options *o, struct config **ret,
+    struct config_errors *errors)
+{
+	_cleanup_(config_freep) struct config *c = NULL;
+	struct worker_config *w;
+	char name[65];
+	int r;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	if (!(c = config_new()))
+		return -ENOMEM;
+	if (o->report && !(c->supervisor.report = strdup(o->report)))
+		return -ENOMEM;
+
+	worker_name(argv[0], name, sizeof(name));
+	if (!(w = config_add_worker(c, name)))
+		return -ENOMEM;
+	if (!(w->argv = strv_copy(argv)) || !(w->command = strv_join(argv, " ")))
+		return -ENOMEM;
+	w->critical = true;
+	w->shutdown.stop_signal = o->stop_signal;
+	w->shutdown.stop_timeout = o->stop_timeout;
+	w->shutdown.cancel_signal = o->cancel_signal;
+	w->shutdown.join_timeout = o->join_timeout;
+	w->shutdown.kill_signal = o->kill_signal;
+	w->shutdown.kill_timeout = o->kill_timeout;
+	if (!(c->supervisor.exit_code_from = strdup(name)))
+		return -ENOMEM;
+
+	if ((r = config_validate(c, errors)) < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
+}

@@ -143,3 +143,44 @@ strv_join(char *const *l, const char *sep)
 	*p = '\0';
 	return s;
 }
+
+static bool
+word_is_plain(const char *w)
+{
+	if (!*w)
+		return false;
+	for (; *w; w++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-", *w))
+			return false;
+	return true;
+}
+
+char *
+strv_join_quoted(char *const *l)
+{
+	size_t n = 1;
+	char *s, *p;
+
+	/* Worst case: every byte is a quote, which becomes the four bytes '\'' */
+	for (size_t i = 0; l && l[i]; i++)
+		n += 4 * strlen(l[i]) + 3;
+	if (!(s = p = malloc(n)))
+		return NULL;
+	for (size_t i = 0; l && l[i]; i++) {
+		if (i)
+			*p++ = ' ';
+		if (word_is_plain(l[i])) {
+			p = stpcpy(p, l[i]);
+			continue;
+		}
+		*p++ = '\'';
+		for (const char *c = l[i]; *c; c++)
+			if (*c == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *c;
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return s;
+}

@@ -32,6 +32,9 @@ int strv_push(char ***l, char *s);
 char **strv_copy(char *const *l);
 /* Joins with sep; NULL on OOM. */
 char *strv_join(char *const *l, const char *sep);
+/* Joins argv into one line a shell would split back the same way: words quoted only when needed
+ * (sh -c 'echo "hi"'). NULL on OOM. */
+char *strv_join_quoted(char *const *l);
 
 static inline bool
 streq(const char *a, const char *b)
