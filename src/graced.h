@@ -122,3 +122,14 @@ enum listen_kind {
 	_LISTEN_KIND_MAX,
 	_LISTEN_KIND_INVALID = -EINVAL,
 };
+
+/* How a worker instance ended, as the report says it (DESIGN.md "Observability"). */
+enum outcome {
+	OUTCOME_EXITED,    /* exited on its own or on the stop signal */
+	OUTCOME_CANCELLED, /* exited in the cancel or join step */
+	OUTCOME_KILLED,    /* needed kill_signal */
+	OUTCOME_ABANDONED, /* survived even kill_signal and kill_timeout */
+	OUTCOME_FAILED,    /* failed to start, or died with a failure status before the shutdown */
+	_OUTCOME_MAX,
+	_OUTCOME_INVALID = -EINVAL,
+};

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "util.h"
+
+static const char *const outcome_table[_OUTCOME_MAX] = {
+	[OUTCOME_EXITED] = "exited",
+	[OUTCOME_CANCELLED] = "cancelled",
+	[OUTCOME_KILLED] = "killed",
+	[OUTCOME_ABANDONED] = "abandoned",
+	[OUTCOME_FAILED] = "failed",
+};
+
+static const char *const step_table[_PHASE_MAX] = {
+	[PHASE_INTAKE] = "intake",
+	[PHASE_STOP] = "stop",
+	[PHASE_CANCEL] = "cancel",
+	[PHASE_JOIN] = "join",
+	[PHASE_CLOSE] = "close",
+};
+
+const char *
+outcome_to_string(enum outcome o)
+{
+	return o >= 0 && o < _OUTCOME_MAX ? outcome_table[o] : NULL;
+}
+
+enum outcome
+outcome_from_string(const char *s)
+{
+	for (int i = 0; i < _OUTCOME_MAX; i++)
+		if (s && streq(s, outcome_table[i]))
+			return (enum outcome) i;
+	return _OUTCOME_INVALID;
+}
+
+struct report *
+report_new(const char *supervisor)
+{
+	struct report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (!(r->supervisor = strdup(supervisor)))
+		return report_free(r);
+	return r;
+}
+
+struct report *
+report_free(struct report *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->n_workers; i++)
+		free(r->workers[i].name);
+	free(r->workers);
+	free(r->supervisor);
+	free(r->trigger);
+	free(r);
+	return NULL;
+}
+
+struct report_worker *
+report_add_worker(struct report *r, const char *name, unsigned instance)
+{
+	struct report_worker *m = realloc(r->workers, (r->n_workers + 1) * sizeof(*m));
+	struct report_worker *w;
+
+	if (!m)
+		return NULL;
+	r->workers = m;
+	w = &m[r->n_workers];
+	*w = (struct report_worker) {
+		.instance = instance,
+		.outcome = OUTCOME_EXITED,
+		.step = _PHASE_INVALID,
+		.exit_code = -1,
+	};
+	if (!(w->name = strdup(name)))
+		return NULL;
+	r->n_workers++;
+	return w;
+}
+
+/* The length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_length(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string; invalid UTF-8 becomes U+FFFD so the report always parses. */
+static void
+json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *) strempty(s);
+
+	fputc('"', f);
+	while (*p) {
+		size_t n;
+
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p++);
+		else if (*p == '\n')
+			fputs("\\n", f), p++;
+		else if (*p == '\t')
+			fputs("\\t", f), p++;
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p++);
+		else if (*p < 0x80)
+			fputc(*p++, f);
+		else if ((n = utf8_length(p)) > 0)
+			fwrite(p, 1, n, f), p += n;
+		else
+			fputs("\\ufffd", f), p++;
+	}
+	fputc('"', f);
+}
+
+/* Milliseconds since the trigger; times before it (a worker that died earlier) count as 0. */
+static unsigned long long
+ms_since(const struct report *r, usec_t t)
+{
+	return t > r->triggered ? (unsigned long long) ((t - r->triggered) / USEC_PER_MSEC) : 0;
+}
+
+int
+report_write_json(const struct report *r, FILE *f)
+{
+	bool first = true;
+
+	fprintf(f, "{\"supervisor\": ");
+	json_string(f, r->supervisor);
+	fprintf(f, ", \"exit_code\": %d, \"trigger\": ", r->exit_code);
+	json_string(f, r->trigger);
+	fprintf(f, ",\n \"steps\": [");
+	for (int i = 0; i < _PHASE_MAX; i++) {
+		const struct report_step *s = &r->steps[i];
+
+		if (!s->start)
+			continue;
+		fprintf(f, "%s\n  {\"name\": \"%s\", \"start_ms\": %llu, \"end_ms\": %llu}",
+		    first ? "" : ",", step_table[i], ms_since(r, s->start), ms_since(r, s->end));
+		first = false;
+	}
+	fprintf(f, "],\n \"workers\": [");
+	for (size_t i = 0; i < r->n_workers; i++) {
+		const struct report_worker *w = &r->workers[i];
+
+		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		json_string(f, w->name);
+		fprintf(f, ", \"instance\": %u, \"pid\": %ld, \"outcome\": \"%s\", \"step\": ",
+		    w->instance, (long) w->pid, outcome_to_string(w->outcome));
+		if (w->step >= 0 && w->step < _PHASE_MAX)
+			fprintf(f, "\"%s\"", step_table[w->step]);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"exit_code\": ");
+		if (w->exit_code >= 0)
+			fprintf(f, "%d", w->exit_code);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"term_signal\": ");
+		if (w->term_signal > 0)
+			fprintf(f, "%d", w->term_signal);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"exit_ms\": ");
+		if (w->exit)
+			fprintf(f, "%llu}", ms_since(r, w->exit));
+		else
+			fprintf(f, "null}");
+	}
+	fprintf(f, "],\n \"tasks_pending_at_exit\": %zu}\n", r->tasks_pending_at_exit);
+	return ferror(f) ? -EIO : 0;
+}
+
+int
+report_write_file(const struct report *r, const char *path)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	FILE *f;
+	int r1;
+
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long) getpid()) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (!(f = fdopen(fd, "w"))) {
+		r1 = -errno;
+		(void) unlink(tmp);
+		return r1;
+	}
+	fd = -1; /* f owns it now */
+	r1 = report_write_json(r, f);
+	if (fflush(f) != 0 && r1 >= 0)
+		r1 = -errno;
+	if (r1 >= 0 && fsync(fileno(f)) < 0)
+		r1 = -errno;
+	if (fclose(f) != 0 && r1 >= 0)
+		r1 = -errno;
+	if (r1 >= 0 && rename(tmp, path) < 0)
+		r1 = -errno;
+	if (r1 < 0)
+		(void) unlink(tmp);
+	return r1;
+}

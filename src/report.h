@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The shutdown report: what triggered the shutdown, when each step ran, how each worker instance
+ * ended, and how many tasks were still pending at exit. Written as JSON, atomically (temporary
+ * file + rename), so a reader never sees half a report. Times are milliseconds since the trigger.
+ */
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "graced.h"
+#include "macro.h"
+
+struct report_step {
+	usec_t start; /* 0: the step did not run */
+	usec_t end;
+};
+
+struct report_worker {
+	char *name;
+	unsigned instance;
+	pid_t pid;             /* the last pid, 0 if it never started */
+	enum outcome outcome;
+	enum phase step;       /* the step it exited in; _PHASE_INVALID: before the shutdown */
+	int exit_code;         /* -1 when it died of a signal or never ended */
+	int term_signal;       /* 0 when it exited */
+	usec_t exit;           /* when it ended; 0: never */
+};
+
+struct report {
+	char *supervisor;
+	char *trigger;         /* "SIGTERM", "critical worker 'db'", "gracectl stop", ... */
+	usec_t triggered;      /* the origin of every *_ms in the JSON */
+	int exit_code;
+	struct report_step steps[_PHASE_MAX];
+	struct report_worker *workers;
+	size_t n_workers;
+	size_t tasks_pending_at_exit;
+};
+
+const char *outcome_to_string(enum outcome o);
+enum outcome outcome_from_string(const char *s);
+
+struct report *report_new(const char *supervisor);
+struct report *report_free(struct report *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct report *, report_free);
+
+/* Appends an instance; the returned record stays valid until the next call. NULL on OOM. */
+struct report_worker *report_add_worker(struct report *r, const char *name, unsigned instance);
+
+/* The report as one JSON object and a newline. */
+int report_write_json(const struct report *r, FILE *f);
+/* Writes path atomically: path.tmp.PID, fsync, rename. */
+int report_write_file(const struct report *r, const char *path);

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spawn.h"
+#include "util.h"
+
+struct result {
+	int error;              /* spawn_read_error() */
+	enum spawn_stage stage;
+	int status;             /* waitpid() status */
+	pid_t pid;
+	char out[4096];         /* the child's stdout */
+};
+
+/* Spawns p with stdout into a temporary file, waits for the error pipe and the exit. */
+static int
+run(struct spawn_params *p, struct result *res)
+{
+	char path[] = "/tmp/graced-test-spawn.XXXXXX";
+	int out = mkostemp(path, O_CLOEXEC), errfd = -1, r;
+	struct pollfd pfd;
+	ssize_t n;
+
+	assert_true(out >= 0);
+	(void) unlink(path);
+	p->stdout_fd = out;
+	memset(res, 0, sizeof(*res));
+	r = spawn_process(p, &res->pid, &errfd);
+	if (r < 0) {
+		safe_close(out);
+		return r;
+	}
+	pfd = (struct pollfd) { .fd = errfd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	res->error = spawn_read_error(errfd, &res->stage);
+	safe_close(errfd);
+	assert_int_equal(waitpid(res->pid, &res->status, 0), res->pid);
+	n = pread(out, res->out, sizeof(res->out) - 1, 0);
+	assert_true(n >= 0);
+	res->out[n] = '\0';
+	safe_close(out);
+	return 0;
+}
+
+static struct spawn_params
+params(char **argv)
+{
+	return (struct spawn_params) {
+		.argv = argv,
+		.stdin_fd = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.stop_fd_index = -1,
+	};
+}
+
+static void
+test_exec_success_in_own_group(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c", "echo $$ $(ps -o pgid= -p $$)", NULL });
+	struct result res;
+	long pid, pgid;
+
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+	assert_int_equal(sscanf(res.out, "%ld %ld", &pid, &pgid), 2);
+	assert_int_equal(pid, res.pid);
+	assert_int_equal(pgid, res.pid);
+}
+
+static void
+test_missing_binary_is_enoent_127(void **state)
+{
+	struct spawn_params p = params((char *[]) { "/nonexistent/graced-test-binary", NULL });
+	struct result res;
+
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -ENOENT);
+	assert_int_equal(res.stage, SPAWN_STAGE_EXEC);
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 127);
+
+	p = params((char *[]) { "graced-test-no-such-command-in-path", NULL });
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -ENOENT);
+}
+
+static void
+test_not_executable_is_eacces_126(void **state)
+{
+	char path[] = "/tmp/graced-test-noexec.XXXXXX";
+	int fd = mkstemp(path);
+	struct spawn_params p = params((char *[]) { path, NULL });
+	struct result res;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	assert_int_equal(run(&p, &res), 0);
+	unlink(path);
+	assert_int_equal(res.error, -EACCES);
+	assert_int_equal(res.stage, SPAWN_STAGE_EXEC);
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 126);
+}
+
+static void
+test_missing_directory(void **state)
+{
+	struct spawn_params p = params((char *[]) { "true", NULL });
+	struct result res;
+
+	p.directory = "/nonexistent/graced-test-dir";
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -ENOENT);
+	assert_int_equal(res.stage, SPAWN_STAGE_DIRECTORY);
+	assert_string_equal(spawn_stage_to_string(res.stage), "directory");
+}
+
+static void
+test_unknown_user_fails_before_fork(void **state)
+{
+	struct spawn_params p = params((char *[]) { "true", NULL });
+	struct result res;
+	uid_t uid;
+	gid_t gid;
+
+	p.user = "graced-test-no-such-user";
+	assert_int_equal(run(&p, &res), -ESRCH);
+	assert_int_equal(spawn_resolve_user(NULL, "graced-test-no-such-group", &uid, &gid), -ESRCH);
+	assert_int_equal(spawn_resolve_user("0", "0", &uid, &gid), 0);
+	assert_int_equal(uid, 0);
+	assert_int_equal(gid, 0);
+	/* A numeric id without a passwd entry is accepted, as in containers. */
+	assert_int_equal(spawn_resolve_user("4242424", NULL, &uid, &gid), 0);
+	assert_int_equal(uid, 4242424);
+}
+
+static void
+test_signals_reset_and_mask_empty(void **state)
+{
+	struct spawn_params p = params(
+	    (char *[]) { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", NULL });
+	struct result res;
+	sigset_t block, old;
+
+	/* graced itself blocks and ignores signals; its children must not inherit either. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(run(&p, &res), 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+static void
+test_only_meant_descriptors_inherited(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '", NULL });
+	struct result res;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int leak = fcntl(null, F_DUPFD, 20); /* deliberately without FD_CLOEXEC */
+	int passed[2];
+
+	assert_true(leak >= 20);
+	close(null);
+	assert_int_equal(pipe2(passed, O_CLOEXEC), 0);
+	p.fds = (int[]) { passed[0], passed[1] };
+	p.n_fds = 2;
+	assert_int_equal(run(&p, &res), 0);
+	close(leak);
+	close(passed[0]);
+	close(passed[1]);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "0 1 2 3 4 ");
+}
+
+static void
+test_environment_and_listen_fds(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c",
+	    "echo \"$LISTEN_FDS $LISTEN_FDNAMES $GRACED_STOP_FD ${NOTIFY_SOCKET:-unset} $MODE\"; "
+	    "[ \"$LISTEN_PID\" = $$ ] && echo pid-ok; umask; pwd",
+	    NULL });
+	struct result res;
+	int a[2], b[2];
+
+	assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+	setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+	setenv("MODE", "inherited", 1);
+	p.environment = (char *[]) { "MODE=prod with spaces", NULL };
+	p.fds = (int[]) { a[0], b[0] };
+	p.n_fds = 2;
+	p.listen_fds = 1;
+	p.listen_fdnames = "http";
+	p.stop_fd_index = 1;
+	p.set_umask = true;
+	p.umask = 027;
+	p.directory = "/tmp";
+	assert_int_equal(run(&p, &res), 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("MODE");
+	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
+
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "1 http 4 unset prod with spaces\npid-ok\n0027\n/tmp\n");
+}
+
+static void
+test_bad_params(void **state)
+{
+	struct spawn_params p = params((char *[]) { NULL });
+	pid_t pid;
+	int fd;
+
+	assert_int_equal(spawn_process(&p, &pid, &fd), -EINVAL);
+	p = params((char *[]) { "true", NULL });
+	p.listen_fds = 1; /* more sockets than descriptors */
+	assert_int_equal(spawn_process(&p, &pid, &fd), -EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec_success_in_own_group),
+		cmocka_unit_test(test_missing_binary_is_enoent_127),
+		cmocka_unit_test(test_not_executable_is_eacces_126),
+		cmocka_unit_test(test_missing_directory),
+		cmocka_unit_test(test_unknown_user_fails_before_fork),
+		cmocka_unit_test(test_signals_reset_and_mask_empty),
+		cmocka_unit_test(test_only_meant_descriptors_inherited),
+		cmocka_unit_test(test_environment_and_listen_fds),
+		cmocka_unit_test(test_bad_params),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
