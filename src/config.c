@@ -798,15 +798,20 @@ DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
 /* The key tables. */
 
 #define SUP(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_SUPERVISOR, .name = key, .parse = fn, .offset = offsetof(struct supervisor_config, field), __VA_ARGS__ }
+	{ .section = SECTION_SUPERVISOR, .name = key, .parse = fn,                         \
+	    .offset = offsetof(struct supervisor_config, field), __VA_ARGS__ }
 #define SHU(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_SHUTDOWN, .name = key, .parse = fn, .offset = offsetof(struct shutdown_config, field), __VA_ARGS__ }
+	{ .section = SECTION_SHUTDOWN, .name = key, .parse = fn,                           \
+	    .offset = offsetof(struct shutdown_config, field), __VA_ARGS__ }
 #define INT(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_INTAKE, .name = key, .parse = fn, .offset = offsetof(struct intake_config, field), __VA_ARGS__ }
+	{ .section = SECTION_INTAKE, .name = key, .parse = fn,                             \
+	    .offset = offsetof(struct intake_config, field), __VA_ARGS__ }
 #define WRK(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_WORKER, .name = key, .parse = fn, .offset = offsetof(struct worker_config, field), __VA_ARGS__ }
+	{ .section = SECTION_WORKER, .name = key, .parse = fn,                             \
+	    .offset = offsetof(struct worker_config, field), __VA_ARGS__ }
 #define RES(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_RESOURCE, .name = key, .parse = fn, .offset = offsetof(struct resource_config, field), __VA_ARGS__ }
+	{ .section = SECTION_RESOURCE, .name = key, .parse = fn,                           \
+	    .offset = offsetof(struct resource_config, field), __VA_ARGS__ }
 #define AT(type, field) .flag_offset = offsetof(type, field)
 #define HAS(type, field) .flag_offset = offsetof(type, field), .has_flag = true
 #define RANGE(a, b) .min = (a), .max = (b)
@@ -895,7 +900,8 @@ static const struct {
 	size_t offset;
 	size_t size;
 } inherited_keys[] = {
-#define INH(f) { #f, offsetof(struct shutdown_settings, f), sizeof(((struct shutdown_settings *) 0)->f) }
+#define INH(f) { #f, offsetof(struct shutdown_settings, f), \
+	    sizeof(((struct shutdown_settings *) 0)->f) }
 	INH(stop_timeout), INH(join_timeout), INH(kill_timeout), INH(intake_signal),
 	INH(stop_signal), INH(cancel_signal), INH(kill_signal), INH(kill_mode), INH(stop_fd),
 #undef INH
@@ -1306,6 +1312,12 @@ config_load_internal(const char *path, const char *name, const char *text, struc
 		r = config_read_text(&p, name, text);
 	if (r == -ENOMEM)
 		p.oom = true;
+	if (r == -EINVAL) {
+		/* The file itself could not be read: nothing to check further. */
+		r = flush_errors(&p, errors);
+		parser_done(&p);
+		return r < 0 ? r : -EINVAL;
+	}
 	resolve_inheritance(&p);
 	check_sections(&p);
 	r = flush_errors(&p, errors);
