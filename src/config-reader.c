@@ -88,6 +88,9 @@ check_line(struct config_parser *p, const char *c, const char *e)
 		end = scan(a, e, "]");
 		if (end == e || *end != ']') {
 			parser_error(p, "syntax error: missing ']' in section header");
+			/* Its keys would only add errors about a section we do not know. */
+			p->kind = SECTION_IGNORED;
+			p->section = NULL;
 			return false;
 		}
 		for (b = end; b > a && isspace((unsigned char) b[-1]); b--)

@@ -1074,23 +1074,27 @@ static bool
 misplaced_key(struct config_parser *p, const char *name, const char *title)
 {
 	char where[128] = "";
-	unsigned n = 0, seen = 0;
+	unsigned n = 0, total = 0, seen = 0;
 
 	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
 		if (streq(config_keys[i].name, name))
 			seen |= 1U << config_keys[i].section;
+	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++)
+		if (seen & (1U << k))
+			total++;
+	if (total == 0)
+		return false;
 	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++) {
 		char one[32];
 
 		if (!(seen & (1U << k)))
 			continue;
-		snprintf(one, sizeof(one), "%s[%s%s]", n == 0 ? "" : ", ", section_kind_table[k],
+		snprintf(one, sizeof(one), "%s[%s%s]",
+		    n == 0 ? "" : n + 1 == total ? " or " : ", ", section_kind_table[k],
 		    section_kind_has_name((enum section_kind) k) ? ":NAME" : "");
 		strncat(where, one, sizeof(where) - strlen(where) - 1);
 		n++;
 	}
-	if (n == 0)
-		return false;
 	parser_error(p, "key '%s' does not belong in [%s]; it is a key of %s", name, title, where);
 	return true;
 }

@@ -705,7 +705,7 @@ static const struct {
 	  "t.ini:3: key 'drain_delay' does not belong in [worker:a]; it is a key of [shutdown]\n" },
 	{ "[supervisor]\ncommand = x\n" MINIMAL,
 	  "t.ini:2: key 'command' does not belong in [supervisor]; it is a key of "
-	  "[intake:NAME], [worker:NAME], [resource:NAME]\n" },
+	  "[intake:NAME], [worker:NAME] or [resource:NAME]\n" },
 	{ MINIMAL "user = a\nuser = b\n",
 	  "t.ini:4: duplicate key 'user' in [worker:a] (first set at t.ini:3)\n" },
 	{ MINIMAL "[shutdown]\n[shutdown]\n",
@@ -790,7 +790,8 @@ static const struct {
 	  "first section)\n" },
 	{ MINIMAL "this is not a key\n",
 	  "t.ini:3: syntax error: expected 'key = value' or '[section]'\n" },
-	{ MINIMAL "[worker:b\n", "t.ini:3: syntax error: missing ']' in section header\n" },
+	{ MINIMAL "[worker:b\ncommand = x\nuser = y\n",
+	  "t.ini:3: syntax error: missing ']' in section header\n" },
 	{ MINIMAL "= x\n", "t.ini:3: syntax error: missing key before '='\n" },
 	{ MINIMAL "[shutdown] x\n", "t.ini:3: syntax error: text after ']' in section header\n" },
 };
