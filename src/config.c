@@ -1,2 +1,1387 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The configuration API, the key tables and the handler inih calls for every "key = value".
+ * Reading files is config-reader.c's job, cross references are config-validate.c's.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-internal.h"
 #include "config.h"
+#include "parse.h"
+#include "util.h"
+
+/* Values quoted in messages are cut here so that one absurd line cannot flood the output. */
+#define QUOTE_MAX 200
+
+static const char *const section_kind_table[_SECTION_KIND_MAX] = {
+	[SECTION_NONE] = "",
+	[SECTION_SUPERVISOR] = "supervisor",
+	[SECTION_SHUTDOWN] = "shutdown",
+	[SECTION_INTAKE] = "intake",
+	[SECTION_WORKER] = "worker",
+	[SECTION_RESOURCE] = "resource",
+	[SECTION_IGNORED] = "",
+};
+
+const char *
+section_kind_to_string(enum section_kind k)
+{
+	return section_kind_table[k];
+}
+
+static bool
+section_kind_has_name(enum section_kind k)
+{
+	return k == SECTION_INTAKE || k == SECTION_WORKER || k == SECTION_RESOURCE;
+}
+
+/* Errors. */
+
+static void
+pending_add(struct config_parser *p, const char *file, unsigned line, size_t ordinal, char *msg)
+{
+	struct pending_error *n;
+	char *f = NULL;
+
+	if (!msg) {
+		p->oom = true;
+		return;
+	}
+	if (file) {
+		f = strdup(file);
+		if (!f)
+			goto oom;
+	}
+	n = reallocarray(p->errors, p->n_errors + 1, sizeof(*n));
+	if (!n)
+		goto oom;
+	p->errors = n;
+	p->errors[p->n_errors++] = (struct pending_error) {
+		.e = { .file = f, .line = line, .message = msg },
+		.ordinal = ordinal,
+	};
+	return;
+oom:
+	free(f);
+	free(msg);
+	p->oom = true;
+}
+
+void
+parser_error_at(struct config_parser *p, const char *file, unsigned line, size_t ordinal,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	pending_add(p, file, line, ordinal, msg);
+}
+
+void
+parser_error(struct config_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	pending_add(p, p->src ? p->src->file : NULL, p->src ? p->src->line : 0, p->ordinal, msg);
+}
+
+static int
+pending_compare(const void *a, const void *b)
+{
+	const struct pending_error *x = a, *y = b;
+
+	/* Same ordinal: keep the order they were found in (the array index breaks the tie). */
+	if (x->ordinal != y->ordinal)
+		return x->ordinal < y->ordinal ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+void
+config_errors_clear(struct config_errors *errors)
+{
+	if (!errors)
+		return;
+	for (size_t i = 0; i < errors->n; i++) {
+		free(errors->items[i].file);
+		free(errors->items[i].message);
+	}
+	free(errors->items);
+	errors->items = NULL;
+	errors->n = 0;
+}
+
+void
+config_errors_print(const struct config_errors *errors, FILE *f)
+{
+	for (size_t i = 0; i < errors->n; i++) {
+		const struct config_error *e = &errors->items[i];
+
+		if (e->file && e->line > 0)
+			fprintf(f, "%s:%u: %s\n", e->file, e->line, e->message);
+		else if (e->file)
+			fprintf(f, "%s: %s\n", e->file, e->message);
+		else
+			fprintf(f, "%s\n", e->message);
+	}
+}
+
+/* Construction and destruction. */
+
+static void
+shutdown_settings_default(struct shutdown_settings *s)
+{
+	*s = (struct shutdown_settings) {
+		.stop_timeout = 10 * USEC_PER_SEC,
+		.join_timeout = 5 * USEC_PER_SEC,
+		.kill_timeout = 5 * USEC_PER_SEC,
+		.intake_signal = SIGNAL_NONE,
+		.stop_signal = 15,   /* SIGTERM */
+		.cancel_signal = 2,  /* SIGINT */
+		.kill_signal = 9,    /* SIGKILL */
+		.kill_mode = KILL_MODE_GROUP,
+		.stop_fd = false,
+	};
+}
+
+struct config *
+config_new(void)
+{
+	struct config *c;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->supervisor = (struct supervisor_config) {
+		.log_level = LOG_LEVEL_INFO,
+		.log_target = LOG_TARGET_AUTO,
+		.subreaper = true,
+		.debug = false,
+		.slow_step = 100 * USEC_PER_MSEC,
+	};
+	c->supervisor.name = strdup("graced");
+	if (!c->supervisor.name)
+		return config_free(c);
+	c->shutdown = (struct shutdown_config) {
+		.intake_timeout = 5 * USEC_PER_SEC,
+		.drain_delay = 0,
+		.close_timeout = 5 * USEC_PER_SEC,
+		.deadline = USEC_INFINITY,
+		.deadline_set = false,
+		.second_signal = SECOND_SIGNAL_ESCALATE,
+	};
+	shutdown_settings_default(&c->shutdown.defaults);
+	return c;
+}
+
+static struct worker_config *
+worker_config_free(struct worker_config *w)
+{
+	if (!w)
+		return NULL;
+	free(w->name);
+	strv_free(w->argv);
+	free(w->command);
+	strv_free(w->after);
+	strv_free(w->sockets);
+	free(w->user);
+	free(w->group);
+	free(w->directory);
+	strv_free(w->environment);
+	free(w->success_status);
+	free(w->success_signal);
+	free(w);
+	return NULL;
+}
+
+static struct intake_config *
+intake_config_free(struct intake_config *i)
+{
+	if (!i)
+		return NULL;
+	free(i->name);
+	free(i->owner);
+	free(i->group);
+	strv_free(i->argv);
+	strv_free(i->workers);
+	free(i);
+	return NULL;
+}
+
+static struct resource_config *
+resource_config_free(struct resource_config *r)
+{
+	if (!r)
+		return NULL;
+	free(r->name);
+	free(r->path);
+	strv_free(r->argv);
+	free(r);
+	return NULL;
+}
+
+struct config *
+config_free(struct config *c)
+{
+	if (!c)
+		return NULL;
+	free(c->supervisor.name);
+	free(c->supervisor.pidfile);
+	free(c->supervisor.report);
+	free(c->supervisor.control_socket);
+	free(c->supervisor.exit_code_from);
+	for (size_t i = 0; i < c->n_intakes; i++)
+		intake_config_free(c->intakes[i]);
+	free(c->intakes);
+	for (size_t i = 0; i < c->n_workers; i++)
+		worker_config_free(c->workers[i]);
+	free(c->workers);
+	for (size_t i = 0; i < c->n_resources; i++)
+		resource_config_free(c->resources[i]);
+	free(c->resources);
+	strv_free(c->files);
+	free(c);
+	return NULL;
+}
+
+/* Appends obj to *array (of n pointers); the array owns it only on success. */
+static int
+array_push(void *array, size_t *n, void *obj)
+{
+	void ***a = array;
+	void **b;
+
+	b = reallocarray(*a, *n + 1, sizeof(void *));
+	if (!b)
+		return -ENOMEM;
+	b[(*n)++] = obj;
+	*a = b;
+	return 0;
+}
+
+struct worker_config *
+config_add_worker(struct config *c, const char *name)
+{
+	struct worker_config *w;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->name = strdup(name);
+	if (!w->name)
+		return worker_config_free(w);
+	w->instances = 1;
+	w->ready.kind = READY_NONE;
+	w->start_timeout = 30 * USEC_PER_SEC;
+	w->restart = RESTART_NO;
+	w->restart_delay = 1 * USEC_PER_SEC;
+	w->restart_delay_max = 30 * USEC_PER_SEC;
+	w->start_limit_burst = 5;
+	w->start_limit_interval = 60 * USEC_PER_SEC;
+	w->shutdown = c->shutdown.defaults;
+	w->output = OUTPUT_INHERIT;
+	w->critical = false;
+	w->watchdog = USEC_INFINITY;
+	if (array_push(&c->workers, &c->n_workers, w) < 0)
+		return worker_config_free(w);
+	return w;
+}
+
+static struct intake_config *
+config_add_intake(struct config *c, const char *name)
+{
+	struct intake_config *i;
+
+	i = calloc(1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->name = strdup(name);
+	if (!i->name)
+		return intake_config_free(i);
+	i->type = INTAKE_SOCKET;
+	i->backlog = 511;
+	i->signal = SIGNAL_NONE;
+	if (array_push(&c->intakes, &c->n_intakes, i) < 0)
+		return intake_config_free(i);
+	return i;
+}
+
+static struct resource_config *
+config_add_resource(struct config *c, const char *name)
+{
+	struct resource_config *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->name = strdup(name);
+	if (!r->name)
+		return resource_config_free(r);
+	r->type = RESOURCE_FILE;
+	r->close_timeout = c->shutdown.close_timeout;
+	if (array_push(&c->resources, &c->n_resources, r) < 0)
+		return resource_config_free(r);
+	return r;
+}
+
+const struct worker_config *
+config_find_worker(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_workers; i++)
+		if (streq(c->workers[i]->name, name))
+			return c->workers[i];
+	return NULL;
+}
+
+const struct intake_config *
+config_find_intake(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_intakes; i++)
+		if (streq(c->intakes[i]->name, name))
+			return c->intakes[i];
+	return NULL;
+}
+
+/* Value parsers: each takes the expanded value and writes the field, or reports the error. */
+
+typedef void (*key_parse_fn)(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj);
+
+struct config_key {
+	enum section_kind section;
+	const char *name;
+	key_parse_fn parse;
+	size_t offset;              /* of the field in the section's struct */
+	size_t flag_offset;         /* of a "has_X" bool set with it, when has_flag */
+	bool has_flag;
+	unsigned min, max;          /* parse_unsigned's range */
+	unsigned types;             /* intake/resource types it applies to (bit per type); 0: all */
+};
+
+#define FIELD(obj, k, type) ((type *) ((char *) (obj) + (k)->offset))
+
+static void
+set_flag(const struct config_key *k, void *obj)
+{
+	if (k->has_flag)
+		*(bool *) ((char *) obj + k->flag_offset) = true;
+}
+
+static void
+bad_value(struct config_parser *p, const char *what, const char *v, const struct config_key *k,
+    const char *expected)
+{
+	parser_error(p, "invalid %s '%.*s%s' for %s (expected %s)", what, QUOTE_MAX, v,
+	    strlen(v) > QUOTE_MAX ? "..." : "", k->name, expected);
+}
+
+static void
+parse_string_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj,
+    bool optional)
+{
+	char **field = FIELD(obj, k, char *);
+	char *s = NULL;
+
+	if (!*v && !optional) {
+		parser_error(p, "empty value for %s", k->name);
+		return;
+	}
+	/* An empty value leaves an optional string unset, so "${X:-}" can switch it off. */
+	if (*v) {
+		s = strdup(v);
+		if (!s) {
+			p->oom = true;
+			return;
+		}
+	}
+	free(*field);
+	*field = s;
+	set_flag(k, obj);
+}
+
+static void
+parse_string(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	parse_string_field(p, k, v, obj, false);
+}
+
+static void
+parse_string_opt(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	parse_string_field(p, k, v, obj, true);
+}
+
+static void
+parse_path_opt(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	if (*v && *v != '/') {
+		bad_value(p, "path", v, k, "an absolute path");
+		return;
+	}
+	parse_string_field(p, k, v, obj, true);
+}
+
+static void
+parse_path(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	if (*v != '/') {
+		bad_value(p, "path", v, k, "an absolute path");
+		return;
+	}
+	parse_string_field(p, k, v, obj, false);
+}
+
+static void
+parse_socket_path(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	if (strlen(v) >= sizeof(((struct sockaddr_un *) NULL)->sun_path)) {
+		bad_value(p, "path", v, k, "an absolute path of at most 107 bytes");
+		return;
+	}
+	parse_path_opt(p, k, v, obj);
+}
+
+static void
+parse_name_ref(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	if (*v && !name_is_valid(v)) {
+		bad_value(p, "name", v, k, "letters, digits, '_' and '-'");
+		return;
+	}
+	parse_string_field(p, k, v, obj, true);
+}
+
+static void
+parse_duration_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	usec_t d;
+
+	if (parse_duration(v, &d) < 0) {
+		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
+		return;
+	}
+	*FIELD(obj, k, usec_t) = d;
+	set_flag(k, obj);
+}
+
+/* watchdog: 0 and infinity both switch it off. */
+static void
+parse_watchdog(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	usec_t d;
+
+	if (parse_duration(v, &d) < 0) {
+		bad_value(p, "duration", v, k, "e.g. 10s, 1m, or 0 for off");
+		return;
+	}
+	*FIELD(obj, k, usec_t) = d == 0 ? USEC_INFINITY : d;
+}
+
+static void
+parse_signal_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	int sig;
+
+	if (parse_signal(v, &sig) < 0) {
+		bad_value(p, "signal", v, k, "e.g. SIGTERM, TERM, 15, none");
+		return;
+	}
+	*FIELD(obj, k, int) = sig;
+}
+
+static void
+parse_boolean_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	bool b;
+
+	if (parse_boolean(v, &b) < 0) {
+		bad_value(p, "boolean", v, k, "yes or no");
+		return;
+	}
+	*FIELD(obj, k, bool) = b;
+}
+
+static void
+parse_unsigned_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	unsigned u;
+	char range[64];
+
+	if (parse_unsigned(v, k->min, k->max, &u) < 0) {
+		snprintf(range, sizeof(range), "%u..%u", k->min, k->max);
+		bad_value(p, "number", v, k, range);
+		return;
+	}
+	*FIELD(obj, k, unsigned) = u;
+}
+
+static void
+parse_mode_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	mode_t m;
+
+	if (parse_mode(v, &m) < 0) {
+		bad_value(p, "mode", v, k, "an octal mode such as 0660");
+		return;
+	}
+	*FIELD(obj, k, mode_t) = m;
+	set_flag(k, obj);
+}
+
+static void
+parse_listen_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct intake_config *i = obj;
+	struct listen_address a;
+
+	if (parse_listen(v, &a) < 0) {
+		bad_value(p, "address", v, k, "tcp://HOST:PORT, unix:/PATH or systemd:NAME");
+		return;
+	}
+	i->listen = a;
+	i->has_listen = true;
+	i->listen_at = (struct config_location) { p->src->file, p->src->line };
+}
+
+static void
+parse_ready_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct ready_spec r;
+
+	if (parse_ready(v, &r) < 0) {
+		bad_value(p, "readiness", v, k, "none, notify, tcp:PORT or delay:DURATION");
+		return;
+	}
+	*FIELD(obj, k, struct ready_spec) = r;
+}
+
+static void
+parse_start_limit_field(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	struct worker_config *w = obj;
+	unsigned burst;
+	usec_t interval;
+
+	if (parse_start_limit(v, &burst, &interval) < 0) {
+		bad_value(p, "start limit", v, k, "COUNT in DURATION, e.g. 5 in 60s");
+		return;
+	}
+	w->start_limit_burst = burst;
+	w->start_limit_interval = interval;
+}
+
+static void
+parse_argv_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	char **argv = NULL;
+	int r;
+
+	r = parse_argv(v, &argv);
+	if (r == -ENOMEM) {
+		p->oom = true;
+		return;
+	}
+	if (r == -ENODATA) {
+		parser_error(p, "empty value for %s", k->name);
+		return;
+	}
+	if (r < 0) {
+		bad_value(p, "command", v, k, "words with balanced quotes");
+		return;
+	}
+	strv_free(*FIELD(obj, k, char **));
+	*FIELD(obj, k, char **) = argv;
+}
+
+static void
+parse_worker_command(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	char **old = w->argv;
+
+	parse_argv_field(p, k, v, obj);
+	if (w->argv == old)
+		return;
+	free(w->command);
+	w->command = strdup(v);
+	if (!w->command)
+		p->oom = true;
+}
+
+static void
+parse_environment_field(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	char **env = NULL;
+	int r;
+
+	r = parse_environment(v, &env);
+	if (r == -ENOMEM) {
+		p->oom = true;
+		return;
+	}
+	if (r < 0) {
+		bad_value(p, "environment", v, k, "NAME=VALUE words, quoted as in a command");
+		return;
+	}
+	strv_free(*FIELD(obj, k, char **));
+	*FIELD(obj, k, char **) = env;
+}
+
+/* after, sockets, workers: names, each checked here; what they name is checked later. */
+static void
+parse_name_list(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	char **l = NULL;
+	int r;
+
+	r = parse_word_list(v, &l);
+	if (r == -ENOMEM) {
+		p->oom = true;
+		return;
+	}
+	if (r < 0) {
+		bad_value(p, "list", v, k, "names separated by spaces or commas");
+		return;
+	}
+	for (char **n = l; *n; n++)
+		if (!name_is_valid(*n)) {
+			parser_error(p, "invalid name '%.*s' in %s (expected letters, digits, '_' and "
+			    "'-')", QUOTE_MAX, *n, k->name);
+			strv_free(l);
+			return;
+		}
+	strv_free(*FIELD(obj, k, char **));
+	*FIELD(obj, k, char **) = l;
+	*(struct config_location *) ((char *) obj + k->flag_offset) =
+	    (struct config_location) { p->src->file, p->src->line };
+}
+
+static void
+parse_exit_code_from(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct supervisor_config *s = obj;
+
+	s->exit_code_from_at = (struct config_location) { p->src->file, p->src->line };
+	parse_name_ref(p, k, v, obj);
+}
+
+static void
+parse_deadline(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct shutdown_config *s = obj;
+	usec_t d;
+
+	if (parse_duration(v, &d) < 0) {
+		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
+		return;
+	}
+	s->deadline = d;
+	s->deadline_set = true;
+}
+
+static int
+push_int(int **a, size_t *n, int v)
+{
+	int *b;
+
+	b = reallocarray(*a, *n + 1, sizeof(int));
+	if (!b)
+		return -ENOMEM;
+	b[(*n)++] = v;
+	*a = b;
+	return 0;
+}
+
+static void
+parse_success_status(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	_cleanup_strv_free_ char **l = NULL;
+	int *status = NULL, *sig = NULL;
+	size_t n_status = 0, n_sig = 0;
+
+	if (parse_word_list(v, &l) < 0) {
+		/* It only fails for lack of memory. */
+		p->oom = true;
+		return;
+	}
+	for (char **word = l; *word; word++) {
+		unsigned u;
+		int s, r;
+
+		if (**word >= '0' && **word <= '9') {
+			if (parse_unsigned(*word, 0, 255, &u) < 0)
+				goto bad;
+			r = push_int(&status, &n_status, (int) u);
+		} else {
+			if (parse_signal(*word, &s) < 0 || s == SIGNAL_NONE)
+				goto bad;
+			r = push_int(&sig, &n_sig, s);
+		}
+		if (r < 0) {
+			p->oom = true;
+			goto fail;
+		}
+		continue;
+bad:
+		parser_error(p, "invalid exit status '%.*s' for %s (expected exit codes 0..255 "
+		    "and/or signal names)", QUOTE_MAX, *word, k->name);
+		goto fail;
+	}
+	free(w->success_status);
+	free(w->success_signal);
+	w->success_status = status;
+	w->n_success_status = n_status;
+	w->success_signal = sig;
+	w->n_success_signal = n_sig;
+	return;
+fail:
+	free(status);
+	free(sig);
+}
+
+/* Enum keys: the message lists every accepted value. */
+static void
+bad_enum(struct config_parser *p, const struct config_key *k, const char *v,
+    const char *const *names, size_t n)
+{
+	char expected[256] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strncat(expected, i + 1 == n ? " or " : ", ",
+			    sizeof(expected) - strlen(expected) - 1);
+		strncat(expected, names[i], sizeof(expected) - strlen(expected) - 1);
+	}
+	bad_value(p, "value", v, k, expected);
+}
+
+#define DEFINE_ENUM_KEY(type, name, max)                                                           \
+	static void parse_##name##_field(struct config_parser *p, const struct config_key *k,      \
+	    const char *v, void *obj)                                                              \
+	{                                                                                          \
+		const char *names[max];                                                            \
+		enum type x = name##_from_string(v);                                               \
+                                                                                                   \
+		if ((int) x >= 0) {                                                                \
+			*FIELD(obj, k, enum type) = x;                                             \
+			return;                                                                    \
+		}                                                                                  \
+		for (int i = 0; i < (max); i++)                                                    \
+			names[i] = name##_to_string((enum type) i);                                \
+		bad_enum(p, k, v, names, (max));                                                   \
+	}
+
+DEFINE_ENUM_KEY(log_level, log_level, _LOG_LEVEL_MAX)
+DEFINE_ENUM_KEY(log_target, log_target, _LOG_TARGET_MAX)
+DEFINE_ENUM_KEY(second_signal, second_signal, _SECOND_SIGNAL_MAX)
+DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
+DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
+DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
+DEFINE_ENUM_KEY(output_mode, output_mode, _OUTPUT_MODE_MAX)
+DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
+
+/* The key tables. */
+
+#define SUP(key, fn, field, ...)                                                                   \
+	{ .section = SECTION_SUPERVISOR, .name = key, .parse = fn,                         \
+	    .offset = offsetof(struct supervisor_config, field), __VA_ARGS__ }
+#define SHU(key, fn, field, ...)                                                                   \
+	{ .section = SECTION_SHUTDOWN, .name = key, .parse = fn,                           \
+	    .offset = offsetof(struct shutdown_config, field), __VA_ARGS__ }
+#define INT(key, fn, field, ...)                                                                   \
+	{ .section = SECTION_INTAKE, .name = key, .parse = fn,                             \
+	    .offset = offsetof(struct intake_config, field), __VA_ARGS__ }
+#define WRK(key, fn, field, ...)                                                                   \
+	{ .section = SECTION_WORKER, .name = key, .parse = fn,                             \
+	    .offset = offsetof(struct worker_config, field), __VA_ARGS__ }
+#define RES(key, fn, field, ...)                                                                   \
+	{ .section = SECTION_RESOURCE, .name = key, .parse = fn,                           \
+	    .offset = offsetof(struct resource_config, field), __VA_ARGS__ }
+#define AT(type, field) .flag_offset = offsetof(type, field)
+#define HAS(type, field) .flag_offset = offsetof(type, field), .has_flag = true
+#define RANGE(a, b) .min = (a), .max = (b)
+#define TYPES(...) .types = (__VA_ARGS__)
+#define T(x) (1U << (x))
+
+#define SOCKETISH (T(INTAKE_SOCKET) | T(INTAKE_READINESS))
+
+static const struct config_key config_keys[] = {
+	SUP("name", parse_string, name),
+	SUP("log_level", parse_log_level_field, log_level),
+	SUP("log_target", parse_log_target_field, log_target),
+	SUP("pidfile", parse_path_opt, pidfile),
+	SUP("report", parse_path_opt, report),
+	SUP("control_socket", parse_socket_path, control_socket),
+	SUP("subreaper", parse_boolean_field, subreaper),
+	SUP("debug", parse_boolean_field, debug),
+	SUP("slow_step", parse_duration_field, slow_step),
+	SUP("exit_code_from", parse_exit_code_from, exit_code_from),
+
+	SHU("intake_timeout", parse_duration_field, intake_timeout),
+	SHU("drain_delay", parse_duration_field, drain_delay),
+	SHU("close_timeout", parse_duration_field, close_timeout),
+	SHU("deadline", parse_deadline, deadline),
+	SHU("second_signal", parse_second_signal_field, second_signal),
+	SHU("stop_timeout", parse_duration_field, defaults.stop_timeout),
+	SHU("join_timeout", parse_duration_field, defaults.join_timeout),
+	SHU("kill_timeout", parse_duration_field, defaults.kill_timeout),
+	SHU("intake_signal", parse_signal_field, defaults.intake_signal),
+	SHU("stop_signal", parse_signal_field, defaults.stop_signal),
+	SHU("cancel_signal", parse_signal_field, defaults.cancel_signal),
+	SHU("kill_signal", parse_signal_field, defaults.kill_signal),
+	SHU("kill_mode", parse_kill_mode_field, defaults.kill_mode),
+	SHU("stop_fd", parse_boolean_field, defaults.stop_fd),
+
+	INT("type", parse_intake_type_field, type),
+	INT("listen", parse_listen_field, listen, TYPES(SOCKETISH)),
+	INT("backlog", parse_unsigned_field, backlog, RANGE(1, 65535), TYPES(SOCKETISH)),
+	INT("reuseport", parse_boolean_field, reuseport, TYPES(SOCKETISH)),
+	INT("mode", parse_mode_field, mode, HAS(struct intake_config, has_mode), TYPES(SOCKETISH)),
+	INT("owner", parse_string_opt, owner, TYPES(SOCKETISH)),
+	INT("group", parse_string_opt, group, TYPES(SOCKETISH)),
+	INT("command", parse_argv_field, argv, TYPES(T(INTAKE_EXEC))),
+	INT("signal", parse_signal_field, signal, TYPES(T(INTAKE_SIGNAL))),
+	INT("workers", parse_name_list, workers, AT(struct intake_config, workers_at),
+	    TYPES(T(INTAKE_SIGNAL))),
+
+	WRK("command", parse_worker_command, argv),
+	WRK("instances", parse_unsigned_field, instances, RANGE(1, 1024)),
+	WRK("after", parse_name_list, after, AT(struct worker_config, after_at)),
+	WRK("sockets", parse_name_list, sockets, AT(struct worker_config, sockets_at)),
+	WRK("ready", parse_ready_field, ready),
+	WRK("start_timeout", parse_duration_field, start_timeout),
+	WRK("restart", parse_restart_policy_field, restart),
+	WRK("restart_delay", parse_duration_field, restart_delay),
+	WRK("restart_delay_max", parse_duration_field, restart_delay_max),
+	WRK("start_limit", parse_start_limit_field, start_limit_burst),
+	WRK("stop_timeout", parse_duration_field, shutdown.stop_timeout),
+	WRK("join_timeout", parse_duration_field, shutdown.join_timeout),
+	WRK("kill_timeout", parse_duration_field, shutdown.kill_timeout),
+	WRK("intake_signal", parse_signal_field, shutdown.intake_signal),
+	WRK("stop_signal", parse_signal_field, shutdown.stop_signal),
+	WRK("cancel_signal", parse_signal_field, shutdown.cancel_signal),
+	WRK("kill_signal", parse_signal_field, shutdown.kill_signal),
+	WRK("kill_mode", parse_kill_mode_field, shutdown.kill_mode),
+	WRK("stop_fd", parse_boolean_field, shutdown.stop_fd),
+	WRK("user", parse_string_opt, user),
+	WRK("group", parse_string_opt, group),
+	WRK("directory", parse_path_opt, directory),
+	WRK("environment", parse_environment_field, environment),
+	WRK("umask", parse_mode_field, umask, HAS(struct worker_config, has_umask)),
+	WRK("output", parse_output_mode_field, output),
+	WRK("critical", parse_boolean_field, critical),
+	WRK("success_status", parse_success_status, success_status),
+	WRK("watchdog", parse_watchdog, watchdog),
+
+	RES("type", parse_resource_type_field, type),
+	RES("path", parse_path, path, TYPES(T(RESOURCE_FILE))),
+	RES("command", parse_argv_field, argv, TYPES(T(RESOURCE_EXEC))),
+	RES("close_timeout", parse_duration_field, close_timeout),
+};
+
+/* The [shutdown] keys a worker inherits unless it sets them itself. */
+static const struct {
+	const char *name;
+	size_t offset;
+	size_t size;
+} inherited_keys[] = {
+#define INH(f) { #f, offsetof(struct shutdown_settings, f), \
+	    sizeof(((struct shutdown_settings *) 0)->f) }
+	INH(stop_timeout), INH(join_timeout), INH(kill_timeout), INH(intake_signal),
+	INH(stop_signal), INH(cancel_signal), INH(kill_signal), INH(kill_mode), INH(stop_fd),
+#undef INH
+};
+
+static const struct config_key *
+key_find(enum section_kind kind, const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+		if (config_keys[i].section == kind && streq(config_keys[i].name, name))
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Sections. */
+
+static void
+section_rec_free(struct section_rec *s)
+{
+	if (!s)
+		return;
+	free(s->title);
+	free(s->keys);
+	free(s);
+}
+
+static enum section_kind
+section_kind_from_string(const char *s, size_t n)
+{
+	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++)
+		if (strlen(section_kind_table[k]) == n && strncmp(section_kind_table[k], s, n) == 0)
+			return (enum section_kind) k;
+	return SECTION_NONE;
+}
+
+static void
+unknown_section(struct config_parser *p, const char *title, const char *kind, const char *name)
+{
+	static const char *const plain[] = { "supervisor", "shutdown" };
+	static const char *const named[] = { "intake", "worker", "resource" };
+	const char *s;
+
+	s = name ? suggest_closest(kind, named, ELEMENTSOF(named))
+		 : suggest_closest(kind, plain, ELEMENTSOF(plain));
+	if (s && name)
+		parser_error(p, "unknown section [%.*s]; did you mean [%s:%.*s]?", QUOTE_MAX, title,
+		    s, QUOTE_MAX, name);
+	else if (s)
+		parser_error(p, "unknown section [%.*s]; did you mean [%s]?", QUOTE_MAX, title, s);
+	else
+		parser_error(p, "unknown section [%.*s] (expected [supervisor], [shutdown], "
+		    "[intake:NAME], [worker:NAME] or [resource:NAME])", QUOTE_MAX, title);
+}
+
+static const struct section_rec *
+section_find(const struct config_parser *p, enum section_kind kind, const char *title)
+{
+	for (size_t i = 0; i < p->n_sections; i++)
+		if (p->sections[i]->kind == kind && streq(p->sections[i]->title, title))
+			return p->sections[i];
+	return NULL;
+}
+
+/* Called by the reader at each "[title]" line, so that a section without keys is seen too. */
+void
+parser_begin_section(struct config_parser *p, const char *title)
+{
+	_cleanup_free_ char *kind_s = NULL;
+	const struct section_rec *dup;
+	struct section_rec *s;
+	const char *colon, *name = NULL;
+	enum section_kind kind;
+	void *obj = NULL;
+
+	p->kind = SECTION_IGNORED;
+	p->section = NULL;
+
+	colon = strchr(title, ':');
+	kind_s = strndup(title, colon ? (size_t) (colon - title) : strlen(title));
+	if (!kind_s) {
+		p->oom = true;
+		return;
+	}
+	if (colon)
+		name = colon + 1;
+	kind = section_kind_from_string(kind_s, strlen(kind_s));
+	if (kind == SECTION_NONE) {
+		unknown_section(p, title, kind_s, name);
+		return;
+	}
+	if (section_kind_has_name(kind) && !name) {
+		parser_error(p, "section [%s] needs a name: [%s:NAME]", kind_s, kind_s);
+		return;
+	}
+	if (!section_kind_has_name(kind) && name) {
+		parser_error(p, "section [%s] takes no name: [%.*s]", kind_s, QUOTE_MAX, title);
+		return;
+	}
+	if (name && !name_is_valid(name)) {
+		parser_error(p, "invalid name '%.*s' in [%.*s] (expected up to 64 letters, digits, "
+		    "'_' and '-', not starting with '-')", QUOTE_MAX, name, QUOTE_MAX, title);
+		return;
+	}
+	dup = section_find(p, kind, title);
+	if (dup) {
+		parser_error(p, "duplicate section [%s] (first at %s:%u)", title, dup->at.file,
+		    dup->at.line);
+		return;
+	}
+
+	switch (kind) {
+	case SECTION_SUPERVISOR:
+		obj = &p->config->supervisor;
+		break;
+	case SECTION_SHUTDOWN:
+		obj = &p->config->shutdown;
+		break;
+	case SECTION_INTAKE:
+		obj = config_add_intake(p->config, name);
+		break;
+	case SECTION_WORKER:
+		obj = config_add_worker(p->config, name);
+		break;
+	case SECTION_RESOURCE:
+		obj = config_add_resource(p->config, name);
+		break;
+	default:
+		break;
+	}
+	if (!obj) {
+		p->oom = true;
+		return;
+	}
+	if (kind == SECTION_INTAKE)
+		((struct intake_config *) obj)->at = (struct config_location) { p->src->file,
+		    p->src->line };
+	else if (kind == SECTION_WORKER)
+		((struct worker_config *) obj)->at = (struct config_location) { p->src->file,
+		    p->src->line };
+	else if (kind == SECTION_RESOURCE)
+		((struct resource_config *) obj)->at = (struct config_location) { p->src->file,
+		    p->src->line };
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->title = strdup(title)) ||
+	    array_push(&p->sections, &p->n_sections, s) < 0) {
+		section_rec_free(s);
+		p->oom = true;
+		return;
+	}
+	s->kind = kind;
+	s->obj = obj;
+	s->at = (struct config_location) { p->src->file, p->src->line };
+	s->ordinal = p->ordinal;
+	p->kind = kind;
+	p->section = s;
+}
+
+static const struct key_rec *
+section_key(const struct section_rec *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_keys; i++)
+		if (streq(s->keys[i].key->name, name))
+			return &s->keys[i];
+	return NULL;
+}
+
+/* "key 'listen' does not belong in [worker:web]; it is a key of [intake:NAME]" */
+static bool
+misplaced_key(struct config_parser *p, const char *name, const char *title)
+{
+	char where[128] = "";
+	unsigned n = 0, total = 0, seen = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+		if (streq(config_keys[i].name, name))
+			seen |= 1U << config_keys[i].section;
+	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++)
+		if (seen & (1U << k))
+			total++;
+	if (total == 0)
+		return false;
+	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++) {
+		char one[32];
+
+		if (!(seen & (1U << k)))
+			continue;
+		snprintf(one, sizeof(one), "%s[%s%s]",
+		    n == 0 ? "" : n + 1 == total ? " or " : ", ", section_kind_table[k],
+		    section_kind_has_name((enum section_kind) k) ? ":NAME" : "");
+		strncat(where, one, sizeof(where) - strlen(where) - 1);
+		n++;
+	}
+	parser_error(p, "key '%s' does not belong in [%s]; it is a key of %s", name, title, where);
+	return true;
+}
+
+static void
+unknown_key(struct config_parser *p, const char *name)
+{
+	const char *candidates[ELEMENTSOF(config_keys)];
+	const char *title = p->section->title;
+	size_t n = 0;
+	const char *s;
+
+	if (misplaced_key(p, name, title))
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+		if (config_keys[i].section == p->kind)
+			candidates[n++] = config_keys[i].name;
+	s = suggest_closest(name, candidates, n);
+	if (s)
+		parser_error(p, "unknown key '%.*s' in [%s]; did you mean '%s'?", QUOTE_MAX, name,
+		    title, s);
+	else
+		parser_error(p, "unknown key '%.*s' in [%s]", QUOTE_MAX, name, title);
+}
+
+/* Expands ${VAR}; NULL (with the error reported) when that fails. */
+static char *
+expand_value(struct config_parser *p, const char *name, const char *value)
+{
+	_cleanup_free_ char *missing = NULL;
+	char *v = NULL;
+	int r;
+
+	r = expand_env(value, &v, &missing);
+	if (r == -ENOMEM)
+		p->oom = true;
+	else if (r == -ENXIO)
+		parser_error(p, "environment variable '%s' is not set, in the value of %s (write "
+		    "${%s:-DEFAULT} for a default)", strempty(missing), name, strempty(missing));
+	else if (r < 0)
+		parser_error(p, "invalid ${...} in the value of %s: '%.*s'", name, QUOTE_MAX, value);
+	return r < 0 ? NULL : v;
+}
+
+/* The inih handler's work, for "name = value" in the current section. */
+void
+parser_handle_key(struct config_parser *p, const char *name, const char *value)
+{
+	_cleanup_free_ char *v = NULL;
+	const struct config_key *k;
+	const struct key_rec *first;
+	struct key_rec *keys;
+
+	if (p->kind == SECTION_IGNORED)
+		return;
+
+	if (streq(name, "include")) {
+		if (p->kind != SECTION_NONE && p->kind != SECTION_SUPERVISOR) {
+			parser_error(p, "include is not allowed in [%s] (only at the top of a file, "
+			    "before any section, or in [supervisor])", p->section->title);
+			return;
+		}
+		v = expand_value(p, name, value);
+		if (v)
+			config_include(p, v);
+		return;
+	}
+	if (p->kind == SECTION_NONE) {
+		parser_error(p, "key '%.*s' outside of any section (only include = is allowed "
+		    "before the first section)", QUOTE_MAX, name);
+		return;
+	}
+
+	k = key_find(p->kind, name);
+	if (!k) {
+		unknown_key(p, name);
+		return;
+	}
+	first = section_key(p->section, name);
+	if (first) {
+		parser_error(p, "duplicate key '%s' in [%s] (first set at %s:%u)", name,
+		    p->section->title, first->at.file, first->at.line);
+		return;
+	}
+	keys = reallocarray(p->section->keys, p->section->n_keys + 1, sizeof(*keys));
+	if (!keys) {
+		p->oom = true;
+		return;
+	}
+	p->section->keys = keys;
+	keys[p->section->n_keys++] = (struct key_rec) {
+		.key = k,
+		.at = { p->src->file, p->src->line },
+		.ordinal = p->ordinal,
+	};
+
+	v = expand_value(p, name, value);
+	if (!v)
+		return;
+	k->parse(p, k, v, p->section->obj);
+}
+
+/* After reading: inheritance, keys that do not apply, missing keys. */
+
+static void
+resolve_inheritance(struct config_parser *p)
+{
+	for (size_t i = 0; i < p->n_sections; i++) {
+		struct section_rec *s = p->sections[i];
+
+		if (s->kind == SECTION_WORKER) {
+			struct worker_config *w = s->obj;
+
+			for (size_t j = 0; j < ELEMENTSOF(inherited_keys); j++)
+				if (!section_key(s, inherited_keys[j].name))
+					memcpy((char *) &w->shutdown + inherited_keys[j].offset,
+					    (char *) &p->config->shutdown.defaults +
+						inherited_keys[j].offset,
+					    inherited_keys[j].size);
+		} else if (s->kind == SECTION_RESOURCE) {
+			struct resource_config *r = s->obj;
+
+			if (!section_key(s, "close_timeout"))
+				r->close_timeout = p->config->shutdown.close_timeout;
+		}
+	}
+}
+
+static void
+check_sections(struct config_parser *p)
+{
+	for (size_t i = 0; i < p->n_sections; i++) {
+		struct section_rec *s = p->sections[i];
+		const char *missing;
+		int type = -1;
+
+		if (s->kind == SECTION_INTAKE)
+			type = ((struct intake_config *) s->obj)->type;
+		else if (s->kind == SECTION_RESOURCE)
+			type = ((struct resource_config *) s->obj)->type;
+		for (size_t j = 0; type >= 0 && j < s->n_keys; j++) {
+			const struct key_rec *kr = &s->keys[j];
+
+			if (kr->key->types == 0 || (kr->key->types & (1U << type)))
+				continue;
+			parser_error_at(p, kr->at.file, kr->at.line, kr->ordinal,
+			    "key '%s' does not apply to type = %s in [%s]", kr->key->name,
+			    s->kind == SECTION_INTAKE ? intake_type_to_string(type)
+						      : resource_type_to_string(type),
+			    s->title);
+		}
+		missing = section_missing_key(s->kind, s->obj);
+		/* A key that was written but had a bad value has been reported already. */
+		if (missing && !section_key(s, missing))
+			parser_error_at(p, s->at.file, s->at.line, s->ordinal,
+			    "missing key '%s' in [%s]", missing, s->title);
+	}
+}
+
+/* Moves the parser's errors, in reading order, to errors. */
+static int
+flush_errors(struct config_parser *p, struct config_errors *errors)
+{
+	int r = 0;
+
+	if (p->n_errors > 0)
+		qsort(p->errors, p->n_errors, sizeof(*p->errors), pending_compare);
+	for (size_t i = 0; i < p->n_errors; i++) {
+		struct config_error *e = &p->errors[i].e;
+		struct config_error *n;
+
+		n = reallocarray(errors->items, errors->n + 1, sizeof(*n));
+		if (!n) {
+			free(e->file);
+			free(e->message);
+			r = -ENOMEM;
+			continue;
+		}
+		errors->items = n;
+		errors->items[errors->n++] = *e;
+	}
+	free(p->errors);
+	p->errors = NULL;
+	p->n_errors = 0;
+	return r;
+}
+
+static void
+parser_done(struct config_parser *p)
+{
+	for (size_t i = 0; i < p->n_sections; i++)
+		section_rec_free(p->sections[i]);
+	free(p->sections);
+	for (size_t i = 0; i < p->n_errors; i++) {
+		free(p->errors[i].e.file);
+		free(p->errors[i].e.message);
+	}
+	free(p->errors);
+}
+
+static int
+config_load_internal(const char *path, const char *name, const char *text, struct config **ret,
+    struct config_errors *errors)
+{
+	_cleanup_(config_freep) struct config *c = NULL;
+	struct config_parser p = {};
+	size_t n_before = errors->n;
+	int r;
+
+	c = config_new();
+	if (!c)
+		return -ENOMEM;
+	p.config = c;
+	p.kind = SECTION_NONE;
+
+	if (path)
+		r = config_read_file(&p, path);
+	else
+		r = config_read_text(&p, name, text);
+	if (r == -ENOMEM)
+		p.oom = true;
+	if (r == -EINVAL) {
+		/* The file itself could not be read: nothing to check further. */
+		r = flush_errors(&p, errors);
+		parser_done(&p);
+		return r < 0 ? r : -EINVAL;
+	}
+	resolve_inheritance(&p);
+	check_sections(&p);
+	r = flush_errors(&p, errors);
+	parser_done(&p);
+	if (r < 0 || p.oom)
+		return -ENOMEM;
+	r = config_validate_references(c, errors);
+	if (r < 0)
+		return r;
+	if (errors->n > n_before)
+		return -EINVAL;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **ret, struct config_errors *errors)
+{
+	return config_load_internal(path, NULL, NULL, ret, errors);
+}
+
+int
+config_load_string(const char *name, const char *text, struct config **ret,
+    struct config_errors *errors)
+{
+	return config_load_internal(NULL, name, text, ret, errors);
+}
+
+int
+config_validate(struct config *c, struct config_errors *errors)
+{
+	size_t n_before = errors->n;
+	int r;
+
+	for (size_t i = 0; i < c->n_intakes; i++) {
+		const struct intake_config *in = c->intakes[i];
+		const char *missing = section_missing_key(SECTION_INTAKE, in);
+
+		if (missing && config_errors_add(errors, in->at.file, in->at.line,
+		    "missing key '%s' in [intake:%s]", missing, in->name) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_workers; i++) {
+		const struct worker_config *w = c->workers[i];
+		const char *missing = section_missing_key(SECTION_WORKER, w);
+
+		if (missing && config_errors_add(errors, w->at.file, w->at.line,
+		    "missing key '%s' in [worker:%s]", missing, w->name) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_resources; i++) {
+		const struct resource_config *res = c->resources[i];
+		const char *missing = section_missing_key(SECTION_RESOURCE, res);
+
+		if (missing && config_errors_add(errors, res->at.file, res->at.line,
+		    "missing key '%s' in [resource:%s]", missing, res->name) < 0)
+			return -ENOMEM;
+	}
+	r = config_validate_references(c, errors);
+	if (r < 0)
+		return r;
+	return errors->n > n_before ? -EINVAL : 0;
+}

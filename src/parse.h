@@ -52,7 +52,11 @@ int parse_listen(const char *s, struct listen_address *ret);
 /* The canonical spelling ("tcp://127.0.0.1:8080", "tcp://[::1]:80", "unix:/run/x.sock"). */
 char *listen_address_to_string(char *buf, size_t n, const struct listen_address *a);
 #define LISTEN_ADDRESS_MAX 300
+/* Same kind and same address bytes (tcp://0.0.0.0:80 and tcp://127.0.0.1:80 differ). */
 bool listen_address_equal(const struct listen_address *a, const struct listen_address *b);
+/* Equal, or TCP of one family on the same port with either side the wildcard address: two
+ * intakes that cannot both bind. 0.0.0.0 vs [::] is not flagged (depends on IPV6_V6ONLY). */
+bool listen_address_conflicts(const struct listen_address *a, const struct listen_address *b);
 
 struct ready_spec {
 	enum ready_kind kind;
@@ -103,6 +107,7 @@ enum second_signal second_signal_from_string(const char *s);
 const char *intake_type_to_string(enum intake_type t);
 enum intake_type intake_type_from_string(const char *s);
 const char *ready_kind_to_string(enum ready_kind k);
+enum ready_kind ready_kind_from_string(const char *s);
 const char *restart_policy_to_string(enum restart_policy p);
 enum restart_policy restart_policy_from_string(const char *s);
 const char *kill_mode_to_string(enum kill_mode m);
@@ -112,3 +117,4 @@ enum output_mode output_mode_from_string(const char *s);
 const char *resource_type_to_string(enum resource_type t);
 enum resource_type resource_type_from_string(const char *s);
 const char *listen_kind_to_string(enum listen_kind k);
+enum listen_kind listen_kind_from_string(const char *s);

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checks that need the whole configuration: required keys, names that refer to other sections,
+ * the dependency graph of after=, and listen addresses that cannot all be bound.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-internal.h"
+#include "parse.h"
+#include "util.h"
+
+int
+config_errors_add(struct config_errors *errors, const char *file, unsigned line,
+    const char *fmt, ...)
+{
+	struct config_error *n;
+	char *msg, *f = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	if (file && !(f = strdup(file)))
+		goto oom;
+	n = reallocarray(errors->items, errors->n + 1, sizeof(*n));
+	if (!n)
+		goto oom;
+	errors->items = n;
+	errors->items[errors->n++] = (struct config_error) {
+		.file = f,
+		.line = line,
+		.message = msg,
+	};
+	return 0;
+oom:
+	free(f);
+	free(msg);
+	return -ENOMEM;
+}
+
+const char *
+section_missing_key(enum section_kind kind, const void *obj)
+{
+	const struct intake_config *i = obj;
+	const struct worker_config *w = obj;
+	const struct resource_config *r = obj;
+
+	switch (kind) {
+	case SECTION_WORKER:
+		return w->argv ? NULL : "command";
+	case SECTION_INTAKE:
+		switch (i->type) {
+		case INTAKE_SOCKET:
+		case INTAKE_READINESS:
+			return i->has_listen ? NULL : "listen";
+		case INTAKE_EXEC:
+			return i->argv ? NULL : "command";
+		case INTAKE_SIGNAL:
+			return i->signal != SIGNAL_NONE ? NULL : "signal";
+		default:
+			return NULL;
+		}
+	case SECTION_RESOURCE:
+		switch (r->type) {
+		case RESOURCE_FILE:
+			return r->path ? NULL : "path";
+		case RESOURCE_EXEC:
+			return r->argv ? NULL : "command";
+		default:
+			return NULL;
+		}
+	default:
+		return NULL;
+	}
+}
+
+static ssize_t
+worker_index(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_workers; i++)
+		if (streq(c->workers[i]->name, name))
+			return (ssize_t) i;
+	return -1;
+}
+
+/* "unknown worker 'dbb' in after= of [worker:web]; did you mean 'db'?" */
+static int
+unknown_worker(const struct config *c, struct config_errors *errors,
+    const struct config_location *at, const char *name, const char *where)
+{
+	_cleanup_free_ const char **names = NULL;
+	const char *s;
+
+	names = calloc(c->n_workers + 1, sizeof(char *));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_workers; i++)
+		names[i] = c->workers[i]->name;
+	s = suggest_closest(name, names, c->n_workers);
+	if (s)
+		return config_errors_add(errors, at->file, at->line,
+		    "unknown worker '%s' in %s; did you mean '%s'?", name, where, s);
+	return config_errors_add(errors, at->file, at->line, "unknown worker '%s' in %s", name,
+	    where);
+}
+
+static int
+check_after(const struct config *c, const struct worker_config *w, struct config_errors *errors)
+{
+	_cleanup_free_ char *where = NULL;
+	int r;
+
+	if (asprintf(&where, "after= of [worker:%s]", w->name) < 0)
+		return -ENOMEM;
+	for (char **a = w->after; a && *a; a++) {
+		if (streq(*a, w->name))
+			r = config_errors_add(errors, w->after_at.file, w->after_at.line,
+			    "worker '%s' cannot be started after itself", w->name);
+		else if (worker_index(c, *a) < 0)
+			r = unknown_worker(c, errors, &w->after_at, *a, where);
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+check_sockets(const struct config *c, const struct worker_config *w, struct config_errors *errors)
+{
+	const struct config_location *at = &w->sockets_at;
+	int r = 0;
+
+	for (char **s = w->sockets; s && *s; s++) {
+		const struct intake_config *in = config_find_intake(c, *s);
+
+		if (!in) {
+			_cleanup_free_ const char **names = NULL;
+			size_t n = 0;
+			const char *guess;
+
+			names = calloc(c->n_intakes + 1, sizeof(char *));
+			if (!names)
+				return -ENOMEM;
+			for (size_t i = 0; i < c->n_intakes; i++)
+				if (c->intakes[i]->type == INTAKE_SOCKET)
+					names[n++] = c->intakes[i]->name;
+			guess = suggest_closest(*s, names, n);
+			if (guess)
+				r = config_errors_add(errors, at->file, at->line,
+				    "unknown intake '%s' in sockets= of [worker:%s]; did you mean "
+				    "'%s'?", *s, w->name, guess);
+			else
+				r = config_errors_add(errors, at->file, at->line,
+				    "unknown intake '%s' in sockets= of [worker:%s]", *s, w->name);
+		} else if (in->type != INTAKE_SOCKET)
+			r = config_errors_add(errors, at->file, at->line,
+			    "intake '%s' in sockets= of [worker:%s] is type = %s, not a socket", *s,
+			    w->name, intake_type_to_string(in->type));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Reports the cycle stack[from..top] closed by an edge back to stack[from]. */
+static int
+report_cycle(const struct config *c, struct config_errors *errors, const size_t *stack,
+    size_t from, size_t top)
+{
+	const struct worker_config *first = c->workers[stack[from]];
+	_cleanup_free_ char *path = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	f = open_memstream(&path, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = from; i <= top; i++)
+		fprintf(f, "%s -> ", c->workers[stack[i]]->name);
+	fputs(first->name, f);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	r = config_errors_add(errors, first->after_at.file, first->after_at.line,
+	    "dependency cycle: %s", path);
+	return r;
+}
+
+/* Depth-first search over after=, without recursion; each back edge is one cycle. */
+static int
+check_cycles(const struct config *c, struct config_errors *errors)
+{
+	_cleanup_free_ unsigned char *state = NULL; /* 0 new, 1 on the stack, 2 done */
+	_cleanup_free_ size_t *stack = NULL, *edge = NULL;
+	size_t n = c->n_workers;
+	int r;
+
+	if (n == 0)
+		return 0;
+	state = calloc(n, 1);
+	stack = calloc(n, sizeof(size_t));
+	edge = calloc(n, sizeof(size_t));
+	if (!state || !stack || !edge)
+		return -ENOMEM;
+
+	for (size_t root = 0; root < n; root++) {
+		size_t top = 0;
+
+		if (state[root])
+			continue;
+		stack[0] = root;
+		edge[0] = 0;
+		state[root] = 1;
+		for (;;) {
+			const struct worker_config *w = c->workers[stack[top]];
+			ssize_t v;
+
+			if (!w->after || !w->after[edge[top]]) {
+				state[stack[top]] = 2;
+				if (top == 0)
+					break;
+				top--;
+				continue;
+			}
+			v = worker_index(c, w->after[edge[top]++]);
+			if (v < 0 || (size_t) v == stack[top] || state[v] == 2)
+				continue;
+			if (state[v] == 1) {
+				size_t from = 0;
+
+				while (stack[from] != (size_t) v)
+					from++;
+				r = report_cycle(c, errors, stack, from, top);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			state[v] = 1;
+			top++;
+			stack[top] = (size_t) v;
+			edge[top] = 0;
+		}
+	}
+	return 0;
+}
+
+static int
+check_intakes(const struct config *c, struct config_errors *errors)
+{
+	int r;
+
+	for (size_t i = 0; i < c->n_intakes; i++) {
+		const struct intake_config *in = c->intakes[i];
+
+		if (in->type == INTAKE_SIGNAL) {
+			_cleanup_free_ char *where = NULL;
+
+			if (asprintf(&where, "workers= of [intake:%s]", in->name) < 0)
+				return -ENOMEM;
+			for (char **w = in->workers; w && *w; w++)
+				if (worker_index(c, *w) < 0) {
+					r = unknown_worker(c, errors, &in->workers_at, *w, where);
+					if (r < 0)
+						return r;
+				}
+		}
+		if (!in->has_listen || (in->type != INTAKE_SOCKET && in->type != INTAKE_READINESS))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct intake_config *o = c->intakes[j];
+			char a[LISTEN_ADDRESS_MAX], b[LISTEN_ADDRESS_MAX];
+
+			if (!o->has_listen ||
+			    (o->type != INTAKE_SOCKET && o->type != INTAKE_READINESS) ||
+			    !listen_address_conflicts(&in->listen, &o->listen))
+				continue;
+			listen_address_to_string(a, sizeof(a), &in->listen);
+			listen_address_to_string(b, sizeof(b), &o->listen);
+			r = config_errors_add(errors, in->listen_at.file, in->listen_at.line,
+			    "intake '%s' listens on %s, which conflicts with %s of intake '%s' "
+			    "(%s:%u)", in->name, a, b, o->name, strempty(o->listen_at.file),
+			    o->listen_at.line);
+			if (r < 0)
+				return r;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+config_validate_references(const struct config *c, struct config_errors *errors)
+{
+	int r;
+
+	for (size_t i = 0; i < c->n_workers; i++) {
+		r = check_after(c, c->workers[i], errors);
+		if (r < 0)
+			return r;
+		r = check_sockets(c, c->workers[i], errors);
+		if (r < 0)
+			return r;
+	}
+	r = check_cycles(c, errors);
+	if (r < 0)
+		return r;
+	r = check_intakes(c, errors);
+	if (r < 0)
+		return r;
+	if (c->supervisor.exit_code_from && worker_index(c, c->supervisor.exit_code_from) < 0) {
+		r = unknown_worker(c, errors, &c->supervisor.exit_code_from_at,
+		    c->supervisor.exit_code_from, "exit_code_from");
+		if (r < 0)
+			return r;
+	}
+	if (c->n_workers == 0) {
+		r = config_errors_add(errors, c->files ? c->files[0] : NULL, 0,
+		    "no [worker:*] section: nothing to supervise");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
