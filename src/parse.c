@@ -1013,6 +1013,8 @@ suggest_closest(const char *s, const char *const *candidates, size_t n)
 		if (!candidates[i])
 			continue;
 		d = edit_distance(s, candidates[i]);
+		if (d == SIZE_MAX)
+			continue;
 		if (d < best) {
 			best = d;
 			found = candidates[i];
