@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
