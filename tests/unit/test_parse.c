@@ -95,6 +95,10 @@ test_duration_range(void **state)
 	check_duration_fails("213503982d23h59m", -ERANGE);
 	check_duration("213503982d8h1m49s551ms614us", USEC_INFINITY - 1);
 	check_duration_fails("213503982d8h1m49s551ms615us", -ERANGE);
+	/* A malformed value is -EINVAL even when a number in it is also too big. */
+	check_duration_fails("99999999999999999999s1s", -EINVAL);
+	check_duration_fails("99999999999999999999h1x", -EINVAL);
+	check_duration_fails("213503983d1", -EINVAL);
 }
 
 static void
@@ -589,6 +593,18 @@ test_listen_equal(void **state)
 	assert_false(listen_address_conflicts(&unix1, &unix2));
 	assert_true(listen_address_conflicts(&sd1, &sd1));
 	assert_false(listen_address_conflicts(&sd1, &sd2));
+
+	/* A kind outside the enum prints as nothing and equals nothing. */
+	{
+		struct listen_address bad = sd1;
+		char buf[LISTEN_ADDRESS_MAX] = "x";
+
+		bad.kind = _LISTEN_KIND_MAX;
+		assert_string_equal(listen_address_to_string(buf, sizeof(buf), &bad), "");
+		assert_false(listen_address_equal(&bad, &bad));
+		assert_string_equal(listen_address_to_string(buf, 1, &lo6), "");
+		assert_string_equal(listen_address_to_string(buf, 8, &lo6), "tcp://[");
+	}
 }
 
 static void
