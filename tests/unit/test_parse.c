@@ -603,6 +603,9 @@ test_listen_equal(void **state)
 		assert_string_equal(listen_address_to_string(buf, sizeof(buf), &bad), "");
 		assert_false(listen_address_equal(&bad, &bad));
 		assert_string_equal(listen_address_to_string(buf, 1, &lo6), "");
+		buf[0] = 'x';
+		assert_ptr_equal(listen_address_to_string(buf, 0, &lo6), buf);
+		assert_int_equal(buf[0], 'x');
 		assert_string_equal(listen_address_to_string(buf, 8, &lo6), "tcp://[");
 	}
 }
@@ -1041,6 +1044,12 @@ test_suggest_closest(void **state)
 	/* A tie is not a suggestion. */
 	assert_null(suggest_closest("abcf", twins, ELEMENTSOF(twins)));
 	assert_string_equal(suggest_closest("abcd", twins, ELEMENTSOF(twins)), "abcd");
+	/* NULL entries (a sparse table) are skipped; a duplicate is not a tie. */
+	{
+		static const char *const sparse[] = { NULL, "restart", NULL, "restart" };
+
+		assert_string_equal(suggest_closest("restrat", sparse, ELEMENTSOF(sparse)), "restart");
+	}
 
 	{
 		char big[300];
