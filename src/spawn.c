@@ -5,10 +5,12 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -101,6 +103,29 @@ child_fail(int errfd, enum spawn_stage stage, int error)
 	_exit(stage == SPAWN_STAGE_EXEC && error == ENOENT ? 127 : 126);
 }
 
+/*
+ * glibc refuses sigaction() on the two real-time signals it reserves for itself (32 and 33), yet
+ * an ignored disposition of those is inherited across exec like any other, so they are reset
+ * with the system call itself. The kernel's struct sigaction has this layout on x86-64 and
+ * aarch64; elsewhere they keep whatever graced inherited.
+ */
+static void
+reset_reserved_signal(int sig)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = { .handler = SIG_DFL };
+
+	(void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+#else
+	(void) sig;
+#endif
+}
+
 static int
 child_reset_signals(void)
 {
@@ -108,8 +133,8 @@ child_reset_signals(void)
 	sigset_t none;
 
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void) sigaction(sig, &sa, NULL); /* EINVAL for the ones glibc reserves */
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa, NULL) < 0)
+			reset_reserved_signal(sig);
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		return -errno;

@@ -14,8 +14,8 @@ expect_in "$out" "Worst case: 2s (intake) + 1s (drain) + 9s (level 1) + 9s (leve
 expect_in "$out" "Deadline: 30s ([shutdown] deadline): fits, 7s to spare" "deadline"
 
 # Steps in order, and the dependents (web, jobs) in the level before their dependency (db).
-order=$(grep -nE '^(1\. intake|2-4\.|5\. close)|level [0-9]|worker .(db|web|jobs).:' "$out" |
-	sed -E "s/^([0-9]+):.*(1\. intake|2-4|5\. close|level [0-9]|worker '[a-z]+').*/\2/" | tr '\n' ',')
+order=$(grep -E "^(1\. intake|2-4\.|5\. close|   level [0-9]|     worker '[a-z]+')" "$out" |
+	sed -E "s/^ *(1\. intake|2-4|5\. close|level [0-9]|worker '[a-z]+').*/\1/" | tr '\n' ',')
 expect_eq "$order" "1. intake,2-4,level 1,worker 'web',worker 'jobs',level 2,worker 'db',5. close," \
     "step and level order"
 expect_in "$out" "worker 'web' (2 instances): 9s" "instances and a worker's total"
