@@ -88,6 +88,7 @@ parse_duration(const char *s, usec_t *ret)
 	const char *b = s, *e;
 	usec_t total = 0;
 	size_t next_unit = 0;
+	bool range = false;
 
 	while (is_space(*b))
 		b++;
@@ -106,18 +107,17 @@ parse_duration(const char *s, usec_t *ret)
 		return 0;
 	}
 
+	/* Out of range is reported only once the whole value is known to be well formed. */
 	for (const char *p = b; p < e;) {
-		const char *n = p, *u;
+		const char *start = p, *n = p, *u;
 		uint64_t v;
 		size_t i, ulen;
-		int r;
 
 		while (n < e && is_digit(*n))
 			n++;
 		u = n;
 		while (u < e && is_alpha(*u))
 			u++;
-		/* Syntax first, so that "99999999999999999999x" is malformed, not out of range. */
 		if (n == p || u == n)
 			return -EINVAL;
 		ulen = (size_t) (u - n);
@@ -128,19 +128,20 @@ parse_duration(const char *s, usec_t *ret)
 		if (i >= ELEMENTSOF(duration_units) || i < next_unit)
 			return -EINVAL;
 		next_unit = i + 1;
-
-		r = parse_decimal(p, n, &v);
-		if (r < 0)
-			return r;
-		if (v > (USEC_INFINITY - 1) / duration_units[i].usec)
-			return -ERANGE;
-		v *= duration_units[i].usec;
-		/* USEC_INFINITY itself is reserved for "infinity". */
-		if (v >= USEC_INFINITY - total)
-			return -ERANGE;
-		total += v;
 		p = u;
+
+		if (range)
+			continue;
+		/* USEC_INFINITY itself is reserved for "infinity". */
+		if (parse_decimal(start, n, &v) < 0 ||
+		    v > (USEC_INFINITY - 1) / duration_units[i].usec ||
+		    v * duration_units[i].usec >= USEC_INFINITY - total)
+			range = true;
+		else
+			total += v * duration_units[i].usec;
 	}
+	if (range)
+		return -ERANGE;
 
 	*ret = total;
 	return 0;
@@ -376,13 +377,13 @@ parse_listen_tcp(const char *s, struct listen_address *a)
 	int r;
 
 	if (*s == '[') {
-		const char *close = strchr(s, ']');
+		const char *rb = strchr(s, ']');
 
-		if (!close || close[1] != ':')
+		if (!rb || rb[1] != ':')
 			return -EINVAL;
 		h = s + 1;
-		hlen = (size_t) (close - h);
-		colon = close + 1;
+		hlen = (size_t) (rb - h);
+		colon = rb + 1;
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon)
@@ -1013,6 +1014,8 @@ suggest_closest(const char *s, const char *const *candidates, size_t n)
 		if (!candidates[i])
 			continue;
 		d = edit_distance(s, candidates[i]);
+		if (d == SIZE_MAX)
+			continue;
 		if (d < best) {
 			best = d;
 			found = candidates[i];

@@ -15,22 +15,25 @@
 
 #include "graced.h"
 
-/* "250ms", "10s", "1m30s", "2h", "1h2m3s500ms", "0", "infinity". Units: us ms s m h d. */
+/* "250ms", "10s", "1m30s", "2h", "1h2m3s500ms", "0", "infinity". Units: us ms s m h d, each at
+ * most once, largest first, no space inside; a bare number other than "0" is -EINVAL. Space
+ * around the value is ignored. USEC_INFINITY or more (except "infinity") is -ERANGE. */
 int parse_duration(const char *s, usec_t *ret);
 /* The shortest exact spelling of d in the units above ("1m30s", "250ms", "infinity"). */
 char *format_duration(char *buf, size_t n, usec_t d);
 #define DURATION_MAX 32
 
-/* "SIGTERM", "TERM", "15", "none" (SIGNAL_NONE). Real-time signals as "SIGRTMIN+N". */
+/* "SIGTERM", "TERM", "15", "none" (SIGNAL_NONE). Real-time signals as "SIGRTMIN+N", "RTMAX-N".
+ * Names are case-sensitive upper case ("term" is -EINVAL); "0" is -EINVAL, >= _NSIG -ERANGE. */
 int parse_signal(const char *s, int *ret);
 /* "SIGTERM", "none", "SIGRTMIN+3"; a static string or one written to the thread's buffer. */
 const char *signal_to_string(int sig);
 
-/* yes/no, true/false, on/off, 1/0. */
+/* yes/no, true/false, on/off, 1/0, case-insensitive. */
 int parse_boolean(const char *s, bool *ret);
-/* A decimal integer in [min, max]. */
+/* A decimal integer in [min, max] (-ERANGE outside); no sign, no spaces. */
 int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
-/* An octal file mode such as 0660 or 077. */
+/* An octal file mode such as 0660 or 077, at most 07777. */
 int parse_mode(const char *s, mode_t *ret);
 
 struct listen_address {
@@ -46,8 +49,9 @@ struct listen_address {
 	char name[256]; /* LISTEN_SYSTEMD: the socket unit's FileDescriptorName */
 };
 
-/* tcp://HOST:PORT (HOST an IPv4 literal, [IPv6] literal, "*" or "localhost"), unix:/path,
- * systemd:NAME. */
+/* tcp://HOST:PORT (HOST an IPv4 literal, [IPv6] literal, "*" or "localhost"; PORT 1..65535),
+ * unix:/path (absolute, fits sun_path), unix:@name (abstract namespace), systemd:NAME (as
+ * FileDescriptorName=: 1..255 printable ASCII characters, no ':'). */
 int parse_listen(const char *s, struct listen_address *ret);
 /* The canonical spelling ("tcp://127.0.0.1:8080", "tcp://[::1]:80", "unix:/run/x.sock"). */
 char *listen_address_to_string(char *buf, size_t n, const struct listen_address *a);
@@ -66,7 +70,8 @@ struct ready_spec {
 /* none | notify | tcp:PORT | delay:DUR */
 int parse_ready(const char *s, struct ready_spec *ret);
 
-/* "5 in 60s": at most burst starts within interval. */
+/* "5 in 60s": at most burst (>= 1) starts within interval (finite, > 0). "none" means no
+ * limit: burst 0, interval 0. */
 int parse_start_limit(const char *s, unsigned *ret_burst, usec_t *ret_interval);
 
 /*
@@ -77,7 +82,7 @@ int parse_start_limit(const char *s, unsigned *ret_burst, usec_t *ret_interval);
 int parse_argv(const char *s, char ***ret);
 
 /* "A=1 B='two words'" into {"A=1", "B=two words"}; each word must be NAME=VALUE with a valid
- * environment variable name. */
+ * environment variable name ([A-Za-z_][A-Za-z0-9_]*). Quoting as parse_argv(); empty is {}. */
 int parse_environment(const char *s, char ***ret);
 
 /* A list separated by spaces and/or commas ("db, cache" or "db cache"). Empty is {}. */
@@ -89,11 +94,14 @@ bool name_is_valid(const char *s);
 /*
  * Expands ${VAR} and ${VAR:-default} from getenv(). "$$" is a literal "$"; a "$" not followed by
  * "{" or "$" is literal. An unset ${VAR} without default is -ENXIO and *ret_missing (if given)
- * gets a copy of its name; an unterminated "${" or bad name is -EINVAL.
+ * gets a copy of its name; an unterminated "${" or bad name is -EINVAL. The default is used
+ * when VAR is unset or empty (as POSIX ":-"); it is plain text up to the first "}", with "$$"
+ * as "$", and a "${" inside it is -EINVAL (no nesting). Values are not expanded again.
  */
 int expand_env(const char *s, char **ret, char **ret_missing);
 
-/* Closest candidate by edit distance, if it is close enough to be a likely typo; else NULL. */
+/* Closest candidate by edit distance (adjacent transpositions count 1), if within
+ * max(1, strlen(s) / 3) edits and not tied with another; else NULL. NULL entries are skipped. */
 const char *suggest_closest(const char *s, const char *const *candidates, size_t n);
 
 const char *phase_to_string(enum phase p);
