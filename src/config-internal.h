@@ -86,6 +86,39 @@ struct config_parser {
 	bool have_shutdown;
 };
 
+/* Values quoted in messages are cut here so that one absurd line cannot flood the output. */
+#define QUOTE_MAX 200
+
+/* config-keys.c: the key tables. */
+typedef void (*key_parse_fn)(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj);
+
+struct config_key {
+	enum section_kind section;
+	const char *name;
+	key_parse_fn parse;
+	size_t offset;              /* of the field in the section's struct */
+	size_t flag_offset;         /* of its "has_X" bool (has_flag), or of a list's location */
+	bool has_flag;
+	unsigned min, max;          /* parse_unsigned's range */
+	unsigned types;             /* intake/resource types it applies to (bit per type); 0: all */
+};
+
+/* More than any one section has. */
+#define CONFIG_KEYS_MAX 64
+extern const struct config_key config_keys[];
+extern const size_t config_keys_n;
+const struct config_key *config_key_find(enum section_kind kind, const char *name);
+
+/* The [shutdown] keys a worker inherits unless it sets them itself. */
+struct inherited_key {
+	const char *name;
+	size_t offset;              /* in struct shutdown_settings */
+	size_t size;
+};
+extern const struct inherited_key config_inherited_keys[];
+extern const size_t config_inherited_keys_n;
+
 /* Include nesting and size limits. */
 #define CONFIG_INCLUDE_DEPTH_MAX 8
 #define CONFIG_FILES_MAX 256

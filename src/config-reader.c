@@ -368,7 +368,8 @@ config_read_file(struct config_parser *p, const char *path)
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
-		parser_error_at(p, path, 0, 0, "cannot read configuration: %s", load_error_string(r));
+		parser_error_at(p, path, 0, 0, "cannot read configuration: %s",
+		    load_error_string(r));
 		return -EINVAL;
 	}
 	return parse_top(p, path, text, len, &st);

@@ -14,9 +14,6 @@
 #include "parse.h"
 #include "util.h"
 
-/* Values quoted in messages are cut here so that one absurd line cannot flood the output. */
-#define QUOTE_MAX 200
-
 static const char *const section_kind_table[_SECTION_KIND_MAX] = {
 	[SECTION_NONE] = "",
 	[SECTION_SUPERVISOR] = "supervisor",
@@ -354,568 +351,6 @@ config_find_intake(const struct config *c, const char *name)
 	return NULL;
 }
 
-/* Value parsers: each takes the expanded value and writes the field, or reports the error. */
-
-typedef void (*key_parse_fn)(struct config_parser *p, const struct config_key *k, const char *v,
-    void *obj);
-
-struct config_key {
-	enum section_kind section;
-	const char *name;
-	key_parse_fn parse;
-	size_t offset;              /* of the field in the section's struct */
-	size_t flag_offset;         /* of a "has_X" bool set with it, when has_flag */
-	bool has_flag;
-	unsigned min, max;          /* parse_unsigned's range */
-	unsigned types;             /* intake/resource types it applies to (bit per type); 0: all */
-};
-
-#define FIELD(obj, k, type) ((type *) ((char *) (obj) + (k)->offset))
-
-static void
-set_flag(const struct config_key *k, void *obj)
-{
-	if (k->has_flag)
-		*(bool *) ((char *) obj + k->flag_offset) = true;
-}
-
-static void
-bad_value(struct config_parser *p, const char *what, const char *v, const struct config_key *k,
-    const char *expected)
-{
-	parser_error(p, "invalid %s '%.*s%s' for %s (expected %s)", what, QUOTE_MAX, v,
-	    strlen(v) > QUOTE_MAX ? "..." : "", k->name, expected);
-}
-
-static void
-parse_string_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj,
-    bool optional)
-{
-	char **field = FIELD(obj, k, char *);
-	char *s = NULL;
-
-	if (!*v && !optional) {
-		parser_error(p, "empty value for %s", k->name);
-		return;
-	}
-	/* An empty value leaves an optional string unset, so "${X:-}" can switch it off. */
-	if (*v) {
-		s = strdup(v);
-		if (!s) {
-			p->oom = true;
-			return;
-		}
-	}
-	free(*field);
-	*field = s;
-	set_flag(k, obj);
-}
-
-static void
-parse_string(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	parse_string_field(p, k, v, obj, false);
-}
-
-static void
-parse_string_opt(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	parse_string_field(p, k, v, obj, true);
-}
-
-static void
-parse_path_opt(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	if (*v && *v != '/') {
-		bad_value(p, "path", v, k, "an absolute path");
-		return;
-	}
-	parse_string_field(p, k, v, obj, true);
-}
-
-static void
-parse_path(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	if (*v != '/') {
-		bad_value(p, "path", v, k, "an absolute path");
-		return;
-	}
-	parse_string_field(p, k, v, obj, false);
-}
-
-static void
-parse_socket_path(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	if (strlen(v) >= sizeof(((struct sockaddr_un *) NULL)->sun_path)) {
-		bad_value(p, "path", v, k, "an absolute path of at most 107 bytes");
-		return;
-	}
-	parse_path_opt(p, k, v, obj);
-}
-
-static void
-parse_name_ref(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	if (*v && !name_is_valid(v)) {
-		bad_value(p, "name", v, k, "letters, digits, '_' and '-'");
-		return;
-	}
-	parse_string_field(p, k, v, obj, true);
-}
-
-static void
-parse_duration_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	usec_t d;
-
-	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
-		return;
-	}
-	*FIELD(obj, k, usec_t) = d;
-	set_flag(k, obj);
-}
-
-/* watchdog: 0 and infinity both switch it off. */
-static void
-parse_watchdog(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	usec_t d;
-
-	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 10s, 1m, or 0 for off");
-		return;
-	}
-	*FIELD(obj, k, usec_t) = d == 0 ? USEC_INFINITY : d;
-}
-
-static void
-parse_signal_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	int sig;
-
-	if (parse_signal(v, &sig) < 0) {
-		bad_value(p, "signal", v, k, "e.g. SIGTERM, TERM, 15, none");
-		return;
-	}
-	*FIELD(obj, k, int) = sig;
-}
-
-static void
-parse_boolean_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	bool b;
-
-	if (parse_boolean(v, &b) < 0) {
-		bad_value(p, "boolean", v, k, "yes or no");
-		return;
-	}
-	*FIELD(obj, k, bool) = b;
-}
-
-static void
-parse_unsigned_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	unsigned u;
-	char range[64];
-
-	if (parse_unsigned(v, k->min, k->max, &u) < 0) {
-		snprintf(range, sizeof(range), "%u..%u", k->min, k->max);
-		bad_value(p, "number", v, k, range);
-		return;
-	}
-	*FIELD(obj, k, unsigned) = u;
-}
-
-static void
-parse_mode_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	mode_t m;
-
-	if (parse_mode(v, &m) < 0) {
-		bad_value(p, "mode", v, k, "an octal mode such as 0660");
-		return;
-	}
-	*FIELD(obj, k, mode_t) = m;
-	set_flag(k, obj);
-}
-
-static void
-parse_listen_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct intake_config *i = obj;
-	struct listen_address a;
-
-	if (parse_listen(v, &a) < 0) {
-		bad_value(p, "address", v, k, "tcp://HOST:PORT, unix:/PATH or systemd:NAME");
-		return;
-	}
-	i->listen = a;
-	i->has_listen = true;
-	i->listen_at = (struct config_location) { p->src->file, p->src->line };
-}
-
-static void
-parse_ready_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct ready_spec r;
-
-	if (parse_ready(v, &r) < 0) {
-		bad_value(p, "readiness", v, k, "none, notify, tcp:PORT or delay:DURATION");
-		return;
-	}
-	*FIELD(obj, k, struct ready_spec) = r;
-}
-
-static void
-parse_start_limit_field(struct config_parser *p, const struct config_key *k, const char *v,
-    void *obj)
-{
-	struct worker_config *w = obj;
-	unsigned burst;
-	usec_t interval;
-
-	if (parse_start_limit(v, &burst, &interval) < 0) {
-		bad_value(p, "start limit", v, k, "COUNT in DURATION, e.g. 5 in 60s");
-		return;
-	}
-	w->start_limit_burst = burst;
-	w->start_limit_interval = interval;
-}
-
-static void
-parse_argv_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	char **argv = NULL;
-	int r;
-
-	r = parse_argv(v, &argv);
-	if (r == -ENOMEM) {
-		p->oom = true;
-		return;
-	}
-	if (r == -ENODATA) {
-		parser_error(p, "empty value for %s", k->name);
-		return;
-	}
-	if (r < 0) {
-		bad_value(p, "command", v, k, "words with balanced quotes");
-		return;
-	}
-	strv_free(*FIELD(obj, k, char **));
-	*FIELD(obj, k, char **) = argv;
-}
-
-static void
-parse_worker_command(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct worker_config *w = obj;
-	char **old = w->argv;
-
-	parse_argv_field(p, k, v, obj);
-	if (w->argv == old)
-		return;
-	free(w->command);
-	w->command = strdup(v);
-	if (!w->command)
-		p->oom = true;
-}
-
-static void
-parse_environment_field(struct config_parser *p, const struct config_key *k, const char *v,
-    void *obj)
-{
-	char **env = NULL;
-	int r;
-
-	r = parse_environment(v, &env);
-	if (r == -ENOMEM) {
-		p->oom = true;
-		return;
-	}
-	if (r < 0) {
-		bad_value(p, "environment", v, k, "NAME=VALUE words, quoted as in a command");
-		return;
-	}
-	strv_free(*FIELD(obj, k, char **));
-	*FIELD(obj, k, char **) = env;
-}
-
-/* after, sockets, workers: names, each checked here; what they name is checked later. */
-static void
-parse_name_list(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	char **l = NULL;
-	int r;
-
-	r = parse_word_list(v, &l);
-	if (r == -ENOMEM) {
-		p->oom = true;
-		return;
-	}
-	if (r < 0) {
-		bad_value(p, "list", v, k, "names separated by spaces or commas");
-		return;
-	}
-	for (char **n = l; *n; n++)
-		if (!name_is_valid(*n)) {
-			parser_error(p, "invalid name '%.*s' in %s (expected letters, digits, '_' and "
-			    "'-')", QUOTE_MAX, *n, k->name);
-			strv_free(l);
-			return;
-		}
-	strv_free(*FIELD(obj, k, char **));
-	*FIELD(obj, k, char **) = l;
-	*(struct config_location *) ((char *) obj + k->flag_offset) =
-	    (struct config_location) { p->src->file, p->src->line };
-}
-
-static void
-parse_exit_code_from(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct supervisor_config *s = obj;
-
-	s->exit_code_from_at = (struct config_location) { p->src->file, p->src->line };
-	parse_name_ref(p, k, v, obj);
-}
-
-static void
-parse_deadline(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct shutdown_config *s = obj;
-	usec_t d;
-
-	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
-		return;
-	}
-	s->deadline = d;
-	s->deadline_set = true;
-}
-
-static int
-push_int(int **a, size_t *n, int v)
-{
-	int *b;
-
-	b = reallocarray(*a, *n + 1, sizeof(int));
-	if (!b)
-		return -ENOMEM;
-	b[(*n)++] = v;
-	*a = b;
-	return 0;
-}
-
-static void
-parse_success_status(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
-{
-	struct worker_config *w = obj;
-	_cleanup_strv_free_ char **l = NULL;
-	int *status = NULL, *sig = NULL;
-	size_t n_status = 0, n_sig = 0;
-
-	if (parse_word_list(v, &l) < 0) {
-		/* It only fails for lack of memory. */
-		p->oom = true;
-		return;
-	}
-	for (char **word = l; *word; word++) {
-		unsigned u;
-		int s, r;
-
-		if (**word >= '0' && **word <= '9') {
-			if (parse_unsigned(*word, 0, 255, &u) < 0)
-				goto bad;
-			r = push_int(&status, &n_status, (int) u);
-		} else {
-			if (parse_signal(*word, &s) < 0 || s == SIGNAL_NONE)
-				goto bad;
-			r = push_int(&sig, &n_sig, s);
-		}
-		if (r < 0) {
-			p->oom = true;
-			goto fail;
-		}
-		continue;
-bad:
-		parser_error(p, "invalid exit status '%.*s' for %s (expected exit codes 0..255 "
-		    "and/or signal names)", QUOTE_MAX, *word, k->name);
-		goto fail;
-	}
-	free(w->success_status);
-	free(w->success_signal);
-	w->success_status = status;
-	w->n_success_status = n_status;
-	w->success_signal = sig;
-	w->n_success_signal = n_sig;
-	return;
-fail:
-	free(status);
-	free(sig);
-}
-
-/* Enum keys: the message lists every accepted value. */
-static void
-bad_enum(struct config_parser *p, const struct config_key *k, const char *v,
-    const char *const *names, size_t n)
-{
-	char expected[256] = "";
-
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strncat(expected, i + 1 == n ? " or " : ", ",
-			    sizeof(expected) - strlen(expected) - 1);
-		strncat(expected, names[i], sizeof(expected) - strlen(expected) - 1);
-	}
-	bad_value(p, "value", v, k, expected);
-}
-
-#define DEFINE_ENUM_KEY(type, name, max)                                                           \
-	static void parse_##name##_field(struct config_parser *p, const struct config_key *k,      \
-	    const char *v, void *obj)                                                              \
-	{                                                                                          \
-		const char *names[max];                                                            \
-		enum type x = name##_from_string(v);                                               \
-                                                                                                   \
-		if ((int) x >= 0) {                                                                \
-			*FIELD(obj, k, enum type) = x;                                             \
-			return;                                                                    \
-		}                                                                                  \
-		for (int i = 0; i < (max); i++)                                                    \
-			names[i] = name##_to_string((enum type) i);                                \
-		bad_enum(p, k, v, names, (max));                                                   \
-	}
-
-DEFINE_ENUM_KEY(log_level, log_level, _LOG_LEVEL_MAX)
-DEFINE_ENUM_KEY(log_target, log_target, _LOG_TARGET_MAX)
-DEFINE_ENUM_KEY(second_signal, second_signal, _SECOND_SIGNAL_MAX)
-DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
-DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
-DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
-DEFINE_ENUM_KEY(output_mode, output_mode, _OUTPUT_MODE_MAX)
-DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
-
-/* The key tables. */
-
-#define SUP(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_SUPERVISOR, .name = key, .parse = fn,                         \
-	    .offset = offsetof(struct supervisor_config, field), __VA_ARGS__ }
-#define SHU(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_SHUTDOWN, .name = key, .parse = fn,                           \
-	    .offset = offsetof(struct shutdown_config, field), __VA_ARGS__ }
-#define INT(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_INTAKE, .name = key, .parse = fn,                             \
-	    .offset = offsetof(struct intake_config, field), __VA_ARGS__ }
-#define WRK(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_WORKER, .name = key, .parse = fn,                             \
-	    .offset = offsetof(struct worker_config, field), __VA_ARGS__ }
-#define RES(key, fn, field, ...)                                                                   \
-	{ .section = SECTION_RESOURCE, .name = key, .parse = fn,                           \
-	    .offset = offsetof(struct resource_config, field), __VA_ARGS__ }
-#define AT(type, field) .flag_offset = offsetof(type, field)
-#define HAS(type, field) .flag_offset = offsetof(type, field), .has_flag = true
-#define RANGE(a, b) .min = (a), .max = (b)
-#define TYPES(...) .types = (__VA_ARGS__)
-#define T(x) (1U << (x))
-
-#define SOCKETISH (T(INTAKE_SOCKET) | T(INTAKE_READINESS))
-
-static const struct config_key config_keys[] = {
-	SUP("name", parse_string, name),
-	SUP("log_level", parse_log_level_field, log_level),
-	SUP("log_target", parse_log_target_field, log_target),
-	SUP("pidfile", parse_path_opt, pidfile),
-	SUP("report", parse_path_opt, report),
-	SUP("control_socket", parse_socket_path, control_socket),
-	SUP("subreaper", parse_boolean_field, subreaper),
-	SUP("debug", parse_boolean_field, debug),
-	SUP("slow_step", parse_duration_field, slow_step),
-	SUP("exit_code_from", parse_exit_code_from, exit_code_from),
-
-	SHU("intake_timeout", parse_duration_field, intake_timeout),
-	SHU("drain_delay", parse_duration_field, drain_delay),
-	SHU("close_timeout", parse_duration_field, close_timeout),
-	SHU("deadline", parse_deadline, deadline),
-	SHU("second_signal", parse_second_signal_field, second_signal),
-	SHU("stop_timeout", parse_duration_field, defaults.stop_timeout),
-	SHU("join_timeout", parse_duration_field, defaults.join_timeout),
-	SHU("kill_timeout", parse_duration_field, defaults.kill_timeout),
-	SHU("intake_signal", parse_signal_field, defaults.intake_signal),
-	SHU("stop_signal", parse_signal_field, defaults.stop_signal),
-	SHU("cancel_signal", parse_signal_field, defaults.cancel_signal),
-	SHU("kill_signal", parse_signal_field, defaults.kill_signal),
-	SHU("kill_mode", parse_kill_mode_field, defaults.kill_mode),
-	SHU("stop_fd", parse_boolean_field, defaults.stop_fd),
-
-	INT("type", parse_intake_type_field, type),
-	INT("listen", parse_listen_field, listen, TYPES(SOCKETISH)),
-	INT("backlog", parse_unsigned_field, backlog, RANGE(1, 65535), TYPES(SOCKETISH)),
-	INT("reuseport", parse_boolean_field, reuseport, TYPES(SOCKETISH)),
-	INT("mode", parse_mode_field, mode, HAS(struct intake_config, has_mode), TYPES(SOCKETISH)),
-	INT("owner", parse_string_opt, owner, TYPES(SOCKETISH)),
-	INT("group", parse_string_opt, group, TYPES(SOCKETISH)),
-	INT("command", parse_argv_field, argv, TYPES(T(INTAKE_EXEC))),
-	INT("signal", parse_signal_field, signal, TYPES(T(INTAKE_SIGNAL))),
-	INT("workers", parse_name_list, workers, AT(struct intake_config, workers_at),
-	    TYPES(T(INTAKE_SIGNAL))),
-
-	WRK("command", parse_worker_command, argv),
-	WRK("instances", parse_unsigned_field, instances, RANGE(1, 1024)),
-	WRK("after", parse_name_list, after, AT(struct worker_config, after_at)),
-	WRK("sockets", parse_name_list, sockets, AT(struct worker_config, sockets_at)),
-	WRK("ready", parse_ready_field, ready),
-	WRK("start_timeout", parse_duration_field, start_timeout),
-	WRK("restart", parse_restart_policy_field, restart),
-	WRK("restart_delay", parse_duration_field, restart_delay),
-	WRK("restart_delay_max", parse_duration_field, restart_delay_max),
-	WRK("start_limit", parse_start_limit_field, start_limit_burst),
-	WRK("stop_timeout", parse_duration_field, shutdown.stop_timeout),
-	WRK("join_timeout", parse_duration_field, shutdown.join_timeout),
-	WRK("kill_timeout", parse_duration_field, shutdown.kill_timeout),
-	WRK("intake_signal", parse_signal_field, shutdown.intake_signal),
-	WRK("stop_signal", parse_signal_field, shutdown.stop_signal),
-	WRK("cancel_signal", parse_signal_field, shutdown.cancel_signal),
-	WRK("kill_signal", parse_signal_field, shutdown.kill_signal),
-	WRK("kill_mode", parse_kill_mode_field, shutdown.kill_mode),
-	WRK("stop_fd", parse_boolean_field, shutdown.stop_fd),
-	WRK("user", parse_string_opt, user),
-	WRK("group", parse_string_opt, group),
-	WRK("directory", parse_path_opt, directory),
-	WRK("environment", parse_environment_field, environment),
-	WRK("umask", parse_mode_field, umask, HAS(struct worker_config, has_umask)),
-	WRK("output", parse_output_mode_field, output),
-	WRK("critical", parse_boolean_field, critical),
-	WRK("success_status", parse_success_status, success_status),
-	WRK("watchdog", parse_watchdog, watchdog),
-
-	RES("type", parse_resource_type_field, type),
-	RES("path", parse_path, path, TYPES(T(RESOURCE_FILE))),
-	RES("command", parse_argv_field, argv, TYPES(T(RESOURCE_EXEC))),
-	RES("close_timeout", parse_duration_field, close_timeout),
-};
-
-/* The [shutdown] keys a worker inherits unless it sets them itself. */
-static const struct {
-	const char *name;
-	size_t offset;
-	size_t size;
-} inherited_keys[] = {
-#define INH(f) { #f, offsetof(struct shutdown_settings, f), \
-	    sizeof(((struct shutdown_settings *) 0)->f) }
-	INH(stop_timeout), INH(join_timeout), INH(kill_timeout), INH(intake_signal),
-	INH(stop_signal), INH(cancel_signal), INH(kill_signal), INH(kill_mode), INH(stop_fd),
-#undef INH
-};
-
-static const struct config_key *
-key_find(enum section_kind kind, const char *name)
-{
-	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
-		if (config_keys[i].section == kind && streq(config_keys[i].name, name))
-			return &config_keys[i];
-	return NULL;
-}
-
 /* Sections. */
 
 static void
@@ -1076,7 +511,7 @@ misplaced_key(struct config_parser *p, const char *name, const char *title)
 	char where[128] = "";
 	unsigned n = 0, total = 0, seen = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+	for (size_t i = 0; i < config_keys_n; i++)
 		if (streq(config_keys[i].name, name))
 			seen |= 1U << config_keys[i].section;
 	for (int k = SECTION_SUPERVISOR; k <= SECTION_RESOURCE; k++)
@@ -1102,15 +537,15 @@ misplaced_key(struct config_parser *p, const char *name, const char *title)
 static void
 unknown_key(struct config_parser *p, const char *name)
 {
-	const char *candidates[ELEMENTSOF(config_keys)];
+	const char *candidates[CONFIG_KEYS_MAX];
 	const char *title = p->section->title;
 	size_t n = 0;
 	const char *s;
 
 	if (misplaced_key(p, name, title))
 		return;
-	for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
-		if (config_keys[i].section == p->kind)
+	for (size_t i = 0; i < config_keys_n; i++)
+		if (config_keys[i].section == p->kind && n < CONFIG_KEYS_MAX)
 			candidates[n++] = config_keys[i].name;
 	s = suggest_closest(name, candidates, n);
 	if (s)
@@ -1135,7 +570,8 @@ expand_value(struct config_parser *p, const char *name, const char *value)
 		parser_error(p, "environment variable '%s' is not set, in the value of %s (write "
 		    "${%s:-DEFAULT} for a default)", strempty(missing), name, strempty(missing));
 	else if (r < 0)
-		parser_error(p, "invalid ${...} in the value of %s: '%.*s'", name, QUOTE_MAX, value);
+		parser_error(p, "invalid ${...} in the value of %s: '%.*s'", name, QUOTE_MAX,
+		    value);
 	return r < 0 ? NULL : v;
 }
 
@@ -1153,8 +589,8 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 
 	if (streq(name, "include")) {
 		if (p->kind != SECTION_NONE && p->kind != SECTION_SUPERVISOR) {
-			parser_error(p, "include is not allowed in [%s] (only at the top of a file, "
-			    "before any section, or in [supervisor])", p->section->title);
+			parser_error(p, "include is not allowed in [%s] (only at the top of a "
+			    "file, before any section, or in [supervisor])", p->section->title);
 			return;
 		}
 		v = expand_value(p, name, value);
@@ -1168,7 +604,7 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 		return;
 	}
 
-	k = key_find(p->kind, name);
+	k = config_key_find(p->kind, name);
 	if (!k) {
 		unknown_key(p, name);
 		return;
@@ -1208,12 +644,14 @@ resolve_inheritance(struct config_parser *p)
 		if (s->kind == SECTION_WORKER) {
 			struct worker_config *w = s->obj;
 
-			for (size_t j = 0; j < ELEMENTSOF(inherited_keys); j++)
-				if (!section_key(s, inherited_keys[j].name))
-					memcpy((char *) &w->shutdown + inherited_keys[j].offset,
-					    (char *) &p->config->shutdown.defaults +
-						inherited_keys[j].offset,
-					    inherited_keys[j].size);
+			for (size_t j = 0; j < config_inherited_keys_n; j++) {
+				const struct inherited_key *ik = &config_inherited_keys[j];
+
+				if (!section_key(s, ik->name))
+					memcpy((char *) &w->shutdown + ik->offset,
+					    (char *) &p->config->shutdown.defaults + ik->offset,
+					    ik->size);
+			}
 		} else if (s->kind == SECTION_RESOURCE) {
 			struct resource_config *r = s->obj;
 

@@ -689,7 +689,8 @@ static const struct {
 } error_cases[] = {
 	{ "[wroker:web]\n" MINIMAL,
 	  "t.ini:1: unknown section [wroker:web]; did you mean [worker:web]?\n" },
-	{ "[supervisr]\n" MINIMAL, "t.ini:1: unknown section [supervisr]; did you mean [supervisor]?\n" },
+	{ "[supervisr]\n" MINIMAL,
+	  "t.ini:1: unknown section [supervisr]; did you mean [supervisor]?\n" },
 	{ "[main]\n" MINIMAL,
 	  "t.ini:1: unknown section [main] (expected [supervisor], [shutdown], [intake:NAME], "
 	  "[worker:NAME] or [resource:NAME])\n" },
@@ -714,11 +715,13 @@ static const struct {
 	{ "[worker:a]\nuser = x\n", "t.ini:1: missing key 'command' in [worker:a]\n" },
 	{ "[worker:a]\ncommand =\n", "t.ini:2: empty value for command\n" },
 	{ MINIMAL "[intake:i]\n", "t.ini:3: missing key 'listen' in [intake:i]\n" },
-	{ MINIMAL "[intake:i]\ntype = readiness\n", "t.ini:3: missing key 'listen' in [intake:i]\n" },
+	{ MINIMAL "[intake:i]\ntype = readiness\n",
+	  "t.ini:3: missing key 'listen' in [intake:i]\n" },
 	{ MINIMAL "[intake:i]\ntype = exec\n", "t.ini:3: missing key 'command' in [intake:i]\n" },
 	{ MINIMAL "[intake:i]\ntype = signal\n", "t.ini:3: missing key 'signal' in [intake:i]\n" },
 	{ MINIMAL "[resource:r]\n", "t.ini:3: missing key 'path' in [resource:r]\n" },
-	{ MINIMAL "[resource:r]\ntype = exec\n", "t.ini:3: missing key 'command' in [resource:r]\n" },
+	{ MINIMAL "[resource:r]\ntype = exec\n",
+	  "t.ini:3: missing key 'command' in [resource:r]\n" },
 	{ MINIMAL "[intake:i]\ntype = exec\ncommand = x\nlisten = tcp://127.0.0.1:1\n",
 	  "t.ini:6: key 'listen' does not apply to type = exec in [intake:i]\n" },
 	{ MINIMAL "instances = 0\n",
@@ -770,7 +773,8 @@ static const struct {
 	  "t.ini:3: unknown intake 'htp' in sockets= of [worker:a]; did you mean 'http'?\n" },
 	{ MINIMAL "sockets = r\n[intake:r]\ntype = readiness\nlisten = tcp://127.0.0.1:1\n",
 	  "t.ini:3: intake 'r' in sockets= of [worker:a] is type = readiness, not a socket\n" },
-	{ MINIMAL "[intake:a]\nlisten = tcp://127.0.0.1:80\n[intake:b]\nlisten = tcp://127.0.0.1:80\n",
+	{ MINIMAL "[intake:a]\nlisten = tcp://127.0.0.1:80\n"
+	  "[intake:b]\nlisten = tcp://127.0.0.1:80\n",
 	  "t.ini:6: intake 'b' listens on tcp://127.0.0.1:80, which conflicts with "
 	  "tcp://127.0.0.1:80 of intake 'a' (t.ini:4)\n" },
 	{ MINIMAL "[intake:a]\nlisten = tcp://*:80\n[intake:b]\nlisten = tcp://127.0.0.1:80\n",
