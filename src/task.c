@@ -1,0 +1,1317 @@
+/* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "task-context.h"
+#include "task-sanitizer.h"
+#include "task-stack.h"
+#include "task.h"
+#include "util.h"
+
+/*
+ * How many tasks one run-queue callback may switch to before it lets the loop poll again, so a
+ * chain of tasks waking each other cannot starve descriptors and timers.
+ */
+#define RUNQ_BUDGET 1024
+
+/* A task handed -ECANCELED more often than this is ignoring its cancellation. */
+#define CANCEL_IGNORE_LIMIT 8
+
+enum wait_kind {
+	WAIT_NONE,
+	WAIT_YIELD,
+	WAIT_SLEEP,
+	WAIT_FD,
+	WAIT_EVENT,
+	WAIT_JOIN,
+	WAIT_GROUP,
+	WAIT_CHILD,
+};
+
+/* A child some task waits for or will wait for; keeps an exit that arrives first. */
+struct child_watch {
+	TAILQ_ENTRY(child_watch) link;
+	pid_t pid;
+	bool exited;
+	int status;
+	struct task *waiter;
+};
+
+struct task_group {
+	struct task_runtime *rt;
+	struct task_group *parent;
+	TAILQ_ENTRY(task_group) link; /* in parent->subgroups or rt->groups */
+	TAILQ_HEAD(, task_group) subgroups;
+	TAILQ_HEAD(, task) tasks;   /* alive, and ended ones still held by a handle */
+	TAILQ_HEAD(, task) joiners; /* tasks in task_group_join() */
+	size_t live;		    /* tasks not ended, here and in subgroups */
+	bool cancelled;
+	char name[TASK_NAME_MAX];
+};
+
+TAILQ_HEAD(task_queue, task);
+
+struct task {
+	struct task_runtime *rt;
+	struct task_group *group;
+	TAILQ_ENTRY(task) group_link;
+	TAILQ_ENTRY(task) all_link;
+	TAILQ_ENTRY(task) runq_link;
+	struct task_queue *queue; /* the run queue or yield queue it is on */
+	TAILQ_ENTRY(task) wait_link; /* in an event's or a group's waiters */
+	struct task *joiner;
+	uint64_t id;
+	task_fn fn;
+	void *arg;
+	enum task_state state;
+	bool has_handle;
+	bool cancelled;
+	bool ignores_cancel;  /* over CANCEL_IGNORE_LIMIT, to be reported */
+	bool cancel_reported;
+	unsigned shield_depth;
+	unsigned cancel_returns;
+	usec_t shield_deadline;
+	int result;
+	int wake_result;
+	usec_t since;
+	struct {
+		enum wait_kind kind;
+		bool armed; /* the libevent event is added */
+		int fd;
+		int events;
+		usec_t deadline;
+		int timeout_result;
+		struct task_event *event;
+		struct task *target;
+		struct task_group *group;
+		struct child_watch *child;
+	} wait;
+	struct task_stack *stack;
+	void *fake_stack; /* ASan's, while switched out */
+	struct task_context ctx;
+	char name[TASK_NAME_MAX];
+	/* Followed by event_get_struct_event_size() bytes: the task's own timer/fd event. */
+};
+
+struct task_runtime {
+	struct event_base *base;
+	struct event *runq_now;	  /* event_active()d: runs after the current callbacks */
+	struct event *runq_later; /* zero timeout: runs after the next poll */
+	bool runq_scheduled;
+	bool in_runq;
+	struct task_queue runq;
+	struct task_queue yieldq;
+	TAILQ_HEAD(, task) tasks;
+	TAILQ_HEAD(, task_group) groups;
+	TAILQ_HEAD(, child_watch) children;
+	struct task_stack_pool *stacks;
+	size_t task_size;
+	size_t event_offset;
+	size_t n_tasks;
+	size_t n_live;
+	uint64_t last_id;
+	usec_t slow_step;
+	bool spawn_failed;
+	task_reporter_fn reporter;
+	void *reporter_data;
+	struct task_context sched_ctx;
+	void *sched_fake_stack;
+	const void *sched_stack_bottom;
+	size_t sched_stack_size;
+};
+
+/*
+ * The task running right now, or NULL on the scheduler's (the loop's) stack. The blocking calls
+ * take no runtime argument, like any coroutine API, so they find their task here. One thread.
+ */
+static _Thread_local struct task *current;
+
+static const char *const task_state_table[_TASK_STATE_MAX] = {
+	[TASK_NEW] = "new",
+	[TASK_RUNNABLE] = "runnable",
+	[TASK_RUNNING] = "running",
+	[TASK_WAITING] = "waiting",
+	[TASK_DONE] = "done",
+};
+
+static const char *const task_outcome_table[_TASK_OUTCOME_MAX] = {
+	[TASK_OUTCOME_PENDING] = "pending",
+	[TASK_OUTCOME_RETURNED] = "returned",
+	[TASK_OUTCOME_CANCELLED] = "cancelled",
+	[TASK_OUTCOME_FAILED] = "failed",
+};
+
+static const char *const task_report_table[_TASK_REPORT_MAX] = {
+	[TASK_REPORT_IGNORES_CANCEL] = "ignores-cancel",
+	[TASK_REPORT_FAILED_UNJOINED] = "failed-unjoined",
+	[TASK_REPORT_SLOW_STEP] = "slow-step",
+	[TASK_REPORT_PENDING_AT_EXIT] = "pending-at-exit",
+	[TASK_REPORT_SPAWN_FAILED] = "spawn-failed",
+};
+
+const char *
+task_state_to_string(enum task_state s)
+{
+	return s >= 0 && s < _TASK_STATE_MAX ? task_state_table[s] : NULL;
+}
+
+const char *
+task_outcome_to_string(enum task_outcome o)
+{
+	return o >= 0 && o < _TASK_OUTCOME_MAX ? task_outcome_table[o] : NULL;
+}
+
+const char *
+task_report_to_string(enum task_report k)
+{
+	return k >= 0 && k < _TASK_REPORT_MAX ? task_report_table[k] : NULL;
+}
+
+enum task_outcome
+task_outcome_from_result(int result)
+{
+	if (result == -ECANCELED)
+		return TASK_OUTCOME_CANCELLED;
+	return result < 0 ? TASK_OUTCOME_FAILED : TASK_OUTCOME_RETURNED;
+}
+
+static void
+default_reporter(enum task_report kind, const char *name, const char *message, void *userdata)
+{
+	/* The one place the runtime's warnings reach the log; owners may install their own. */
+	log_fields(LOG_WARNING, 0, LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }),
+	    "%s", message);
+}
+
+static void
+report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
+    _printf_(4, 5);
+
+static void
+report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, format);
+	(void) vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	log_debug("task report %s: %s", task_report_to_string(kind), message);
+	rt->reporter(kind, strempty(name), message, rt->reporter_data);
+}
+
+static struct event *
+task_event(const struct task *t)
+{
+	return (struct event *) ((char *) t + t->rt->event_offset);
+}
+
+static void
+copy_name(char dst[static TASK_NAME_MAX], const char *src)
+{
+	size_t n = strnlen(strempty(src), TASK_NAME_MAX - 1);
+
+	memcpy(dst, strempty(src), n);
+	dst[n] = '\0';
+}
+
+static void
+runq_schedule(struct task_runtime *rt)
+{
+	if (rt->runq_scheduled || rt->in_runq)
+		return;
+	rt->runq_scheduled = true;
+	event_active(rt->runq_now, EV_TIMEOUT, 0);
+}
+
+static void
+runq_push(struct task *t)
+{
+	t->state = TASK_RUNNABLE;
+	t->queue = &t->rt->runq;
+	TAILQ_INSERT_TAIL(t->queue, t, runq_link);
+	runq_schedule(t->rt);
+}
+
+/* Undoes whatever the task registered for its wait. */
+static void
+wait_unregister(struct task *t)
+{
+	if (t->wait.armed) {
+		(void) event_del(task_event(t));
+		t->wait.armed = false;
+	}
+	switch (t->wait.kind) {
+	case WAIT_EVENT:
+		TAILQ_REMOVE(&t->wait.event->waiters, t, wait_link);
+		break;
+	case WAIT_JOIN:
+		t->wait.target->joiner = NULL;
+		break;
+	case WAIT_GROUP:
+		TAILQ_REMOVE(&t->wait.group->joiners, t, wait_link);
+		break;
+	case WAIT_CHILD:
+		t->wait.child->waiter = NULL;
+		break;
+	default:
+		break;
+	}
+	t->wait.kind = WAIT_NONE;
+}
+
+/* Called from libevent callbacks and from other tasks; never switches. */
+static void
+wake(struct task *t, int result)
+{
+	if (t->state != TASK_WAITING)
+		return;
+	wait_unregister(t);
+	t->wake_result = result;
+	t->since = now_usec();
+	runq_push(t);
+}
+
+static struct timeval
+timeval_until(usec_t deadline, usec_t now)
+{
+	usec_t d = deadline > now ? deadline - now : 0;
+
+	return (struct timeval) { .tv_sec = (time_t) (d / USEC_PER_SEC),
+		.tv_usec = (suseconds_t) (d % USEC_PER_SEC) };
+}
+
+static void
+wait_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct task *t = userdata;
+	usec_t now;
+
+	/* A non-persistent event is no longer added once it fired. */
+	t->wait.armed = false;
+	if (what & (EV_READ | EV_WRITE)) {
+		wake(t, ((what & EV_READ) ? TASK_FD_READ : 0) | ((what & EV_WRITE) ? TASK_FD_WRITE : 0));
+		return;
+	}
+	/*
+	 * libevent measures timeouts from the time it cached at the start of this loop iteration
+	 * (and may use a coarse clock), so it can fire a little early: a deadline has passed only
+	 * when now_usec() says so.
+	 */
+	now = now_usec();
+	if (now < t->wait.deadline) {
+		struct timeval tv = timeval_until(t->wait.deadline, now);
+
+		if (event_add(task_event(t), &tv) == 0) {
+			t->wait.armed = true;
+			return;
+		}
+	}
+	wake(t, t->wait.timeout_result);
+}
+
+/* Runs on the scheduler's stack: switches to t until it waits, yields or ends. */
+static void
+run_one(struct task_runtime *rt, struct task *t)
+{
+	usec_t start = 0;
+
+	if (rt->slow_step)
+		start = now_usec();
+	t->state = TASK_RUNNING;
+	current = t;
+	fiber_start_switch(&rt->sched_fake_stack, t->stack->lo, t->stack->size);
+	task_context_switch(&rt->sched_ctx, &t->ctx);
+	fiber_finish_switch(rt->sched_fake_stack, NULL, NULL);
+	current = NULL;
+
+	/* Reports are made here, on the loop's stack, not on the task's small one. */
+	if (rt->slow_step) {
+		usec_t d = now_usec() - start;
+
+		if (d > rt->slow_step)
+			report(rt, TASK_REPORT_SLOW_STEP, t->name,
+			    "task '%s' ran %" PRIu64 ".%03" PRIu64 "ms without yielding", t->name,
+			    d / USEC_PER_MSEC, d % USEC_PER_MSEC);
+	}
+	if (t->ignores_cancel && !t->cancel_reported) {
+		t->cancel_reported = true;
+		report(rt, TASK_REPORT_IGNORES_CANCEL, t->name,
+		    "task '%s' ignores cancellation: %u blocking calls returned -ECANCELED", t->name,
+		    t->cancel_returns);
+	}
+	if (t->state != TASK_DONE)
+		return;
+
+	/* The stack is free the moment the task switched away for the last time. */
+	task_stack_put(rt->stacks, t->stack);
+	t->stack = NULL;
+	if (!t->has_handle) {
+		if (task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
+			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			    "task '%s' failed and nobody joins it: %s", t->name, strerror(-t->result));
+		TAILQ_REMOVE(&t->group->tasks, t, group_link);
+		TAILQ_REMOVE(&rt->tasks, t, all_link);
+		rt->n_tasks--;
+		free(t);
+	}
+}
+
+static void
+runq_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct task_runtime *rt = userdata;
+	unsigned budget = RUNQ_BUDGET;
+	struct task *t;
+
+	rt->runq_scheduled = false;
+	rt->in_runq = true;
+	while (budget-- > 0 && (t = TAILQ_FIRST(&rt->runq))) {
+		TAILQ_REMOVE(&rt->runq, t, runq_link);
+		t->queue = NULL;
+		run_one(rt, t);
+	}
+	/* Tasks that yielded run again only after the loop polled once. */
+	TAILQ_FOREACH(t, &rt->yieldq, runq_link)
+		t->queue = &rt->runq;
+	TAILQ_CONCAT(&rt->runq, &rt->yieldq, runq_link);
+	rt->in_runq = false;
+	if (!TAILQ_EMPTY(&rt->runq)) {
+		static const struct timeval zero = { 0, 0 };
+
+		rt->runq_scheduled = true;
+		if (event_add(rt->runq_later, &zero) < 0)
+			event_active(rt->runq_now, EV_TIMEOUT, 0);
+	}
+}
+
+/* On the task's stack: back to the scheduler until something wakes us. */
+static void
+suspend(struct task *t)
+{
+	struct task_runtime *rt = t->rt;
+
+	fiber_start_switch(&t->fake_stack, rt->sched_stack_bottom, rt->sched_stack_size);
+	task_context_switch(&t->ctx, &rt->sched_ctx);
+	fiber_finish_switch(t->fake_stack, &rt->sched_stack_bottom, &rt->sched_stack_size);
+}
+
+static void
+yield_now(struct task *t)
+{
+	t->state = TASK_RUNNABLE;
+	t->wait.kind = WAIT_YIELD;
+	t->since = now_usec();
+	t->queue = &t->rt->yieldq;
+	TAILQ_INSERT_TAIL(t->queue, t, runq_link);
+	suspend(t);
+	t->wait.kind = WAIT_NONE;
+}
+
+static void
+group_task_ended(struct task_group *g)
+{
+	for (; g; g = g->parent) {
+		assert(g->live > 0);
+		if (--g->live > 0)
+			continue;
+		for (struct task *w; (w = TAILQ_FIRST(&g->joiners));)
+			wake(w, 0);
+	}
+}
+
+static void _noreturn_
+task_main(void *userdata)
+{
+	struct task *t = userdata;
+	struct task_runtime *rt = t->rt;
+
+	fiber_finish_switch(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
+	t->result = t->fn(t->arg);
+	t->state = TASK_DONE;
+	t->since = now_usec();
+	rt->n_live--;
+	if (t->joiner)
+		wake(t->joiner, 0);
+	group_task_ended(t->group);
+	/* NULL: this stack's fake frames die with it. */
+	fiber_start_switch(NULL, rt->sched_stack_bottom, rt->sched_stack_size);
+	task_context_switch(&t->ctx, &rt->sched_ctx);
+	/* Nobody switches back to an ended task. */
+	abort();
+}
+
+/* The -ECANCELED of a blocking call; a task that keeps asking is flagged and made to yield. */
+static int
+cancel_return(struct task *t)
+{
+	if (++t->cancel_returns > CANCEL_IGNORE_LIMIT) {
+		/* Reported by the scheduler; the yield keeps a spinning task from freezing the loop. */
+		t->ignores_cancel = true;
+		yield_now(t);
+	}
+	return -ECANCELED;
+}
+
+/* Entry of every blocking call: the current task, or an error to return. */
+static int
+blocking_begin(struct task **ret)
+{
+	struct task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (t->cancelled && t->shield_depth == 0)
+		return cancel_return(t);
+	*ret = t;
+	return 0;
+}
+
+/* The deadline a wait really has: a shield's own deadline bounds it. */
+static usec_t
+effective_deadline(const struct task *t, usec_t deadline)
+{
+	return t->shield_depth > 0 ? MIN(deadline, t->shield_deadline) : deadline;
+}
+
+/*
+ * Blocks t, whose wait target is already registered, until it is woken. fd < 0 waits on
+ * nothing but the deadline. Returns what the waker says.
+ */
+static int
+block(struct task *t, enum wait_kind kind, int fd, int events, usec_t deadline, int timeout_result)
+{
+	struct task_runtime *rt = t->rt;
+	usec_t now = now_usec();
+	int r;
+
+	t->wait.kind = kind;
+	t->wait.deadline = deadline;
+	t->wait.timeout_result = timeout_result;
+	t->wait.fd = fd;
+	t->wait.events = events;
+	if (fd >= 0 || deadline != USEC_INFINITY) {
+		struct timeval tv = timeval_until(deadline, now);
+		short what = (short) (((events & TASK_FD_READ) ? EV_READ : 0) |
+		    ((events & TASK_FD_WRITE) ? EV_WRITE : 0));
+
+		if (event_assign(task_event(t), rt->base, fd, what, wait_cb, t) < 0 ||
+		    event_add(task_event(t), deadline == USEC_INFINITY ? NULL : &tv) < 0) {
+			t->wait.kind = kind;
+			wait_unregister(t);
+			return fd >= 0 ? -EBADF : -ENOMEM;
+		}
+		t->wait.armed = true;
+	}
+	t->state = TASK_WAITING;
+	t->since = now;
+	suspend(t);
+	r = t->wake_result;
+	if (r == -ECANCELED)
+		t->cancel_returns++;
+	return r;
+}
+
+struct task *
+task_current(void)
+{
+	return current;
+}
+
+bool
+task_is_cancelled(void)
+{
+	return current && current->cancelled;
+}
+
+int
+task_yield(void)
+{
+	struct task *t;
+	int r = blocking_begin(&t);
+
+	if (r < 0)
+		return r;
+	yield_now(t);
+	return 0;
+}
+
+int
+task_sleep_until(usec_t deadline)
+{
+	struct task *t;
+	usec_t d;
+	int r = blocking_begin(&t);
+
+	if (r < 0)
+		return r;
+	d = effective_deadline(t, deadline);
+	if (d == USEC_INFINITY) {
+		/* Until cancelled. */
+		if (t->shield_depth > 0)
+			return -EDEADLK;
+	} else if (now_usec() >= d)
+		return d < deadline ? -ETIMEDOUT : 0;
+	/* Reaching its own deadline is what a sleep is for; a shield's earlier one is a timeout. */
+	return block(t, WAIT_SLEEP, -1, 0, d, d < deadline ? -ETIMEDOUT : 0);
+}
+
+int
+task_wait_fd(int fd, int events, usec_t deadline)
+{
+	struct task *t;
+	usec_t d;
+	int r;
+
+	if (fd < 0 || !(events & (TASK_FD_READ | TASK_FD_WRITE)))
+		return -EINVAL;
+	r = blocking_begin(&t);
+	if (r < 0)
+		return r;
+	d = effective_deadline(t, deadline);
+	if (d != USEC_INFINITY && now_usec() >= d)
+		return -ETIMEDOUT;
+	return block(t, WAIT_FD, fd, events, d, -ETIMEDOUT);
+}
+
+void
+task_event_init(struct task_event *ev, const char *name)
+{
+	ev->name = name;
+	ev->is_set = false;
+	TAILQ_INIT(&ev->waiters);
+}
+
+void
+task_event_set(struct task_event *ev)
+{
+	ev->is_set = true;
+	for (struct task *t; (t = TAILQ_FIRST(&ev->waiters));)
+		wake(t, 0);
+}
+
+void
+task_event_reset(struct task_event *ev)
+{
+	ev->is_set = false;
+}
+
+bool
+task_event_is_set(const struct task_event *ev)
+{
+	return ev->is_set;
+}
+
+int
+task_event_wait(struct task_event *ev, usec_t deadline)
+{
+	struct task *t;
+	usec_t d;
+	int r = blocking_begin(&t);
+
+	if (r < 0)
+		return r;
+	if (ev->is_set)
+		return 0;
+	d = effective_deadline(t, deadline);
+	if (d != USEC_INFINITY && now_usec() >= d)
+		return -ETIMEDOUT;
+	t->wait.event = ev;
+	TAILQ_INSERT_TAIL(&ev->waiters, t, wait_link);
+	return block(t, WAIT_EVENT, -1, 0, d, -ETIMEDOUT);
+}
+
+static struct child_watch *
+child_find(struct task_runtime *rt, pid_t pid)
+{
+	struct child_watch *c;
+
+	TAILQ_FOREACH(c, &rt->children, link)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static int
+child_watch(struct task_runtime *rt, pid_t pid, struct child_watch **ret)
+{
+	struct child_watch *c = child_find(rt, pid);
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		c->pid = pid;
+		TAILQ_INSERT_TAIL(&rt->children, c, link);
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+task_runtime_watch_child(struct task_runtime *rt, pid_t pid)
+{
+	struct child_watch *c;
+
+	if (pid <= 0)
+		return -EINVAL;
+	return child_watch(rt, pid, &c);
+}
+
+int
+task_runtime_child_exited(struct task_runtime *rt, pid_t pid, int wait_status)
+{
+	struct child_watch *c = child_find(rt, pid);
+
+	if (!c)
+		return -ESRCH;
+	c->exited = true;
+	c->status = wait_status;
+	if (c->waiter)
+		wake(c->waiter, 0);
+	return 0;
+}
+
+int
+task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
+{
+	struct child_watch *c;
+	struct task *t;
+	usec_t d;
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	r = blocking_begin(&t);
+	if (r < 0)
+		return r;
+	r = child_watch(t->rt, pid, &c);
+	if (r < 0)
+		return r;
+	if (!c->exited) {
+		if (c->waiter)
+			return -EBUSY;
+		d = effective_deadline(t, deadline);
+		if (d != USEC_INFINITY && now_usec() >= d)
+			return -ETIMEDOUT;
+		c->waiter = t;
+		t->wait.child = c;
+		r = block(t, WAIT_CHILD, -1, 0, d, -ETIMEDOUT);
+		/* On a timeout or a cancel the interest stays, so a later wait still gets the exit. */
+		if (r < 0)
+			return r;
+	}
+	if (ret_status)
+		*ret_status = c->status;
+	TAILQ_REMOVE(&t->rt->children, c, link);
+	free(c);
+	return 0;
+}
+
+int
+task_shielded(task_fn fn, void *arg, usec_t deadline)
+{
+	struct task *t = current;
+	usec_t saved;
+	int r;
+
+	if (!t)
+		return -EPERM;
+	saved = t->shield_deadline;
+	t->shield_deadline = effective_deadline(t, deadline);
+	t->shield_depth++;
+	r = fn(arg);
+	t->shield_depth--;
+	t->shield_deadline = saved;
+	/* A cancel that came meanwhile is sticky: the next blocking call returns -ECANCELED. */
+	return r;
+}
+
+void
+task_cancel(struct task *t)
+{
+	if (t->state == TASK_DONE || t->cancelled)
+		return;
+	t->cancelled = true;
+	if (t->state == TASK_WAITING && t->shield_depth == 0)
+		wake(t, -ECANCELED);
+}
+
+static void
+task_destroy(struct task *t)
+{
+	struct task_runtime *rt = t->rt;
+
+	if (t->queue)
+		TAILQ_REMOVE(t->queue, t, runq_link);
+	if (t->state == TASK_WAITING)
+		wait_unregister(t);
+	if (t->state != TASK_DONE) {
+		rt->n_live--;
+		group_task_ended(t->group);
+	}
+	if (t->joiner)
+		wake(t->joiner, -ESRCH);
+	if (t->stack)
+		task_stack_put(rt->stacks, t->stack);
+	TAILQ_REMOVE(&t->group->tasks, t, group_link);
+	TAILQ_REMOVE(&rt->tasks, t, all_link);
+	rt->n_tasks--;
+	free(t);
+}
+
+int
+task_join(struct task *t, usec_t deadline, int *ret_result)
+{
+	struct task *self;
+	usec_t d;
+	int r;
+
+	if (t == current)
+		return -EDEADLK;
+	r = blocking_begin(&self);
+	if (r < 0)
+		return r;
+	if (t->state != TASK_DONE) {
+		if (t->joiner)
+			return -EBUSY;
+		d = effective_deadline(self, deadline);
+		if (d != USEC_INFINITY && now_usec() >= d)
+			return -ETIMEDOUT;
+		t->joiner = self;
+		self->wait.target = t;
+		r = block(self, WAIT_JOIN, -1, 0, d, -ETIMEDOUT);
+		if (r < 0)
+			return r;
+	}
+	if (ret_result)
+		*ret_result = t->result;
+	task_destroy(t);
+	return 0;
+}
+
+const char *
+task_get_name(const struct task *t)
+{
+	return t->name;
+}
+
+struct task_group *
+task_get_group(const struct task *t)
+{
+	return t->group;
+}
+
+enum task_state
+task_get_state(const struct task *t)
+{
+	return t->state;
+}
+
+enum task_outcome
+task_get_outcome(const struct task *t)
+{
+	return t->state == TASK_DONE ? task_outcome_from_result(t->result) : TASK_OUTCOME_PENDING;
+}
+
+int
+task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
+    struct task **ret_task)
+{
+	struct task_runtime *rt = g->rt;
+	struct task_stack *stack;
+	struct task *t;
+	int r;
+
+	r = task_stack_get(rt->stacks, &stack);
+	if (r < 0) {
+		/* Once per episode: a spawn loop hitting the limit must not flood the log. */
+		if (!rt->spawn_failed)
+			report(rt, TASK_REPORT_SPAWN_FAILED, name, "cannot spawn task '%s': %s",
+			    strempty(name), task_stack_pool_error(rt->stacks));
+		rt->spawn_failed = true;
+		return r;
+	}
+	rt->spawn_failed = false;
+	t = malloc(rt->task_size);
+	if (!t) {
+		task_stack_put(rt->stacks, stack);
+		return -ENOMEM;
+	}
+	memset(t, 0, sizeof(*t));
+	t->rt = rt;
+	t->group = g;
+	t->id = ++rt->last_id;
+	t->fn = fn;
+	t->arg = arg;
+	t->state = TASK_NEW;
+	t->cancelled = g->cancelled;
+	t->has_handle = ret_task != NULL;
+	t->stack = stack;
+	t->since = now_usec();
+	copy_name(t->name, name);
+	task_context_make(&t->ctx, stack->lo, stack->size, task_main, t);
+
+	TAILQ_INSERT_TAIL(&g->tasks, t, group_link);
+	TAILQ_INSERT_TAIL(&rt->tasks, t, all_link);
+	rt->n_tasks++;
+	rt->n_live++;
+	for (struct task_group *p = g; p; p = p->parent)
+		p->live++;
+	t->queue = &rt->runq;
+	TAILQ_INSERT_TAIL(t->queue, t, runq_link);
+	runq_schedule(rt);
+	if (ret_task)
+		*ret_task = t;
+	return 0;
+}
+
+int
+task_group_new(struct task_runtime *rt, struct task_group *parent, const char *name,
+    struct task_group **ret)
+{
+	struct task_group *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	g->rt = rt;
+	g->parent = parent;
+	g->cancelled = parent && parent->cancelled;
+	copy_name(g->name, name);
+	TAILQ_INIT(&g->subgroups);
+	TAILQ_INIT(&g->tasks);
+	TAILQ_INIT(&g->joiners);
+	if (parent)
+		TAILQ_INSERT_TAIL(&parent->subgroups, g, link);
+	else
+		TAILQ_INSERT_TAIL(&rt->groups, g, link);
+	*ret = g;
+	return 0;
+}
+
+size_t
+task_group_live(const struct task_group *g)
+{
+	return g->live;
+}
+
+void
+task_group_cancel(struct task_group *g)
+{
+	struct task_group *sub;
+	struct task *t;
+
+	g->cancelled = true;
+	TAILQ_FOREACH(t, &g->tasks, group_link)
+		task_cancel(t);
+	TAILQ_FOREACH(sub, &g->subgroups, link)
+		task_group_cancel(sub);
+}
+
+static bool
+group_contains(const struct task_group *g, const struct task_group *inner)
+{
+	for (; inner; inner = inner->parent)
+		if (inner == g)
+			return true;
+	return false;
+}
+
+int
+task_group_join(struct task_group *g, usec_t deadline)
+{
+	struct task *t;
+	usec_t d;
+	int r;
+
+	if (!current)
+		return task_runtime_run_until(g->rt, g, deadline);
+	if (group_contains(g, current->group))
+		return -EDEADLK;
+	r = blocking_begin(&t);
+	if (r < 0)
+		return r;
+	if (g->live == 0)
+		return 0;
+	d = effective_deadline(t, deadline);
+	if (d != USEC_INFINITY && now_usec() >= d)
+		return -ETIMEDOUT;
+	t->wait.group = g;
+	TAILQ_INSERT_TAIL(&g->joiners, t, wait_link);
+	return block(t, WAIT_GROUP, -1, 0, d, -ETIMEDOUT);
+}
+
+/* Frees g, its subgroups and the handles of its ended tasks; nothing in it may be alive. */
+static void
+group_free_recursive(struct task_group *g)
+{
+	struct task_runtime *rt = g->rt;
+
+	for (struct task_group *sub; (sub = TAILQ_FIRST(&g->subgroups));)
+		group_free_recursive(sub);
+	for (struct task *t; (t = TAILQ_FIRST(&g->tasks));) {
+		if (t->state == TASK_DONE &&
+		    task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
+			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			    "task '%s' failed and was never joined: %s", t->name, strerror(-t->result));
+		task_destroy(t);
+	}
+	/* Joiners of an empty group were woken when it emptied. */
+	assert(TAILQ_EMPTY(&g->joiners));
+	if (g->parent)
+		TAILQ_REMOVE(&g->parent->subgroups, g, link);
+	else
+		TAILQ_REMOVE(&rt->groups, g, link);
+	free(g);
+}
+
+int
+task_group_free(struct task_group *g)
+{
+	if (!g)
+		return 0;
+	if (g->live > 0 || !TAILQ_EMPTY(&g->subgroups))
+		return -EBUSY;
+	group_free_recursive(g);
+	return 0;
+}
+
+int
+task_group_close(struct task_group *g, usec_t deadline)
+{
+	struct task *t = current;
+	unsigned saved_depth = 0;
+	usec_t saved_deadline = 0;
+	int r;
+
+	task_group_cancel(g);
+	if (t) {
+		/* Closing is cleanup: a cancelled owner still waits for its children. */
+		saved_depth = t->shield_depth;
+		saved_deadline = t->shield_deadline;
+		t->shield_deadline = effective_deadline(t, deadline);
+		t->shield_depth++;
+	}
+	r = task_group_join(g, deadline);
+	if (t) {
+		t->shield_depth = saved_depth;
+		t->shield_deadline = saved_deadline;
+	}
+	if (r < 0)
+		return r;
+	group_free_recursive(g);
+	return 0;
+}
+
+struct run_until {
+	struct task_runtime *rt;
+	struct event *timer;
+	usec_t deadline;
+};
+
+static void
+run_until_timer_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct run_until *u = userdata;
+	usec_t now = now_usec();
+
+	/* Early (see wait_cb): wait for the rest, so EVLOOP_ONCE cannot block past the deadline. */
+	if (now < u->deadline) {
+		struct timeval tv = timeval_until(u->deadline, now);
+
+		(void) event_add(u->timer, &tv);
+	}
+}
+
+int
+task_runtime_run_until(struct task_runtime *rt, struct task_group *g, usec_t deadline)
+{
+	struct run_until u = { .rt = rt, .deadline = deadline };
+	int r = 0;
+
+	if (current || rt->in_runq)
+		return -EBUSY;
+	if (deadline != USEC_INFINITY) {
+		struct timeval tv = timeval_until(deadline, now_usec());
+
+		u.timer = evtimer_new(rt->base, run_until_timer_cb, &u);
+		if (!u.timer)
+			return -ENOMEM;
+		if (event_add(u.timer, &tv) < 0) {
+			event_free(u.timer);
+			return -ENOMEM;
+		}
+	}
+	for (;;) {
+		int n;
+
+		if ((g ? g->live : rt->n_live) == 0)
+			break;
+		if (deadline != USEC_INFINITY && now_usec() >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		n = event_base_loop(rt->base, EVLOOP_ONCE);
+		if (n < 0) {
+			/* A reentrant call from a callback of the running loop. */
+			r = -EBUSY;
+			break;
+		}
+		if (n == 1 && (g ? g->live : rt->n_live) > 0) {
+			/* No event left that could ever wake the tasks we wait for. */
+			r = -EDEADLK;
+			break;
+		}
+	}
+	if (u.timer)
+		event_free(u.timer);
+	return r;
+}
+
+int
+task_runtime_new(struct event_base *base, struct task_runtime **ret)
+{
+	struct task_runtime *rt;
+	int r;
+
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	rt->base = base;
+	TAILQ_INIT(&rt->runq);
+	TAILQ_INIT(&rt->yieldq);
+	TAILQ_INIT(&rt->tasks);
+	TAILQ_INIT(&rt->groups);
+	TAILQ_INIT(&rt->children);
+	rt->slow_step = TASK_SLOW_STEP_DEFAULT;
+	rt->reporter = default_reporter;
+	/* The event goes right after the task, aligned for anything. */
+	rt->event_offset = (sizeof(struct task) + 15) & ~(size_t) 15;
+	rt->task_size = rt->event_offset + event_get_struct_event_size();
+	r = task_stack_pool_new(TASK_STACK_SIZE_DEFAULT, TASK_STACK_CACHE_DEFAULT, &rt->stacks);
+	if (r < 0)
+		goto fail;
+	rt->runq_now = event_new(base, -1, 0, runq_cb, rt);
+	rt->runq_later = evtimer_new(base, runq_cb, rt);
+	if (!rt->runq_now || !rt->runq_later) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = rt;
+	return 0;
+
+fail:
+	task_runtime_free(rt);
+	return r;
+}
+
+struct task_runtime *
+task_runtime_free(struct task_runtime *rt)
+{
+	if (!rt)
+		return NULL;
+	/* Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. */
+	for (struct task_group *g; (g = TAILQ_FIRST(&rt->groups));)
+		group_free_recursive(g);
+	for (struct child_watch *c; (c = TAILQ_FIRST(&rt->children));) {
+		TAILQ_REMOVE(&rt->children, c, link);
+		free(c);
+	}
+	if (rt->runq_now)
+		event_free(rt->runq_now);
+	if (rt->runq_later)
+		event_free(rt->runq_later);
+	task_stack_pool_free(rt->stacks);
+	free(rt);
+	return NULL;
+}
+
+struct event_base *
+task_runtime_get_base(const struct task_runtime *rt)
+{
+	return rt->base;
+}
+
+void
+task_runtime_set_reporter(struct task_runtime *rt, task_reporter_fn fn, void *userdata)
+{
+	rt->reporter = fn ? fn : default_reporter;
+	rt->reporter_data = fn ? userdata : NULL;
+}
+
+void
+task_runtime_set_slow_step(struct task_runtime *rt, usec_t usec)
+{
+	rt->slow_step = usec == USEC_INFINITY ? 0 : usec;
+}
+
+int
+task_runtime_set_stack_size(struct task_runtime *rt, size_t size)
+{
+	struct task_stack_pool *p;
+	int r;
+
+	if (rt->last_id > 0)
+		return -EBUSY;
+	r = task_stack_pool_new(size, TASK_STACK_CACHE_DEFAULT, &p);
+	if (r < 0)
+		return r;
+	task_stack_pool_free(rt->stacks);
+	rt->stacks = p;
+	return 0;
+}
+
+void
+task_runtime_set_stack_cache(struct task_runtime *rt, size_t n)
+{
+	task_stack_pool_set_cache(rt->stacks, n);
+}
+
+int
+task_runtime_prefault(struct task_runtime *rt, size_t n)
+{
+	return task_stack_prefault(rt->stacks, n);
+}
+
+size_t
+task_runtime_count(const struct task_runtime *rt)
+{
+	return rt->n_tasks;
+}
+
+static void
+format_duration(char *buf, size_t size, usec_t d)
+{
+	(void) snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", d / USEC_PER_SEC,
+	    (d % USEC_PER_SEC) / USEC_PER_MSEC);
+}
+
+/* "fd 7 readable", "child 4211", "event stop", "until +2.500s": what t waits for, from now. */
+static void
+format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
+{
+	char left[32] = "";
+	int n = 0;
+
+	if (t->state != TASK_WAITING) {
+		(void) snprintf(buf, size, "%s", t->wait.kind == WAIT_YIELD ? "yield" : "");
+		return;
+	}
+	if (t->wait.deadline != USEC_INFINITY)
+		format_duration(left, sizeof(left),
+		    t->wait.deadline > now ? t->wait.deadline - now : 0);
+	switch (t->wait.kind) {
+	case WAIT_SLEEP:
+		(void) snprintf(buf, size, "until +%s", left[0] ? left : "infinity");
+		return;
+	case WAIT_FD:
+		n = snprintf(buf, size, "fd %d %s", t->wait.fd,
+		    t->wait.events == (TASK_FD_READ | TASK_FD_WRITE) ? "readable|writable" :
+		    t->wait.events == TASK_FD_READ		     ? "readable" :
+								       "writable");
+		break;
+	case WAIT_EVENT:
+		n = snprintf(buf, size, "event %s", strempty(t->wait.event->name));
+		break;
+	case WAIT_JOIN:
+		n = snprintf(buf, size, "task '%s'", t->wait.target->name);
+		break;
+	case WAIT_GROUP:
+		n = snprintf(buf, size, "group '%s'", t->wait.group->name);
+		break;
+	case WAIT_CHILD:
+		n = snprintf(buf, size, "child %d", (int) t->wait.child->pid);
+		break;
+	default:
+		n = snprintf(buf, size, "?");
+		break;
+	}
+	if (left[0] && n >= 0 && (size_t) n < size)
+		(void) snprintf(buf + n, size - (size_t) n, ", until +%s", left);
+}
+
+static void
+fill_info(const struct task *t, usec_t now, struct task_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->id = t->id;
+	memcpy(i->name, t->name, sizeof(i->name));
+	memcpy(i->group, t->group->name, sizeof(i->group));
+	i->state = t->state;
+	i->cancelled = t->cancelled;
+	format_awaits(t, now, i->awaits, sizeof(i->awaits));
+	i->since = t->since;
+	if (t->state == TASK_WAITING && t->wait.kind == WAIT_CHILD)
+		i->child = t->wait.child->pid;
+}
+
+int
+task_runtime_list(struct task_runtime *rt, struct task_info **ret, size_t *ret_n)
+{
+	usec_t now = now_usec();
+	struct task_info *a;
+	struct task *t;
+	size_t n = 0;
+
+	a = calloc(rt->n_tasks ? rt->n_tasks : 1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	TAILQ_FOREACH(t, &rt->tasks, all_link)
+		fill_info(t, now, &a[n++]);
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}
+
+void
+task_runtime_dump(struct task_runtime *rt, FILE *f)
+{
+	usec_t now = now_usec();
+	struct task *t;
+
+	fprintf(f, "%-6s %-20s %-16s %-8s %10s %-6s %s\n", "ID", "NAME", "GROUP", "STATE", "FOR",
+	    "CHILD", "AWAITS");
+	TAILQ_FOREACH(t, &rt->tasks, all_link) {
+		struct task_info i;
+		char since[32], child[16] = "-";
+
+		fill_info(t, now, &i);
+		format_duration(since, sizeof(since), now > i.since ? now - i.since : 0);
+		if (i.child > 0)
+			(void) snprintf(child, sizeof(child), "%d", (int) i.child);
+		fprintf(f, "%-6" PRIu64 " %-20s %-16s %-8s %10s %-6s %s%s\n", i.id, i.name, i.group,
+		    task_state_to_string(i.state), since, child, i.awaits,
+		    i.cancelled && i.state != TASK_DONE ? " (cancelled)" : "");
+	}
+	fprintf(f, "%zu tasks, %zu alive\n", rt->n_tasks, rt->n_live);
+}
+
+size_t
+task_runtime_shutdown(struct task_runtime *rt)
+{
+	usec_t now = now_usec();
+	struct task *t;
+	size_t n = 0;
+
+	TAILQ_FOREACH(t, &rt->tasks, all_link) {
+		char awaits[80];
+
+		if (t->state == TASK_DONE)
+			continue;
+		n++;
+		format_awaits(t, now, awaits, sizeof(awaits));
+		report(rt, TASK_REPORT_PENDING_AT_EXIT, t->name,
+		    "task '%s' in group '%s' is still %s%s%s at exit", t->name, t->group->name,
+		    task_state_to_string(t->state), awaits[0] ? ", awaiting " : "", awaits);
+	}
+	return n;
+}

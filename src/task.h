@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The task runtime: stackful coroutines ("tasks") on one libevent event_base, with structured
+ * cancellation.
+ *
+ * Ownership. Every task is spawned into a group (a nursery). Groups nest: a supervisor group owns
+ * worker tasks, a worker owns a group of pump tasks. A group cannot be freed while a task in it
+ * (or in a subgroup) lives; task_group_close() cancels and joins what is left. A task spawned
+ * with a handle (ret_task != NULL) keeps its result until task_join() collects it; one spawned
+ * without a handle is freed when it ends, and a failure (negative result other than -ECANCELED)
+ * is reported at that moment. A failed task whose handle is dropped with its group is reported.
+ *
+ * Blocking. The blocking calls (task_sleep_until, task_wait_fd, task_event_wait, task_join,
+ * task_group_join, task_wait_child, task_yield) are valid only inside a task. They take absolute
+ * CLOCK_MONOTONIC deadlines (USEC_INFINITY: none) and return -ETIMEDOUT when it passes and
+ * -ECANCELED once the task is cancelled, on that call and on every later one. Libevent callbacks
+ * never switch stacks: they wake tasks (task_event_set(), task_runtime_child_exited()), which
+ * queues them; an internal run-queue event switches to them after the callback returns. Tasks
+ * run only while the loop runs (event_base_dispatch(), or task_runtime_run_until()).
+ *
+ * Cancellation. task_cancel() is a request: it wakes the task wherever it waits. A task that
+ * keeps calling blocking operations after it was handed -ECANCELED several times is reported once
+ * by name, and from then on each such call also yields, so it cannot freeze the loop.
+ * task_shielded() runs a function with cancellation held back (only its own deadline applies),
+ * so closing a resource still works after a cancel; the cancellation is seen by the next blocking
+ * call after the section.
+ *
+ * Reports. The runtime never logs above debug. Warnings (cancellation ignored, failed and never
+ * joined, slow step, pending at exit, spawn refused) go to a reporter hook; the default one calls
+ * log_warning().
+ *
+ * Stacks. Each task runs on its own stack (64 KiB by default, fixed size) with a guard page below
+ * it, so an overflow is a SIGSEGV, never silent corruption. Budget: frames on a task stack must
+ * stay small (no arrays beyond a few hundred bytes, no recursion of unbounded depth); libevent,
+ * libc and the runtime's own frames need about 4 KiB of it, under AddressSanitizer about 3x more.
+ * Stacks are carved from chunk mappings of 64 stacks, so one mmap serves many tasks, and freed
+ * stacks are kept warm in a LIFO cache (up to 4096 by default), so a warm spawn+join makes no
+ * system call.
+ *
+ * vm.max_map_count. Linux allows 65,530 mappings per process by default, and a guard page made
+ * with mprotect() splits a mapping: 2 mappings per stack, so about 32,000 stacks at most. On Linux
+ * >= 6.13 guard pages are installed with madvise(MADV_GUARD_INSTALL) instead, which marks page
+ * table entries and does not split the mapping: a whole chunk of 64 guarded stacks is one mapping
+ * (adjacent chunks even merge), and 100,000 tasks need a few hundred mappings at most. On older
+ * kernels the runtime uses mprotect() guards while the stacks stay within half of
+ * vm.max_map_count; beyond that, task_spawn() fails with -EAGAIN and the reporter says why and
+ * what to raise. It never drops guard pages silently.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "graced.h"
+
+struct event_base;
+struct task;
+struct task_group;
+struct task_runtime;
+
+#define TASK_STACK_SIZE_DEFAULT (64U * 1024U)
+#define TASK_SLOW_STEP_DEFAULT (100 * USEC_PER_MSEC)
+#define TASK_STACK_CACHE_DEFAULT 4096U
+/* Longer names are truncated in the task table. */
+#define TASK_NAME_MAX 32
+
+/* The entry point of a task. Its int result is kept until joined: >= 0 success, -ECANCELED
+ * cancelled, any other negative errno failed. */
+typedef int (*task_fn)(void *arg);
+
+enum task_state {
+	TASK_NEW,      /* spawned, has not run yet */
+	TASK_RUNNABLE, /* in the run queue */
+	TASK_RUNNING,
+	TASK_WAITING,
+	TASK_DONE, /* ended, result kept until joined */
+	_TASK_STATE_MAX,
+	_TASK_STATE_INVALID = -EINVAL,
+};
+
+enum task_outcome {
+	TASK_OUTCOME_PENDING,
+	TASK_OUTCOME_RETURNED,
+	TASK_OUTCOME_CANCELLED,
+	TASK_OUTCOME_FAILED,
+	_TASK_OUTCOME_MAX,
+	_TASK_OUTCOME_INVALID = -EINVAL,
+};
+
+enum task_report {
+	TASK_REPORT_IGNORES_CANCEL,
+	TASK_REPORT_FAILED_UNJOINED,
+	TASK_REPORT_SLOW_STEP,
+	TASK_REPORT_PENDING_AT_EXIT,
+	TASK_REPORT_SPAWN_FAILED,
+	_TASK_REPORT_MAX,
+	_TASK_REPORT_INVALID = -EINVAL,
+};
+
+/* task_wait_fd() events. */
+enum {
+	TASK_FD_READ = 1 << 0,
+	TASK_FD_WRITE = 1 << 1,
+};
+
+/* Receives the runtime's warnings. name is the task's (or "" when none applies). */
+typedef void (*task_reporter_fn)(enum task_report kind, const char *name, const char *message,
+    void *userdata);
+
+const char *task_state_to_string(enum task_state s);
+const char *task_outcome_to_string(enum task_outcome o);
+const char *task_report_to_string(enum task_report k);
+enum task_outcome task_outcome_from_result(int result);
+
+/* Runtime. */
+int task_runtime_new(struct event_base *base, struct task_runtime **ret);
+/* Returns the number of tasks still pending (not ended) and names each through the reporter;
+ * they and the stacks stay allocated then (their frames may still reference them). */
+size_t task_runtime_shutdown(struct task_runtime *rt);
+/* Frees the runtime, which must have no groups left. Returns NULL. */
+struct task_runtime *task_runtime_free(struct task_runtime *rt);
+struct event_base *task_runtime_get_base(const struct task_runtime *rt);
+void task_runtime_set_reporter(struct task_runtime *rt, task_reporter_fn fn, void *userdata);
+/* A task running longer than usec between two switches is reported; 0 or USEC_INFINITY: off. */
+void task_runtime_set_slow_step(struct task_runtime *rt, usec_t usec);
+/* Stack size of tasks spawned from now on (rounded up to pages); only before the first spawn. */
+int task_runtime_set_stack_size(struct task_runtime *rt, size_t size);
+/* How many freed stacks stay warm; the rest give their memory back (MADV_DONTNEED). */
+void task_runtime_set_stack_cache(struct task_runtime *rt, size_t n);
+/* Maps and touches n stacks now, so the first n spawns fault in nothing. */
+int task_runtime_prefault(struct task_runtime *rt, size_t n);
+/* Runs the loop until group (with its subgroups) has no live task, or the deadline: 0,
+ * -ETIMEDOUT, -EDEADLK (nothing left that could wake a task), -EBUSY (called from a task or a
+ * callback of the running loop). */
+int task_runtime_run_until(struct task_runtime *rt, struct task_group *group, usec_t deadline);
+/* The single reaper reports every exited child here. The status is kept for a waiter that comes
+ * later. Returns 0 if the pid was watched or waited for, -ESRCH otherwise (an orphan). */
+int task_runtime_child_exited(struct task_runtime *rt, pid_t pid, int wait_status);
+/* Declares interest in pid right after fork, so an exit reaped before the wait starts is kept. */
+int task_runtime_watch_child(struct task_runtime *rt, pid_t pid);
+
+/* Introspection: one row of the task table. */
+struct task_info {
+	uint64_t id;
+	char name[TASK_NAME_MAX];
+	char group[TASK_NAME_MAX];
+	enum task_state state;
+	bool cancelled;
+	char awaits[80]; /* "fd 7 readable", "child 4211", "event stop", "until +2.500s" */
+	usec_t since;    /* when it entered its state (CLOCK_MONOTONIC) */
+	pid_t child;     /* the child it waits for, or 0 */
+};
+/* A malloc'ed snapshot of every task, in spawn order. */
+int task_runtime_list(struct task_runtime *rt, struct task_info **ret, size_t *ret_n);
+/* The task table as text. */
+void task_runtime_dump(struct task_runtime *rt, FILE *f);
+size_t task_runtime_count(const struct task_runtime *rt);
+
+/* Groups. parent may be NULL for a top-level group. The name is copied. */
+int task_group_new(struct task_runtime *rt, struct task_group *parent, const char *name,
+    struct task_group **ret);
+/* -EBUSY while a task in it (or a subgroup) exists; else 0 and the group is gone. Handles of
+ * ended tasks die with it (a failed one never joined is reported). */
+int task_group_free(struct task_group *g);
+/* Cancels every task in the group and its subgroups; later spawns into it start cancelled. */
+void task_group_cancel(struct task_group *g);
+/* Waits until no task in the group or its subgroups is alive: 0, -ETIMEDOUT, -ECANCELED.
+ * Outside a task it runs the loop (task_runtime_run_until()). */
+int task_group_join(struct task_group *g, usec_t deadline);
+/* Cancel, join, free. The join is shielded: a cancelled caller still waits for its children,
+ * bounded by deadline. 0, or -ETIMEDOUT with the group kept. */
+int task_group_close(struct task_group *g, usec_t deadline);
+size_t task_group_live(const struct task_group *g);
+
+/* Tasks. With ret_task, the caller must task_join() it (or free the group); without, the task
+ * is freed when it ends. -ENOMEM/-EAGAIN when no stack can be had (reported). */
+int task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
+    struct task **ret_task);
+void task_cancel(struct task *t);
+/* Waits for t to end and frees it: 0 with *ret_result set, or -ETIMEDOUT/-ECANCELED with t
+ * still alive, -EDEADLK for itself, -EBUSY when another task already joins it. */
+int task_join(struct task *t, usec_t deadline, int *ret_result);
+const char *task_get_name(const struct task *t);
+struct task_group *task_get_group(const struct task *t);
+enum task_state task_get_state(const struct task *t);
+enum task_outcome task_get_outcome(const struct task *t);
+
+/* Inside a task. */
+struct task *task_current(void);
+bool task_is_cancelled(void);
+int task_yield(void);
+int task_sleep_until(usec_t deadline);
+/* Returns the ready TASK_FD_* mask (> 0). */
+int task_wait_fd(int fd, int events, usec_t deadline);
+/* 0 with *ret_status (a waitpid() status). */
+int task_wait_child(pid_t pid, usec_t deadline, int *ret_status);
+/* Runs fn(arg) with cancellation held back; blocking calls inside see only the earlier of their
+ * own deadline and this one. Returns fn's result. */
+int task_shielded(task_fn fn, void *arg, usec_t deadline);
+
+/* A level-triggered event, embeddable: setting it wakes every waiter; waiting on a set event
+ * returns at once. name (not copied) is shown in the task table. */
+struct task_event {
+	const char *name;
+	bool is_set;
+	TAILQ_HEAD(, task) waiters;
+};
+void task_event_init(struct task_event *ev, const char *name);
+void task_event_set(struct task_event *ev);
+void task_event_reset(struct task_event *ev);
+bool task_event_is_set(const struct task_event *ev);
+int task_event_wait(struct task_event *ev, usec_t deadline);

@@ -1,0 +1,1157 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "task.h"
+#include "util.h"
+
+/*
+ * Checks inside tasks only record the first failing line: a cmocka assertion longjmp()s, and
+ * jumping from a task's stack back to the runner would leave the runtime half-switched. The test
+ * body asserts that nothing was recorded.
+ */
+#define CHECK(f, cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond) && (f)->failed_line == 0) {                                            \
+			(f)->failed_line = __LINE__;                                               \
+			(f)->failed_what = #cond;                                                  \
+		}                                                                                  \
+	} while (0)
+
+#define MAX_REPORTS 32
+#define RUN_BUDGET (3 * USEC_PER_SEC)
+
+struct report {
+	enum task_report kind;
+	char name[TASK_NAME_MAX];
+	char message[256];
+};
+
+struct fixture {
+	struct event_base *base;
+	struct task_runtime *rt;
+	struct task_group *g;
+	struct report reports[MAX_REPORTS];
+	size_t n_reports;
+	int failed_line;
+	const char *failed_what;
+	/* Scratch shared by the tasks of one test. */
+	struct task_event ev;
+	struct task_event ev2;
+	struct task *t[8];
+	int r[8];
+	int order[16];
+	size_t n_order;
+	usec_t t0;
+	int fds[2];
+	pid_t pid;
+	int counter;
+};
+
+static bool
+under_valgrind(void)
+{
+	return getenv("GRACED_UNDER_VALGRIND") != NULL;
+}
+
+static void
+capture_reporter(enum task_report kind, const char *name, const char *message, void *userdata)
+{
+	struct fixture *f = userdata;
+	struct report *r;
+
+	if (f->n_reports >= MAX_REPORTS)
+		return;
+	r = &f->reports[f->n_reports++];
+	r->kind = kind;
+	(void) snprintf(r->name, sizeof(r->name), "%s", name);
+	(void) snprintf(r->message, sizeof(r->message), "%s", message);
+}
+
+static size_t
+count_reports(const struct fixture *f, enum task_report kind, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n_reports; i++)
+		if (f->reports[i].kind == kind && (!name || streq(f->reports[i].name, name)))
+			n++;
+	return n;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	assert_int_equal(task_runtime_new(f->base, &f->rt), 0);
+	task_runtime_set_reporter(f->rt, capture_reporter, f);
+	assert_int_equal(task_group_new(f->rt, NULL, "test", &f->g), 0);
+	task_event_init(&f->ev, "stop");
+	task_event_init(&f->ev2, "other");
+	f->fds[0] = f->fds[1] = -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Every scenario ends with nothing pending. */
+	assert_int_equal(task_runtime_shutdown(f->rt), 0);
+	assert_int_equal(task_group_free(f->g), 0);
+	task_runtime_free(f->rt);
+	event_base_free(f->base);
+	safe_close(f->fds[0]);
+	safe_close(f->fds[1]);
+	free(f);
+	return 0;
+}
+
+/* Runs the scheduled tasks until the test group is empty, then checks what they recorded. */
+static void
+run(struct fixture *f)
+{
+	int r = task_runtime_run_until(f->rt, f->g, now_usec() + RUN_BUDGET);
+
+	if (r < 0)
+		task_runtime_dump(f->rt, stderr);
+	assert_int_equal(r, 0);
+	if (f->failed_line)
+		fail_msg("check failed in a task at line %d: %s", f->failed_line, f->failed_what);
+}
+
+/* Lets every task run until it blocks: a few loop iterations, none of which waits. */
+static void
+settle(struct fixture *f)
+{
+	for (int i = 0; i < 100; i++)
+		assert_true(event_base_loop(f->base, EVLOOP_NONBLOCK) >= 0);
+	if (f->failed_line)
+		fail_msg("check failed in a task at line %d: %s", f->failed_line, f->failed_what);
+}
+
+static void
+spawn(struct fixture *f, const char *name, task_fn fn, struct task **ret)
+{
+	assert_int_equal(task_spawn(f->g, name, fn, f, ret), 0);
+}
+
+static usec_t
+ms_since(usec_t t0)
+{
+	return (now_usec() - t0) / USEC_PER_MSEC;
+}
+
+/* --- spawn and join --- */
+
+static int
+record_task(void *arg)
+{
+	struct fixture *f = arg;
+	int me = f->counter++;
+
+	f->order[f->n_order++] = me;
+	/* Run in steps so the others interleave. */
+	CHECK(f, task_yield() == 0);
+	f->order[f->n_order++] = 10 + me;
+	return me * 2;
+}
+
+static int
+join_all_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (int i = 0; i < 3; i++)
+		CHECK(f, task_spawn(f->g, "worker", record_task, f, &f->t[i]) == 0);
+	for (int i = 0; i < 3; i++) {
+		int result = -1;
+
+		CHECK(f, task_join(f->t[i], USEC_INFINITY, &result) == 0);
+		CHECK(f, result == i * 2);
+	}
+	return 0;
+}
+
+static void
+test_spawn_join_order(void **state)
+{
+	struct fixture *f = *state;
+	const int expected[] = { 0, 1, 2, 10, 11, 12 };
+
+	spawn(f, "main", join_all_task, NULL);
+	run(f);
+	assert_int_equal(f->n_order, 6);
+	for (size_t i = 0; i < ELEMENTSOF(expected); i++)
+		assert_int_equal(f->order[i], expected[i]);
+}
+
+static int
+wait_ev_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static int
+join_timeout_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task *w;
+	int result = 1;
+	usec_t t0;
+
+	CHECK(f, task_spawn(f->g, "waiter", wait_ev_task, f, &w) == 0);
+	t0 = now_usec();
+	CHECK(f, task_join(w, now_usec() + 30 * USEC_PER_MSEC, &result) == -ETIMEDOUT);
+	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 500);
+	CHECK(f, result == 1);
+	CHECK(f, task_get_state(w) == TASK_WAITING);
+	task_event_set(&f->ev);
+	CHECK(f, task_join(w, USEC_INFINITY, &result) == 0);
+	CHECK(f, result == 0);
+	return 0;
+}
+
+static void
+test_join_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "main", join_timeout_task, NULL);
+	run(f);
+}
+
+static int
+sleep50_task(void *arg)
+{
+	struct fixture *f = arg;
+	usec_t t0 = now_usec();
+
+	CHECK(f, task_sleep_until(t0 + 50 * USEC_PER_MSEC) == 0);
+	CHECK(f, now_usec() >= t0 + 50 * USEC_PER_MSEC);
+	CHECK(f, ms_since(t0) < 500);
+	/* A deadline already past does not block. */
+	CHECK(f, task_sleep_until(t0) == 0);
+	CHECK(f, task_event_wait(&f->ev, t0) == -ETIMEDOUT);
+	return 0;
+}
+
+static void
+test_sleep_timing(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "sleeper", sleep50_task, NULL);
+	run(f);
+}
+
+/* --- events --- */
+
+static int
+event_waiter_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == 0);
+	f->counter++;
+	/* Level-triggered: still set, so this returns at once. */
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == 0);
+	return 0;
+}
+
+static int
+event_setter_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* Every waiter is blocked by the time the setter runs (spawn order is run order). */
+	CHECK(f, f->counter == 0);
+	task_event_set(&f->ev);
+	return 0;
+}
+
+static void
+test_event_wakes_all(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < 5; i++)
+		spawn(f, "waiter", event_waiter_task, NULL);
+	spawn(f, "setter", event_setter_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 5);
+	assert_true(task_event_is_set(&f->ev));
+	task_event_reset(&f->ev);
+	assert_false(task_event_is_set(&f->ev));
+}
+
+/* --- cancellation wherever a task waits --- */
+
+static int
+sleep_forever_task(void *arg)
+{
+	return task_sleep_until(USEC_INFINITY);
+}
+
+static int
+sleep_long_task(void *arg)
+{
+	return task_sleep_until(now_usec() + 60 * USEC_PER_SEC);
+}
+
+static int
+wait_fd_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY);
+}
+
+static int
+wait_event_long_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, now_usec() + 60 * USEC_PER_SEC);
+}
+
+static int
+join_blocked_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result;
+
+	/* t[1] waits on ev2, which nobody sets before the cancel. */
+	return task_join(f->t[1], USEC_INFINITY, &result);
+}
+
+static int
+wait_ev2_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev2, USEC_INFINITY);
+}
+
+/* Spawns victim, lets it block, cancels it and checks it ended with -ECANCELED promptly. */
+static int
+cancel_driver_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result = 0;
+	usec_t t0;
+
+	CHECK(f, task_yield() == 0);
+	CHECK(f, task_get_state(f->t[0]) == TASK_WAITING);
+	t0 = now_usec();
+	task_cancel(f->t[0]);
+	CHECK(f, task_join(f->t[0], now_usec() + 5 * USEC_PER_SEC, &result) == 0);
+	CHECK(f, result == -ECANCELED);
+	CHECK(f, ms_since(t0) < 500);
+	return 0;
+}
+
+static void
+cancel_scenario(struct fixture *f, task_fn victim)
+{
+	spawn(f, "victim", victim, &f->t[0]);
+	spawn(f, "driver", cancel_driver_task, NULL);
+	run(f);
+}
+
+static void
+test_cancel_sleep(void **state)
+{
+	struct fixture *f = *state;
+
+	cancel_scenario(f, sleep_forever_task);
+}
+
+static void
+test_cancel_sleep_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	cancel_scenario(f, sleep_long_task);
+}
+
+static void
+test_cancel_fd(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	cancel_scenario(f, wait_fd_task);
+}
+
+static void
+test_cancel_event(void **state)
+{
+	struct fixture *f = *state;
+
+	cancel_scenario(f, wait_event_long_task);
+}
+
+static void
+test_cancel_join(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *targets;
+
+	/* The joined task lives in a group of its own, so run() can wait for the joiner alone. */
+	assert_int_equal(task_group_new(f->rt, NULL, "targets", &targets), 0);
+	assert_int_equal(task_spawn(targets, "target", wait_ev2_task, f, &f->t[1]), 0);
+	cancel_scenario(f, join_blocked_task);
+	/* The joined task lives on, unaffected. */
+	assert_int_equal(task_get_state(f->t[1]), TASK_WAITING);
+	task_event_set(&f->ev2);
+	assert_int_equal(task_runtime_run_until(f->rt, targets, now_usec() + RUN_BUDGET), 0);
+	assert_int_equal(task_get_outcome(f->t[1]), TASK_OUTCOME_RETURNED);
+	spawn(f, "late-joiner", join_blocked_task, &f->t[2]);
+	run(f);
+	assert_int_equal(task_get_outcome(f->t[2]), TASK_OUTCOME_RETURNED);
+	assert_int_equal(task_group_free(targets), 0);
+}
+
+static int
+fd_ready_task(void *arg)
+{
+	struct fixture *f = arg;
+	char c;
+
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, now_usec() + 20 * USEC_PER_MSEC) ==
+	    -ETIMEDOUT);
+	CHECK(f, write(f->fds[1], "x", 1) == 1);
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY) == TASK_FD_READ);
+	CHECK(f, read(f->fds[0], &c, 1) == 1);
+	CHECK(f, task_wait_fd(f->fds[1], TASK_FD_WRITE, USEC_INFINITY) == TASK_FD_WRITE);
+	CHECK(f, task_wait_fd(-1, TASK_FD_READ, USEC_INFINITY) == -EINVAL);
+	return 0;
+}
+
+static void
+test_wait_fd(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	spawn(f, "fd", fd_ready_task, NULL);
+	run(f);
+}
+
+/* --- children, fed by a reaper like graced's (SIGCHLD through the loop) --- */
+
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *userdata)
+{
+	struct fixture *f = userdata;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		(void) task_runtime_child_exited(f->rt, pid, status);
+}
+
+/* A child that exits with the byte it reads from the pipe, or dies of what it is sent. */
+static pid_t
+fork_child(struct fixture *f)
+{
+	pid_t pid;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned char c = 0;
+
+		close(f->fds[1]);
+		if (read(f->fds[0], &c, 1) != 1)
+			_exit(99);
+		_exit(c);
+	}
+	f->fds[0] = safe_close(f->fds[0]);
+	assert_int_equal(task_runtime_watch_child(f->rt, pid), 0);
+	return pid;
+}
+
+static int
+wait_child_task(void *arg)
+{
+	struct fixture *f = arg;
+	int status = 0;
+	int r;
+
+	r = task_wait_child(f->pid, USEC_INFINITY, &status);
+	return r < 0 ? r : status;
+}
+
+static int
+child_exit_driver_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result = -1;
+
+	CHECK(f, task_yield() == 0);
+	CHECK(f, task_get_state(f->t[0]) == TASK_WAITING);
+	CHECK(f, write(f->fds[1], "\7", 1) == 1);
+	CHECK(f, task_join(f->t[0], now_usec() + 5 * USEC_PER_SEC, &result) == 0);
+	CHECK(f, WIFEXITED(result) && WEXITSTATUS(result) == 7);
+	return 0;
+}
+
+static void
+test_wait_child(void **state)
+{
+	struct fixture *f = *state;
+	struct event *sig = evsignal_new(f->base, SIGCHLD, sigchld_cb, f);
+
+	assert_non_null(sig);
+	assert_int_equal(event_add(sig, NULL), 0);
+	f->pid = fork_child(f);
+	spawn(f, "child-waiter", wait_child_task, &f->t[0]);
+	spawn(f, "driver", child_exit_driver_task, NULL);
+	run(f);
+	event_free(sig);
+}
+
+static int
+child_cancel_driver_task(void *arg)
+{
+	struct fixture *f = arg;
+	int status = 0, result = 0;
+
+	CHECK(f, task_yield() == 0);
+	CHECK(f, task_get_state(f->t[0]) == TASK_WAITING);
+	task_cancel(f->t[0]);
+	CHECK(f, task_join(f->t[0], now_usec() + 5 * USEC_PER_SEC, &result) == 0);
+	CHECK(f, result == -ECANCELED);
+	/* The child is still running; now let it exit and wait again: the interest was kept. */
+	CHECK(f, write(f->fds[1], "\3", 1) == 1);
+	CHECK(f, task_wait_child(f->pid, now_usec() + 5 * USEC_PER_SEC, &status) == 0);
+	CHECK(f, WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	return 0;
+}
+
+static void
+test_cancel_child(void **state)
+{
+	struct fixture *f = *state;
+	struct event *sig = evsignal_new(f->base, SIGCHLD, sigchld_cb, f);
+
+	assert_non_null(sig);
+	assert_int_equal(event_add(sig, NULL), 0);
+	f->pid = fork_child(f);
+	spawn(f, "child-waiter", wait_child_task, &f->t[0]);
+	spawn(f, "driver", child_cancel_driver_task, NULL);
+	run(f);
+	event_free(sig);
+}
+
+static int
+late_child_wait_task(void *arg)
+{
+	struct fixture *f = arg;
+	int status = 0;
+
+	CHECK(f, task_wait_child(f->pid, now_usec(), &status) == 0);
+	CHECK(f, WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	/* Consumed: an unknown pid now, as for the reaper. */
+	CHECK(f, task_runtime_child_exited(f->rt, f->pid, 0) == -ESRCH);
+	return 0;
+}
+
+static void
+test_child_exit_before_wait(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+
+	f->pid = fork_child(f);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	/* Reaped before any task waits: kept because the pid is watched. */
+	assert_int_equal(task_runtime_child_exited(f->rt, f->pid, status), 0);
+	assert_int_equal(task_runtime_child_exited(f->rt, 1, 0), -ESRCH);
+	spawn(f, "late-waiter", late_child_wait_task, NULL);
+	run(f);
+}
+
+/* --- cancellation rules --- */
+
+static int
+cancelled_from_start_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* It runs (so it can free what it owns) but no blocking call blocks. */
+	f->counter++;
+	CHECK(f, task_is_cancelled());
+	CHECK(f, task_sleep_until(USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_yield() == -ECANCELED);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	return -ECANCELED;
+}
+
+static int
+join_cancelled_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result = 0;
+
+	CHECK(f, task_join(f->t[0], USEC_INFINITY, &result) == 0);
+	CHECK(f, result == -ECANCELED);
+	return 0;
+}
+
+static void
+test_cancel_before_first_run(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "early", cancelled_from_start_task, &f->t[0]);
+	assert_int_equal(task_get_state(f->t[0]), TASK_NEW);
+	task_cancel(f->t[0]);
+	spawn(f, "joiner", join_cancelled_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, NULL), 0);
+}
+
+static int
+sticky_task(void *arg)
+{
+	struct fixture *f = arg;
+	int status;
+
+	CHECK(f, task_sleep_until(USEC_INFINITY) == -ECANCELED);
+	/* Every later blocking call says the same, at once. */
+	CHECK(f, task_sleep_until(now_usec() + USEC_PER_SEC) == -ECANCELED);
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_wait_child(12345, USEC_INFINITY, &status) == -ECANCELED);
+	CHECK(f, task_group_join(f->g, USEC_INFINITY) == -EDEADLK);
+	return -ECANCELED;
+}
+
+static int
+canceller_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	task_cancel(f->t[0]);
+	return 0;
+}
+
+static void
+test_cancel_sticky(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	spawn(f, "sticky", sticky_task, &f->t[0]);
+	spawn(f, "canceller", canceller_task, NULL);
+	run(f);
+	/* Five -ECANCELED returns are cleanup, not ignoring. */
+	assert_int_equal(count_reports(f, TASK_REPORT_IGNORES_CANCEL, NULL), 0);
+}
+
+static int
+ignoring_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* A buggy loop that treats -ECANCELED as retryable. */
+	for (int i = 0; i < 40; i++)
+		if (task_sleep_until(USEC_INFINITY) == -ECANCELED)
+			f->counter++;
+	return 0;
+}
+
+static void
+test_ignores_cancel_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "stubborn", ignoring_task, &f->t[0]);
+	spawn(f, "canceller", canceller_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 40);
+	assert_int_equal(count_reports(f, TASK_REPORT_IGNORES_CANCEL, "stubborn"), 1);
+	assert_non_null(strstr(f->reports[0].message, "stubborn"));
+}
+
+static int
+leaf_task(void *arg)
+{
+	struct fixture *f = arg;
+	int r = task_event_wait(&f->ev, USEC_INFINITY);
+
+	CHECK(f, r == -ECANCELED);
+	f->counter++;
+	return r;
+}
+
+static int
+parent_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_group *pumps;
+	int r;
+
+	/* A worker with its own group of pumps, like graced's workers. */
+	CHECK(f, task_group_new(f->rt, task_get_group(task_current()), "pumps", &pumps) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(f, task_spawn(pumps, "pump", leaf_task, f, NULL) == 0);
+	r = task_group_join(pumps, USEC_INFINITY);
+	CHECK(f, r == -ECANCELED);
+	/* Closing joins even though we are cancelled: the pumps are cancelled too. */
+	CHECK(f, task_group_close(pumps, now_usec() + 5 * USEC_PER_SEC) == 0);
+	f->counter += 100;
+	return r;
+}
+
+static void
+test_nested_groups_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *workers;
+
+	assert_int_equal(task_group_new(f->rt, f->g, "workers", &workers), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(task_spawn(workers, "worker", parent_task, f, NULL), 0);
+	settle(f);
+	assert_int_equal(task_group_live(f->g), 8);
+	assert_int_equal(task_group_free(workers), -EBUSY);
+	/* Cancel from the top. */
+	task_group_cancel(f->g);
+	run(f);
+	assert_int_equal(f->counter, 2 * 100 + 6);
+	assert_int_equal(task_group_live(f->g), 0);
+	assert_int_equal(task_group_free(f->g), -EBUSY); /* workers is still a subgroup */
+	assert_int_equal(task_group_free(workers), 0);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, NULL), 0);
+}
+
+static int
+failing_task(void *arg)
+{
+	return -EIO;
+}
+
+static void
+test_failed_unjoined_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+	struct task *t;
+
+	/* Without a handle: reported when it ends. */
+	spawn(f, "broken", failing_task, NULL);
+	run(f);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, "broken"), 1);
+	assert_non_null(strstr(f->reports[0].message, "Input/output error"));
+
+	/* With a handle nobody joins: reported when its group goes. */
+	assert_int_equal(task_group_new(f->rt, NULL, "handles", &g), 0);
+	assert_int_equal(task_spawn(g, "dropped", failing_task, f, &t), 0);
+	assert_int_equal(task_runtime_run_until(f->rt, g, now_usec() + RUN_BUDGET), 0);
+	assert_int_equal(task_get_outcome(t), TASK_OUTCOME_FAILED);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, "dropped"), 0);
+	assert_int_equal(task_group_free(g), 0);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, "dropped"), 1);
+}
+
+/* --- shields --- */
+
+static int
+shielded_close(void *arg)
+{
+	struct fixture *f = arg;
+	usec_t t0 = now_usec();
+
+	/* The cancel arrives during this sleep and must not cut it short. */
+	CHECK(f, task_sleep_until(t0 + 40 * USEC_PER_MSEC) == 0);
+	CHECK(f, ms_since(t0) >= 40);
+	CHECK(f, task_is_cancelled());
+	f->counter++;
+	return 5;
+}
+
+static int
+shield_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(shielded_close, f, now_usec() + 5 * USEC_PER_SEC) == 5);
+	/* Delivered once the section ends. */
+	CHECK(f, task_yield() == -ECANCELED);
+	return -ECANCELED;
+}
+
+static int
+cancel_soon_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_sleep_until(now_usec() + 10 * USEC_PER_MSEC) == 0);
+	task_cancel(f->t[0]);
+	return 0;
+}
+
+static void
+test_shield_holds_cancel(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "closer", shield_task, &f->t[0]);
+	spawn(f, "canceller", cancel_soon_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 1);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_CANCELLED);
+}
+
+static int
+shielded_slow(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* Asks for 10 s, but the shield allows 30 ms. */
+	CHECK(f, task_event_wait(&f->ev, now_usec() + 10 * USEC_PER_SEC) == -ETIMEDOUT);
+	CHECK(f, task_sleep_until(now_usec() + 10 * USEC_PER_SEC) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+shield_deadline_task(void *arg)
+{
+	struct fixture *f = arg;
+	usec_t t0 = now_usec();
+
+	CHECK(f, task_shielded(shielded_slow, f, t0 + 30 * USEC_PER_MSEC) == 0);
+	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 1000);
+	return 0;
+}
+
+static void
+test_shield_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "closer", shield_deadline_task, NULL);
+	run(f);
+}
+
+/* --- scale and stacks --- */
+
+static int
+many_waiter_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static void
+test_many_tasks(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = under_valgrind() ? 500 : 10000;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(task_spawn(f->g, "many", many_waiter_task, f, NULL), 0);
+	settle(f);
+	assert_int_equal(task_group_live(f->g), n);
+	task_event_set(&f->ev);
+	run(f);
+	assert_int_equal(task_runtime_count(f->rt), 0);
+	/* Again, now from the warm cache, and cancelled instead of woken. */
+	task_event_reset(&f->ev);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(task_spawn(f->g, "many", many_waiter_task, f, NULL), 0);
+	settle(f);
+	task_group_cancel(f->g);
+	run(f);
+	assert_int_equal(task_runtime_count(f->rt), 0);
+	assert_int_equal(count_reports(f, TASK_REPORT_FAILED_UNJOINED, NULL), 0);
+}
+
+static int __attribute__((noinline))
+recurse(int depth, volatile char *up)
+{
+	volatile char frame[32];
+
+	frame[0] = (char) depth;
+	frame[31] = up ? up[0] : 0;
+	if (depth == 0)
+		return frame[0];
+	/* Not a tail call: the frame stays live across the recursion. */
+	return recurse(depth - 1, frame) + frame[31];
+}
+
+static int
+deep_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	f->counter = recurse(200, NULL);
+	CHECK(f, task_yield() == 0);
+	return 0;
+}
+
+static void
+test_deep_call_chain(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "deep", deep_task, NULL);
+	run(f);
+	assert_int_not_equal(f->counter, -1);
+}
+
+static int
+overflow_task(void *arg)
+{
+	return recurse(1 << 24, NULL);
+}
+
+static void
+test_stack_overflow_hits_guard(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	/* Valgrind reports the fault as its own error and does not model the guard marker. */
+	if (under_valgrind())
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit nocore = { 0, 0 };
+
+		(void) setrlimit(RLIMIT_CORE, &nocore);
+		(void) task_spawn(f->g, "overflow", overflow_task, f, NULL);
+		(void) task_runtime_run_until(f->rt, f->g, USEC_INFINITY);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan catches the SIGSEGV itself, prints "stack-overflow" and exits non-zero. */
+	assert_true((WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
+	    (WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGABRT)));
+#else
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+#endif
+}
+
+/* --- introspection and reports --- */
+
+static int
+dump_probe_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_info *info = NULL;
+	char *text = NULL;
+	size_t size = 0, n = 0;
+	FILE *m;
+
+	CHECK(f, task_yield() == 0);
+	m = open_memstream(&text, &size);
+	CHECK(f, m != NULL);
+	if (!m)
+		return -ENOMEM;
+	task_runtime_dump(f->rt, m);
+	fclose(m);
+	f->counter = text && strstr(text, "fd-reader") && strstr(text, "readable") &&
+	    strstr(text, "event stop") && strstr(text, "until +2.") && strstr(text, "sleeper") &&
+	    strstr(text, "dump-probe") && strstr(text, "running");
+	if (!f->counter)
+		fprintf(stderr, "%s", strempty(text));
+	free(text);
+
+	CHECK(f, task_runtime_list(f->rt, &info, &n) == 0);
+	CHECK(f, n == 4);
+	for (size_t i = 0; i < n && info; i++) {
+		if (streq(info[i].name, "fd-reader")) {
+			char want[32];
+
+			(void) snprintf(want, sizeof(want), "fd %d readable", f->fds[0]);
+			CHECK(f, streq(info[i].awaits, want));
+			CHECK(f, info[i].state == TASK_WAITING);
+			CHECK(f, streq(info[i].group, "test"));
+		}
+		if (streq(info[i].name, "waiter"))
+			CHECK(f, streq(info[i].awaits, "event stop"));
+	}
+	free(info);
+	task_group_cancel(f->g);
+	return 0;
+}
+
+static int
+sleep_2500_task(void *arg)
+{
+	return task_sleep_until(now_usec() + 2500 * USEC_PER_MSEC);
+}
+
+static void
+test_dump(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	spawn(f, "fd-reader", wait_fd_task, NULL);
+	spawn(f, "waiter", wait_ev_task, NULL);
+	spawn(f, "sleeper", sleep_2500_task, NULL);
+	spawn(f, "dump-probe", dump_probe_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 1);
+}
+
+static int
+busy_task(void *arg)
+{
+	usec_t t0 = now_usec();
+
+	/* The bug being detected: CPU work without a yield. */
+	while (now_usec() < t0 + 40 * USEC_PER_MSEC)
+		;
+	return 0;
+}
+
+static void
+test_slow_step_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	task_runtime_set_slow_step(f->rt, 20 * USEC_PER_MSEC);
+	spawn(f, "hog", busy_task, NULL);
+	spawn(f, "polite", deep_task, NULL);
+	run(f);
+	assert_int_equal(count_reports(f, TASK_REPORT_SLOW_STEP, NULL), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_SLOW_STEP, "hog"), 1);
+	assert_non_null(strstr(f->reports[0].message, "without yielding"));
+}
+
+static void
+test_shutdown_names_pending(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "forgotten", wait_ev_task, NULL);
+	settle(f);
+	assert_int_equal(task_runtime_shutdown(f->rt), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "forgotten"), 1);
+	assert_non_null(strstr(f->reports[0].message, "event stop"));
+	/* Nothing can wake it except the event: the loop says so instead of hanging. */
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, USEC_INFINITY), -EDEADLK);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static void
+test_group_close_and_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "closing", &g), 0);
+	assert_int_equal(task_spawn(g, "sleeper", sleep_forever_task, f, NULL), 0);
+	assert_int_equal(task_spawn(g, "sleeper", sleep_long_task, f, NULL), 0);
+	settle(f);
+	assert_int_equal(task_group_free(g), -EBUSY);
+	/* From outside a task, close drives the loop itself. */
+	assert_int_equal(task_group_close(g, now_usec() + RUN_BUDGET), 0);
+	assert_int_equal(task_runtime_count(f->rt), 0);
+}
+
+static int
+self_join_task(void *arg)
+{
+	struct fixture *f = arg;
+	int r;
+
+	CHECK(f, task_join(task_current(), USEC_INFINITY, &r) == -EDEADLK);
+	return 0;
+}
+
+static void
+test_misuse(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Blocking calls outside a task. */
+	assert_int_equal(task_sleep_until(USEC_INFINITY), -EPERM);
+	assert_int_equal(task_yield(), -EPERM);
+	assert_int_equal(task_event_wait(&f->ev, USEC_INFINITY), -EPERM);
+	assert_null(task_current());
+	assert_false(task_is_cancelled());
+	spawn(f, "self-join", self_join_task, NULL);
+	run(f);
+	assert_string_equal(task_state_to_string(TASK_WAITING), "waiting");
+	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-EIO)), "failed");
+	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)), "cancelled");
+	assert_string_equal(task_outcome_to_string(task_outcome_from_result(3)), "returned");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_spawn_join_order),
+		T(test_join_deadline),
+		T(test_sleep_timing),
+		T(test_event_wakes_all),
+		T(test_wait_fd),
+		T(test_cancel_sleep),
+		T(test_cancel_sleep_deadline),
+		T(test_cancel_fd),
+		T(test_cancel_event),
+		T(test_cancel_join),
+		T(test_wait_child),
+		T(test_cancel_child),
+		T(test_child_exit_before_wait),
+		T(test_cancel_before_first_run),
+		T(test_cancel_sticky),
+		T(test_ignores_cancel_reported),
+		T(test_nested_groups_cancel),
+		T(test_failed_unjoined_reported),
+		T(test_shield_holds_cancel),
+		T(test_shield_deadline),
+		T(test_many_tasks),
+		T(test_deep_call_chain),
+		T(test_stack_overflow_hits_guard),
+		T(test_dump),
+		T(test_slow_step_reported),
+		T(test_shutdown_names_pending),
+		T(test_group_close_and_busy),
+		T(test_misuse),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
