@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,12 +8,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "log.h"
 #include "parse.h"
 #include "plan.h"
 #include "single.h"
+#include "supervisor.h"
 #include "util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct event_base *, event_base_free);
 
 /* Exit statuses of config mode (DESIGN.md "Command line"). Single-command mode exits with the
  * child's own status instead. */
@@ -260,6 +266,50 @@ check(const struct config *c, const struct plan *p)
 	return EXIT_CLEAN;
 }
 
+/* A closed stdin, stdout or stderr would make the next file graced opens a worker's stdout. */
+static int
+ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if ((null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)) < 0)
+			return -errno;
+		if (null != fd) {
+			/* A lower descriptor was free, which cannot be since we go upwards. */
+			close(null);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+static int
+run(const struct config *c)
+{
+	_cleanup_(event_base_freep) struct event_base *base = NULL;
+	struct supervisor *sv = NULL;
+	int r, status;
+
+	if (arg_verbosity == 0)
+		log_setup(c->supervisor.log_target, c->supervisor.log_level, "graced");
+	else
+		log_setup(c->supervisor.log_target, verbosity_level(), "graced");
+	if (!(base = event_base_new())) {
+		log_error("Failed to create the event loop");
+		return EXIT_FORCED;
+	}
+	if ((r = supervisor_new(base, c, arg_command != NULL, &sv)) < 0) {
+		log_error_errno(r, "Failed to set up the supervisor");
+		return EXIT_FORCED;
+	}
+	status = supervisor_run(sv);
+	supervisor_free(sv);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -268,6 +318,8 @@ main(int argc, char **argv)
 	int r;
 
 	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "graced");
+	if (ensure_std_fds() < 0)
+		return EXIT_FORCED;
 	if (parse_argv_options(argc, argv) < 0)
 		return EXIT_INVALID;
 	log_set_level(verbosity_level());
@@ -303,8 +355,5 @@ main(int argc, char **argv)
 		break;
 	}
 
-	/* The supervisor (starting workers, the ordered shutdown) is the next piece of graced; until
-	 * it lands, say so instead of pretending to run anything. */
-	log_error("Running workers is not part of this build yet; use --check or --plan");
-	return EXIT_FORCED;
+	return run(c);
 }

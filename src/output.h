@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * output = prefix: a task per pipe copies a worker's output line by line to graced's own stdout
+ * or stderr as "web.0| line". It reads until EOF, so nothing the worker wrote is lost; a last line
+ * without a newline is still printed. Cancelled (when the output never reaches EOF because a
+ * descendant holds the pipe), it drains what is already there without blocking and stops.
+ */
+
+struct task_group;
+
+/* Spawns the pump of fd (non-blocking, taken over and closed by the task) into group. */
+int output_pump_start(struct task_group *group, const char *prefix, int fd, int out_fd);

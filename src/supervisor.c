@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "plan.h"
+#include "report.h"
+#include "supervisor.h"
+#include "task.h"
+#include "util.h"
+
+/* While stopping, what is still alive is logged this often. */
+#define STILL_ALIVE_INTERVAL (1 * USEC_PER_SEC)
+/* In the close step, tasks that serve workers get this long to end after being cancelled. */
+#define CLOSE_TASKS_TIMEOUT (1 * USEC_PER_SEC)
+
+int
+supervisor_new(struct event_base *base, const struct config *c, bool single,
+    struct supervisor **ret)
+{
+	struct supervisor *sv = calloc(1, sizeof(*sv));
+	int r;
+
+	if (!sv)
+		return -ENOMEM;
+	sv->base = base;
+	sv->config = c;
+	sv->single = single;
+	sv->phase = _PHASE_INVALID;
+	task_event_init(&sv->trigger, "shutdown trigger");
+	task_event_init(&sv->stop, "stop");
+	task_event_init(&sv->wake, "supervisor changed");
+
+	if (!(sv->report = report_new(c->supervisor.name)) ||
+	    !(sv->workers = calloc(MAX(c->n_workers, 1), sizeof(struct worker)))) {
+		supervisor_free(sv);
+		return -ENOMEM;
+	}
+	sv->n_workers = c->n_workers;
+	for (size_t i = 0; i < c->n_workers; i++) {
+		struct worker *w = &sv->workers[i];
+
+		if ((r = worker_init(w, sv, c->workers[i])) < 0) {
+			supervisor_free(sv);
+			return r;
+		}
+		for (unsigned j = 0; j < w->n_instances; j++) {
+			w->instances[j].record = sv->report->n_workers;
+			if (!report_add_worker(sv->report, c->workers[i]->name, j)) {
+				supervisor_free(sv);
+				return -ENOMEM;
+			}
+		}
+	}
+	if ((r = plan_build(c, &sv->plan)) < 0) {
+		supervisor_free(sv);
+		return r;
+	}
+	*ret = sv;
+	return 0;
+}
+
+struct supervisor *
+supervisor_free(struct supervisor *sv)
+{
+	if (!sv)
+		return NULL;
+	signals_free(sv);
+	for (size_t i = 0; i < sv->n_workers; i++)
+		worker_done(&sv->workers[i]);
+	free(sv->workers);
+	plan_free(sv->plan);
+	report_free(sv->report);
+	free(sv);
+	return NULL;
+}
+
+struct worker *
+supervisor_find_worker(struct supervisor *sv, const char *name)
+{
+	for (size_t i = 0; i < sv->n_workers; i++)
+		if (streq(sv->workers[i].config->name, name))
+			return &sv->workers[i];
+	return NULL;
+}
+
+void
+supervisor_poke(struct supervisor *sv)
+{
+	task_event_set(&sv->wake);
+	for (size_t i = 0; i < sv->n_workers; i++) {
+		task_event_set(&sv->workers[i].wake);
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+			task_event_set(&sv->workers[i].instances[j].wake);
+	}
+}
+
+void
+supervisor_trigger(struct supervisor *sv, const char *why)
+{
+	if (sv->stopping)
+		return;
+	sv->stopping = true;
+	sv->report->triggered = now_usec();
+	free(sv->report->trigger);
+	sv->report->trigger = strdup(why);
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "shutdown" }, { "trigger", why }),
+	    "Shutdown triggered by %s", why);
+	task_event_set(&sv->trigger);
+	supervisor_poke(sv);
+}
+
+static void
+dump_tasks(struct supervisor *sv)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	if (!f) {
+		log_error_errno(ENOMEM, "Failed to write the task table");
+		return;
+	}
+	task_runtime_dump(sv->rt, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "dump" }), "%s", line);
+	free(text);
+}
+
+void
+supervisor_on_signal(struct supervisor *sv, int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		if (!sv->stopping) {
+			supervisor_trigger(sv, signal_to_string(sig));
+			break;
+		}
+		if (sv->config->shutdown.second_signal == SECOND_SIGNAL_IGNORE) {
+			log_notice("Received %s again during the shutdown, ignoring (second_signal = ignore)",
+			    signal_to_string(sig));
+			break;
+		}
+		sv->escalations++;
+		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "escalate" }),
+		    "Received %s again: skipping the current wait", signal_to_string(sig));
+		supervisor_poke(sv);
+		break;
+	case SIGUSR1:
+		dump_tasks(sv);
+		break;
+	case SIGHUP:
+		log_notice("Received SIGHUP: reloading is not supported by this version, ignoring");
+		break;
+	default:
+		break;
+	}
+}
+
+void
+supervisor_reap(struct supervisor *sv)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0) {
+			if (pid < 0 && errno == EINTR)
+				continue;
+			return; /* 0: nothing more to reap now; ECHILD: no children at all */
+		}
+		if (task_runtime_child_exited(sv->rt, pid, status) == -ESRCH)
+			log_debug("Reaped orphan pid %ld", (long) pid);
+	}
+}
+
+void
+supervisor_step_begin(struct supervisor *sv, enum phase p)
+{
+	struct report_step *s = &sv->report->steps[p];
+	usec_t now = now_usec();
+
+	if (s->start)
+		return;
+	s->start = now;
+	s->end = now;
+	if (sv->phase < p)
+		sv->phase = p;
+	log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-begin" }),
+	    "Step %s begins", phase_to_string(p));
+}
+
+void
+supervisor_step_end(struct supervisor *sv, enum phase p)
+{
+	struct report_step *s = &sv->report->steps[p];
+
+	s->end = MAX(s->end, now_usec());
+}
+
+static int
+start_workers(struct supervisor *sv)
+{
+	int r;
+
+	log_info("Starting %zu worker%s of '%s'", sv->n_workers, sv->n_workers == 1 ? "" : "s",
+	    sv->config->supervisor.name);
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			struct instance *in = &sv->workers[i].instances[j];
+
+			if ((r = task_group_new(sv->rt, sv->workers_group, in->name, &in->group)) < 0 ||
+			    (r = task_spawn(sv->workers_group, in->name, worker_instance_task, in, NULL)) <
+				0)
+				return log_error_errno(r, "Failed to start the task of worker '%s'",
+				    in->name);
+		}
+	return 0;
+}
+
+/* Announce (intake signals), then drain_delay while the workers still accept. */
+static void
+intake_step(struct supervisor *sv)
+{
+	usec_t drain = sv->config->shutdown.drain_delay;
+	unsigned escalations = sv->escalations;
+
+	supervisor_step_begin(sv, PHASE_INTAKE);
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+			(void) worker_signal(&sv->workers[i].instances[j],
+			    sv->workers[i].config->shutdown.intake_signal, false, PHASE_INTAKE);
+	if (drain > 0) {
+		usec_t deadline = usec_add(now_usec(), drain);
+
+		log_info("Draining for %s while workers still accept",
+		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, drain));
+		while (sv->escalations == escalations) {
+			task_event_reset(&sv->wake);
+			if (task_event_wait(&sv->wake, deadline) < 0)
+				break;
+		}
+	}
+	supervisor_step_end(sv, PHASE_INTAKE);
+}
+
+/* "stopping: join, 1 left: web.1 (pid 4242)" */
+static void
+log_still_alive(struct supervisor *sv)
+{
+	char line[512];
+	size_t len = 0, left = 0;
+
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			struct instance *in = &sv->workers[i].instances[j];
+
+			if (!in->running)
+				continue;
+			if (left++ < 8 && len < sizeof(line))
+				len += (size_t) snprintf(line + len, sizeof(line) - len, "%s%s (pid %ld)",
+				    left > 1 ? ", " : "", in->name, (long) in->pid);
+		}
+	if (left > 8 && len < sizeof(line))
+		snprintf(line + len, sizeof(line) - len, ", ...");
+	if (left)
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "waiting" }),
+		    "stopping: %s, %zu left: %s", phase_to_string(sv->phase), left, line);
+}
+
+static int
+exit_status_of(const struct supervisor *sv, const char *name)
+{
+	const struct report *r = sv->report;
+
+	for (size_t i = 0; i < r->n_workers; i++) {
+		const struct report_worker *w = &r->workers[i];
+
+		if (!streq(w->name, name) || w->instance != 0)
+			continue;
+		if (w->exit_code >= 0)
+			return w->exit_code;
+		if (w->term_signal > 0)
+			return 128 + w->term_signal;
+		return 1; /* never ended, or never started */
+	}
+	return 1;
+}
+
+static int
+exit_status(struct supervisor *sv)
+{
+	const struct report *r = sv->report;
+	bool forced = sv->forced;
+
+	for (size_t i = 0; i < r->n_workers; i++)
+		forced = forced || r->workers[i].outcome == OUTCOME_KILLED ||
+		    r->workers[i].outcome == OUTCOME_ABANDONED || r->workers[i].outcome == OUTCOME_FAILED;
+	if (sv->config->supervisor.exit_code_from)
+		return exit_status_of(sv, sv->config->supervisor.exit_code_from);
+	return forced ? 1 : 0;
+}
+
+static void
+close_step(struct supervisor *sv)
+{
+	const char *report = sv->config->supervisor.report;
+	int r;
+
+	supervisor_step_begin(sv, PHASE_CLOSE);
+	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
+	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
+	task_group_cancel(sv->workers_group);
+	if (task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0) {
+		for (size_t i = 0; i < sv->n_workers; i++)
+			for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+				struct instance *in = &sv->workers[i].instances[j];
+
+				if (in->group && task_group_free(in->group) == 0)
+					in->group = NULL;
+			}
+		if (task_group_free(sv->workers_group) == 0)
+			sv->workers_group = NULL;
+	}
+	if (sv->stoppers &&
+	    task_group_close(sv->stoppers, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0)
+		sv->stoppers = NULL;
+	resource_close_all(sv);
+	supervisor_step_end(sv, PHASE_CLOSE);
+
+	sv->exit_status = exit_status(sv);
+	sv->report->exit_code = sv->exit_status;
+	/* Everything but this task should be gone now. */
+	sv->report->tasks_pending_at_exit = task_runtime_count(sv->rt) - 1;
+	if (report && (r = report_write_file(sv->report, report)) < 0) {
+		log_error_errno(r, "Failed to write the report '%s', continuing", report);
+		sv->forced = true;
+	}
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
+	    sv->exit_status);
+}
+
+static int
+supervisor_task(void *arg)
+{
+	struct supervisor *sv = arg; /* owned by main(), which outlives the loop */
+	int r;
+
+	if (start_workers(sv) < 0)
+		supervisor_trigger(sv, "start failure");
+	(void) task_event_wait(&sv->trigger, USEC_INFINITY);
+
+	intake_step(sv);
+	sv->phase = PHASE_STOP;
+	task_event_set(&sv->stop);
+	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
+		log_error_errno(r, "Failed to run the stop steps, killing every worker");
+		sv->forced = true;
+		for (size_t i = 0; i < sv->n_workers; i++)
+			for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+				(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
+				    PHASE_JOIN);
+	} else {
+		for (size_t i = 0; i < sv->n_workers; i++)
+			if ((r = task_spawn(sv->stoppers, sv->workers[i].config->name, worker_stop_task,
+				 &sv->workers[i], NULL)) < 0) {
+				log_error_errno(r, "Failed to stop worker '%s', killing it",
+				    sv->workers[i].config->name);
+				sv->forced = true;
+				sv->workers[i].joined = true;
+				for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+					(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
+					    PHASE_JOIN);
+			}
+		while (task_group_join(sv->stoppers, usec_add(now_usec(), STILL_ALIVE_INTERVAL)) ==
+		    -ETIMEDOUT)
+			log_still_alive(sv);
+	}
+	/* Every step appears in the report; one that had nothing to do took no time. */
+	for (enum phase p = PHASE_STOP; p <= PHASE_JOIN; p++) {
+		supervisor_step_begin(sv, p);
+		supervisor_step_end(sv, p);
+	}
+
+	close_step(sv);
+	event_base_loopexit(sv->base, NULL);
+	return 0;
+}
+
+static void
+reporter(enum task_report kind, const char *name, const char *message, void *userdata)
+{
+	log_fields(kind == TASK_REPORT_SLOW_STEP ? LOG_NOTICE : LOG_WARNING, 0,
+	    LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }), "%s", message);
+}
+
+int
+supervisor_run(struct supervisor *sv)
+{
+	const struct supervisor_config *c = &sv->config->supervisor;
+	size_t pending;
+	int r;
+
+	if ((r = task_runtime_new(sv->base, &sv->rt)) < 0)
+		return log_error_errno(r, "Failed to set up the task runtime"), 1;
+	task_runtime_set_reporter(sv->rt, reporter, sv);
+	if (c->debug)
+		task_runtime_set_slow_step(sv->rt, c->slow_step);
+	if ((r = task_group_new(sv->rt, NULL, "supervisor", &sv->group)) < 0 ||
+	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
+		return log_error_errno(r, "Failed to set up the task runtime"), 1;
+	if (signals_setup(sv) < 0)
+		return 1;
+	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
+					 "reaped by graced, continuing");
+	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
+		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile), 1;
+	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)
+		return log_error_errno(r, "Failed to start the supervisor task"), 1;
+
+	sv->started = now_usec();
+	if (event_base_dispatch(sv->base) < 0)
+		log_error("The event loop failed");
+
+	/* The loop ends after the close step; nothing may be left. */
+	pending = task_runtime_shutdown(sv->rt);
+	if (pending == 0) {
+		if (sv->workers_group)
+			(void) task_group_free(sv->workers_group);
+		(void) task_group_free(sv->group);
+		sv->rt = task_runtime_free(sv->rt);
+	} else
+		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
+	return sv->exit_status;
+}

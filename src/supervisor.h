@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The supervisor: starts the workers in dependency order, watches them, and on a trigger runs
+ * the ordered shutdown (intake, stop, cancel, join, close). Everything hangs off struct
+ * supervisor and runs as tasks on one event loop: one task per worker instance (spawn, ready,
+ * watch, restart), one stopper per worker (stop, cancel, join in reverse dependency order), and
+ * the supervisor's own task that runs the steps in order.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "graced.h"
+#include "task.h"
+
+struct event;
+struct event_base;
+struct report;
+
+/* One running copy of a worker ("web.0"). */
+struct instance {
+	struct worker *worker;
+	unsigned index;
+	char name[80];               /* "web.0", or "web" for a single instance */
+	size_t record;               /* its entry in the report */
+	pid_t pid;                   /* the current process, 0 when none */
+	bool running;                /* spawned and not yet reaped */
+	bool ready;
+	int status;                  /* the last waitpid() status */
+	usec_t exited_at;
+	int stop_fd;                 /* write end of the stop pipe, -1 */
+	struct task_event wake;      /* the process exited, or something it waits for changed */
+	struct task_group *group;    /* its own task and the tasks that serve it */
+	usec_t *starts;              /* ring of the last start_limit_burst start times */
+	unsigned n_starts;
+	bool failed;                 /* gave up: exec failure, start limit, not ready in time */
+};
+
+/* One [worker:*] section. */
+struct worker {
+	struct supervisor *sv;
+	const struct worker_config *config;
+	struct instance *instances;
+	unsigned n_instances;
+	unsigned n_ready;
+	bool start_failed;           /* an instance failed to start: dependents are not started */
+	enum phase step;             /* the step its stopper is in; _PHASE_INVALID before */
+	bool killed;                 /* the kill signal was sent */
+	bool joined;                 /* its stop, cancel and join are over */
+	struct task_event wake;      /* an instance exited, or a dependent was joined */
+};
+
+struct supervisor {
+	struct event_base *base;
+	struct task_runtime *rt;
+	struct task_group *group;    /* the supervisor's own task */
+	const struct config *config;
+	struct plan *plan;
+	struct report *report;
+	struct worker *workers;
+	size_t n_workers;
+	bool single;                 /* single-command mode: exit with the child's status */
+
+	struct task_event trigger;   /* set once: the shutdown begins */
+	struct task_event stop;      /* the stop event: set at the stop step */
+	struct task_event wake;      /* the supervisor's own waits: something changed */
+	struct task_group *workers_group;  /* instance tasks; each instance has a subgroup */
+	struct task_group *stoppers; /* one stopper per worker during the shutdown */
+	usec_t started;
+	bool stopping;
+	enum phase phase;
+	unsigned escalations;        /* second signals received during the shutdown */
+	bool forced;                 /* something was killed or abandoned, or a run-time failure */
+	struct event *signals[8];
+	int exit_status;
+};
+
+int supervisor_new(struct event_base *base, const struct config *c, bool single,
+    struct supervisor **ret);
+/* Runs the configuration to the end of its shutdown; returns graced's exit status. */
+int supervisor_run(struct supervisor *sv);
+struct supervisor *supervisor_free(struct supervisor *sv);
+
+/* Called from the loop's signal callbacks. */
+void supervisor_on_signal(struct supervisor *sv, int sig);
+/* Starts the shutdown (once); why is the report's "trigger". */
+void supervisor_trigger(struct supervisor *sv, const char *why);
+/* Wakes every task that waits for a change in the supervisor's state. */
+void supervisor_poke(struct supervisor *sv);
+/* Records the start or end of a step in the report (the earliest start, the latest end). */
+void supervisor_step_begin(struct supervisor *sv, enum phase p);
+void supervisor_step_end(struct supervisor *sv, enum phase p);
+/* Reaps every exited child and hands each status to the task runtime. */
+void supervisor_reap(struct supervisor *sv);
+struct worker *supervisor_find_worker(struct supervisor *sv, const char *name);
+
+/* signals.c: the loop's signal events (TERM INT HUP USR1 CHLD). */
+int signals_setup(struct supervisor *sv);
+void signals_free(struct supervisor *sv);
+
+/* resource.c: the pidfile and [resource:*], closed in reverse order in the close step. */
+int resource_write_pidfile(const char *path);
+void resource_close_all(struct supervisor *sv);
+
+/* worker.c */
+int worker_init(struct worker *w, struct supervisor *sv, const struct worker_config *c);
+void worker_done(struct worker *w);
+/* The instance task: spawn, readiness, watch, restart, until the shutdown or giving up. */
+int worker_instance_task(void *arg);
+/* The stopper: once its dependents are joined, stop, cancel and join every instance. */
+int worker_stop_task(void *arg);
+/* Sends sig to the instance (its process group when group is true); ESRCH is not an error. */
+int worker_signal(struct instance *in, int sig, bool group, enum phase step);

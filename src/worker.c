@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "output.h"
+#include "parse.h"
+#include "plan.h"
+#include "report.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "task.h"
+#include "util.h"
+
+/* How often a tcp: readiness probe is repeated while the worker starts. */
+#define READY_TCP_INTERVAL (50 * USEC_PER_MSEC)
+/* How long the output of an exited process may take to reach EOF before its pumps are cut. */
+#define OUTPUT_DRAIN_TIMEOUT (2 * USEC_PER_SEC)
+
+#define INSTANCE_FIELDS(in, ev)                                                                    \
+	LOG_FIELDS({ "worker", (in)->name }, { "event", (ev) })
+
+int
+worker_init(struct worker *w, struct supervisor *sv, const struct worker_config *c)
+{
+	*w = (struct worker) {
+		.sv = sv,
+		.config = c,
+		.n_instances = c->instances,
+		.step = _PHASE_INVALID,
+	};
+	task_event_init(&w->wake, "worker changed");
+	if (!(w->instances = calloc(c->instances, sizeof(struct instance))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < c->instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		in->worker = w;
+		in->index = i;
+		in->stop_fd = -1;
+		if (c->instances > 1)
+			snprintf(in->name, sizeof(in->name), "%s.%u", c->name, i);
+		else
+			snprintf(in->name, sizeof(in->name), "%s", c->name);
+		task_event_init(&in->wake, "instance changed");
+		if (!(in->starts = calloc(MAX(c->start_limit_burst, 1U), sizeof(usec_t))))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+worker_done(struct worker *w)
+{
+	for (unsigned i = 0; w->instances && i < w->n_instances; i++) {
+		safe_close(w->instances[i].stop_fd);
+		free(w->instances[i].starts);
+	}
+	free(w->instances);
+	w->instances = NULL;
+}
+
+static struct report_worker *
+record_of(struct instance *in)
+{
+	return &in->worker->sv->report->workers[in->record];
+}
+
+int
+worker_signal(struct instance *in, int sig, bool group, enum phase step)
+{
+	char pid[16];
+	pid_t target;
+
+	if (sig == SIGNAL_NONE || !in->running || in->pid <= 0)
+		return 0;
+	target = group ? -in->pid : in->pid;
+	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
+	log_fields(LOG_INFO, 0,
+	    LOG_FIELDS({ "worker", in->name }, { "step", phase_to_string(step) },
+		{ "signal", signal_to_string(sig) }, { "pid", pid },
+		{ "target", group ? "group" : "main" }),
+	    "Sending %s to worker '%s' (pid %s%s)", signal_to_string(sig), in->name, pid,
+	    group ? ", whole process group" : "");
+	if (kill(target, sig) < 0 && errno != ESRCH)
+		return log_warning_errno(errno, "Failed to send %s to worker '%s' (pid %s), continuing",
+		    signal_to_string(sig), in->name, pid);
+	return 0;
+}
+
+/* The exit was a success: 0, a success_status code, or a success signal. */
+static bool
+exit_is_clean(const struct worker_config *c, int status)
+{
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 0)
+			return true;
+		for (size_t i = 0; i < c->n_success_status; i++)
+			if (c->success_status[i] == WEXITSTATUS(status))
+				return true;
+		return false;
+	}
+	for (size_t i = 0; WIFSIGNALED(status) && i < c->n_success_signal; i++)
+		if (c->success_signal[i] == WTERMSIG(status))
+			return true;
+	return false;
+}
+
+static void
+describe_status(int status, char *buf, size_t n)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, n, "killed by %s%s", signal_to_string(WTERMSIG(status)),
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, n, "ended with wait status 0x%x", (unsigned) status);
+}
+
+/*
+ * How the exit is reported. Before the shutdown a clean exit is "exited", any other "failed".
+ * During it, what matters is the step: an exit during stop is "exited", during cancel and join
+ * "cancelled" — unless it failed on its own terms (a non-zero code, or a signal graced did not
+ * send) — and after the kill signal "killed".
+ */
+static enum outcome
+exit_outcome(const struct instance *in, int status, enum phase step, bool killed)
+{
+	const struct worker_config *c = in->worker->config;
+	const struct shutdown_settings *s = &c->shutdown;
+	bool clean = exit_is_clean(c, status);
+
+	if (killed)
+		return OUTCOME_KILLED;
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+
+		clean = clean || sig == s->stop_signal || sig == s->intake_signal ||
+		    (step >= PHASE_CANCEL && sig == s->cancel_signal);
+	}
+	if (!in->worker->sv->stopping || step < PHASE_STOP)
+		return clean ? OUTCOME_EXITED : OUTCOME_FAILED;
+	if (!clean)
+		return OUTCOME_FAILED;
+	return step == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
+}
+
+/* Waits for the process to be reaped (one per process, in the instance's group). */
+static int
+watch_task(void *arg)
+{
+	struct instance *in = arg; /* owned by its worker, which outlives the task */
+	struct worker *w = in->worker;
+	struct report_worker *rec;
+	pid_t pid = in->pid;
+	char what[96], pidbuf[16];
+	int status, r;
+
+	r = task_wait_child(pid, USEC_INFINITY, &status);
+	if (r < 0)
+		return r;
+
+	in->running = false;
+	in->status = status;
+	in->exited_at = now_usec();
+	rec = record_of(in);
+	rec->pid = pid;
+	rec->exit = in->exited_at;
+	rec->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	rec->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	rec->step = !w->sv->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : w->sv->phase;
+	rec->outcome = exit_outcome(in, status, rec->step, w->killed);
+
+	describe_status(status, what, sizeof(what));
+	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
+	log_fields(rec->outcome == OUTCOME_FAILED ? LOG_WARNING : LOG_INFO, 0,
+	    LOG_FIELDS({ "worker", in->name }, { "event", "exit" }, { "pid", pidbuf },
+		{ "outcome", outcome_to_string(rec->outcome) }),
+	    "Worker '%s' (pid %s) %s", in->name, pidbuf, what);
+
+	task_event_set(&in->wake);
+	task_event_set(&w->wake);
+	return 0;
+}
+
+/* Creates a pipe whose read end (non-blocking, ours) gets the child's output. */
+static int
+output_pipe(int ret[2])
+{
+	if (pipe2(ret, O_CLOEXEC) < 0)
+		return -errno;
+	return fd_nonblock(ret[0], true);
+}
+
+/* Waits for the exec outcome on the error pipe: 0 once the exec succeeded. */
+static int
+wait_exec(struct instance *in, int errfd, usec_t deadline)
+{
+	enum spawn_stage stage = SPAWN_STAGE_NONE;
+	int r;
+
+	for (;;) {
+		r = spawn_read_error(errfd, &stage);
+		if (r != -EAGAIN)
+			break;
+		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
+			return r;
+	}
+	if (r == -EPROTO)
+		return log_error_errno(r, "Worker '%s': garbled report from the child", in->name);
+	if (r < 0)
+		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
+		    "Failed to start worker '%s' (%s '%s')", in->name, spawn_stage_to_string(stage),
+		    stage == SPAWN_STAGE_DIRECTORY ? in->worker->config->directory :
+		    stage == SPAWN_STAGE_USER      ? strempty(in->worker->config->user) :
+						       in->worker->config->argv[0]);
+	return r;
+}
+
+/* Forks the process with its pipes, and starts the tasks that serve it. */
+static int
+start_process(struct instance *in)
+{
+	struct worker *w = in->worker;
+	struct supervisor *sv = w->sv;
+	const struct worker_config *c = w->config;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, stop[2] = { -1, -1 };
+	int fds[1], errfd = -1, r;
+	struct spawn_params p = {
+		.argv = c->argv,
+		.environment = c->environment,
+		.directory = c->directory,
+		.user = c->user,
+		.group = c->group,
+		.umask = c->umask,
+		.set_umask = c->has_umask,
+		.stdin_fd = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.fds = fds,
+		.stop_fd_index = -1,
+		.foreground = sv->single,
+	};
+	char pid[16];
+	pid_t child;
+
+	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
+		goto fail;
+	p.stdout_fd = out[1];
+	p.stderr_fd = err[1];
+	if (c->shutdown.stop_fd) {
+		if (pipe2(stop, O_CLOEXEC) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		fds[p.n_fds] = stop[0];
+		p.stop_fd_index = (int) p.n_fds++;
+	}
+
+	r = spawn_process(&p, &child, &errfd);
+	if (r < 0) {
+		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "spawn-failed"),
+		    "Failed to start worker '%s'", in->name);
+		goto fail;
+	}
+	in->pid = child;
+	in->running = true;
+	record_of(in)->pid = child;
+	safe_close(out[1]);
+	safe_close(err[1]);
+	safe_close(stop[0]);
+	safe_close(in->stop_fd);
+	in->stop_fd = stop[1];
+
+	/* Interest in the pid first: an exit reaped before the watcher runs is kept for it. */
+	(void) task_runtime_watch_child(sv->rt, child);
+	snprintf(pid, sizeof(pid), "%ld", (long) child);
+	if ((r = task_spawn(in->group, "watch", watch_task, in, NULL)) < 0) {
+		/* Without a watcher nobody would see the exit: stop it now, the reaper reaps it. */
+		(void) kill(-child, SIGKILL);
+		in->running = false;
+		safe_close(out[0]);
+		safe_close(err[0]);
+		safe_close(errfd);
+		return log_error_errno(r, "Failed to watch worker '%s' (pid %s), killed it", in->name, pid);
+	}
+	if (out[0] >= 0)
+		(void) output_pump_start(in->group, in->name, TAKE_FD(out[0]), STDOUT_FILENO);
+	if (err[0] >= 0)
+		(void) output_pump_start(in->group, in->name, TAKE_FD(err[0]), STDERR_FILENO);
+
+	log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", in->name }, { "event", "start" }, { "pid", pid }),
+	    "Started worker '%s' (pid %s): %s", in->name, pid, c->command ? c->command : c->argv[0]);
+	r = wait_exec(in, errfd, usec_add(now_usec(), c->start_timeout));
+	safe_close(errfd);
+	return r;
+
+fail:
+	safe_close(out[0]), safe_close(out[1]);
+	safe_close(err[0]), safe_close(err[1]);
+	safe_close(stop[0]), safe_close(stop[1]);
+	return r;
+}
+
+/*
+ * Waits on the instance's wake event until done(in) holds, the deadline passes, or (with
+ * escalation) a second signal asks to skip this wait: 0, -ETIMEDOUT, or -ECANCELED.
+ */
+static int
+wait_until(struct instance *in, bool (*done)(const struct instance *), usec_t deadline)
+{
+	for (;;) {
+		int r;
+
+		task_event_reset(&in->wake);
+		if (done(in))
+			return 0;
+		if ((r = task_event_wait(&in->wake, deadline)) < 0)
+			return r;
+	}
+}
+
+static bool
+not_running(const struct instance *in)
+{
+	return !in->running;
+}
+
+static bool
+stopping_or_exited(const struct instance *in)
+{
+	return !in->running || in->worker->sv->stopping;
+}
+
+static bool
+stopping(const struct instance *in)
+{
+	return in->worker->sv->stopping;
+}
+
+/* A non-blocking connect to 127.0.0.1:port: 0 once something accepts. */
+static int
+probe_tcp(uint16_t port, usec_t deadline)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	socklen_t len = sizeof(int);
+	int r, error = 0;
+
+	if (fd < 0)
+		return -errno;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	if ((r = task_wait_fd(fd, TASK_FD_WRITE, deadline)) < 0)
+		return r;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+		return -errno;
+	return -error;
+}
+
+/* ready = none | delay:DUR | tcp:PORT, within start_timeout; the process may die meanwhile. */
+static int
+wait_ready(struct instance *in)
+{
+	const struct worker_config *c = in->worker->config;
+	usec_t deadline = usec_add(now_usec(), c->start_timeout);
+	int r;
+
+	switch (c->ready.kind) {
+	case READY_NONE:
+		return 0;
+	case READY_DELAY:
+		if (c->ready.delay >= c->start_timeout)
+			return -ETIMEDOUT;
+		r = wait_until(in, stopping_or_exited, usec_add(now_usec(), c->ready.delay));
+		if (r == -ETIMEDOUT)
+			return 0;
+		return r < 0 ? r : in->running ? -ECANCELED : -ECHILD;
+	case READY_TCP:
+		for (;;) {
+			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
+
+			if (!in->running)
+				return -ECHILD;
+			if (in->worker->sv->stopping)
+				return -ECANCELED;
+			if (probe_tcp(c->ready.port, next) == 0)
+				return 0;
+			if (now_usec() >= deadline)
+				return -ETIMEDOUT;
+			r = wait_until(in, stopping_or_exited, next);
+			if (r < 0 && r != -ETIMEDOUT)
+				return r;
+		}
+	default:
+		/* ready = notify needs graced's own NOTIFY_SOCKET, which this version lacks. */
+		return log_fields(LOG_ERR, -EOPNOTSUPP, INSTANCE_FIELDS(in, "not-ready"),
+		    "Worker '%s': ready = %s is not supported by this version of graced", in->name,
+		    ready_kind_to_string(c->ready.kind));
+	}
+}
+
+static void
+mark_failed(struct instance *in, const char *why)
+{
+	struct worker *w = in->worker;
+
+	in->failed = true;
+	w->start_failed = true;
+	record_of(in)->outcome = OUTCOME_FAILED;
+	log_fields(LOG_ERR, 0, INSTANCE_FIELDS(in, "failed"), "Worker '%s' failed: %s", in->name, why);
+	if (w->config->critical) {
+		char trigger[128];
+
+		snprintf(trigger, sizeof(trigger), "critical worker '%s' failed", in->name);
+		supervisor_trigger(w->sv, trigger);
+	}
+	supervisor_poke(w->sv);
+}
+
+/* A worker this one is after= that failed to start, or NULL. */
+static const char *
+failed_dependency(const struct instance *in)
+{
+	struct supervisor *sv = in->worker->sv;
+
+	for (char **a = in->worker->config->after; a && *a; a++) {
+		struct worker *d = supervisor_find_worker(sv, *a);
+
+		if (d && d->start_failed)
+			return *a;
+	}
+	return NULL;
+}
+
+static bool
+dependencies_settled(const struct instance *in)
+{
+	struct supervisor *sv = in->worker->sv;
+
+	if (sv->stopping || failed_dependency(in))
+		return true;
+	for (char **a = in->worker->config->after; a && *a; a++) {
+		struct worker *d = supervisor_find_worker(sv, *a);
+
+		if (d && d->n_ready < d->n_instances)
+			return false;
+	}
+	return true;
+}
+
+/* At most start_limit_burst starts within start_limit_interval; a burst of 0 is no limit. */
+static bool
+start_allowed(struct instance *in)
+{
+	const struct worker_config *c = in->worker->config;
+	unsigned burst = c->start_limit_burst;
+	usec_t now = now_usec();
+
+	if (burst == 0)
+		return true;
+	if (in->n_starts >= burst && now - in->starts[in->n_starts % burst] < c->start_limit_interval)
+		return false;
+	in->starts[in->n_starts % burst] = now;
+	in->n_starts++;
+	return true;
+}
+
+/* restart_delay, doubled for every failure in a row, up to restart_delay_max. */
+static usec_t
+restart_backoff(const struct worker_config *c, unsigned failures)
+{
+	usec_t d = c->restart_delay;
+
+	for (unsigned i = 1; i < failures && d < c->restart_delay_max; i++)
+		d = d > USEC_INFINITY / 2 ? USEC_INFINITY : d * 2;
+	return MIN(d, MAX(c->restart_delay_max, c->restart_delay));
+}
+
+/* Runs the instance until the shutdown or until it gives up; returns when its process is gone. */
+static void
+run_instance(struct instance *in)
+{
+	struct worker *w = in->worker;
+	struct supervisor *sv = w->sv;
+	const struct worker_config *c = w->config;
+	unsigned failures = 0;
+	char why[160], d[DURATION_MAX];
+	const char *dep;
+	int r;
+
+	if (wait_until(in, dependencies_settled, USEC_INFINITY) < 0 || sv->stopping)
+		return;
+	if ((dep = failed_dependency(in))) {
+		snprintf(why, sizeof(why), "not started, worker '%s' it is after= failed", dep);
+		mark_failed(in, why);
+		return;
+	}
+
+	while (!sv->stopping) {
+		if (!start_allowed(in)) {
+			snprintf(why, sizeof(why), "started %u times within %s (start_limit), giving up",
+			    c->start_limit_burst, format_duration(d, sizeof(d), c->start_limit_interval));
+			mark_failed(in, why);
+			return;
+		}
+		if (start_process(in) < 0) {
+			/* The child exits right after reporting; let its status (126, 127) arrive
+			 * before anything else happens to it. */
+			(void) wait_until(in, not_running, usec_add(now_usec(), c->start_timeout));
+			mark_failed(in, "could not be started");
+			return;
+		}
+		if (!in->ready) {
+			r = wait_ready(in);
+			if (r == -ECANCELED && sv->stopping)
+				return;
+			if (r < 0) {
+				snprintf(why, sizeof(why), "%s",
+				    r == -ECHILD ? "exited before it was ready" :
+				    r == -ETIMEDOUT ? "not ready within start_timeout" :
+						      "readiness check failed");
+				(void) worker_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
+										 SIGKILL,
+				    true, PHASE_INTAKE);
+				mark_failed(in, why);
+				return;
+			}
+			in->ready = true;
+			if (++w->n_ready == w->n_instances)
+				log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", c->name }, { "event", "ready" }),
+				    "Worker '%s' is ready", c->name);
+			supervisor_poke(sv);
+		}
+
+		if (wait_until(in, stopping_or_exited, USEC_INFINITY) < 0 || in->running)
+			return; /* the shutdown began: the stopper takes the process over */
+
+		if (c->critical) {
+			snprintf(why, sizeof(why), "critical worker '%s' exited", in->name);
+			supervisor_trigger(sv, why);
+			return;
+		}
+		if (c->restart == RESTART_NO ||
+		    (c->restart == RESTART_ON_FAILURE && exit_is_clean(c, in->status)))
+			return;
+		failures = exit_is_clean(c, in->status) ? 0 : failures + 1;
+		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "restart"), "Restarting worker '%s' in %s",
+		    in->name, format_duration(d, sizeof(d), restart_backoff(c, failures)));
+		if (wait_until(in, stopping, usec_add(now_usec(), restart_backoff(c, failures))) !=
+		    -ETIMEDOUT)
+			return;
+	}
+}
+
+int
+worker_instance_task(void *arg)
+{
+	struct instance *in = arg; /* owned by its worker, which outlives the task */
+	int r;
+
+	run_instance(in);
+
+	/* Whatever process is left belongs to the stopper now; stay until it is reaped. */
+	if ((r = wait_until(in, not_running, USEC_INFINITY)) < 0)
+		return r;
+	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
+	 * still hold the pipe. */
+	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
+		task_group_cancel(in->group);
+	return 0;
+}
+
+static bool
+any_running(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (w->instances[i].running)
+			return true;
+	return false;
+}
+
+static bool
+none_running(const struct worker *w)
+{
+	return !any_running(w);
+}
+
+/* Every worker that is after= this one has been joined. */
+static bool
+dependents_joined(const struct worker *w)
+{
+	for (size_t i = 0; i < w->sv->n_workers; i++) {
+		const struct worker *d = &w->sv->workers[i];
+
+		if (!d->joined && strv_contains(d->config->after, w->config->name))
+			return false;
+	}
+	return true;
+}
+
+/* Like wait_until() for the whole worker; a second signal (escalation) ends the wait early. */
+static int
+wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadline)
+{
+	unsigned escalations = w->sv->escalations;
+
+	for (;;) {
+		int r;
+
+		task_event_reset(&w->wake);
+		if (done(w))
+			return 0;
+		if (w->sv->escalations != escalations)
+			return -ETIMEDOUT;
+		if ((r = task_event_wait(&w->wake, deadline)) < 0)
+			return r;
+	}
+}
+
+static void
+signal_all(struct worker *w, int sig, bool group, enum phase step)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		(void) worker_signal(&w->instances[i], sig, group, step);
+}
+
+static void
+stop_step(struct worker *w, const struct plan_worker *pw)
+{
+	const struct shutdown_settings *s = &w->config->shutdown;
+
+	w->step = PHASE_STOP;
+	supervisor_step_begin(w->sv, PHASE_STOP);
+	if (s->stop_signal != SIGNAL_NONE) {
+		signal_all(w, s->stop_signal, false, PHASE_STOP);
+		/* A worker stopped by job control or a quiet signal must wake up to act on it. */
+		signal_all(w, SIGCONT, false, PHASE_STOP);
+	}
+	for (unsigned i = 0; i < w->n_instances; i++)
+		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
+	if (pw->stop > 0)
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->stop));
+	supervisor_step_end(w->sv, PHASE_STOP);
+}
+
+static void
+join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
+{
+	const struct shutdown_settings *s = &w->config->shutdown;
+
+	w->step = PHASE_JOIN;
+	supervisor_step_begin(w->sv, PHASE_JOIN);
+	if (cancelled && pw->join > 0)
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->join));
+	if (any_running(w) && s->kill_signal != SIGNAL_NONE) {
+		w->killed = true;
+		signal_all(w, s->kill_signal, s->kill_mode == KILL_MODE_GROUP, PHASE_JOIN);
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->kill));
+	}
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+		char pid[16];
+
+		if (!in->running)
+			continue;
+		snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
+		record_of(in)->outcome = OUTCOME_ABANDONED;
+		record_of(in)->step = PHASE_JOIN;
+		log_fields(LOG_ERR, 0,
+		    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
+		    "Worker '%s' (pid %s) is still alive after %s, abandoning it", in->name, pid,
+		    s->kill_signal != SIGNAL_NONE ? "the kill signal" : "join_timeout");
+	}
+	supervisor_step_end(w->sv, PHASE_JOIN);
+}
+
+int
+worker_stop_task(void *arg)
+{
+	struct worker *w = arg; /* owned by the supervisor, which outlives the task */
+	struct supervisor *sv = w->sv;
+	const struct plan_worker *pw = &sv->plan->workers[w - sv->workers];
+	const struct shutdown_settings *s = &w->config->shutdown;
+	int r;
+
+	/* Reverse dependency order: only once everything after= this worker is joined. */
+	while ((r = wait_worker(w, dependents_joined, USEC_INFINITY)) == -ETIMEDOUT)
+		;
+	if (r < 0)
+		return r;
+
+	if (any_running(w))
+		stop_step(w, pw);
+	if (any_running(w) && s->cancel_signal != SIGNAL_NONE) {
+		w->step = PHASE_CANCEL;
+		supervisor_step_begin(sv, PHASE_CANCEL);
+		signal_all(w, s->cancel_signal, false, PHASE_CANCEL);
+		supervisor_step_end(sv, PHASE_CANCEL);
+		join_step(w, pw, true);
+	} else if (any_running(w))
+		join_step(w, pw, false);
+
+	w->joined = true;
+	supervisor_poke(sv);
+	return 0;
+}
