@@ -63,3 +63,73 @@ finish() {
 	[ "$failures" -eq 0 ]
 	exit $?
 }
+
+# The test worker (tests/integration/helpers/gworker.c).
+GW=${GRACED_BUILDDIR:-.}/tests/integration/helpers/gworker
+EV=$T/events
+
+# start_graced ARGS...: runs graced in the background; stdout in $T/graced.out, stderr (the log)
+# in $T/graced.log; its pid in $GPID. wait_graced collects its exit status.
+start_graced() {
+	( exec "$GRACED" "$@" >"$T/graced.out" 2>"$T/graced.log" ) &
+	GPID=$!
+}
+
+# wait_graced SECONDS: waits for graced to end; its status in $rc (124 on timeout).
+wait_graced() {
+	local limit=$1
+	if ! wait_for "$limit" graced_gone; then
+		fail "graced did not exit within ${limit}s"
+		kill -KILL "$GPID" 2>/dev/null
+		wait "$GPID" 2>/dev/null
+		rc=124
+		return 1
+	fi
+	wait "$GPID"
+	rc=$?
+}
+
+graced_gone() {
+	local state
+	state=$(cut -d' ' -f3 "/proc/$GPID/stat" 2>/dev/null) || return 0
+	[ "$state" = Z ]
+}
+
+# count_events PATTERN: lines of $EV matching the extended regex.
+count_events() {
+	local n
+	n=$(grep -cE -- "$1" "$EV" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# events_at_least N PATTERN: for wait_for.
+events_at_least() {
+	[ "$(count_events "$2")" -ge "$1" ]
+}
+
+# event_ms PATTERN: the time (ms) of the first event matching PATTERN, or nothing.
+event_ms() {
+	grep -E -- "$1" "$EV" 2>/dev/null | head -1 | cut -d' ' -f1
+}
+
+# expect_between VALUE LOW HIGH WHAT
+expect_between() {
+	if [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; then pass; else
+		fail "$4: '$1' not within [$2, $3]"
+	fi
+}
+
+# json EXPRESSION: evaluates a Python expression on the report ($T/report.json) as r.
+json() {
+	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$T/report.json"
+}
+
+# pids_alive PID...: how many of them still exist (zombies count as gone).
+pids_alive() {
+	local n=0 p state
+	for p in "$@"; do
+		state=$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null) || continue
+		[ "$state" = Z ] || n=$((n + 1))
+	done
+	echo "$n"
+}

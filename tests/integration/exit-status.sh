@@ -1,0 +1,55 @@
+#!/bin/bash
+# Exit statuses: 0 clean, 1 forced, exit_code_from, a critical worker's death starts the
+# shutdown, and single-command mode's child status (code, or 128+N).
+. "$TEST_LIB"
+
+# A critical worker that exits starts the shutdown; exit_code_from passes its status on.
+cat >"$T/c.ini" <<INI
+[supervisor]
+report = $T/report.json
+exit_code_from = job
+[worker:job]
+command = sh -c 'exit 42'
+critical = yes
+after = bystander
+[worker:bystander]
+command = $GW --name bystander --log $EV
+ready = delay:100ms
+INI
+run "$GRACED" -c "$T/c.ini"
+expect_rc 42 "exit_code_from a critical worker"
+expect_eq "$(json 'r["trigger"]')" "critical worker 'job' exited" "trigger"
+expect_eq "$(count_events ' bystander signal SIGTERM')" 1 "the others were stopped"
+expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['failed', 'exited']" "outcomes"
+
+# Without exit_code_from, a failed worker makes the exit status 1.
+sed -i '/exit_code_from/d' "$T/c.ini"
+run "$GRACED" -c "$T/c.ini"
+expect_rc 1 "a failed worker: status 1"
+
+# Single-command mode: the child's own status.
+for code in 0 1 42 255; do
+	run "$GRACED" -- sh -c "exit $code"
+	expect_rc "$code" "single-command mode, exit $code"
+done
+run "$GRACED" -- sh -c 'kill -SEGV $$'
+expect_rc $((128 + 11)) "died of SIGSEGV: 128+11"
+run "$GRACED" -- sh -c 'kill -KILL $$'
+expect_rc $((128 + 9)) "died of SIGKILL: 128+9"
+
+# SIGTERM to graced with a compliant child: the child's status (it exits 0 on SIGTERM).
+start_graced --report "$T/report.json" -- "$GW" --name one --log "$EV"
+wait_for 10 events_at_least 1 ' one start' || fail "child did not start"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "compliant child: its status"
+# A child that dies of the SIGTERM itself: 143, as a shell would say.
+rm -f "$EV"
+start_graced -- "$GW" --name two --log "$EV" --die-on TERM
+wait_for 10 events_at_least 1 ' two start' || fail "child did not start"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 143 "child killed by the SIGTERM sent to it: 128+15"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" exited "report of the earlier run"
+
+finish

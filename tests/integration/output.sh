@@ -1,0 +1,26 @@
+#!/bin/bash
+# output = prefix loses no line: 10,000 lines, the last one without a newline, in order, each
+# tagged with the instance; stderr goes to graced's stderr, tagged the same way.
+. "$TEST_LIB"
+
+cat >"$T/o.ini" <<INI
+[worker:talker]
+command = $GW --lines 10000 --last-partial --stderr-lines 3
+output = prefix
+critical = yes
+[worker:pair]
+command = $GW --lines 2
+instances = 2
+output = prefix
+INI
+run "$GRACED" -c "$T/o.ini"
+expect_rc 0 "every worker exited 0"
+grep '^talker| ' "$T/out" >"$T/talker"
+expect_eq "$(wc -l <"$T/talker")" 10000 "10,000 lines"
+seq 1 10000 | sed 's/^/talker| line /' >"$T/want"
+if cmp -s "$T/want" "$T/talker"; then pass; else fail "lines lost, reordered or altered"; fi
+expect_eq "$(grep -c '^err [0-9]' "$T/err")" 0 "stderr lines are tagged"
+expect_eq "$(grep -c '^talker| err [123]$' "$T/err")" 3 "stderr lines go to graced's stderr"
+expect_eq "$(grep -c '^pair\.[01]| line [12]$' "$T/out")" 4 "each instance is tagged"
+
+finish

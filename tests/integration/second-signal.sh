@@ -1,0 +1,49 @@
+#!/bin/bash
+# A second SIGTERM during the shutdown skips the current wait (second_signal = escalate); with
+# second_signal = ignore it changes nothing.
+. "$TEST_LIB"
+
+write_config() {
+	cat >"$T/s.ini" <<INI
+[supervisor]
+report = $T/report.json
+[shutdown]
+second_signal = $1
+stop_timeout = $2
+join_timeout = 30s
+[worker:slow]
+command = $GW --name slow --log $EV --ignore TERM
+INI
+}
+
+# escalate: the 30 s stop_timeout is cut short by the second SIGTERM.
+write_config escalate 30s
+start_graced -c "$T/s.ini"
+wait_for 10 events_at_least 1 ' slow start' || fail "worker did not start"
+kill -TERM "$GPID"
+wait_for 10 events_at_least 1 ' slow signal SIGCONT' || fail "no stop signal"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "the worker exited on SIGINT: a clean, if hurried, shutdown"
+term=$(event_ms ' slow signal SIGTERM')
+int=$(event_ms ' slow signal SIGINT')
+expect_between "$((int - term))" 0 2000 "second SIGTERM: SIGINT at once instead of after 30 s"
+expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" cancelled "outcome after escalation"
+
+# ignore: the second SIGTERM is only logged; SIGINT still comes after stop_timeout (1 s).
+rm -f "$EV"
+write_config ignore 1s
+start_graced -c "$T/s.ini"
+wait_for 10 events_at_least 1 ' slow start' || fail "worker did not start"
+kill -TERM "$GPID"
+wait_for 10 events_at_least 1 ' slow signal SIGCONT' || fail "no stop signal"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "ignore: clean shutdown"
+term=$(event_ms ' slow signal SIGTERM')
+int=$(event_ms ' slow signal SIGINT')
+expect_between "$((int - term))" 1000 1500 "second_signal = ignore keeps the stop_timeout"
+expect_in "$T/graced.log" "second_signal = ignore" "ignored second signal is logged"
+
+finish
