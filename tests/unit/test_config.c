@@ -789,6 +789,9 @@ static const struct {
 	{ "include = /nonexistent/graced.ini\n" MINIMAL,
 	  "t.ini:1: include not found: '/nonexistent/graced.ini'\n" },
 	{ "include = /nonexistent/*.ini\n" MINIMAL, "" },
+	{ "include = /dev/null\ninclude = /\n" MINIMAL,
+	  "t.ini:1: cannot read include '/dev/null': not a regular file\n"
+	  "t.ini:2: cannot read include '/': Is a directory\n" },
 	{ "user = x\n" MINIMAL,
 	  "t.ini:1: key 'user' outside of any section (only include = is allowed before the "
 	  "first section)\n" },
