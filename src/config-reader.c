@@ -38,12 +38,6 @@
 #define LINE_BYTES_MAX ((size_t) INI_MAX_LINE - 3)
 #endif
 
-size_t
-config_line_max(void)
-{
-	return LINE_BYTES_MAX;
-}
-
 static bool
 is_blank(char c)
 {
