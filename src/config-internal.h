@@ -82,8 +82,6 @@ struct config_parser {
 	struct section_rec *section; /* NULL for SECTION_NONE and SECTION_IGNORED */
 	struct section_rec **sections;
 	size_t n_sections;
-	bool have_supervisor;
-	bool have_shutdown;
 };
 
 /* Values quoted in messages are cut here so that one absurd line cannot flood the output. */
@@ -137,7 +135,6 @@ const char *section_kind_to_string(enum section_kind k);
 int config_read_file(struct config_parser *p, const char *path);
 int config_read_text(struct config_parser *p, const char *name, const char *text);
 void config_include(struct config_parser *p, const char *pattern);
-size_t config_line_max(void);
 
 /* config-validate.c */
 int config_errors_add(struct config_errors *errors, const char *file, unsigned line,

@@ -38,12 +38,6 @@
 #define LINE_BYTES_MAX ((size_t) INI_MAX_LINE - 3)
 #endif
 
-size_t
-config_line_max(void)
-{
-	return LINE_BYTES_MAX;
-}
-
 static bool
 is_blank(char c)
 {
@@ -262,7 +256,7 @@ load_file(const char *path, char **ret_text, size_t *ret_len, struct stat *ret_s
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, size;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -273,13 +267,26 @@ load_file(const char *path, char **ret_text, size_t *ret_len, struct stat *ret_s
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	buf = malloc(CONFIG_FILE_SIZE_MAX + 1);
+	/* st_size is a hint only: files in /proc say 0, and a file may grow while we read. */
+	size = MIN((size_t) MAX(st.st_size, 0), (size_t) CONFIG_FILE_SIZE_MAX) + 1;
+	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 
-		n = read(fd, buf + len, CONFIG_FILE_SIZE_MAX + 1 - len);
+		if (len == size) {
+			char *b;
+
+			if (size > CONFIG_FILE_SIZE_MAX)
+				return -EFBIG;
+			size = MIN(size * 2, (size_t) CONFIG_FILE_SIZE_MAX + 1);
+			b = realloc(buf, size);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+		}
+		n = read(fd, buf + len, size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -287,9 +294,9 @@ load_file(const char *path, char **ret_text, size_t *ret_len, struct stat *ret_s
 		if (n == 0)
 			break;
 		len += (size_t) n;
-		if (len > CONFIG_FILE_SIZE_MAX)
-			return -EFBIG;
 	}
+	if (len > CONFIG_FILE_SIZE_MAX)
+		return -EFBIG;
 	if (memchr(buf, '\0', len))
 		return -EBADMSG;
 	*ret_text = TAKE_PTR(buf);

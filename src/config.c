@@ -661,6 +661,20 @@ resolve_inheritance(struct config_parser *p)
 	}
 }
 
+/* mode, owner and group are those of a socket file: a unix: address graced creates. */
+static void
+check_unix_only(struct config_parser *p, const struct section_rec *s, const struct key_rec *kr)
+{
+	const struct intake_config *in = s->obj;
+	const char *name = kr->key->name;
+
+	if (s->kind != SECTION_INTAKE || !in->has_listen || in->listen.kind == LISTEN_UNIX)
+		return;
+	if (streq(name, "mode") || streq(name, "owner") || streq(name, "group"))
+		parser_error_at(p, kr->at.file, kr->at.line, kr->ordinal,
+		    "key '%s' applies only to a unix: address in [%s]", name, s->title);
+}
+
 static void
 check_sections(struct config_parser *p)
 {
@@ -676,8 +690,10 @@ check_sections(struct config_parser *p)
 		for (size_t j = 0; type >= 0 && j < s->n_keys; j++) {
 			const struct key_rec *kr = &s->keys[j];
 
-			if (kr->key->types == 0 || (kr->key->types & (1U << type)))
+			if (kr->key->types == 0 || (kr->key->types & (1U << type))) {
+				check_unix_only(p, s, kr);
 				continue;
+			}
 			parser_error_at(p, kr->at.file, kr->at.line, kr->ordinal,
 			    "key '%s' does not apply to type = %s in [%s]", kr->key->name,
 			    s->kind == SECTION_INTAKE ? intake_type_to_string(type)

@@ -149,7 +149,8 @@ struct config_errors {
  * fail the load.
  */
 int config_load(const char *path, struct config **ret, struct config_errors *errors);
-/* The same for an in-memory file, named name in messages. */
+/* The same for an in-memory file, named name in messages; its includes are relative to the
+ * directory part of name (the working directory for a bare name). */
 int config_load_string(const char *name, const char *text, struct config **ret,
     struct config_errors *errors);
 
@@ -164,7 +165,8 @@ struct config *config_free(struct config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 void config_errors_clear(struct config_errors *errors);
-/* Prints each as "FILE:LINE: message\n". */
+/* Prints each as "FILE:LINE: message\n"; "FILE: message\n" for line 0 (a problem with the
+ * file as a whole); just "message\n" without a file (a config built in memory). */
 void config_errors_print(const struct config_errors *errors, FILE *f);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);

@@ -500,6 +500,19 @@ test_quoting_and_comments(void **state)
 }
 
 static void
+test_line_endings(void **state)
+{
+	struct config *c = load_ok("\xEF\xBB\xBF[worker:a]\r\ncommand: /bin/x  \r\n\r\n"
+	    "user=me\r\n[worker:b]\ncommand = y");
+
+	assert_string_equal(c->workers[0]->argv[0], "/bin/x");
+	assert_null(c->workers[0]->argv[1]);
+	assert_string_equal(c->workers[0]->user, "me");
+	assert_string_equal(c->workers[1]->argv[0], "y");
+	config_free(c);
+}
+
+static void
 test_long_line(void **state)
 {
 	_cleanup_free_ char *text = NULL, *too_long = NULL;
@@ -724,6 +737,8 @@ static const struct {
 	  "t.ini:3: missing key 'command' in [resource:r]\n" },
 	{ MINIMAL "[intake:i]\ntype = exec\ncommand = x\nlisten = tcp://127.0.0.1:1\n",
 	  "t.ini:6: key 'listen' does not apply to type = exec in [intake:i]\n" },
+	{ MINIMAL "[intake:i]\nlisten = tcp://127.0.0.1:1\nmode = 0600\n",
+	  "t.ini:5: key 'mode' applies only to a unix: address in [intake:i]\n" },
 	{ MINIMAL "instances = 0\n",
 	  "t.ini:3: invalid number '0' for instances (expected 1..1024)\n" },
 	{ MINIMAL "instances = 1025\n",
@@ -789,6 +804,9 @@ static const struct {
 	{ "include = /nonexistent/graced.ini\n" MINIMAL,
 	  "t.ini:1: include not found: '/nonexistent/graced.ini'\n" },
 	{ "include = /nonexistent/*.ini\n" MINIMAL, "" },
+	{ "include = /dev/null\ninclude = /\n" MINIMAL,
+	  "t.ini:1: cannot read include '/dev/null': not a regular file\n"
+	  "t.ini:2: cannot read include '/': Is a directory\n" },
 	{ "user = x\n" MINIMAL,
 	  "t.ini:1: key 'user' outside of any section (only include = is allowed before the "
 	  "first section)\n" },
@@ -883,6 +901,7 @@ main(void)
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),
+		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_empty_section),
 		cmocka_unit_test(test_includes),
