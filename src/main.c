@@ -302,7 +302,9 @@ run(const struct config *c)
 		return EXIT_FORCED;
 	}
 	if ((r = supervisor_new(base, c, arg_command != NULL, &sv)) < 0) {
-		log_error_errno(r, "Failed to set up the supervisor");
+		if (r != -EOPNOTSUPP)
+			log_error_errno(r, "Failed to set up the supervisor");
+		log_error("Nothing was started");
 		return EXIT_FORCED;
 	}
 	status = supervisor_run(sv);

@@ -24,14 +24,39 @@
 /* In the close step, tasks that serve workers get this long to end after being cancelled. */
 #define CLOSE_TASKS_TIMEOUT (1 * USEC_PER_SEC)
 
+/*
+ * What this version cannot run yet is refused before anything starts, rather than run without:
+ * a worker would wait forever for a readiness notification, or serve without its sockets.
+ */
+static int
+check_supported(const struct config *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_intakes; i++)
+		if (c->intakes[i]->type != INTAKE_SIGNAL)
+			r = log_error_errno(EOPNOTSUPP, "%s:%u: intake '%s': type = %s is not supported by "
+							"this version of graced",
+			    c->intakes[i]->at.file, c->intakes[i]->at.line, c->intakes[i]->name,
+			    intake_type_to_string(c->intakes[i]->type));
+	for (size_t i = 0; i < c->n_workers; i++)
+		if (c->workers[i]->ready.kind == READY_NOTIFY)
+			r = log_error_errno(EOPNOTSUPP, "%s:%u: worker '%s': ready = notify is not supported "
+							"by this version of graced",
+			    c->workers[i]->at.file, c->workers[i]->at.line, c->workers[i]->name);
+	return r;
+}
+
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
 {
-	struct supervisor *sv = calloc(1, sizeof(*sv));
+	struct supervisor *sv;
 	int r;
 
-	if (!sv)
+	if ((r = check_supported(c)) < 0)
+		return r;
+	if (!(sv = calloc(1, sizeof(*sv))))
 		return -ENOMEM;
 	sv->base = base;
 	sv->config = c;
@@ -230,18 +255,35 @@ start_workers(struct supervisor *sv)
 	return 0;
 }
 
-/* Announce (intake signals), then drain_delay while the workers still accept. */
+static void
+signal_worker(struct worker *w, int sig)
+{
+	for (unsigned j = 0; j < w->n_instances; j++)
+		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
+}
+
+/* Announce (intake signals, [intake:*] type = signal), then drain_delay while the workers still
+ * accept. */
 static void
 intake_step(struct supervisor *sv)
 {
-	usec_t drain = sv->config->shutdown.drain_delay;
+	const struct config *c = sv->config;
+	usec_t drain = c->shutdown.drain_delay;
 	unsigned escalations = sv->escalations;
 
 	supervisor_step_begin(sv, PHASE_INTAKE);
 	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-			(void) worker_signal(&sv->workers[i].instances[j],
-			    sv->workers[i].config->shutdown.intake_signal, false, PHASE_INTAKE);
+		signal_worker(&sv->workers[i], sv->workers[i].config->shutdown.intake_signal);
+	for (size_t i = 0; i < c->n_intakes; i++) {
+		if (c->intakes[i]->type != INTAKE_SIGNAL)
+			continue;
+		for (char **name = c->intakes[i]->workers; name && *name; name++) {
+			struct worker *w = supervisor_find_worker(sv, *name);
+
+			if (w)
+				signal_worker(w, c->intakes[i]->signal);
+		}
+	}
 	if (drain > 0) {
 		usec_t deadline = usec_add(now_usec(), drain);
 

@@ -463,21 +463,26 @@ dependencies_settled(const struct instance *in)
 	return true;
 }
 
-/* At most start_limit_burst starts within start_limit_interval; a burst of 0 is no limit. */
+/* A start at the given time would exceed start_limit: start_limit_burst starts within
+ * start_limit_interval. A burst of 0 is no limit. */
 static bool
-start_allowed(struct instance *in)
+start_limit_hit(const struct instance *in, usec_t at)
 {
 	const struct worker_config *c = in->worker->config;
 	unsigned burst = c->start_limit_burst;
-	usec_t now = now_usec();
 
-	if (burst == 0)
-		return true;
-	if (in->n_starts >= burst && now - in->starts[in->n_starts % burst] < c->start_limit_interval)
-		return false;
-	in->starts[in->n_starts % burst] = now;
+	return burst > 0 && in->n_starts >= burst &&
+	    at - in->starts[in->n_starts % burst] < c->start_limit_interval;
+}
+
+static void
+record_start(struct instance *in)
+{
+	unsigned burst = in->worker->config->start_limit_burst;
+
+	if (burst > 0)
+		in->starts[in->n_starts % burst] = now_usec();
 	in->n_starts++;
-	return true;
 }
 
 /* restart_delay, doubled for every failure in a row, up to restart_delay_max. */
@@ -512,12 +517,9 @@ run_instance(struct instance *in)
 	}
 
 	while (!sv->stopping) {
-		if (!start_allowed(in)) {
-			snprintf(why, sizeof(why), "started %u times within %s (start_limit), giving up",
-			    c->start_limit_burst, format_duration(d, sizeof(d), c->start_limit_interval));
-			mark_failed(in, why);
-			return;
-		}
+		usec_t delay;
+
+		record_start(in);
 		if (start_process(in) < 0) {
 			/* The child exits right after reporting; let its status (126, 127) arrive
 			 * before anything else happens to it. */
@@ -559,10 +561,16 @@ run_instance(struct instance *in)
 		    (c->restart == RESTART_ON_FAILURE && exit_is_clean(c, in->status)))
 			return;
 		failures = exit_is_clean(c, in->status) ? 0 : failures + 1;
+		delay = restart_backoff(c, failures);
+		if (start_limit_hit(in, usec_add(now_usec(), delay))) {
+			snprintf(why, sizeof(why), "started %u times within %s (start_limit), giving up",
+			    c->start_limit_burst, format_duration(d, sizeof(d), c->start_limit_interval));
+			mark_failed(in, why);
+			return;
+		}
 		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "restart"), "Restarting worker '%s' in %s",
-		    in->name, format_duration(d, sizeof(d), restart_backoff(c, failures)));
-		if (wait_until(in, stopping, usec_add(now_usec(), restart_backoff(c, failures))) !=
-		    -ETIMEDOUT)
+		    in->name, format_duration(d, sizeof(d), delay));
+		if (wait_until(in, stopping, usec_add(now_usec(), delay)) != -ETIMEDOUT)
 			return;
 	}
 }

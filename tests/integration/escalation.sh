@@ -34,16 +34,18 @@ kill -TERM "$GPID"
 wait_graced 20
 expect_rc 1 "forced shutdown (something was killed)"
 
+# The windows come from the config; the worker reads its clock when it gets to a signal, so the
+# lower bounds allow 20 ms of delivery jitter.
 term=$(event_ms ' stubborn signal SIGTERM')
 cont=$(event_ms ' stubborn signal SIGCONT')
 int=$(event_ms ' stubborn signal SIGINT')
 expect_between "$((cont - term))" 0 50 "SIGCONT right after the stop signal"
-expect_between "$((int - term))" 1000 1500 "cancel signal 1.0-1.5 s after the stop signal"
+expect_between "$((int - term))" 980 1500 "cancel signal 1.0-1.5 s after the stop signal"
 
 # deaf ignores TERM and INT: SIGKILL to its group join_timeout after SIGINT; its children die too.
 dterm=$(event_ms ' deaf signal SIGTERM')
 dint=$(event_ms ' deaf signal SIGINT')
-expect_between "$((dint - dterm))" 1000 1500 "deaf: SIGINT after stop_timeout"
+expect_between "$((dint - dterm))" 980 1500 "deaf: SIGINT after stop_timeout"
 expect_eq "$(pids_alive $children)" 0 "the kill signal reached the whole process group"
 expect_eq "$(count_events ' deaf\.child[0-9] signal')" 0 "stop and cancel signals go to the main process only"
 
@@ -52,7 +54,7 @@ expect_eq "$(count_events ' custom signal SIGUSR1')" 1 "custom stop_signal"
 expect_eq "$(count_events ' custom signal SIGTERM')" 0 "no SIGTERM with a custom stop_signal"
 cusr2=$(event_ms ' custom signal SIGUSR2')
 cusr1=$(event_ms ' custom signal SIGUSR1')
-expect_between "$((cusr2 - cusr1))" 1000 1500 "custom cancel_signal after stop_timeout"
+expect_between "$((cusr2 - cusr1))" 980 1500 "custom cancel_signal after stop_timeout"
 
 # cancel_signal = none: the kill follows stop_timeout directly; no SIGINT at all.
 expect_eq "$(count_events ' direct signal SIGINT')" 0 "cancel_signal = none sends nothing"

@@ -11,6 +11,7 @@ report = $T/report.json
 stop_timeout = 5s
 [worker:db]
 command = $GW --name db --log $EV
+ready = delay:300ms
 [worker:web]
 command = $GW --name web --log $EV --delay 200
 instances = 2
@@ -20,10 +21,10 @@ command = $GW --name cache --log $EV
 INI
 start_graced -c "$T/shop.ini"
 wait_for 10 events_at_least 4 ' start ' || fail "workers did not start: $(cat "$T/graced.log")"
-# db was started before web (web is after= db and db has no ready= delay: started, then web).
+# web is after= db: it starts once db is ready, 300 ms after db's start.
 db_start=$(event_ms ' db start')
 web_start=$(event_ms ' web start')
-expect_between "$((web_start - db_start))" 0 5000 "web starts after db"
+expect_between "$((web_start - db_start))" 150 5000 "web starts after db is ready"
 
 kill -TERM "$GPID"
 wait_graced 20

@@ -8,10 +8,6 @@ cat >"$T/o.ini" <<INI
 command = $GW --lines 10000 --last-partial --stderr-lines 3
 output = prefix
 critical = yes
-[worker:pair]
-command = $GW --lines 2
-instances = 2
-output = prefix
 INI
 run "$GRACED" -c "$T/o.ini"
 expect_rc 0 "every worker exited 0"
@@ -21,6 +17,21 @@ seq 1 10000 | sed 's/^/talker| line /' >"$T/want"
 if cmp -s "$T/want" "$T/talker"; then pass; else fail "lines lost, reordered or altered"; fi
 expect_eq "$(grep -c '^err [0-9]' "$T/err")" 0 "stderr lines are tagged"
 expect_eq "$(grep -c '^talker| err [123]$' "$T/err")" 3 "stderr lines go to graced's stderr"
-expect_eq "$(grep -c '^pair\.[01]| line [12]$' "$T/out")" 4 "each instance is tagged"
+
+# Instances are tagged apart: web.0, web.1.
+cat >"$T/p.ini" <<INI
+[worker:pair]
+command = $GW --lines 2
+instances = 2
+output = prefix
+INI
+start_graced -c "$T/p.ini"
+pair_lines() { [ "$(grep -c '^pair\.[01]| line [12]$' "$T/graced.out")" -ge 4 ]; }
+wait_for 10 pair_lines || fail "each instance is tagged: $(cat "$T/graced.out")"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "both exited 0"
+expect_eq "$(grep -c '^pair\.0| ' "$T/graced.out") $(grep -c '^pair\.1| ' "$T/graced.out")" "2 2" \
+    "each instance is tagged"
 
 finish

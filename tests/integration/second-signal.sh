@@ -43,7 +43,7 @@ wait_graced 10
 expect_rc 0 "ignore: clean shutdown"
 term=$(event_ms ' slow signal SIGTERM')
 int=$(event_ms ' slow signal SIGINT')
-expect_between "$((int - term))" 1000 1500 "second_signal = ignore keeps the stop_timeout"
+expect_between "$((int - term))" 980 1500 "second_signal = ignore keeps the stop_timeout"
 expect_in "$T/graced.log" "second_signal = ignore" "ignored second signal is logged"
 
 finish

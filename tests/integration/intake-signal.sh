@@ -1,0 +1,51 @@
+#!/bin/bash
+# The intake step: intake_signal and [intake:*] type = signal reach their workers before the stop
+# step, and drain_delay passes before the stop signal. Intake kinds this version cannot run
+# (sockets, readiness, exec) are refused before anything starts.
+. "$TEST_LIB"
+
+cat >"$T/i.ini" <<INI
+[supervisor]
+report = $T/report.json
+[shutdown]
+drain_delay = 500ms
+[intake:quiet]
+type = signal
+signal = SIGTSTP
+workers = jobs
+[worker:jobs]
+command = $GW --name jobs --log $EV
+intake_signal = SIGUSR1
+[worker:web]
+command = $GW --name web --log $EV
+INI
+start_graced -c "$T/i.ini"
+wait_for 10 events_at_least 2 ' start ' || fail "workers did not start"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "clean shutdown"
+usr1=$(event_ms ' jobs signal SIGUSR1')
+tstp=$(event_ms ' jobs signal SIGTSTP')
+term=$(event_ms ' jobs signal SIGTERM')
+expect_between "$((tstp - usr1))" 0 100 "intake signals together"
+expect_between "$((term - usr1))" 480 800 "drain_delay between the intake and the stop signal"
+expect_eq "$(count_events ' web signal SIGUSR1')" 0 "only the worker with an intake signal hears it"
+expect_eq "$(json '[s["end_ms"] - s["start_ms"] for s in r["steps"] if s["name"] == "intake"][0] >= 500')" \
+    True "the intake step lasts the drain delay"
+
+# Not yet supported kinds: a clear error naming FILE:LINE, nothing started.
+cat >"$T/s.ini" <<INI
+[worker:web]
+command = $GW --name refused --log $EV
+[intake:http]
+type = socket
+listen = tcp://127.0.0.1:18999
+INI
+run "$GRACED" -c "$T/s.ini"
+expect_rc 1 "unsupported intake"
+expect_in "$T/err" "$T/s.ini:3: intake 'http': type = socket is not supported by this version of graced" \
+    "the message names FILE:LINE"
+expect_in "$T/err" "Nothing was started" "nothing started"
+expect_eq "$(count_events ' refused start')" 0 "no worker ran"
+
+finish
