@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "parse.h"
 #include "plan.h"
 #include "single.h"
@@ -346,6 +347,13 @@ main(int argc, char **argv)
 		return EXIT_FORCED;
 	}
 	plan_resolve_deadline(p, getpid() == 1);
+	if (arg_action != ACTION_RUN && !c->shutdown.deadline_set) {
+		usec_t timeout_stop;
+
+		/* Under systemd the unit's own stop timeout is the deadline; without a bus, none. */
+		if (notify_unit_stop_timeout(NOTIFY_BUS_TIMEOUT, &timeout_stop) >= 0)
+			plan_set_systemd_deadline(p, timeout_stop);
+	}
 
 	switch (arg_action) {
 	case ACTION_CHECK:

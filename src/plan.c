@@ -159,6 +159,16 @@ plan_resolve_deadline(struct plan *p, bool pid1)
 	}
 }
 
+void
+plan_set_systemd_deadline(struct plan *p, usec_t timeout_stop)
+{
+	/* [shutdown] deadline, when written, is the operator's word and wins. */
+	if (p->config->shutdown.deadline_set || timeout_stop == 0 || timeout_stop == USEC_INFINITY)
+		return;
+	p->deadline = timeout_stop;
+	p->deadline_source = "the systemd unit's TimeoutStopUSec";
+}
+
 bool
 plan_exceeds_deadline(const struct plan *p)
 {

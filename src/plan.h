@@ -60,6 +60,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free);
  */
 void plan_resolve_deadline(struct plan *p, bool pid1);
 
+/*
+ * Under systemd: the unit's TimeoutStopUSec (read over D-Bus) becomes the outside deadline unless
+ * [shutdown] deadline is set. 0 and USEC_INFINITY (no stop timeout) change nothing.
+ */
+void plan_set_systemd_deadline(struct plan *p, usec_t timeout_stop);
+
 /* True when the worst case is longer than a known deadline. */
 bool plan_exceeds_deadline(const struct plan *p);
 

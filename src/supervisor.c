@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
@@ -26,7 +27,7 @@
 
 /*
  * What this version cannot run yet is refused before anything starts, rather than run without:
- * a worker would wait forever for a readiness notification, or serve without its sockets.
+ * a worker would serve without its sockets.
  */
 static int
 check_supported(const struct config *c)
@@ -39,11 +40,6 @@ check_supported(const struct config *c)
 							"this version of graced",
 			    c->intakes[i]->at.file, c->intakes[i]->at.line, c->intakes[i]->name,
 			    intake_type_to_string(c->intakes[i]->type));
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (c->workers[i]->ready.kind == READY_NOTIFY)
-			r = log_error_errno(EOPNOTSUPP, "%s:%u: worker '%s': ready = notify is not supported "
-							"by this version of graced",
-			    c->workers[i]->at.file, c->workers[i]->at.line, c->workers[i]->name);
 	return r;
 }
 
@@ -101,6 +97,7 @@ supervisor_free(struct supervisor *sv)
 	if (!sv)
 		return NULL;
 	signals_free(sv);
+	notify_free(sv);
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
 	free(sv->workers);
@@ -141,6 +138,7 @@ supervisor_trigger(struct supervisor *sv, const char *why)
 	sv->report->trigger = strdup(why);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "shutdown" }, { "trigger", why }),
 	    "Shutdown triggered by %s", why);
+	notify_stopping(sv, "stopping: intake");
 	task_event_set(&sv->trigger);
 	supervisor_poke(sv);
 }
@@ -157,6 +155,13 @@ dump_tasks(struct supervisor *sv)
 		return;
 	}
 	task_runtime_dump(sv->rt, f);
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			if (notify_worker_status(in))
+				fprintf(f, "worker %s status: %s\n", in->name, notify_worker_status(in));
+		}
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "dump" }), "%s", line);
@@ -225,6 +230,13 @@ supervisor_step_begin(struct supervisor *sv, enum phase p)
 		sv->phase = p;
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-begin" }),
 	    "Step %s begins", phase_to_string(p));
+	if (sv->phase == p) {
+		char status[64];
+
+		snprintf(status, sizeof(status), "stopping: %s", phase_to_string(p));
+		notify_status(sv, status);
+		notify_extend(sv);
+	}
 }
 
 void
@@ -298,11 +310,11 @@ intake_step(struct supervisor *sv)
 	supervisor_step_end(sv, PHASE_INTAKE);
 }
 
-/* "stopping: join, 1 left: web.1 (pid 4242)" */
+/* "stopping: join, 1 left: web.1 (pid 4242)", logged and sent as STATUS=. */
 static void
 log_still_alive(struct supervisor *sv)
 {
-	char line[512];
+	char line[512], status[sizeof(sv->status)];
 	size_t len = 0, left = 0;
 
 	for (size_t i = 0; i < sv->n_workers; i++)
@@ -317,9 +329,51 @@ log_still_alive(struct supervisor *sv)
 		}
 	if (left > 8 && len < sizeof(line))
 		snprintf(line + len, sizeof(line) - len, ", ...");
-	if (left)
-		log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "waiting" }),
-		    "stopping: %s, %zu left: %s", phase_to_string(sv->phase), left, line);
+	if (!left)
+		return;
+	snprintf(status, sizeof(status), "stopping: %s, %zu left: %s", phase_to_string(sv->phase),
+	    left, line);
+	log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "waiting" }), "%s", status);
+	notify_status(sv, status);
+	notify_extend(sv);
+}
+
+/*
+ * While running: STATUS= "running: 5 workers", and READY=1 once every instance is ready or has
+ * given up (a failed non-critical worker does not hold the service back).
+ */
+static void
+report_running(struct supervisor *sv)
+{
+	unsigned ready = 0, failed = 0, pending = 0;
+	char status[sizeof(sv->status)];
+	int n;
+
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			if (in->failed)
+				failed++;
+			else if (in->ready)
+				ready++;
+			else
+				pending++;
+		}
+	n = snprintf(status, sizeof(status), "%s: %u worker%s", pending ? "starting" : "running",
+	    ready, ready == 1 ? "" : "s");
+	if (pending && n > 0 && (size_t) n < sizeof(status))
+		n += snprintf(status + n, sizeof(status) - (size_t) n, ", %u starting", pending);
+	if (failed && n > 0 && (size_t) n < sizeof(status))
+		snprintf(status + n, sizeof(status) - (size_t) n, ", %u failed", failed);
+	if (pending)
+		notify_status(sv, status);
+	else if (!sv->notified_ready) {
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "ready" }), "Every worker is ready (%s)",
+		    status);
+		notify_ready(sv, status);
+	} else
+		notify_status(sv, status);
 }
 
 static int
@@ -402,7 +456,12 @@ supervisor_task(void *arg)
 
 	if (start_workers(sv) < 0)
 		supervisor_trigger(sv, "start failure");
-	(void) task_event_wait(&sv->trigger, USEC_INFINITY);
+	while (!sv->stopping) {
+		task_event_reset(&sv->wake);
+		report_running(sv);
+		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
+			break;
+	}
 
 	intake_step(sv);
 	sv->phase = PHASE_STOP;
@@ -464,6 +523,8 @@ supervisor_run(struct supervisor *sv)
 	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
 		return log_error_errno(r, "Failed to set up the task runtime"), 1;
 	if (signals_setup(sv) < 0)
+		return 1;
+	if (notify_setup(sv) < 0)
 		return 1;
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "

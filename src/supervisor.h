@@ -17,6 +17,7 @@
 
 struct event;
 struct event_base;
+struct notify_worker;
 struct report;
 
 /* One running copy of a worker ("web.0"). */
@@ -36,6 +37,9 @@ struct instance {
 	usec_t *starts;              /* ring of the last start_limit_burst start times */
 	unsigned n_starts;
 	bool failed;                 /* gave up: exec failure, start limit, not ready in time */
+	struct notify_worker *notify; /* notify-worker.c: its NOTIFY_SOCKET, NULL without one */
+	bool notified_ready;         /* the current process said READY=1 */
+	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */
 };
 
 /* One [worker:*] section. */
@@ -75,6 +79,9 @@ struct supervisor {
 	bool forced;                 /* something was killed or abandoned, or a run-time failure */
 	struct event *signals[8];
 	int exit_status;
+	struct event *watchdog;      /* notify.c: WATCHDOG=1 to systemd; NULL when it is off */
+	bool notified_ready;         /* notify.c: READY=1 was sent */
+	char status[600];            /* notify.c: the last STATUS= sent */
 };
 
 int supervisor_new(struct event_base *base, const struct config *c, bool single,

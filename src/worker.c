@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "output.h"
 #include "parse.h"
 #include "plan.h"
@@ -64,6 +65,7 @@ worker_done(struct worker *w)
 {
 	for (unsigned i = 0; w->instances && i < w->n_instances; i++) {
 		safe_close(w->instances[i].stop_fd);
+		notify_worker_free(&w->instances[i]);
 		free(w->instances[i].starts);
 	}
 	free(w->instances);
@@ -181,6 +183,7 @@ watch_task(void *arg)
 	rec->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	rec->step = !w->sv->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : w->sv->phase;
 	rec->outcome = exit_outcome(in, status, rec->step, w->killed);
+	notify_worker_disarm(in);
 
 	describe_status(status, what, sizeof(what));
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
@@ -252,9 +255,23 @@ start_process(struct instance *in)
 		.stop_fd_index = -1,
 		.foreground = sv->single,
 	};
+	_cleanup_free_ char **env = NULL;
 	char pid[16];
 	pid_t child;
 
+	if (notify_worker_wanted(in)) {
+		size_t n = strv_length(c->environment);
+
+		if ((r = notify_worker_open(in)) < 0)
+			return log_error_errno(r, "Failed to create the NOTIFY_SOCKET of worker '%s'",
+			    in->name);
+		/* Its own NOTIFY_SOCKET, set after graced's own is removed from the environment. */
+		if (!(env = calloc(n + 2, sizeof(char *))))
+			return -ENOMEM;
+		memcpy(env, c->environment, n * sizeof(char *));
+		env[n] = (char *) notify_worker_environment(in);
+		p.environment = env;
+	}
 	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
 		goto fail;
 	p.stdout_fd = out[1];
@@ -276,6 +293,7 @@ start_process(struct instance *in)
 	}
 	in->pid = child;
 	in->running = true;
+	notify_worker_started(in);
 	record_of(in)->pid = child;
 	safe_close(out[1]);
 	safe_close(err[1]);
@@ -372,7 +390,33 @@ probe_tcp(uint16_t port, usec_t deadline)
 	return -error;
 }
 
-/* ready = none | delay:DUR | tcp:PORT, within start_timeout; the process may die meanwhile. */
+/*
+ * ready = notify: until the process (or one of its process group) sends READY=1. Its
+ * EXTEND_TIMEOUT_USEC= moves the deadline past start_timeout.
+ */
+static int
+wait_notified(struct instance *in, usec_t deadline)
+{
+	for (;;) {
+		usec_t d = MAX(deadline, in->extended);
+		int r;
+
+		task_event_reset(&in->wake);
+		if (in->notified_ready)
+			return 0;
+		if (!in->running)
+			return -ECHILD;
+		if (in->worker->sv->stopping)
+			return -ECANCELED;
+		if (now_usec() >= d)
+			return -ETIMEDOUT;
+		if ((r = task_event_wait(&in->wake, d)) < 0 && r != -ETIMEDOUT)
+			return r;
+	}
+}
+
+/* ready = none | notify | delay:DUR | tcp:PORT, within start_timeout; the process may die
+ * meanwhile. */
 static int
 wait_ready(struct instance *in)
 {
@@ -406,8 +450,9 @@ wait_ready(struct instance *in)
 			if (r < 0 && r != -ETIMEDOUT)
 				return r;
 		}
+	case READY_NOTIFY:
+		return wait_notified(in, deadline);
 	default:
-		/* ready = notify needs graced's own NOTIFY_SOCKET, which this version lacks. */
 		return log_fields(LOG_ERR, -EOPNOTSUPP, INSTANCE_FIELDS(in, "not-ready"),
 		    "Worker '%s': ready = %s is not supported by this version of graced", in->name,
 		    ready_kind_to_string(c->ready.kind));
@@ -584,7 +629,9 @@ worker_instance_task(void *arg)
 	run_instance(in);
 
 	/* Whatever process is left belongs to the stopper now; stay until it is reaped. */
-	if ((r = wait_until(in, not_running, USEC_INFINITY)) < 0)
+	r = wait_until(in, not_running, USEC_INFINITY);
+	notify_worker_close(in);
+	if (r < 0)
 		return r;
 	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
 	 * still hold the pipe. */
@@ -621,13 +668,34 @@ dependents_joined(const struct worker *w)
 	return true;
 }
 
-/* Like wait_until() for the whole worker; a second signal (escalation) ends the wait early. */
+/* The later of deadline and the latest EXTEND_TIMEOUT_USEC= of its instances. */
+static usec_t
+extended_deadline(const struct worker *w, usec_t deadline)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		deadline = MAX(deadline, w->instances[i].extended);
+	return deadline;
+}
+
+static void
+reset_extensions(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		w->instances[i].extended = 0;
+}
+
+/*
+ * Like wait_until() for the whole worker; a second signal (escalation) ends the wait early. With
+ * extendable, an instance's EXTEND_TIMEOUT_USEC= moves the deadline (stop and join budgets).
+ */
 static int
-wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadline)
+wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadline,
+    bool extendable)
 {
 	unsigned escalations = w->sv->escalations;
 
 	for (;;) {
+		usec_t d = extendable ? extended_deadline(w, deadline) : deadline;
 		int r;
 
 		task_event_reset(&w->wake);
@@ -635,8 +703,11 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 			return 0;
 		if (w->sv->escalations != escalations)
 			return -ETIMEDOUT;
-		if ((r = task_event_wait(&w->wake, deadline)) < 0)
+		if ((r = task_event_wait(&w->wake, d)) < 0) {
+			if (r == -ETIMEDOUT && extendable && extended_deadline(w, deadline) > d)
+				continue;
 			return r;
+		}
 	}
 }
 
@@ -653,6 +724,7 @@ stop_step(struct worker *w, const struct plan_worker *pw)
 	const struct shutdown_settings *s = &w->config->shutdown;
 
 	w->step = PHASE_STOP;
+	reset_extensions(w);
 	supervisor_step_begin(w->sv, PHASE_STOP);
 	if (s->stop_signal != SIGNAL_NONE) {
 		signal_all(w, s->stop_signal, false, PHASE_STOP);
@@ -662,7 +734,7 @@ stop_step(struct worker *w, const struct plan_worker *pw)
 	for (unsigned i = 0; i < w->n_instances; i++)
 		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
 	if (pw->stop > 0)
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->stop));
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->stop), true);
 	supervisor_step_end(w->sv, PHASE_STOP);
 }
 
@@ -672,13 +744,14 @@ join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
 	const struct shutdown_settings *s = &w->config->shutdown;
 
 	w->step = PHASE_JOIN;
+	reset_extensions(w);
 	supervisor_step_begin(w->sv, PHASE_JOIN);
 	if (cancelled && pw->join > 0)
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->join));
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->join), true);
 	if (any_running(w) && s->kill_signal != SIGNAL_NONE) {
 		w->killed = true;
 		signal_all(w, s->kill_signal, s->kill_mode == KILL_MODE_GROUP, PHASE_JOIN);
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->kill));
+		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->kill), false);
 	}
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		struct instance *in = &w->instances[i];
@@ -707,7 +780,7 @@ worker_stop_task(void *arg)
 	int r;
 
 	/* Reverse dependency order: only once everything after= this worker is joined. */
-	while ((r = wait_worker(w, dependents_joined, USEC_INFINITY)) == -ETIMEDOUT)
+	while ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) == -ETIMEDOUT)
 		;
 	if (r < 0)
 		return r;

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-login.h>
+
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "plan.h"
+#include "report.h"
+#include "supervisor.h"
+#include "util.h"
+
+/*
+ * EXTEND_TIMEOUT_USEC= covers what is left of the plan plus this: the tasks of the close step
+ * (CLOSE_TASKS_TIMEOUT), the output drain of the last worker, and writing the report.
+ */
+#define NOTIFY_EXTEND_SLACK (5 * USEC_PER_SEC)
+
+/*
+ * Every message goes through sd_notify(), which sends one datagram on a fresh socket and returns;
+ * without NOTIFY_SOCKET it does nothing. A failure is logged at debug only: systemd not listening
+ * must never disturb a shutdown.
+ */
+static void
+send_state(const char *state)
+{
+	int r = sd_notify(0, state);
+
+	if (r < 0)
+		log_debug_errno(r, "Failed to notify the service manager (%s)", state);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	/* Sent from the loop itself: a stuck loop stops the pings and systemd restarts graced. */
+	send_state("WATCHDOG=1");
+}
+
+int
+notify_setup(struct supervisor *sv)
+{
+	uint64_t usec = 0;
+	struct timeval tv;
+	int r;
+
+	r = sd_watchdog_enabled(0, &usec);
+	if (r < 0)
+		log_warning_errno(r, "Invalid WATCHDOG_USEC or WATCHDOG_PID, no watchdog pings, continuing");
+	if (r <= 0 || usec == 0)
+		return 0; /* no timer at all: graced stays without wakeups when idle */
+	usec /= 2;
+	tv.tv_sec = (time_t) (usec / USEC_PER_SEC);
+	tv.tv_usec = (suseconds_t) (usec % USEC_PER_SEC);
+	if (!(sv->watchdog = event_new(sv->base, -1, EV_PERSIST, watchdog_cb, sv)))
+		return log_error_errno(ENOMEM, "Failed to set up the watchdog timer");
+	if (event_add(sv->watchdog, &tv) < 0) {
+		event_free(sv->watchdog);
+		sv->watchdog = NULL;
+		return log_error_errno(EIO, "Failed to set up the watchdog timer");
+	}
+	log_debug("Pinging the systemd watchdog every %" PRIu64 " ms", usec / USEC_PER_MSEC);
+	send_state("WATCHDOG=1");
+	return 0;
+}
+
+void
+notify_free(struct supervisor *sv)
+{
+	if (sv->watchdog)
+		event_free(sv->watchdog);
+	sv->watchdog = NULL;
+}
+
+/* Remembers text as the current status; false when it is the one already sent. */
+static bool
+status_changed(struct supervisor *sv, const char *text)
+{
+	if (streq(sv->status, text))
+		return false;
+	snprintf(sv->status, sizeof(sv->status), "%s", text);
+	return true;
+}
+
+void
+notify_ready(struct supervisor *sv, const char *status)
+{
+	char msg[sizeof(sv->status) + 64];
+
+	if (sv->notified_ready)
+		return;
+	sv->notified_ready = true;
+	(void) status_changed(sv, status);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s\nMAINPID=%ld", sv->status, (long) getpid());
+	send_state(msg);
+}
+
+void
+notify_status(struct supervisor *sv, const char *status)
+{
+	char msg[sizeof(sv->status) + 16];
+
+	if (!status_changed(sv, status))
+		return;
+	snprintf(msg, sizeof(msg), "STATUS=%s", sv->status);
+	send_state(msg);
+}
+
+void
+notify_stopping(struct supervisor *sv, const char *status)
+{
+	char msg[sizeof(sv->status) + 32];
+
+	(void) status_changed(sv, status);
+	snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=%s", sv->status);
+	send_state(msg);
+	notify_extend(sv);
+}
+
+usec_t
+notify_remaining(const struct supervisor *sv, usec_t now)
+{
+	usec_t worst = sv->plan->worst_case, end, extended = 0;
+
+	if (worst == USEC_INFINITY || !sv->stopping)
+		return USEC_INFINITY;
+	end = usec_add(sv->report->triggered, worst);
+	/* A worker that extended its budget (EXTEND_TIMEOUT_USEC=) may delay every step after its
+	 * own: the bound moves by the whole plan past its extension. */
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+			extended = MAX(extended, sv->workers[i].instances[j].extended);
+	if (extended > now)
+		end = MAX(end, usec_add(extended, worst));
+	return usec_add(end > now ? end - now : 0, NOTIFY_EXTEND_SLACK);
+}
+
+void
+notify_extend(struct supervisor *sv)
+{
+	usec_t left = notify_remaining(sv, now_usec());
+	char msg[64];
+
+	/* An unbounded plan leaves systemd's TimeoutStopSec= in charge (set it to infinity). */
+	if (left == USEC_INFINITY)
+		return;
+	snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%" PRIu64, left);
+	send_state(msg);
+}
+
+int
+notify_unit_stop_timeout(usec_t timeout, usec_t *ret)
+{
+	_cleanup_free_ char *unit = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	sd_bus *bus = NULL;
+	const char *path;
+	uint64_t usec;
+	size_t n;
+	int r;
+
+	/* A service started by systemd has an INVOCATION_ID; a login shell's scope does not count:
+	 * its stop timeout is not the deadline of the service graced will run as. */
+	if (!getenv("INVOCATION_ID") || sd_pid_get_unit(0, &unit) < 0)
+		return -ENXIO;
+	n = strlen(unit);
+	if (n < 8 || !streq(unit + n - 8, ".service"))
+		return -ENXIO;
+
+	if ((r = sd_bus_open_system(&bus)) < 0)
+		return r;
+	if ((r = sd_bus_set_method_call_timeout(bus, timeout)) < 0)
+		goto finish;
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+	    "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s", unit);
+	if (r < 0)
+		goto finish;
+	if ((r = sd_bus_message_read(reply, "o", &path)) < 0)
+		goto finish;
+	r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
+	    "org.freedesktop.systemd1.Service", "TimeoutStopUSec", &error, 't', &usec);
+	if (r < 0)
+		goto finish;
+	*ret = usec == UINT64_MAX ? USEC_INFINITY : usec;
+	r = 0;
+finish:
+	if (r < 0)
+		log_debug_errno(r, "Failed to read TimeoutStopUSec of '%s' over D-Bus (%s)", unit,
+		    error.message ? error.message : "no details");
+	sd_bus_error_free(&error);
+	sd_bus_message_unref(reply);
+	sd_bus_flush_close_unref(bus);
+	return r;
+}
