@@ -8,8 +8,8 @@
  *   send TEXT          one datagram; "\n" in TEXT is a newline       -> "sent TEXT"
  *   sleep MS                                                         -> "slept"
  *   ping MS N          WATCHDOG=1 every MS ms, N times (0: forever)  -> "ping" each
- *   big N              a datagram of N bytes "STATUS=xxx..."
- *   binary             a datagram with NUL and control bytes
+ *   big N              a datagram of N bytes "WATCHDOG=trigger\nSTATUS=xxx..."
+ *   binary             "WATCHDOG=trigger" followed by NUL and control bytes
  *   fds TEXT           TEXT with two descriptors attached (SCM_RIGHTS); records whether the
  *                      receiver closed them: "fds-closed" once the pipe's read end sees EOF
  *   child TEXT         a forked child (same process group) sends TEXT and exits
@@ -198,17 +198,18 @@ main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "big") == 0 && i + 1 < argc) {
 			size_t n = (size_t) atol(argv[++i]);
+			static const char head[] = "WATCHDOG=trigger\nSTATUS=";
 			char *b = malloc(n);
 
-			if (!b || n < 8)
+			if (!b || n < sizeof(head))
 				return 3;
-			memcpy(b, "STATUS=", 7);
-			memset(b + 7, 'x', n - 7);
+			memcpy(b, head, sizeof(head) - 1);
+			memset(b + sizeof(head) - 1, 'x', n - (sizeof(head) - 1));
 			send_raw(b, n);
 			free(b);
 			event("sent big %zu", n);
 		} else if (strcmp(a, "binary") == 0) {
-			static const char bin[] = "READY=1\0\x01\x02\xff\xfeSTATUS=\x1b[31m";
+			static const char bin[] = "WATCHDOG=trigger\n\0\x01\x02\xff\xfeSTATUS=\x1b[31m";
 
 			send_raw(bin, sizeof(bin) - 1);
 			event("sent binary");

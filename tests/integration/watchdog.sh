@@ -1,0 +1,96 @@
+#!/bin/bash
+# Watchdogs. graced towards systemd: with WATCHDOG_USEC=200000 it pings WATCHDOG=1 every ~100 ms
+# from its loop; with WATCHDOG_PID naming another process, or without WATCHDOG_USEC, it sends
+# none and has no timer (no wakeups at all while idle). graced towards a worker: watchdog = 500ms
+# and a worker that stops pinging is killed with its kill_signal and restarted; one that keeps
+# pinging stays.
+. "$TEST_LIB"
+
+GN=${GRACED_BUILDDIR:-.}/tests/integration/helpers/gnotify
+NL=$SRC/tests/integration/helpers/notify_listener.py
+N=$T/notify.log
+python3 "$NL" "$T/notify.sock" "$N" &
+LPID=$!
+wait_for 10 grep -qs listening "$N" || fail "the notify listener did not start"
+
+cat >"$T/idle.ini" <<INI
+[worker:idle]
+command = $GW --name idle --log $EV
+INI
+
+# 1. Ping rate: count the pings in a 2 s window after READY=1.
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 start_graced -c "$T/idle.ini"
+wait_for 10 grep -qs 'READY=1' "$N" || fail "no READY=1"
+sleep 2.5
+kill -TERM "$GPID"
+wait_graced 20
+expect_rc 0 "clean shutdown"
+python3 - "$N" >"$T/rate" <<'PY'
+import sys
+t = [int(l.split()[0]) for l in open(sys.argv[1]) if l.split()[1:] == ["WATCHDOG=1"]]
+start = t[0] + 200
+w = [x for x in t if start <= x < start + 2000]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print(len(w), sum(gaps) // max(len(gaps), 1), max(gaps, default=0))
+PY
+read -r in_window mean_gap max_gap <"$T/rate"
+echo "watchdog: $in_window pings in 2000 ms, mean interval $mean_gap ms, max $max_gap ms"
+expect_between "$in_window" 17 22 "about 20 pings in 2 s at WATCHDOG_USEC=200000"
+expect_between "$mean_gap" 90 115 "mean interval is half of WATCHDOG_USEC"
+expect_between "$max_gap" 50 190 "no ping late enough for systemd to fire"
+expect_not_in "$N" "WATCHDOG=trigger" "never WATCHDOG=trigger"
+
+# 2. WATCHDOG_PID of another process: not ours, no pings. 3. No WATCHDOG_USEC: no timer, and
+# an idle graced does not wake up at all.
+: >"$N"
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 WATCHDOG_PID=1 start_graced -c "$T/idle.ini"
+wait_for 10 grep -qs 'READY=1' "$N" || fail "no READY=1 with WATCHDOG_PID=1"
+sleep 0.5
+kill -TERM "$GPID"
+wait_graced 20
+expect_eq "$(grep -c 'WATCHDOG=1' "$N")" 0 "no pings for another WATCHDOG_PID"
+
+NOTIFY_SOCKET=$T/notify.sock start_graced -c "$T/idle.ini"
+wait_for 10 grep -q 'Every worker is ready' "$T/graced.log" || fail "not ready"
+sleep 0.3
+before=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$GPID/status")
+sleep 1.5
+after=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$GPID/status")
+expect_eq "$((after - before))" 0 "no wakeups while idle without a watchdog"
+kill -TERM "$GPID"
+wait_graced 20
+kill "$LPID" 2>/dev/null
+wait "$LPID" 2>/dev/null
+
+# 4. A worker watchdog: hung pings 5 times (every 100 ms) then stops; steady pings forever.
+rm -f "$EV"
+cat >"$T/wd.ini" <<INI
+[supervisor]
+report = $T/report.json
+[worker:hung]
+command = $GN --name hung --log $EV send READY=1 ping 100 5 wait
+ready = notify
+watchdog = 500ms
+restart = on-failure
+restart_delay = 100ms
+kill_signal = SIGKILL
+[worker:steady]
+command = $GN --name steady --log $EV send READY=1 ping 100 0
+ready = notify
+watchdog = 500ms
+INI
+start_graced -c "$T/wd.ini"
+wait_for 10 events_at_least 2 ' hung start' || fail "hung was not restarted: $(cat "$T/graced.log")"
+expect_in "$T/graced.log" "Worker 'hung' (pid" "the missed watchdog is logged"
+expect_in "$T/graced.log" "sent no WATCHDOG=1 within 500ms, killing it with SIGKILL" \
+    "the missed watchdog names the interval and the signal"
+last_ping=$(grep -E ' hung ping' "$EV" | head -5 | tail -1 | cut -d' ' -f1)
+restart=$(grep -E ' hung start' "$EV" | sed -n 2p | cut -d' ' -f1)
+# Killed 500 ms after the last ping, restarted 100 ms later.
+expect_between "$((restart - last_ping))" 550 1500 "killed at the watchdog interval, then restarted"
+expect_eq "$(count_events ' steady start')" 1 "a worker that keeps pinging stays"
+kill -TERM "$GPID"
+wait_graced 20
+expect_eq "$(json '[w["outcome"] for w in r["workers"] if w["name"] == "steady"][0]')" "exited" \
+    "steady exited at the shutdown"
+finish
