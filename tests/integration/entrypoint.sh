@@ -81,4 +81,16 @@ run sh -c "trap '' HUP USR2 PIPE; exec $GRACED -q -- grep -E '^Sig(Blk|Ign):' /p
 expect_eq "$(tr '\t\n' '  ' <"$T/out")" "SigBlk: 0000000000000000 SigIgn: 0000000000000000 " \
     "clean signal state"
 
+# With a terminal on stdin the command's group is the terminal's foreground group (so Ctrl+C
+# and Ctrl+Z reach it); without one nothing tty-related is done.
+if command -v script >/dev/null; then
+	script -qec "$GRACED -q -- sh -c 'ps -o tpgid=,pgid= -p \$\$'" /dev/null | tr -d '\r' >"$T/tty"
+	read -r tpgid pgid <"$T/tty"
+	expect_eq "$tpgid" "$pgid" "the command owns the terminal's foreground"
+else
+	echo "skipping the terminal check: script(1) is missing"
+fi
+run "$GRACED" -q -- sh -c 'ps -o tpgid= -p $$' </dev/null
+expect_eq "$(tr -d ' ' <"$T/out")" "-1" "no terminal: nothing tty-related"
+
 finish
