@@ -84,7 +84,7 @@ expect_eq "$(tr '\t\n' '  ' <"$T/out")" "SigBlk: 0000000000000000 SigIgn: 000000
 # With a terminal on stdin the command's group is the terminal's foreground group (so Ctrl+C
 # and Ctrl+Z reach it); without one nothing tty-related is done.
 if command -v script >/dev/null; then
-	script -qec "$GRACED -q -- sh -c 'ps -o tpgid=,pgid= -p \$\$'" /dev/null | tr -d '\r' >"$T/tty"
+	script -qec "$GRACED -q -- sh -c 'ps -o tpgid=,pgid= -p \$\$' 2>/dev/null" /dev/null | tr -d '\r' >"$T/tty"
 	read -r tpgid pgid <"$T/tty"
 	expect_eq "$tpgid" "$pgid" "the command owns the terminal's foreground"
 else
