@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
+#include "straggler.h"
 #include "supervisor.h"
 #include "task.h"
 #include "util.h"
@@ -98,6 +99,7 @@ supervisor_free(struct supervisor *sv)
 		return NULL;
 	signals_free(sv);
 	notify_free(sv);
+	straggler_free_all(sv);
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
 	free(sv->workers);
@@ -168,9 +170,33 @@ dump_tasks(struct supervisor *sv)
 	free(text);
 }
 
+/* Single-command mode passes job-control and user signals on to the command, as tini does. */
+static void
+forward(struct supervisor *sv, int sig)
+{
+	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	char pid[16];
+
+	if (!in || !in->running) {
+		log_debug("Received %s with no command running, ignoring", signal_to_string(sig));
+		return;
+	}
+	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
+	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(sig) },
+				     { "pid", pid }, { "event", "forward" }),
+	    "Forwarding %s to '%s' (pid %s)", signal_to_string(sig), in->name, pid);
+	if (kill(in->pid, sig) < 0 && errno != ESRCH)
+		log_warning_errno(errno, "Failed to forward %s to pid %s, continuing",
+		    signal_to_string(sig), pid);
+}
+
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
+	if (sv->single && sig != SIGTERM && sig != SIGINT) {
+		forward(sv, sig);
+		return;
+	}
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
@@ -485,6 +511,8 @@ supervisor_task(void *arg)
 					(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
 					    PHASE_JOIN);
 			}
+		if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, sv, NULL)) < 0)
+			log_error_errno(r, "Failed to look for stragglers, continuing");
 		while (task_group_join(sv->stoppers, usec_add(now_usec(), STILL_ALIVE_INTERVAL)) ==
 		    -ETIMEDOUT)
 			log_still_alive(sv);
