@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "plan.h"
 #include "report.h"
 #include "supervisor.h"
+#include "util.h"
 
 /* sd_notify(): the messages graced would send, joined with '|'. */
 static char sent[4096];
@@ -288,6 +290,47 @@ journal_fields(void **state)
 	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "graced");
 }
 
+static void
+journal_auto(void **state)
+{
+	struct stat st;
+	char stream[64];
+
+	/* auto: the journal only when stderr is the journal's stream. */
+	unsetenv("JOURNAL_STREAM");
+	log_setup(LOG_TARGET_AUTO, LOG_LEVEL_INFO, "graced");
+	assert_int_equal(log_get_target(), LOG_TARGET_STDERR);
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long) st.st_dev,
+	    (unsigned long long) st.st_ino);
+	setenv("JOURNAL_STREAM", stream, 1);
+	log_setup(LOG_TARGET_AUTO, LOG_LEVEL_INFO, "graced");
+	assert_int_equal(log_get_target(), LOG_TARGET_JOURNAL);
+	/* Another stream (a worker's inherited variable, stderr redirected): not the journal. */
+	snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long) st.st_dev,
+	    (unsigned long long) st.st_ino + 1);
+	setenv("JOURNAL_STREAM", stream, 1);
+	log_setup(LOG_TARGET_AUTO, LOG_LEVEL_INFO, "graced");
+	assert_int_equal(log_get_target(), LOG_TARGET_STDERR);
+	unsetenv("JOURNAL_STREAM");
+}
+
+static void
+unit_stop_timeout_outside_systemd(void **state)
+{
+	usec_t t = 42, start = now_usec();
+
+	/* Not a service: no D-Bus call at all. */
+	unsetenv("INVOCATION_ID");
+	assert_int_equal(notify_unit_stop_timeout(NOTIFY_BUS_TIMEOUT, &t), -ENXIO);
+	/* An INVOCATION_ID alone (no unit, or no bus here) fails too, quickly, and writes nothing. */
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	assert_true(notify_unit_stop_timeout(NOTIFY_BUS_TIMEOUT, &t) < 0);
+	unsetenv("INVOCATION_ID");
+	assert_int_equal(t, 42);
+	assert_true(now_usec() - start < 3 * USEC_PER_SEC);
+}
+
 int
 main(void)
 {
@@ -301,6 +344,8 @@ main(void)
 		cmocka_unit_test(extend_budget),
 		cmocka_unit_test(systemd_deadline),
 		cmocka_unit_test(journal_fields),
+		cmocka_unit_test(journal_auto),
+		cmocka_unit_test(unit_stop_timeout_outside_systemd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
