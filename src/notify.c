@@ -158,14 +158,86 @@ notify_extend(struct supervisor *sv)
 	send_state(msg);
 }
 
+static int
+reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	sd_bus_message **reply = userdata;
+
+	*reply = sd_bus_message_ref(m);
+	return 1;
+}
+
+/*
+ * One method call answered before deadline. sd_bus_call() would wait for the connection's
+ * authentication without our bound (up to libsystemd's own 90 s), so the call is made async and
+ * the bus is driven here until the reply or the deadline.
+ */
+static int
+call_before(sd_bus *bus, sd_bus_message *m, usec_t deadline, sd_bus_message **ret)
+{
+	sd_bus_message *reply = NULL;
+	sd_bus_slot *slot = NULL;
+	usec_t now = now_usec();
+	int r;
+
+	if (now >= deadline)
+		return -ETIMEDOUT;
+	if ((r = sd_bus_call_async(bus, &slot, m, reply_cb, &reply, deadline - now)) < 0)
+		return r;
+	while (!reply) {
+		now = now_usec();
+		if (now >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if ((r = sd_bus_process(bus, NULL)) < 0)
+			break;
+		if (r > 0)
+			continue;
+		if ((r = sd_bus_wait(bus, deadline - now)) < 0)
+			break;
+	}
+	sd_bus_slot_unref(slot);
+	if (!reply)
+		return r < 0 ? r : -ETIMEDOUT;
+	if (sd_bus_message_is_method_error(reply, NULL)) {
+		r = sd_bus_message_get_errno(reply);
+		log_debug("D-Bus error: %s", strempty(sd_bus_message_get_error(reply)->message));
+		sd_bus_message_unref(reply);
+		return r > 0 ? -r : -EIO;
+	}
+	*ret = reply;
+	return 0;
+}
+
+/* A method call of systemd's manager bus name, with one string argument when arg is set. */
+static int
+systemd_call(sd_bus *bus, const char *path, const char *interface, const char *member,
+    const char *arg1, const char *arg2, usec_t deadline, sd_bus_message **ret)
+{
+	sd_bus_message *m = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", path, interface,
+	    member);
+	if (r >= 0 && arg1)
+		r = sd_bus_message_append(m, "s", arg1);
+	if (r >= 0 && arg2)
+		r = sd_bus_message_append(m, "s", arg2);
+	if (r >= 0)
+		r = call_before(bus, m, deadline, ret);
+	sd_bus_message_unref(m);
+	return r;
+}
+
 int
 notify_unit_stop_timeout(usec_t timeout, usec_t *ret)
 {
-	_cleanup_free_ char *unit = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *unit = NULL, *path = NULL;
+	usec_t deadline = usec_add(now_usec(), timeout);
 	sd_bus_message *reply = NULL;
 	sd_bus *bus = NULL;
-	const char *path;
+	const char *p;
 	uint64_t usec;
 	size_t n;
 	int r;
@@ -179,27 +251,30 @@ notify_unit_stop_timeout(usec_t timeout, usec_t *ret)
 		return -ENXIO;
 
 	if ((r = sd_bus_open_system(&bus)) < 0)
-		return r;
-	if ((r = sd_bus_set_method_call_timeout(bus, timeout)) < 0)
 		goto finish;
-	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-	    "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s", unit);
+	r = systemd_call(bus, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+	    "GetUnit", unit, NULL, deadline, &reply);
 	if (r < 0)
 		goto finish;
-	if ((r = sd_bus_message_read(reply, "o", &path)) < 0)
+	if ((r = sd_bus_message_read(reply, "o", &p)) < 0)
 		goto finish;
-	r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
-	    "org.freedesktop.systemd1.Service", "TimeoutStopUSec", &error, 't', &usec);
+	if (!(path = strdup(p))) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	reply = sd_bus_message_unref(reply);
+	r = systemd_call(bus, path, "org.freedesktop.DBus.Properties", "Get",
+	    "org.freedesktop.systemd1.Service", "TimeoutStopUSec", deadline, &reply);
 	if (r < 0)
+		goto finish;
+	if ((r = sd_bus_message_read(reply, "v", "t", &usec)) < 0)
 		goto finish;
 	*ret = usec == UINT64_MAX ? USEC_INFINITY : usec;
 	r = 0;
 finish:
 	if (r < 0)
-		log_debug_errno(r, "Failed to read TimeoutStopUSec of '%s' over D-Bus (%s)", unit,
-		    error.message ? error.message : "no details");
-	sd_bus_error_free(&error);
+		log_debug_errno(r, "Failed to read TimeoutStopUSec of '%s' over D-Bus", unit);
 	sd_bus_message_unref(reply);
-	sd_bus_flush_close_unref(bus);
+	sd_bus_close_unref(bus); /* no flush: it would wait out an authentication */
 	return r;
 }

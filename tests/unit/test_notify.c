@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -53,6 +55,19 @@ __wrap_sd_journal_sendv_with_location(const char *file, const char *line, const 
 		len += (size_t) snprintf(journal + len, sizeof(journal) - len, "%.*s\n",
 		    (int) iov[i].iov_len, (const char *) iov[i].iov_base);
 	return 0;
+}
+
+/* sd_pid_get_unit(): the real one unless a test names a unit. */
+static const char *fake_unit;
+int __real_sd_pid_get_unit(pid_t pid, char **unit);
+int __wrap_sd_pid_get_unit(pid_t pid, char **unit);
+int
+__wrap_sd_pid_get_unit(pid_t pid, char **unit)
+{
+	if (!fake_unit)
+		return __real_sd_pid_get_unit(pid, unit);
+	*unit = strdup(fake_unit);
+	return *unit ? 0 : -ENOMEM;
 }
 
 static int
@@ -331,6 +346,46 @@ unit_stop_timeout_outside_systemd(void **state)
 	assert_true(now_usec() - start < 3 * USEC_PER_SEC);
 }
 
+/* A system bus that accepts the connection and never answers: the lookup gives up on time. */
+static void
+unit_stop_timeout_time_box(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/test-notify-XXXXXX", address[160];
+	usec_t t = 42, start;
+	int fd, r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/bus", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	snprintf(address, sizeof(address), "unix:path=%s", sa.sun_path);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1);
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	fake_unit = "graced.service";
+
+	start = now_usec();
+	r = notify_unit_stop_timeout(300 * USEC_PER_MSEC, &t);
+	if (r != -ETIMEDOUT)
+		fail_msg("expected -ETIMEDOUT, got %d", r);
+	assert_true(now_usec() - start >= 250 * USEC_PER_MSEC);
+	assert_true(now_usec() - start < 2 * USEC_PER_SEC);
+	assert_int_equal(t, 42);
+
+	/* Not a .service (a login session's scope): no bus at all. */
+	fake_unit = "session-1.scope";
+	assert_int_equal(notify_unit_stop_timeout(300 * USEC_PER_MSEC, &t), -ENXIO);
+
+	fake_unit = NULL;
+	unsetenv("INVOCATION_ID");
+	unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -346,6 +401,7 @@ main(void)
 		cmocka_unit_test(journal_fields),
 		cmocka_unit_test(journal_auto),
 		cmocka_unit_test(unit_stop_timeout_outside_systemd),
+		cmocka_unit_test(unit_stop_timeout_time_box),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
