@@ -268,7 +268,8 @@ start_process(struct instance *in)
 		/* Its own NOTIFY_SOCKET, set after graced's own is removed from the environment. */
 		if (!(env = calloc(n + 2, sizeof(char *))))
 			return -ENOMEM;
-		memcpy(env, c->environment, n * sizeof(char *));
+		if (n > 0)
+			memcpy(env, c->environment, n * sizeof(char *));
 		env[n] = (char *) notify_worker_environment(in);
 		p.environment = env;
 	}
