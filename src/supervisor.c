@@ -112,10 +112,10 @@ supervisor_free(struct supervisor *sv)
 struct worker *
 supervisor_find_worker(struct supervisor *sv, const char *name)
 {
-	for (size_t i = 0; i < sv->n_workers; i++)
-		if (streq(sv->workers[i].config->name, name))
-			return &sv->workers[i];
-	return NULL;
+	/* sv->workers is parallel to the config's workers. */
+	ssize_t i = config_worker_index(sv->config, name);
+
+	return i >= 0 ? &sv->workers[i] : NULL;
 }
 
 void
