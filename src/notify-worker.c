@@ -133,7 +133,11 @@ notify_worker_started(struct instance *in)
 		return;
 	nw->main_pid = 0;
 	nw->has_status = false;
-	arm_watchdog(nw);
+	/* As with systemd's WatchdogSec=, the watchdog runs once the start-up is complete: at once
+	 * without ready = notify, else from READY=1 (or from a first WATCHDOG=1). start_timeout
+	 * covers the time before. */
+	if (in->worker->config->ready.kind != READY_NOTIFY)
+		arm_watchdog(nw);
 }
 
 /* Whether the sender pid speaks for the instance's current process. */
@@ -187,7 +191,7 @@ apply(struct notify_worker *nw, const struct notify_message *m, pid_t sender)
 		    format_duration(d, sizeof(d), m->extend_timeout));
 		task_event_set(&in->worker->wake);
 	}
-	if (m->watchdog)
+	if (m->watchdog || (m->ready && !in->notified_ready))
 		arm_watchdog(nw);
 	if (m->ready && !in->notified_ready) {
 		in->notified_ready = true;
