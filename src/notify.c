@@ -40,6 +40,15 @@ send_state(const char *state)
 		log_debug_errno(r, "Failed to notify the service manager (%s)", state);
 }
 
+/* Without NOTIFY_SOCKET there is nobody to tell: skip the formatting too. */
+static bool
+notify_wanted(void)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+
+	return e && *e;
+}
+
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *userdata)
 {
@@ -100,6 +109,8 @@ notify_ready(struct supervisor *sv, const char *status)
 	if (sv->notified_ready)
 		return;
 	sv->notified_ready = true;
+	if (!notify_wanted())
+		return;
 	(void) status_changed(sv, status);
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s\nMAINPID=%ld", sv->status, (long) getpid());
 	send_state(msg);
@@ -110,7 +121,7 @@ notify_status(struct supervisor *sv, const char *status)
 {
 	char msg[sizeof(sv->status) + 16];
 
-	if (!status_changed(sv, status))
+	if (!notify_wanted() || !status_changed(sv, status))
 		return;
 	snprintf(msg, sizeof(msg), "STATUS=%s", sv->status);
 	send_state(msg);
@@ -121,6 +132,8 @@ notify_stopping(struct supervisor *sv, const char *status)
 {
 	char msg[sizeof(sv->status) + 32];
 
+	if (!notify_wanted())
+		return;
 	(void) status_changed(sv, status);
 	snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=%s", sv->status);
 	send_state(msg);
@@ -148,9 +161,12 @@ notify_remaining(const struct supervisor *sv, usec_t now)
 void
 notify_extend(struct supervisor *sv)
 {
-	usec_t left = notify_remaining(sv, now_usec());
+	usec_t left;
 	char msg[64];
 
+	if (!notify_wanted())
+		return;
+	left = notify_remaining(sv, now_usec());
 	/* An unbounded plan leaves systemd's TimeoutStopSec= in charge (set it to infinity). */
 	if (left == USEC_INFINITY)
 		return;

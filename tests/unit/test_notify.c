@@ -204,7 +204,13 @@ messages_to_systemd(void **state)
 	struct supervisor sv = { 0 };
 	char want[128];
 
+	/* Without NOTIFY_SOCKET nothing is sent. */
 	sent[0] = '\0';
+	unsetenv("NOTIFY_SOCKET");
+	notify_status(&sv, "starting: 0 workers, 2 starting");
+	assert_string_equal(sent, "");
+	setenv("NOTIFY_SOCKET", "/run/test/notify", 1);
+
 	notify_ready(&sv, "running: 2 workers");
 	notify_ready(&sv, "running: 2 workers"); /* once only */
 	snprintf(want, sizeof(want), "READY=1\nSTATUS=running: 2 workers\nMAINPID=%ld",
@@ -217,6 +223,7 @@ messages_to_systemd(void **state)
 	assert_string_equal(sent, "");
 	notify_status(&sv, "running: 1 worker, 1 failed");
 	assert_string_equal(sent, "STATUS=running: 1 worker, 1 failed");
+	unsetenv("NOTIFY_SOCKET");
 }
 
 static void
@@ -249,8 +256,10 @@ extend_budget(void **state)
 	p.worst_case = 10 * USEC_PER_SEC;
 	in.extended = 0;
 	sent[0] = '\0';
+	setenv("NOTIFY_SOCKET", "/run/test/notify", 1);
 	notify_stopping(&sv, "stopping: intake");
 	assert_non_null(strstr(sent, "STOPPING=1\nSTATUS=stopping: intake|EXTEND_TIMEOUT_USEC="));
+	unsetenv("NOTIFY_SOCKET");
 }
 
 static void
