@@ -50,4 +50,8 @@ kill -TERM "$GPID"
 wait_graced 20
 expect_rc 0 "clean shutdown"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" "exited" "the worker exited at the shutdown"
+if [ "$failures" -gt 0 ]; then
+	sed 's/^/  graced.log: /' "$T/graced.log" | grep -v "ASan doesn't" | tail -60 >&2
+	sed 's/^/  events: /' "$EV" >&2
+fi
 finish
