@@ -65,7 +65,7 @@ struct task_runtime;
 
 #define TASK_STACK_SIZE_DEFAULT (64U * 1024U)
 #define TASK_SLOW_STEP_DEFAULT (100 * USEC_PER_MSEC)
-#define TASK_STACK_CACHE_DEFAULT 4096U
+#define TASK_STACK_CACHE_DEFAULT 16384U
 /* Longer names are truncated in the task table. */
 #define TASK_NAME_MAX 32
 

@@ -957,6 +957,7 @@ test_stack_overflow_hits_guard(void **state)
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	print_message("overflowing child: wait status 0x%x\n", (unsigned) status);
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan catches the SIGSEGV itself, prints "stack-overflow" and exits non-zero. */
 	assert_true((WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
