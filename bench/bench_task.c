@@ -8,6 +8,7 @@
  *
  *   bench_task            everything
  *   bench_task spawn      only the warm spawn+join loop (for strace -c)
+ *   bench_task cold [N]   only one cold round of N tasks woken (for perf)
  */
 
 #include <errno.h>
@@ -435,6 +436,17 @@ main(int argc, char **argv)
 	double sw, swu, pp, sj, ratio10k, ratio100k, rss10k, rss100k;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && streq(argv[1], "cold")) {
+		struct bench b;
+		struct round r;
+
+		bench_setup(&b);
+		b.n = argc > 2 ? atol(argv[2]) : 10000;
+		r = many_round(&b, false);
+		print_round("graced wake cold", &r);
+		bench_teardown(&b);
+		return 0;
+	}
 	if (argc > 1 && streq(argv[1], "spawn")) {
 		printf("warm_spawn_join_ns=%.1f\n", bench_spawn_join(1000000));
 		return 0;
