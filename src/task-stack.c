@@ -140,6 +140,14 @@ task_stack_pool_mappings(const struct task_stack_pool *p)
 	return p->mappings;
 }
 
+void
+task_stack_pool_limit(struct task_stack_pool *p, size_t max_mappings, bool force_mprotect)
+{
+	p->mapping_budget = max_mappings;
+	if (force_mprotect)
+		p->guard = GUARD_MPROTECT;
+}
+
 static int
 guard_install(struct task_stack_pool *p, void *guard)
 {

@@ -1129,7 +1129,15 @@ task_runtime_free(struct task_runtime *rt)
 {
 	if (!rt)
 		return NULL;
-	/* Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. */
+	/*
+	 * Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. They go
+	 * first, so no group is freed while a task still waits to join it.
+	 */
+	for (struct task *t = TAILQ_FIRST(&rt->tasks), *next; t; t = next) {
+		next = TAILQ_NEXT(t, all_link);
+		if (t->state != TASK_DONE)
+			task_destroy(t);
+	}
 	for (struct task_group *g; (g = TAILQ_FIRST(&rt->groups));)
 		group_free_recursive(g);
 	for (struct child_watch *c; (c = TAILQ_FIRST(&rt->children));) {
@@ -1184,6 +1192,12 @@ void
 task_runtime_set_stack_cache(struct task_runtime *rt, size_t n)
 {
 	task_stack_pool_set_cache(rt->stacks, n);
+}
+
+void
+task_runtime_limit_stack_mappings(struct task_runtime *rt, size_t max, bool mprotect_guards)
+{
+	task_stack_pool_limit(rt->stacks, max, mprotect_guards);
 }
 
 int

@@ -132,6 +132,10 @@ void task_runtime_set_slow_step(struct task_runtime *rt, usec_t usec);
 int task_runtime_set_stack_size(struct task_runtime *rt, size_t size);
 /* How many freed stacks stay warm; the rest give their memory back (MADV_DONTNEED). */
 void task_runtime_set_stack_cache(struct task_runtime *rt, size_t n);
+/* Caps the memory mappings task stacks may take (default: half of vm.max_map_count); with
+ * mprotect_guards, guard pages are made the pre-6.13 way, 2 mappings per stack. For tests of
+ * the limit, and for a process that needs its mappings for something else. */
+void task_runtime_limit_stack_mappings(struct task_runtime *rt, size_t max, bool mprotect_guards);
 /* Maps and touches n stacks now, so the first n spawns fault in nothing. */
 int task_runtime_prefault(struct task_runtime *rt, size_t n);
 /* Runs the loop until group (with its subgroups) has no live task, or the deadline: 0,

@@ -968,6 +968,105 @@ test_stack_overflow_hits_guard(void **state)
 #endif
 }
 
+/* --- vm.max_map_count: what stacks cost in mappings, and what happens at the limit --- */
+
+static long
+count_maps(void)
+{
+	FILE *m = fopen("/proc/self/maps", "re");
+	long n = 0;
+	int c;
+
+	assert_non_null(m);
+	while ((c = fgetc(m)) != EOF)
+		if (c == '\n')
+			n++;
+	fclose(m);
+	return n;
+}
+
+static int
+park_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static void
+test_stack_mappings_guard_madvise(void **state)
+{
+	struct fixture *f = *state;
+	long before = count_maps();
+
+	/* 640 parked tasks: 10 chunks of 64 stacks, each one mapping however many guards. */
+	for (int i = 0; i < 640; i++)
+		spawn(f, "parked", park_task, NULL);
+	settle(f);
+	print_message("640 stacks: %ld more lines in /proc/self/maps\n", count_maps() - before);
+	/* 2 per stack (1280) with mprotect() guards; a kernel with MADV_GUARD_INSTALL needs 10. */
+	assert_true(count_maps() - before <= 1280 + 8);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static void
+test_stack_mapping_limit(void **state)
+{
+	struct fixture *f = *state;
+	long before = count_maps();
+	struct task *t;
+	int r;
+
+	/* The pre-6.13 way, with room for one chunk only: 64 stacks of 2 mappings each. */
+	task_runtime_limit_stack_mappings(f->rt, 128, true);
+	for (int i = 0; i < 64; i++)
+		spawn(f, "parked", park_task, NULL);
+	settle(f);
+	print_message("64 mprotect-guarded stacks: %ld more lines in /proc/self/maps\n",
+	    count_maps() - before);
+	assert_true(count_maps() - before >= 120);
+	/* Refused with a reason, not a crash, and reported once however often it is tried. */
+	r = task_spawn(f->g, "one-too-many", park_task, f, &t);
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(task_spawn(f->g, "one-too-many", park_task, f, &t), -EAGAIN);
+	assert_int_equal(count_reports(f, TASK_REPORT_SPAWN_FAILED, "one-too-many"), 1);
+	assert_non_null(strstr(f->reports[0].message, "vm.max_map_count"));
+	/* Stacks freed are reused: the limit is on mappings, not on spawns. */
+	task_event_set(&f->ev);
+	run(f);
+	task_event_reset(&f->ev);
+	spawn(f, "again", park_task, NULL);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static void
+test_free_with_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g, *sub;
+	struct task *t;
+
+	/* A runtime given up with tasks still parked frees everything it owns. */
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_group_new(rt, g, "sub", &sub), 0);
+	assert_int_equal(task_spawn(sub, "parked", park_task, f, &t), 0);
+	assert_int_equal(task_spawn(g, "never-ran", park_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	assert_int_equal(task_get_state(t), TASK_WAITING);
+	assert_int_equal(task_runtime_shutdown(rt), 2);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, NULL), 2);
+	task_runtime_free(rt);
+	event_base_free(base);
+	assert_true(TAILQ_EMPTY(&f->ev.waiters));
+}
+
 /* --- introspection and reports --- */
 
 static int
@@ -1146,6 +1245,9 @@ main(void)
 		T(test_many_tasks),
 		T(test_deep_call_chain),
 		T(test_stack_overflow_hits_guard),
+		T(test_stack_mappings_guard_madvise),
+		T(test_stack_mapping_limit),
+		T(test_free_with_pending),
 		T(test_dump),
 		T(test_slow_step_reported),
 		T(test_shutdown_names_pending),
