@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "task-context.h"
+#include "task-internal.h"
 #include "task-sanitizer.h"
 #include "task-stack.h"
 #include "task.h"
@@ -25,114 +26,6 @@
 
 /* A task handed -ECANCELED more often than this is ignoring its cancellation. */
 #define CANCEL_IGNORE_LIMIT 8
-
-enum wait_kind {
-	WAIT_NONE,
-	WAIT_YIELD,
-	WAIT_SLEEP,
-	WAIT_FD,
-	WAIT_EVENT,
-	WAIT_JOIN,
-	WAIT_GROUP,
-	WAIT_CHILD,
-};
-
-/* A child some task waits for or will wait for; keeps an exit that arrives first. */
-struct child_watch {
-	TAILQ_ENTRY(child_watch) link;
-	pid_t pid;
-	bool exited;
-	int status;
-	struct task *waiter;
-};
-
-struct task_group {
-	struct task_runtime *rt;
-	struct task_group *parent;
-	TAILQ_ENTRY(task_group) link; /* in parent->subgroups or rt->groups */
-	TAILQ_HEAD(, task_group) subgroups;
-	TAILQ_HEAD(, task) tasks;   /* alive, and ended ones still held by a handle */
-	TAILQ_HEAD(, task) joiners; /* tasks in task_group_join() */
-	size_t live;		    /* tasks not ended, here and in subgroups */
-	bool cancelled;
-	char name[TASK_NAME_MAX];
-};
-
-TAILQ_HEAD(task_queue, task);
-
-struct task {
-	struct task_runtime *rt;
-	struct task_group *group;
-	TAILQ_ENTRY(task) group_link;
-	TAILQ_ENTRY(task) all_link;
-	TAILQ_ENTRY(task) runq_link;
-	struct task_queue *queue; /* the run queue or yield queue it is on */
-	TAILQ_ENTRY(task) wait_link; /* in an event's or a group's waiters */
-	struct task *joiner;
-	uint64_t id;
-	task_fn fn;
-	void *arg;
-	enum task_state state;
-	bool has_handle;
-	bool cancelled;
-	bool ignores_cancel;  /* over CANCEL_IGNORE_LIMIT, to be reported */
-	bool cancel_reported;
-	unsigned shield_depth;
-	unsigned cancel_returns;
-	usec_t shield_deadline;
-	int result;
-	int wake_result;
-	usec_t since;
-	struct {
-		enum wait_kind kind;
-		bool armed; /* the libevent event is added */
-		int fd;
-		int events;
-		usec_t deadline;
-		int timeout_result;
-		struct task_event *event;
-		struct task *target;
-		struct task_group *group;
-		struct child_watch *child;
-	} wait;
-	struct task_stack *stack;
-	void *fake_stack; /* ASan's, while switched out */
-	struct task_context ctx;
-	char name[TASK_NAME_MAX];
-	/* Followed by event_get_struct_event_size() bytes: the task's own timer/fd event. */
-};
-
-struct task_runtime {
-	struct event_base *base;
-	struct event *runq_now;	  /* event_active()d: runs after the current callbacks */
-	struct event *runq_later; /* zero timeout: runs after the next poll */
-	bool runq_scheduled;
-	bool in_runq;
-	struct task_queue runq;
-	struct task_queue yieldq;
-	TAILQ_HEAD(, task) tasks;
-	TAILQ_HEAD(, task_group) groups;
-	TAILQ_HEAD(, child_watch) children;
-	struct task_stack_pool *stacks;
-	size_t task_size;
-	size_t event_offset;
-	size_t n_tasks;
-	size_t n_live;
-	uint64_t last_id;
-	usec_t slow_step;
-	/*
-	 * The clock as of the last switch: one clock_gettime() per task step serves the slow-step
-	 * check and the "since" stamps of the task table. Deadlines always read the real clock.
-	 */
-	usec_t now;
-	bool spawn_failed;
-	task_reporter_fn reporter;
-	void *reporter_data;
-	struct task_context sched_ctx;
-	void *sched_fake_stack;
-	const void *sched_stack_bottom;
-	size_t sched_stack_size;
-};
 
 /*
  * The task running right now, or NULL on the scheduler's (the loop's) stack. The blocking calls
@@ -197,12 +90,9 @@ default_reporter(enum task_report kind, const char *name, const char *message, v
 	    "%s", message);
 }
 
-static void
-report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
-    _printf_(4, 5);
-
-static void
-report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
+void
+task_report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format,
+    ...)
 {
 	char message[256];
 	va_list ap;
@@ -343,12 +233,12 @@ run_one(struct task_runtime *rt, struct task *t)
 
 	/* Reports are made here, on the loop's stack, not on the task's small one. */
 	if (rt->slow_step && d > rt->slow_step)
-		report(rt, TASK_REPORT_SLOW_STEP, t->name,
+		task_report(rt, TASK_REPORT_SLOW_STEP, t->name,
 		    "task '%s' ran %" PRIu64 ".%03" PRIu64 "ms without yielding", t->name,
 		    d / USEC_PER_MSEC, d % USEC_PER_MSEC);
 	if (t->ignores_cancel && !t->cancel_reported) {
 		t->cancel_reported = true;
-		report(rt, TASK_REPORT_IGNORES_CANCEL, t->name,
+		task_report(rt, TASK_REPORT_IGNORES_CANCEL, t->name,
 		    "task '%s' ignores cancellation: %u blocking calls returned -ECANCELED", t->name,
 		    t->cancel_returns);
 	}
@@ -360,7 +250,7 @@ run_one(struct task_runtime *rt, struct task *t)
 	t->stack = NULL;
 	if (!t->has_handle) {
 		if (task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
-			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
 			    "task '%s' failed and nobody joins it: %s", t->name, strerror(-t->result));
 		TAILQ_REMOVE(&t->group->tasks, t, group_link);
 		TAILQ_REMOVE(&rt->tasks, t, all_link);
@@ -842,7 +732,7 @@ task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
 	if (r < 0) {
 		/* Once per episode: a spawn loop hitting the limit must not flood the log. */
 		if (!rt->spawn_failed)
-			report(rt, TASK_REPORT_SPAWN_FAILED, name, "cannot spawn task '%s': %s",
+			task_report(rt, TASK_REPORT_SPAWN_FAILED, name, "cannot spawn task '%s': %s",
 			    strempty(name), task_stack_pool_error(rt->stacks));
 		rt->spawn_failed = true;
 		return r;
@@ -971,7 +861,7 @@ group_free_recursive(struct task_group *g)
 	for (struct task *t; (t = TAILQ_FIRST(&g->tasks));) {
 		if (t->state == TASK_DONE &&
 		    task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
-			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
 			    "task '%s' failed and was never joined: %s", t->name, strerror(-t->result));
 		task_destroy(t);
 	}
@@ -1210,132 +1100,4 @@ size_t
 task_runtime_count(const struct task_runtime *rt)
 {
 	return rt->n_tasks;
-}
-
-static void
-format_duration(char *buf, size_t size, usec_t d)
-{
-	(void) snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", d / USEC_PER_SEC,
-	    (d % USEC_PER_SEC) / USEC_PER_MSEC);
-}
-
-/* "fd 7 readable", "child 4211", "event stop", "until +2.500s": what t waits for, from now. */
-static void
-format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
-{
-	char left[32] = "";
-	int n = 0;
-
-	if (t->state != TASK_WAITING) {
-		(void) snprintf(buf, size, "%s", t->wait.kind == WAIT_YIELD ? "yield" : "");
-		return;
-	}
-	if (t->wait.deadline != USEC_INFINITY)
-		format_duration(left, sizeof(left),
-		    t->wait.deadline > now ? t->wait.deadline - now : 0);
-	switch (t->wait.kind) {
-	case WAIT_SLEEP:
-		(void) snprintf(buf, size, "until +%s", left[0] ? left : "infinity");
-		return;
-	case WAIT_FD:
-		n = snprintf(buf, size, "fd %d %s", t->wait.fd,
-		    t->wait.events == (TASK_FD_READ | TASK_FD_WRITE) ? "readable|writable" :
-		    t->wait.events == TASK_FD_READ		     ? "readable" :
-								       "writable");
-		break;
-	case WAIT_EVENT:
-		n = snprintf(buf, size, "event %s", strempty(t->wait.event->name));
-		break;
-	case WAIT_JOIN:
-		n = snprintf(buf, size, "task '%s'", t->wait.target->name);
-		break;
-	case WAIT_GROUP:
-		n = snprintf(buf, size, "group '%s'", t->wait.group->name);
-		break;
-	case WAIT_CHILD:
-		n = snprintf(buf, size, "child %d", (int) t->wait.child->pid);
-		break;
-	default:
-		n = snprintf(buf, size, "?");
-		break;
-	}
-	if (left[0] && n >= 0 && (size_t) n < size)
-		(void) snprintf(buf + n, size - (size_t) n, ", until +%s", left);
-}
-
-static void
-fill_info(const struct task *t, usec_t now, struct task_info *i)
-{
-	memset(i, 0, sizeof(*i));
-	i->id = t->id;
-	memcpy(i->name, t->name, sizeof(i->name));
-	memcpy(i->group, t->group->name, sizeof(i->group));
-	i->state = t->state;
-	i->cancelled = t->cancelled;
-	format_awaits(t, now, i->awaits, sizeof(i->awaits));
-	i->since = t->since;
-	if (t->state == TASK_WAITING && t->wait.kind == WAIT_CHILD)
-		i->child = t->wait.child->pid;
-}
-
-int
-task_runtime_list(struct task_runtime *rt, struct task_info **ret, size_t *ret_n)
-{
-	usec_t now = now_usec();
-	struct task_info *a;
-	struct task *t;
-	size_t n = 0;
-
-	a = calloc(rt->n_tasks ? rt->n_tasks : 1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	TAILQ_FOREACH(t, &rt->tasks, all_link)
-		fill_info(t, now, &a[n++]);
-	*ret = a;
-	*ret_n = n;
-	return 0;
-}
-
-void
-task_runtime_dump(struct task_runtime *rt, FILE *f)
-{
-	usec_t now = now_usec();
-	struct task *t;
-
-	fprintf(f, "%-6s %-20s %-16s %-8s %10s %-6s %s\n", "ID", "NAME", "GROUP", "STATE", "FOR",
-	    "CHILD", "AWAITS");
-	TAILQ_FOREACH(t, &rt->tasks, all_link) {
-		struct task_info i;
-		char since[32], child[16] = "-";
-
-		fill_info(t, now, &i);
-		format_duration(since, sizeof(since), now > i.since ? now - i.since : 0);
-		if (i.child > 0)
-			(void) snprintf(child, sizeof(child), "%d", (int) i.child);
-		fprintf(f, "%-6" PRIu64 " %-20s %-16s %-8s %10s %-6s %s%s\n", i.id, i.name, i.group,
-		    task_state_to_string(i.state), since, child, i.awaits,
-		    i.cancelled && i.state != TASK_DONE ? " (cancelled)" : "");
-	}
-	fprintf(f, "%zu tasks, %zu alive\n", rt->n_tasks, rt->n_live);
-}
-
-size_t
-task_runtime_shutdown(struct task_runtime *rt)
-{
-	usec_t now = now_usec();
-	struct task *t;
-	size_t n = 0;
-
-	TAILQ_FOREACH(t, &rt->tasks, all_link) {
-		char awaits[80];
-
-		if (t->state == TASK_DONE)
-			continue;
-		n++;
-		format_awaits(t, now, awaits, sizeof(awaits));
-		report(rt, TASK_REPORT_PENDING_AT_EXIT, t->name,
-		    "task '%s' in group '%s' is still %s%s%s at exit", t->name, t->group->name,
-		    task_state_to_string(t->state), awaits[0] ? ", awaiting " : "", awaits);
-	}
-	return n;
 }
