@@ -33,8 +33,11 @@
  *
  * Stacks. Each task runs on its own stack (64 KiB by default, fixed size) with a guard page below
  * it, so an overflow is a SIGSEGV, never silent corruption. Budget: frames on a task stack must
- * stay small (no arrays beyond a few hundred bytes, no recursion of unbounded depth); libevent,
- * libc and the runtime's own frames need about 4 KiB of it, under AddressSanitizer about 3x more.
+ * stay small (no arrays beyond a few hundred bytes, no recursion of unbounded depth). A task
+ * blocked in a runtime call uses under 2 KiB for the runtime's frames (they fit the top page
+ * with the cache-colouring offset); a report made on a task's stack (task_group_free() from a
+ * task, through the default reporter and log.c's 4 KiB line buffer) about 6 KiB; AddressSanitizer
+ * makes every frame about 3x larger. That leaves more than 50 KiB for the task's own code.
  * Stacks are carved from chunk mappings of 64 stacks, so one mmap serves many tasks, and freed
  * stacks are kept warm in a LIFO cache (up to 4096 by default), so a warm spawn+join makes no
  * system call.
@@ -198,6 +201,8 @@ enum task_outcome task_get_outcome(const struct task *t);
 struct task *task_current(void);
 bool task_is_cancelled(void);
 int task_yield(void);
+/* 0 when deadline is reached (USEC_INFINITY: until cancelled), -ETIMEDOUT when a shield's earlier
+ * deadline cuts it short, -EDEADLK for an infinite sleep in a shield without a deadline. */
 int task_sleep_until(usec_t deadline);
 /* Returns the ready TASK_FD_* mask (> 0). */
 int task_wait_fd(int fd, int events, usec_t deadline);
