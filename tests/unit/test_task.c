@@ -33,7 +33,8 @@
 	} while (0)
 
 #define MAX_REPORTS 32
-#define RUN_BUDGET (3 * USEC_PER_SEC)
+/* Only an upper bound for a broken test: ASan with fake stacks or valgrind are slow. */
+#define RUN_BUDGET (60 * USEC_PER_SEC)
 
 struct report {
 	enum task_report kind;
