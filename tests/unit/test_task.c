@@ -1068,6 +1068,37 @@ test_free_with_pending(void **state)
 	assert_true(TAILQ_EMPTY(&f->ev.waiters));
 }
 
+static int
+shallow_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	f->counter = recurse(50, NULL);
+	CHECK(f, task_yield() == 0);
+	return 0;
+}
+
+static void
+test_runtime_knobs(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Stack size: only before the first spawn, rounded up to pages. */
+	assert_int_equal(task_runtime_set_stack_size(f->rt, 16 * 1024 + 1), 0);
+	assert_int_equal(task_runtime_prefault(f->rt, 100), 0);
+	task_runtime_set_stack_cache(f->rt, 10);
+	f->counter = -1;
+	spawn(f, "small-stack", shallow_task, NULL);
+	assert_int_equal(task_runtime_set_stack_size(f->rt, 128 * 1024), -EBUSY);
+	run(f);
+	assert_int_not_equal(f->counter, -1);
+	assert_ptr_equal(task_runtime_get_base(f->rt), f->base);
+	/* Back to the default reporter and no slow-step check: nothing to capture, nothing fails. */
+	task_runtime_set_slow_step(f->rt, USEC_INFINITY);
+	task_runtime_set_reporter(f->rt, NULL, NULL);
+	task_runtime_set_reporter(f->rt, capture_reporter, f);
+}
+
 /* --- introspection and reports --- */
 
 static int
@@ -1249,6 +1280,7 @@ main(void)
 		T(test_stack_mappings_guard_madvise),
 		T(test_stack_mapping_limit),
 		T(test_free_with_pending),
+		T(test_runtime_knobs),
 		T(test_dump),
 		T(test_slow_step_reported),
 		T(test_shutdown_names_pending),
