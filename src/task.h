@@ -179,8 +179,9 @@ void task_group_cancel(struct task_group *g);
 /* Waits until no task in the group or its subgroups is alive: 0, -ETIMEDOUT, -ECANCELED.
  * Outside a task it runs the loop (task_runtime_run_until()). */
 int task_group_join(struct task_group *g, usec_t deadline);
-/* Cancel, join, free. The join is shielded: a cancelled caller still waits for its children,
- * bounded by deadline. 0, or -ETIMEDOUT with the group kept. */
+/* Cancel, join, free (with its subgroups, empty by then). The join is shielded: a cancelled
+ * caller still waits for its children, bounded by deadline. 0, or -ETIMEDOUT with the group
+ * kept (-EDEADLK from a task inside it, -EBUSY outside a task while the loop runs). */
 int task_group_close(struct task_group *g, usec_t deadline);
 size_t task_group_live(const struct task_group *g);
 
