@@ -74,6 +74,34 @@ task_report_to_string(enum task_report k)
 	return k >= 0 && k < _TASK_REPORT_MAX ? task_report_table[k] : NULL;
 }
 
+static int
+lookup(const char *const *table, int n, const char *s)
+{
+	if (s)
+		for (int i = 0; i < n; i++)
+			if (table[i] && streq(table[i], s))
+				return i;
+	return -EINVAL;
+}
+
+enum task_state
+task_state_from_string(const char *s)
+{
+	return (enum task_state) lookup(task_state_table, _TASK_STATE_MAX, s);
+}
+
+enum task_outcome
+task_outcome_from_string(const char *s)
+{
+	return (enum task_outcome) lookup(task_outcome_table, _TASK_OUTCOME_MAX, s);
+}
+
+enum task_report
+task_report_from_string(const char *s)
+{
+	return (enum task_report) lookup(task_report_table, _TASK_REPORT_MAX, s);
+}
+
 enum task_outcome
 task_outcome_from_result(int result)
 {

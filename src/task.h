@@ -118,6 +118,9 @@ typedef void (*task_reporter_fn)(enum task_report kind, const char *name, const 
 const char *task_state_to_string(enum task_state s);
 const char *task_outcome_to_string(enum task_outcome o);
 const char *task_report_to_string(enum task_report k);
+enum task_state task_state_from_string(const char *s);
+enum task_outcome task_outcome_from_string(const char *s);
+enum task_report task_report_from_string(const char *s);
 enum task_outcome task_outcome_from_result(int result);
 
 /* Runtime. */

@@ -1247,6 +1247,11 @@ test_misuse(void **state)
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-EIO)), "failed");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)), "cancelled");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(3)), "returned");
+	assert_int_equal(task_state_from_string("done"), TASK_DONE);
+	assert_int_equal(task_state_from_string("bogus"), _TASK_STATE_INVALID);
+	assert_int_equal(task_outcome_from_string("cancelled"), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_report_from_string("slow-step"), TASK_REPORT_SLOW_STEP);
+	assert_null(task_report_to_string(_TASK_REPORT_MAX));
 }
 
 int
