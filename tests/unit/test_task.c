@@ -599,6 +599,65 @@ test_child_exit_before_wait(void **state)
 	run(f);
 }
 
+static int
+ping_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (;;) {
+		int r;
+
+		task_event_set(&f->ev2);
+		r = task_event_wait(&f->ev, USEC_INFINITY);
+		if (r < 0)
+			return r;
+		task_event_reset(&f->ev);
+		f->counter++;
+	}
+}
+
+static int
+pong_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (;;) {
+		int r = task_event_wait(&f->ev2, USEC_INFINITY);
+
+		if (r < 0)
+			return r;
+		task_event_reset(&f->ev2);
+		task_event_set(&f->ev);
+	}
+}
+
+static int
+stop_pingpong_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* This timer only fires if the ping-pong hands the loop back now and then. */
+	CHECK(f, task_sleep_until(now_usec() + 20 * USEC_PER_MSEC) == 0);
+	task_cancel(f->t[0]);
+	task_cancel(f->t[1]);
+	return 0;
+}
+
+static void
+test_busy_tasks_do_not_starve_loop(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "ping", ping_task, &f->t[0]);
+	spawn(f, "pong", pong_task, &f->t[1]);
+	spawn(f, "stopper", stop_pingpong_task, NULL);
+	run(f);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_get_outcome(f->t[1]), TASK_OUTCOME_CANCELLED);
+	print_message("%d ping-pong rounds in 20 ms\n", f->counter);
+	assert_true(f->counter > 0);
+}
+
 /* --- cancellation rules --- */
 
 static int
@@ -1271,6 +1330,7 @@ main(void)
 		T(test_cancel_join),
 		T(test_wait_child),
 		T(test_cancel_child),
+		T(test_busy_tasks_do_not_starve_loop),
 		T(test_child_exit_before_wait),
 		T(test_cancel_before_first_run),
 		T(test_cancel_sticky),
