@@ -422,8 +422,8 @@ bench_many(long n, double *ret_rss)
 		double rw = a.steady[0] / steady[0].total_ms, rc = a.steady[1] / steady[1].total_ms;
 
 		ratio = rw < rc ? rw : rc;
-		printf("    ratio asyncio/graced: wake %.1fx, cancel %.1fx (cold: %.1fx, %.1fx)\n", rw,
-		    rc, a.cold[0] / cold[0].total_ms, a.cold[1] / cold[1].total_ms);
+		printf("    ratio asyncio/graced: wake %.1fx, cancel %.1fx (cold: %.1fx, %.1fx)\n",
+		    rw, rc, a.cold[0] / cold[0].total_ms, a.cold[1] / cold[1].total_ms);
 	} else
 		printf("    asyncio: python3 or %s not available, no ratio\n", ASYNCIO_SCRIPT);
 	*ret_rss = cold[0].rss_per_task;

@@ -114,8 +114,8 @@ static void
 default_reporter(enum task_report kind, const char *name, const char *message, void *userdata)
 {
 	/* The one place the runtime's warnings reach the log; owners may install their own. */
-	log_fields(LOG_WARNING, 0, LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }),
-	    "%s", message);
+	log_fields(LOG_WARNING, 0,
+	    LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }), "%s", message);
 }
 
 void
@@ -223,7 +223,8 @@ wait_cb(evutil_socket_t fd, short what, void *userdata)
 	/* A non-persistent event is no longer added once it fired. */
 	t->wait.armed = false;
 	if (what & (EV_READ | EV_WRITE)) {
-		wake(t, ((what & EV_READ) ? TASK_FD_READ : 0) | ((what & EV_WRITE) ? TASK_FD_WRITE : 0));
+		wake(t, ((what & EV_READ) ? TASK_FD_READ : 0) |
+		    ((what & EV_WRITE) ? TASK_FD_WRITE : 0));
 		return;
 	}
 	/*
@@ -279,7 +280,8 @@ run_one(struct task_runtime *rt, struct task *t)
 	if (!t->has_handle) {
 		if (task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
 			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
-			    "task '%s' failed and nobody joins it: %s", t->name, strerror(-t->result));
+			    "task '%s' failed and nobody joins it: %s", t->name,
+			    strerror(-t->result));
 		TAILQ_REMOVE(&t->group->tasks, t, group_link);
 		TAILQ_REMOVE(&rt->tasks, t, all_link);
 		rt->n_tasks--;
@@ -377,7 +379,8 @@ static int
 cancel_return(struct task *t)
 {
 	if (++t->cancel_returns > CANCEL_IGNORE_LIMIT) {
-		/* Reported by the scheduler; the yield keeps a spinning task from freezing the loop. */
+		/* Reported by the scheduler; the yield keeps a spinning task from freezing the
+		 * loop. */
 		t->ignores_cancel = true;
 		yield_now(t);
 	}
@@ -630,7 +633,7 @@ task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
 		c->waiter = t;
 		t->wait.child = c;
 		r = block(t, WAIT_CHILD, -1, 0, d, -ETIMEDOUT);
-		/* On a timeout or a cancel the interest stays, so a later wait still gets the exit. */
+		/* On a timeout or a cancel the interest stays: a later wait still gets the exit. */
 		if (r < 0)
 			return r;
 	}
@@ -890,7 +893,8 @@ group_free_recursive(struct task_group *g)
 		if (t->state == TASK_DONE &&
 		    task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
 			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
-			    "task '%s' failed and was never joined: %s", t->name, strerror(-t->result));
+			    "task '%s' failed and was never joined: %s", t->name,
+			    strerror(-t->result));
 		task_destroy(t);
 	}
 	/* Joiners of an empty group were woken when it emptied. */

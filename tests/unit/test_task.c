@@ -1152,7 +1152,7 @@ test_runtime_knobs(void **state)
 	run(f);
 	assert_int_not_equal(f->counter, -1);
 	assert_ptr_equal(task_runtime_get_base(f->rt), f->base);
-	/* Back to the default reporter and no slow-step check: nothing to capture, nothing fails. */
+	/* The default reporter and no slow-step check: nothing to capture, nothing fails. */
 	task_runtime_set_slow_step(f->rt, USEC_INFINITY);
 	task_runtime_set_reporter(f->rt, NULL, NULL);
 	task_runtime_set_reporter(f->rt, capture_reporter, f);
@@ -1304,7 +1304,8 @@ test_misuse(void **state)
 	run(f);
 	assert_string_equal(task_state_to_string(TASK_WAITING), "waiting");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-EIO)), "failed");
-	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)), "cancelled");
+	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)),
+	    "cancelled");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(3)), "returned");
 	assert_int_equal(task_state_from_string("done"), TASK_DONE);
 	assert_int_equal(task_state_from_string("bogus"), _TASK_STATE_INVALID);
