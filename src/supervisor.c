@@ -462,6 +462,14 @@ close_step(struct supervisor *sv)
 	resource_close_all(sv);
 	supervisor_step_end(sv, PHASE_CLOSE);
 
+	for (enum phase p = 0; p < _PHASE_MAX; p++) {
+		const struct report_step *st = &sv->report->steps[p];
+
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-end" }),
+		    "Step %s ran from +%llu ms to +%llu ms", phase_to_string(p),
+		    (unsigned long long) ((st->start - sv->report->triggered) / USEC_PER_MSEC),
+		    (unsigned long long) ((st->end - sv->report->triggered) / USEC_PER_MSEC));
+	}
 	sv->exit_status = exit_status(sv);
 	sv->report->exit_code = sv->exit_status;
 	/* Everything but this task should be gone now. */

@@ -289,6 +289,12 @@ start_process(struct instance *in)
 	}
 
 	r = spawn_process(&p, &child, &errfd);
+	if (r == -ESRCH) {
+		log_fields(LOG_ERR, 0, INSTANCE_FIELDS(in, "spawn-failed"),
+		    "Failed to start worker '%s': unknown user '%s' or group '%s'", in->name,
+		    strempty(c->user), strempty(c->group));
+		goto fail;
+	}
 	if (r < 0) {
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "spawn-failed"),
 		    "Failed to start worker '%s'", in->name);

@@ -45,6 +45,7 @@
 
 static const char *name;
 static int log_fd = -1;
+static int signal_fd = -1; /* its own, left out of --list-fds */
 
 static void
 event(const char *fmt, ...)
@@ -114,7 +115,8 @@ list_fds(void)
 	char line[512] = "fds:";
 
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && atoi(e->d_name) != self)
+		if (e->d_name[0] != '.' && atoi(e->d_name) != self && atoi(e->d_name) != signal_fd &&
+		    atoi(e->d_name) != log_fd)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", e->d_name);
 	closedir(d);
 	printf("%s\n", line);
@@ -251,6 +253,13 @@ main(int argc, char **argv)
 		}
 	}
 
+	/* Signals are blocked and read from a signalfd before "start" is recorded, so a test that
+	 * waits for "start" never races the set-up: every later signal is recorded. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signal_fd = signalfd(-1, &all, SFD_CLOEXEC);
+
 	event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
 	if (setsid_child && fork() == 0) {
 		static char child_name[64];
@@ -274,6 +283,8 @@ main(int argc, char **argv)
 
 			snprintf(child_name, sizeof(child_name), "%s.child%d", name, i);
 			name = child_name;
+			/* Children keep the default dispositions: only SIGKILL to the group ends them. */
+			sigprocmask(SIG_UNBLOCK, &all, NULL);
 			event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
 			for (;;)
 				pause();
@@ -313,10 +324,6 @@ main(int argc, char **argv)
 		stop = e ? atoi(e) : -1;
 	}
 
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = stop, .events = POLLIN } };
 		struct signalfd_siginfo si;
