@@ -63,7 +63,8 @@ wait_graced 20
 kill "$LPID" 2>/dev/null
 wait "$LPID" 2>/dev/null
 
-# 4. A worker watchdog: hung pings 5 times (every 100 ms) then stops; steady pings forever. The
+# 4. A worker watchdog: hung pings 5 times (every 100 ms) then stops; steady pings forever (every
+# 100 ms, with a 1 s watchdog: room for a loaded test machine). The
 # watchdog runs from READY=1 on (as systemd's), so a slow exec does not count.
 rm -f "$EV"
 cat >"$T/wd.ini" <<INI
@@ -79,7 +80,7 @@ kill_signal = SIGKILL
 [worker:steady]
 command = $GN --name steady --log $EV send READY=1 ping 100 0
 ready = notify
-watchdog = 500ms
+watchdog = 1s
 INI
 start_graced -c "$T/wd.ini"
 wait_for 10 events_at_least 2 ' hung start' || fail "hung was not restarted: $(cat "$T/graced.log")"
@@ -95,4 +96,7 @@ kill -TERM "$GPID"
 wait_graced 20
 expect_eq "$(json '[w["outcome"] for w in r["workers"] if w["name"] == "steady"][0]')" "exited" \
     "steady exited at the shutdown"
+if [ "$failures" -gt 0 ]; then
+	sed 's/^/  graced.log: /' "$T/graced.log" | grep -v "ASan doesn't" | tail -60 >&2
+fi
 finish
