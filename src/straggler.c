@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -177,6 +178,17 @@ track(struct supervisor *sv, pid_t pid)
 	return 0;
 }
 
+/* Orphans are reparented to graced (as PID 1 or subreaper), so every descendant has a parent
+ * chain through one of graced's children: with no child at all, there is nothing to walk /proc
+ * for. WNOWAIT leaves any exit status to the reaper. */
+static bool
+has_children(void)
+{
+	siginfo_t info;
+
+	return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
+}
+
 /* Adds the descendants nobody else stops; returns how many are being tracked and alive. */
 static size_t
 scan(struct supervisor *sv)
@@ -184,6 +196,9 @@ scan(struct supervisor *sv)
 	struct proc *procs = NULL;
 	size_t n = 0, alive = 0;
 	int r;
+
+	if (!has_children())
+		return 0;
 
 	if ((r = list_processes(&procs, &n)) < 0) {
 		log_warning_errno(r, "Failed to list processes for stragglers, continuing");
