@@ -38,7 +38,7 @@ from benchlib import (become_subreaper, ctxt_switches, descendants, fmt, install
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-START_TIMEOUT = 90.0
+START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 
 
@@ -156,7 +156,7 @@ class S6(Peer):
             if overrun:
                 with open(os.path.join(sd, "timeout-kill"), "w") as f:
                     f.write("1000\n")
-        self.argv = ["s6-svscan", self.scan]
+        self.argv = ["s6-svscan", "-c", str(max(n + 10, 500)), self.scan]
 
     def start(self):
         self.launch(self.argv)
@@ -263,6 +263,7 @@ def run_scale(bench, cls, n):
         peer.start()
         t1, got = wait_started(peer, n, START_TIMEOUT)
         r["start"] = (t1 - t0) * 1000 if t1 else None
+        r["started"] = got
         if t1 is None:
             print(f"  {peer.name}: only {got}/{n} workers started in {START_TIMEOUT:.0f}s",
                   file=sys.stderr)
@@ -421,6 +422,8 @@ def report(res, names, n, idle):
     for x in names:
         r = res[x]
         kv[f"{x}_start_{n}_ms"] = r.get("start")
+        if r.get("start") is None and r.get("started") is not None:
+            kv[f"{x}_started_in_{START_TIMEOUT:.0f}s"] = r["started"]
         kv[f"{x}_stop_{n}_ms"] = r.get("stop")
         kv[f"{x}_rss_{n}_kib"] = r.get("rss")
         kv[f"{x}_pss_{n}_kib"] = r.get("pss")
