@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (become_subreaper, descendants, fmt, install, kill_all_descendants,  # noqa: E402
-                      now, proc_table, reap, status_field, wait_gone)
+                      now, proc_table, pss_kib, reap, status_field, wait_gone)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -54,7 +54,8 @@ def one_stop(prefix, gworker, events):
             return None, None
         time.sleep(0.001)
     time.sleep(0.03)  # the child sets up its signalfd after its start line
-    rss = status_field(p.pid, "VmRSS") if prefix else None
+    rss = (status_field(p.pid, "VmRSS"), status_field(p.pid, "RssAnon"), pss_kib(p.pid)) \
+        if prefix else None
     t0 = time.perf_counter()
     os.kill(p.pid, signal.SIGTERM)
     try:
@@ -170,21 +171,30 @@ def main():
 
     med = {k: statistics.median(v) if v else None for k, v in lat.items()}
     p90 = {k: sorted(v)[int(len(v) * 0.9)] if v else None for k, v in lat.items()}
-    mrss = {k: int(statistics.median(v)) if v else None for k, v in rss.items()}
+    def med_of(k, i):
+        v = [x[i] for x in rss[k] if x[i] is not None]
+        return int(statistics.median(v)) if v else None
+    mrss = {k: med_of(k, 0) for k in rss}
+    manon = {k: med_of(k, 1) for k in rss}
+    mpss = {k: med_of(k, 2) for k in rss}
     names = list(eps)
     print(f"\n{'':24}" + "".join(f"{k:>11}" for k in names))
     print(f"{'stop latency median ms':24}" + "".join(f"{fmt(med[k]):>11}" for k in names))
     print(f"{'stop latency p90 ms':24}" + "".join(f"{fmt(p90[k]):>11}" for k in names))
     print(f"{'VmRSS KiB':24}" + "".join(f"{fmt(mrss[k]):>11}" for k in names))
+    print(f"{'  of which anon KiB':24}" + "".join(f"{fmt(manon[k]):>11}" for k in names))
+    print(f"{'PSS KiB':24}" + "".join(f"{fmt(mpss[k]):>11}" for k in names))
     print(f"{f'reap {norph} orphans ms':24}" + "".join(f"{fmt(reap_ms.get(k)):>11}" for k in names))
     print()
     key = {"bare": "bare", "graced": "single", "tini": "tini", "dumbinit": "dumbinit"}
-    kv = {}
+    kv = {"cpus": os.cpu_count(), "loadavg": os.getloadavg()[0]}
     for k in names:
         kv[f"{key[k]}_stop_latency_ms"] = med[k]
         kv[f"{key[k]}_stop_latency_p90_ms"] = p90[k]
     for k in names[1:]:
         kv[f"{key[k]}_rss_kib"] = mrss[k]
+        kv[f"{key[k]}_rss_anon_kib"] = manon[k]
+        kv[f"{key[k]}_pss_kib"] = mpss[k]
     for k in names[1:]:
         kv[f"{key[k]}_reap_{norph}_ms"] = reap_ms.get(k)
     g = med.get("graced")

@@ -213,9 +213,40 @@ class Runit(Peer):
     how_overrun = "sv -w 1 force-stop (waits 1 s, then runsv sends SIGKILL)"
 
 
-PEERS = {"graced": Graced, "supervisord": Supervisord, "s6": S6, "runit": Runit}
+BARE_SPAWNER = r"""
+import os, signal, sys
+n, argv = int(sys.argv[1]), sys.argv[2:]
+pids = [os.posix_spawn(argv[0], argv, os.environ) for _ in range(n)]
+signal.signal(signal.SIGTERM, lambda *_: [os.kill(p, signal.SIGTERM) for p in pids])
+for _ in range(n):
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+"""
+
+
+class Bare(Peer):
+    """No supervisor: the floor of this machine. A python loop posix_spawn()s the workers and,
+    on SIGTERM, sends SIGTERM to each and waits for them all."""
+    name = "bare"
+    worker_comm = "gworker"
+
+    def setup(self, n, overrun=False):
+        self.argv = [sys.executable, "-c", BARE_SPAWNER, str(n)] + self.worker_argv(overrun)
+
+    def start(self):
+        self.launch(self.argv)
+
+    def stop_all(self):
+        os.kill(self.proc.pid, signal.SIGTERM)
+
+    how_stop = "SIGTERM to the spawner: SIGTERM to each worker, wait for all"
+
+
+PEERS = {"bare": Bare, "graced": Graced, "supervisord": Supervisord, "s6": S6, "runit": Runit}
 BINARIES = {"supervisord": "supervisor", "s6-svscan": "s6", "runsvdir": "runit"}
-NEEDS = {"supervisord": "supervisord", "s6": "s6-svscan", "runit": "runsvdir"}
+NEEDS = {"bare": None, "supervisord": "supervisord", "s6": "s6-svscan", "runit": "runsvdir"}
 
 
 class EventsReader:
@@ -357,7 +388,7 @@ def main():
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     ap.add_argument("-n", type=int)
     ap.add_argument("--idle-seconds", type=float)
-    ap.add_argument("--peers", default="graced,supervisord,s6,runit")
+    ap.add_argument("--peers", default="bare,graced,supervisord,s6,runit")
     ap.add_argument("--graced", default=os.environ.get("GRACED", os.path.join(TOP, "_build/src/graced")))
     ap.add_argument("--gworker", default=os.environ.get(
         "GWORKER", os.path.join(TOP, "_build/tests/integration/helpers/gworker")))
@@ -372,17 +403,19 @@ def main():
     wanted = [p for p in bench.peers.split(",") if p]
     have = install({b: p for b, p in BINARIES.items()
                     if any(NEEDS.get(w) == b for w in wanted)})
-    names = [w for w in wanted if w in PEERS and (w == "graced" or NEEDS[w] in have)]
+    names = [w for w in wanted if w in PEERS and (w == "graced" or NEEDS[w] is None or NEEDS[w] in have)]
     classes = [PEERS[w] for w in names]
     become_subreaper()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
     res = {w: {} for w in names}
+    load0 = os.getloadavg()[0]
     try:
         for cls in classes:
             print(f"# {cls.name}: {n} workers: start, rss, stop", file=sys.stderr, flush=True)
             res[cls.name].update(run_scale(bench, cls, n))
+        classes = [c for c in classes if c is not Bare]
         print(f"# idle: {len(classes)} supervisors with 10 workers each, {idle:.0f} s",
               file=sys.stderr, flush=True)
         for k, v in run_idle(bench, classes, 10, idle).items():
@@ -396,10 +429,10 @@ def main():
             print(f"bench: killed {left} leftover processes", file=sys.stderr)
         reap()
 
-    report(res, names, n, idle)
+    report(res, names, n, idle, (load0, os.getloadavg()[0]))
 
 
-def report(res, names, n, idle):
+def report(res, names, n, idle, load):
     rows = [("start", f"start {n} (ms)", "ms"), ("stop", f"stop {n} (ms)", "ms"),
             ("rss", f"RSS {n} (KiB)", "kib"), ("pss", f"PSS {n} (KiB)", "kib"),
             ("procs", "supervisor processes", ""), ("idle", f"wakeups {idle:.0f}s idle", ""),
@@ -413,7 +446,7 @@ def report(res, names, n, idle):
         for key, label, _ in rows[:4] + rows[5:]:
             line = [f"{'x graced, ' + key:{w}}"]
             for x in names:
-                r = ratio(g.get(key), res[x].get(key)) if x != "graced" else None
+                r = ratio(g.get(key), res[x].get(key)) if x not in ("graced", "bare") else None
                 line.append(f"{fmt(r):>13}")
             print("".join(line))
     print()
@@ -430,7 +463,7 @@ def report(res, names, n, idle):
         kv[f"{x}_idle_wakeups_{idle:.0f}s"] = r.get("idle")
         kv[f"{x}_stop_overrun_ms"] = r.get("overrun")
     g = res.get("graced", {})
-    peers = [x for x in names if x != "graced"]
+    peers = [x for x in names if x not in ("graced", "bare")]
     for key, unit in (("start", "ms"), ("stop", "ms"), ("rss", "kib"), ("overrun", "ms")):
         vals = [(res[x].get(key), x) for x in peers if res[x].get(key) is not None]
         if vals and g.get(key) is not None:
@@ -448,6 +481,8 @@ def report(res, names, n, idle):
         kv["target_overrun_le_5ms"] = met(g.get("overrun") is not None and g["overrun"] <= 5)
     if g and idle == 10:
         kv["target_idle_wakeups_0"] = "yes" if g.get("idle") == 0 else "no"
+    kv["cpus"] = os.cpu_count()
+    kv["loadavg_before"], kv["loadavg_after"] = load
     for k, v in kv.items():
         if isinstance(v, float):
             v = f"{v:.2f}"
