@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (become_subreaper, descendants, fmt, install, kill_all_descendants,  # noqa: E402
+from benchlib import (become_subreaper, raise_priority, descendants, fmt, install, kill_all_descendants,  # noqa: E402
                       now, proc_table, pss_kib, reap, status_field, wait_gone)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -134,6 +135,7 @@ def main():
             sys.exit(f"bench: {b} not built (make, make check)")
     install({"tini": "tini", "dumb-init": "dumb-init"})
     become_subreaper()
+    nice = raise_priority()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
@@ -187,7 +189,7 @@ def main():
     print(f"{f'reap {norph} orphans ms':24}" + "".join(f"{fmt(reap_ms.get(k)):>11}" for k in names))
     print()
     key = {"bare": "bare", "graced": "single", "tini": "tini", "dumbinit": "dumbinit"}
-    kv = {"cpus": os.cpu_count(), "loadavg": os.getloadavg()[0]}
+    kv = {"cpus": os.cpu_count(), "nice": nice, "loadavg": os.getloadavg()[0]}
     for k in names:
         kv[f"{key[k]}_stop_latency_ms"] = med[k]
         kv[f"{key[k]}_stop_latency_p90_ms"] = p90[k]
