@@ -29,6 +29,14 @@ struct report_worker {
 	usec_t exit;           /* when it ended; 0: never */
 };
 
+/* A descendant that no worker accounted for (see straggler.h). */
+struct report_straggler {
+	pid_t pid;
+	char *command;
+	enum outcome outcome;  /* exited, cancelled, killed or abandoned, as for workers */
+	usec_t exit;
+};
+
 struct report {
 	char *supervisor;
 	char *trigger;         /* "SIGTERM", "critical worker 'db'", "gracectl stop", ... */
@@ -37,6 +45,8 @@ struct report {
 	struct report_step steps[_PHASE_MAX];
 	struct report_worker *workers;
 	size_t n_workers;
+	struct report_straggler *stragglers;
+	size_t n_stragglers;
 	size_t tasks_pending_at_exit;
 };
 
@@ -49,6 +59,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct report *, report_free);
 
 /* Appends an instance; the returned record stays valid until the next call. NULL on OOM. */
 struct report_worker *report_add_worker(struct report *r, const char *name, unsigned instance);
+
+/* Appends a straggler; the returned record stays valid until the next call. NULL on OOM. */
+struct report_straggler *report_add_straggler(struct report *r, pid_t pid, const char *command);
 
 /* The report as one JSON object and a newline. */
 int report_write_json(const struct report *r, FILE *f);

@@ -257,6 +257,8 @@ start_process(struct instance *in)
 
 	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
 		goto fail;
+	if (c->output == OUTPUT_JOURNAL)
+		output_journal_streams(in->name, &out[1], &err[1]);
 	p.stdout_fd = out[1];
 	p.stderr_fd = err[1];
 	if (c->shutdown.stop_fd) {

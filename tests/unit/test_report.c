@@ -33,6 +33,7 @@ static struct report *
 sample(void)
 {
 	struct report *r = report_new("shop");
+	struct report_straggler *s;
 	struct report_worker *w;
 
 	assert_non_null(r);
@@ -55,6 +56,9 @@ sample(void)
 	w->exit = 2001 * MS;
 	assert_non_null(w = report_add_worker(r, "db", 0));
 	w->outcome = OUTCOME_FAILED;
+	assert_non_null(s = report_add_straggler(r, 77, "sleep 1000"));
+	s->outcome = OUTCOME_KILLED;
+	s->exit = 1900 * MS;
 	r->tasks_pending_at_exit = 0;
 	return r;
 }
@@ -78,6 +82,8 @@ test_json_shape(void **state)
 	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001},\n"
 	    "  {\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
 	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}],\n"
+	    " \"stragglers\": [\n"
+	    "  {\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}],\n"
 	    " \"tasks_pending_at_exit\": 0}\n");
 	free(json);
 	report_free(r);
