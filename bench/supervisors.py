@@ -39,7 +39,7 @@ from benchlib import (become_subreaper, raise_priority, ctxt_switches, descendan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-START_TIMEOUT = 60.0
+START_TIMEOUT = float(os.environ.get("BENCH_START_TIMEOUT", "120"))
 STOP_TIMEOUT = 60.0
 
 
