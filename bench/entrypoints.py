@@ -139,6 +139,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
+    load0 = os.getloadavg()[0]  # before: releasing the orphans adds ~N runnable tasks to it
     eps = entrypoints(a)
     lat = {k: [] for k in eps}
     rss = {k: [] for k in eps}
@@ -189,7 +190,7 @@ def main():
     print(f"{f'reap {norph} orphans ms':24}" + "".join(f"{fmt(reap_ms.get(k)):>11}" for k in names))
     print()
     key = {"bare": "bare", "graced": "single", "tini": "tini", "dumbinit": "dumbinit"}
-    kv = {"cpus": os.cpu_count(), "nice": nice, "loadavg": os.getloadavg()[0]}
+    kv = {"cpus": os.cpu_count(), "nice": nice, "loadavg_before": load0}
     for k in names:
         kv[f"{key[k]}_stop_latency_ms"] = med[k]
         kv[f"{key[k]}_stop_latency_p90_ms"] = p90[k]
