@@ -37,6 +37,7 @@ expect_rc 0 "clean shutdown"
 expect_eq "$(json '" ".join(w["outcome"] for w in r["workers"])')" "exited exited" "both exited"
 
 # 2. Never ready: fails at start_timeout, its dependent is not started; critical is not set.
+# Exiting before READY=1 fails at once.
 rm -f "$EV"
 cat >"$T/b.ini" <<INI
 [supervisor]
@@ -48,12 +49,19 @@ start_timeout = 400ms
 [worker:web]
 command = $GN --name web --log $EV wait
 after = mute
+[worker:quitter]
+command = sh -c 'sleep 0.2; exit 3'
+ready = notify
+start_timeout = 30s
 INI
 start_graced -c "$T/b.ini"
 wait_for 10 grep -q "Worker 'mute' failed: not ready within start_timeout" "$T/graced.log" ||
     fail "mute did not fail: $(cat "$T/graced.log")"
 expect_in "$T/graced.log" "Worker 'web' failed: not started, worker 'mute' it is after= failed" \
     "the dependent of a never-ready worker is not started"
+# An exit before READY=1 is seen at once, not at start_timeout (30 s).
+wait_for 5 grep -q "Worker 'quitter' failed: exited before it was ready" "$T/graced.log" ||
+    fail "an exit before READY=1 was not seen within 5 s: $(cat "$T/graced.log")"
 kill -TERM "$GPID"
 wait_graced 20
 expect_eq "$(count_events ' web start')" 0 "web never started"
