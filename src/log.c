@@ -16,6 +16,16 @@
 #define LOG_LINE_MAX 4096
 #define LOG_FIELDS_MAX 16
 
+/*
+ * Log calls run on task stacks (64 KiB, no large arrays: STYLE.md 8), so the line buffers are
+ * static. graced is one thread and nothing logs from a signal handler, so they are never in use
+ * twice at once.
+ */
+static char msg_buf[LOG_LINE_MAX];
+static char line_buf[LOG_LINE_MAX];
+static char field_buf[LOG_FIELDS_MAX + 4][LOG_LINE_MAX / 4];
+static char message_buf[LOG_LINE_MAX + 16];
+
 static enum log_target log_target = LOG_TARGET_STDERR;
 static enum log_level log_level = LOG_LEVEL_INFO;
 static const char *log_ident = "graced";
@@ -124,22 +134,22 @@ append_value(char *buf, size_t n, size_t *len, const char *v)
 static void
 write_stderr(int priority, const struct log_field *fields, const char *msg)
 {
-	char line[LOG_LINE_MAX];
+	char *line = line_buf;
 	size_t len = 0;
 
-	len += (size_t) snprintf(line, sizeof(line), "level=%s", priority_name(priority));
+	len += (size_t) snprintf(line, sizeof(line_buf), "level=%s", priority_name(priority));
 	for (const struct log_field *f = fields; f && f->key; f++) {
 		if (!f->value)
 			continue;
-		len += (size_t) snprintf(line + MIN(len, sizeof(line)), sizeof(line) - MIN(len, sizeof(line)),
+		len += (size_t) snprintf(line + MIN(len, sizeof(line_buf)), sizeof(line_buf) - MIN(len, sizeof(line_buf)),
 		    " %s=", f->key);
-		append_value(line, sizeof(line), &len, f->value);
+		append_value(line, sizeof(line_buf), &len, f->value);
 	}
-	len += (size_t) snprintf(line + MIN(len, sizeof(line)), sizeof(line) - MIN(len, sizeof(line)),
+	len += (size_t) snprintf(line + MIN(len, sizeof(line_buf)), sizeof(line_buf) - MIN(len, sizeof(line_buf)),
 	    " msg=");
-	append_value(line, sizeof(line), &len, msg);
-	if (len >= sizeof(line) - 1)
-		len = sizeof(line) - 2;
+	append_value(line, sizeof(line_buf), &len, msg);
+	if (len >= sizeof(line_buf) - 1)
+		len = sizeof(line_buf) - 2;
 	line[len++] = '\n';
 	(void) fwrite(line, 1, len, stderr);
 	(void) fflush(stderr);
@@ -148,7 +158,7 @@ write_stderr(int priority, const struct log_field *fields, const char *msg)
 static void
 write_journal(int priority, int error, const struct log_field *fields, const char *msg)
 {
-	char buffers[LOG_FIELDS_MAX + 4][LOG_LINE_MAX / 4];
+	char (*buffers)[LOG_LINE_MAX / 4] = field_buf;
 	struct iovec iov[LOG_FIELDS_MAX + 4];
 	size_t n = 0;
 
@@ -176,11 +186,8 @@ write_journal(int priority, int error, const struct log_field *fields, const cha
 		iov[i] = (struct iovec) { .iov_base = buffers[i], .iov_len = strlen(buffers[i]) };
 	{
 		/* MESSAGE= may be long; it gets its own allocation-free iovec pair. */
-		static const char prefix[] = "MESSAGE=";
-		char full[LOG_LINE_MAX];
-
-		snprintf(full, sizeof(full), "%s%s", prefix, msg);
-		iov[n++] = (struct iovec) { .iov_base = full, .iov_len = strlen(full) };
+		snprintf(message_buf, sizeof(message_buf), "MESSAGE=%s", msg);
+		iov[n++] = (struct iovec) { .iov_base = message_buf, .iov_len = strlen(message_buf) };
 		if (sd_journal_sendv(iov, (int) n) < 0)
 			write_stderr(priority, fields, msg);
 	}
@@ -190,7 +197,7 @@ int
 log_fields(int priority, int error, const struct log_field *fields, const char *format, ...)
 {
 	int saved = errno;
-	char msg[LOG_LINE_MAX];
+	char *msg = msg_buf;
 	va_list ap;
 
 	if (error < 0)
@@ -201,12 +208,12 @@ log_fields(int priority, int error, const struct log_field *fields, const char *
 	}
 
 	va_start(ap, format);
-	(void) vsnprintf(msg, sizeof(msg), format, ap);
+	(void) vsnprintf(msg, sizeof(msg_buf), format, ap);
 	va_end(ap);
 	if (error) {
 		size_t len = strlen(msg);
 
-		(void) snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(error));
+		(void) snprintf(msg + len, sizeof(msg_buf) - len, ": %s", strerror(error));
 	}
 
 	if (log_target == LOG_TARGET_JOURNAL)
