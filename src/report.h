@@ -29,6 +29,14 @@ struct report_worker {
 	usec_t exit;           /* when it ended; 0: never */
 };
 
+/* What the intake step did with one [intake:*]. */
+struct report_intake {
+	char *name;
+	const char *type;      /* "socket", "readiness", "exec", "signal" */
+	char *action;          /* "shutdown", "503", "run", "SIGTSTP"; NULL: nothing was done */
+	char *result;          /* "ok", "exit 0", "timeout", "failed: ..." */
+};
+
 struct report {
 	char *supervisor;
 	char *trigger;         /* "SIGTERM", "critical worker 'db'", "gracectl stop", ... */
@@ -38,6 +46,8 @@ struct report {
 	struct report_worker *workers;
 	size_t n_workers;
 	size_t tasks_pending_at_exit;
+	struct report_intake *intakes;
+	size_t n_intakes;
 };
 
 const char *outcome_to_string(enum outcome o);
@@ -49,6 +59,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct report *, report_free);
 
 /* Appends an instance; the returned record stays valid until the next call. NULL on OOM. */
 struct report_worker *report_add_worker(struct report *r, const char *name, unsigned instance);
+
+/* Appends an intake (nothing done yet); the record stays valid until the next call. NULL on OOM. */
+struct report_intake *report_add_intake(struct report *r, const char *name, const char *type);
+/* Sets what was done and how it went (copies both); -ENOMEM. */
+int report_intake_set(struct report_intake *i, const char *action, const char *result);
 
 /* The report as one JSON object and a newline. */
 int report_write_json(const struct report *r, FILE *f);

@@ -34,6 +34,7 @@ sample(void)
 {
 	struct report *r = report_new("shop");
 	struct report_worker *w;
+	struct report_intake *i;
 
 	assert_non_null(r);
 	r->trigger = strdup("SIGTERM");
@@ -55,6 +56,9 @@ sample(void)
 	w->exit = 2001 * MS;
 	assert_non_null(w = report_add_worker(r, "db", 0));
 	w->outcome = OUTCOME_FAILED;
+	assert_non_null(i = report_add_intake(r, "http", "socket"));
+	assert_int_equal(report_intake_set(i, "shutdown", "ok"), 0);
+	assert_non_null(report_add_intake(r, "lb", "exec"));
 	r->tasks_pending_at_exit = 0;
 	return r;
 }
@@ -78,6 +82,9 @@ test_json_shape(void **state)
 	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001},\n"
 	    "  {\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
 	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}],\n"
+	    " \"intakes\": [\n"
+	    "  {\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"},\n"
+	    "  {\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}],\n"
 	    " \"tasks_pending_at_exit\": 0}\n");
 	free(json);
 	report_free(r);
