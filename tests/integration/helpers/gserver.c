@@ -138,20 +138,20 @@ main(int argc, char **argv)
 
 		if (poll(p, 2, -1) < 0)
 			continue;
+		/* The listener first: a door shut just before the stop signal is seen as such. */
+		c = p[1].revents ? accept4(fd, NULL, NULL, SOCK_CLOEXEC) : -1;
+		if (c < 0 && p[1].revents && errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED) {
+			event("accept-failed errno=%s", strerrorname_np(errno));
+			door_shut = true;
+		}
 		if (p[0].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			event("signal %s", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			stopping = true;
 		}
-		if (stopping)
-			finish(0);
-		if (!p[1].revents)
-			continue;
-		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
-			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-				continue;
-			event("accept-failed errno=%s", strerrorname_np(errno));
-			door_shut = true;
+			if (stopping)
+				finish(0);
 			continue;
 		}
 		event("accept fd=%d", c);
@@ -166,5 +166,7 @@ main(int argc, char **argv)
 		else
 			event("reply-failed errno=%s", strerrorname_np(errno));
 		close(c);
+		if (stopping)
+			finish(0);
 	}
 }

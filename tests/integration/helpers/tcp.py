@@ -5,11 +5,13 @@ milliseconds, the clock of gworker's and gserver's event lines.
   tcp.py get PORT|unix:PATH       one connection: prints the line received, or "refused"
   tcp.py http PORT PATH [METHOD]  prints the status code and the body on one line
   tcp.py raw PORT HEX             sends the bytes, prints the status line of the answer
-  tcp.py probe PORT PID SECONDS [SLOWPORT SLOW_AT_MS]
-      sends SIGTERM to PID, then connects every 5 ms until a connection is refused (or
-      SECONDS pass); meanwhile, at SLOW_AT_MS after the signal, opens one connection to
-      SLOWPORT and reads its whole reply. Prints one line of key=value:
-      term=MS served=N last_served=MS refused=MS slow_reply=... slow_done=MS
+  tcp.py free-port                prints a loopback TCP port that is free now
+  tcp.py probe PORT PID SECONDS [READYPORT [SLOWPORT SLOW_AT_MS]]
+      sends SIGTERM to PID, asks READYPORT's /ready until it answers 503, then connects to
+      PORT every 5 ms until a connection is refused (or SECONDS pass); meanwhile, at
+      SLOW_AT_MS after the signal, opens one connection to SLOWPORT and reads its whole reply.
+      Prints one line of key=value, times in ms since the signal:
+      served=N last_served=MS refused=MS ready503=MS slow_reply=... slow_done=MS term=MS
 """
 import os
 import signal
@@ -66,13 +68,19 @@ def raw(port, hexbytes):
     return data.split("\r\n")[0] or "closed"
 
 
-def probe(port, pid, seconds, slowport=None, slow_at=None):
-    out = {"served": 0, "last_served": None, "refused": None, "slow_reply": None, "slow_done": None}
+def probe(port, pid, seconds, readyport=None, slowport=None, slow_at=None):
+    out = {"served": 0, "last_served": None, "refused": None, "ready503": None,
+           "slow_reply": None, "slow_done": None}
     slow = None
     term = ms()
     os.kill(pid, signal.SIGTERM)
     out["term"] = term
     end = term + seconds * 1000
+    while readyport and ms() < end:
+        if http(readyport, "/ready").startswith("503"):
+            out["ready503"] = ms() - term
+            break
+        time.sleep(0.005)
     while ms() < end:
         if slowport and slow is None and ms() - term >= slow_at:
             slow = connect(slowport, timeout=seconds)
@@ -105,11 +113,12 @@ def main():
         print(http(a[0], a[1], *(a[2:3])))
     elif cmd == "raw":
         print(raw(a[0], a[1]))
+    elif cmd == "free-port":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            print(s.getsockname()[1])
     elif cmd == "probe":
-        if len(a) > 3:
-            print(probe(a[0], int(a[1]), float(a[2]), a[3], int(a[4])))
-        else:
-            print(probe(a[0], int(a[1]), float(a[2])))
+        print(probe(a[0], int(a[1]), float(a[2]), *a[3:5], *[int(x) for x in a[5:6]]))
     else:
         sys.exit("tcp.py: unknown command " + cmd)
 
