@@ -517,8 +517,13 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 
 		if (i->config->type != INTAKE_SIGNAL)
 			continue;
-		for (char **w = i->config->workers; w && *w; w++)
-			signal_workers(sv, *w, i->config->signal);
+		/* Without workers=, the signal goes to every worker. */
+		if (i->config->workers)
+			for (char **w = i->config->workers; *w; w++)
+				signal_workers(sv, *w, i->config->signal);
+		else
+			for (size_t w = 0; w < sv->n_workers; w++)
+				signal_workers(sv, sv->workers[w].config->name, i->config->signal);
 		record(i, signal_to_string(i->config->signal), "ok");
 	}
 	for (size_t k = 0; k < sv->n_workers; k++)
