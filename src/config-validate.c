@@ -81,15 +81,6 @@ section_missing_key(enum section_kind kind, const void *obj)
 	}
 }
 
-static ssize_t
-worker_index(const struct config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (streq(c->workers[i]->name, name))
-			return (ssize_t) i;
-	return -1;
-}
-
 /* "unknown worker 'dbb' in after= of [worker:web]; did you mean 'db'?" */
 static int
 unknown_worker(const struct config *c, struct config_errors *errors,
@@ -123,7 +114,7 @@ check_after(const struct config *c, const struct worker_config *w, struct config
 		if (streq(*a, w->name))
 			r = config_errors_add(errors, w->after_at.file, w->after_at.line,
 			    "worker '%s' cannot be started after itself", w->name);
-		else if (worker_index(c, *a) < 0)
+		else if (config_worker_index(c, *a) < 0)
 			r = unknown_worker(c, errors, &w->after_at, *a, where);
 		else
 			r = 0;
@@ -231,7 +222,7 @@ check_cycles(const struct config *c, struct config_errors *errors)
 				top--;
 				continue;
 			}
-			v = worker_index(c, w->after[edge[top]++]);
+			v = config_worker_index(c, w->after[edge[top]++]);
 			if (v < 0 || (size_t) v == stack[top] || state[v] == 2)
 				continue;
 			if (state[v] == 1) {
@@ -267,7 +258,7 @@ check_intakes(const struct config *c, struct config_errors *errors)
 			if (asprintf(&where, "workers= of [intake:%s]", in->name) < 0)
 				return -ENOMEM;
 			for (char **w = in->workers; w && *w; w++)
-				if (worker_index(c, *w) < 0) {
+				if (config_worker_index(c, *w) < 0) {
 					r = unknown_worker(c, errors, &in->workers_at, *w, where);
 					if (r < 0)
 						return r;
@@ -316,7 +307,7 @@ config_validate_references(const struct config *c, struct config_errors *errors)
 	r = check_intakes(c, errors);
 	if (r < 0)
 		return r;
-	if (c->supervisor.exit_code_from && worker_index(c, c->supervisor.exit_code_from) < 0) {
+	if (c->supervisor.exit_code_from && config_worker_index(c, c->supervisor.exit_code_from) < 0) {
 		r = unknown_worker(c, errors, &c->supervisor.exit_code_from_at,
 		    c->supervisor.exit_code_from, "exit_code_from");
 		if (r < 0)

@@ -333,13 +333,21 @@ config_add_resource(struct config *c, const char *name)
 	return r;
 }
 
-const struct worker_config *
-config_find_worker(const struct config *c, const char *name)
+ssize_t
+config_worker_index(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_workers; i++)
 		if (streq(c->workers[i]->name, name))
-			return c->workers[i];
-	return NULL;
+			return (ssize_t) i;
+	return -1;
+}
+
+const struct worker_config *
+config_find_worker(const struct config *c, const char *name)
+{
+	ssize_t i = config_worker_index(c, name);
+
+	return i >= 0 ? c->workers[i] : NULL;
 }
 
 const struct intake_config *

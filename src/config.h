@@ -170,4 +170,6 @@ void config_errors_clear(struct config_errors *errors);
 void config_errors_print(const struct config_errors *errors, FILE *f);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);
+/* The worker's position in c->workers (and so in anything kept parallel to it), or -1. */
+ssize_t config_worker_index(const struct config *c, const char *name);
 const struct intake_config *config_find_intake(const struct config *c, const char *name);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include <systemd/sd-journal.h>
+
+#include "log.h"
 #include "output.h"
 #include "task.h"
 #include "util.h"
@@ -148,4 +153,27 @@ output_pump_start(struct task_group *group, const char *prefix, int fd, int out_
 		free(p);
 	}
 	return r;
+}
+
+void
+output_journal_streams(const char *name, int *ret_out, int *ret_err)
+{
+	int out = sd_journal_stream_fd(name, LOG_INFO, 0), err;
+
+	if (out < 0) {
+		log_warning_errno(out, "Worker '%s': cannot reach the journal for output = journal, "
+				       "inheriting graced's output instead",
+		    name);
+		*ret_out = *ret_err = -1;
+		return;
+	}
+	err = sd_journal_stream_fd(name, LOG_WARNING, 0);
+	if (err < 0) {
+		log_warning_errno(err, "Worker '%s': cannot reach the journal for stderr, sending it "
+				       "with stdout",
+		    name);
+		err = fcntl(out, F_DUPFD_CLOEXEC, 3);
+	}
+	*ret_out = out;
+	*ret_err = err;
 }

@@ -12,3 +12,10 @@ struct task_group;
 
 /* Spawns the pump of fd (non-blocking, taken over and closed by the task) into group. */
 int output_pump_start(struct task_group *group, const char *prefix, int fd, int out_fd);
+
+/*
+ * output = journal: stream descriptors to journald for the child's stdout (priority info) and
+ * stderr (warning), tagged with the instance's name. When journald cannot be reached, both stay
+ * -1 (the child inherits graced's) and a warning says so.
+ */
+void output_journal_streams(const char *name, int *ret_out, int *ret_err);

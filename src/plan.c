@@ -9,15 +9,6 @@
 #include "plan.h"
 #include "util.h"
 
-static ssize_t
-worker_index(const struct config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (streq(c->workers[i]->name, name))
-			return (ssize_t) i;
-	return -1;
-}
-
 static bool
 config_announces(const struct config *c)
 {
@@ -55,7 +46,7 @@ assign_levels(const struct config *c, struct plan_worker *pws)
 
 		for (size_t d = 0; d < c->n_workers; d++)
 			for (char **a = c->workers[d]->after; a && *a; a++) {
-				ssize_t i = worker_index(c, *a);
+				ssize_t i = config_worker_index(c, *a);
 
 				if (i >= 0 && pws[i].level < pws[d].level + 1) {
 					pws[i].level = pws[d].level + 1;

@@ -60,6 +60,9 @@ report_free(struct report *r)
 	for (size_t i = 0; i < r->n_workers; i++)
 		free(r->workers[i].name);
 	free(r->workers);
+	for (size_t i = 0; i < r->n_stragglers; i++)
+		free(r->stragglers[i].command);
+	free(r->stragglers);
 	for (size_t i = 0; i < r->n_intakes; i++) {
 		free(r->intakes[i].name);
 		free(r->intakes[i].action);
@@ -92,6 +95,23 @@ report_add_worker(struct report *r, const char *name, unsigned instance)
 		return NULL;
 	r->n_workers++;
 	return w;
+}
+
+struct report_straggler *
+report_add_straggler(struct report *r, pid_t pid, const char *command)
+{
+	struct report_straggler *m = realloc(r->stragglers, (r->n_stragglers + 1) * sizeof(*m));
+	struct report_straggler *s;
+
+	if (!m)
+		return NULL;
+	r->stragglers = m;
+	s = &m[r->n_stragglers];
+	*s = (struct report_straggler) { .pid = pid, .outcome = OUTCOME_ABANDONED };
+	if (!(s->command = strdup(command)))
+		return NULL;
+	r->n_stragglers++;
+	return s;
 }
 
 struct report_intake *
@@ -229,6 +249,18 @@ report_write_json(const struct report *r, FILE *f)
 		fprintf(f, ", \"exit_ms\": ");
 		if (w->exit)
 			fprintf(f, "%llu}", ms_since(r, w->exit));
+		else
+			fprintf(f, "null}");
+	}
+	fprintf(f, "],\n \"stragglers\": [");
+	for (size_t i = 0; i < r->n_stragglers; i++) {
+		const struct report_straggler *s = &r->stragglers[i];
+
+		fprintf(f, "%s\n  {\"pid\": %ld, \"command\": ", i ? "," : "", (long) s->pid);
+		json_string(f, s->command);
+		fprintf(f, ", \"outcome\": \"%s\", \"exit_ms\": ", outcome_to_string(s->outcome));
+		if (s->exit)
+			fprintf(f, "%llu}", ms_since(r, s->exit));
 		else
 			fprintf(f, "null}");
 	}

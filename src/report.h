@@ -29,6 +29,14 @@ struct report_worker {
 	usec_t exit;           /* when it ended; 0: never */
 };
 
+/* A descendant that no worker accounted for (see straggler.h). */
+struct report_straggler {
+	pid_t pid;
+	char *command;
+	enum outcome outcome;  /* exited, cancelled, killed or abandoned, as for workers */
+	usec_t exit;
+};
+
 /* What the intake step did with one [intake:*]. */
 struct report_intake {
 	char *name;
@@ -45,6 +53,8 @@ struct report {
 	struct report_step steps[_PHASE_MAX];
 	struct report_worker *workers;
 	size_t n_workers;
+	struct report_straggler *stragglers;
+	size_t n_stragglers;
 	size_t tasks_pending_at_exit;
 	struct report_intake *intakes;
 	size_t n_intakes;
@@ -60,6 +70,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct report *, report_free);
 /* Appends an instance; the returned record stays valid until the next call. NULL on OOM. */
 struct report_worker *report_add_worker(struct report *r, const char *name, unsigned instance);
 
+/* Appends a straggler; the returned record stays valid until the next call. NULL on OOM. */
+struct report_straggler *report_add_straggler(struct report *r, pid_t pid, const char *command);
 /* Appends an intake (nothing done yet); the record stays valid until the next call. NULL on OOM. */
 struct report_intake *report_add_intake(struct report *r, const char *name, const char *type);
 /* Sets what was done and how it went (copies both); -ENOMEM. */

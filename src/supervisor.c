@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
+#include "straggler.h"
 #include "supervisor.h"
 #include "task.h"
 #include "util.h"
@@ -101,6 +102,7 @@ supervisor_free(struct supervisor *sv)
 	if (!sv)
 		return NULL;
 	signals_free(sv);
+	straggler_free_all(sv);
 	intake_free_all(sv);
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
@@ -114,10 +116,10 @@ supervisor_free(struct supervisor *sv)
 struct worker *
 supervisor_find_worker(struct supervisor *sv, const char *name)
 {
-	for (size_t i = 0; i < sv->n_workers; i++)
-		if (streq(sv->workers[i].config->name, name))
-			return &sv->workers[i];
-	return NULL;
+	/* sv->workers is parallel to the config's workers. */
+	ssize_t i = config_worker_index(sv->config, name);
+
+	return i >= 0 ? &sv->workers[i] : NULL;
 }
 
 void
@@ -164,9 +166,33 @@ dump_tasks(struct supervisor *sv)
 	free(text);
 }
 
+/* Single-command mode passes job-control and user signals on to the command, as tini does. */
+static void
+forward(struct supervisor *sv, int sig)
+{
+	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	char pid[16];
+
+	if (!in || !in->running) {
+		log_debug("Received %s with no command running, ignoring", signal_to_string(sig));
+		return;
+	}
+	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
+	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(sig) },
+				     { "pid", pid }, { "event", "forward" }),
+	    "Forwarding %s to '%s' (pid %s)", signal_to_string(sig), in->name, pid);
+	if (kill(in->pid, sig) < 0 && errno != ESRCH)
+		log_warning_errno(errno, "Failed to forward %s to pid %s, continuing",
+		    signal_to_string(sig), pid);
+}
+
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
+	if (sv->single && sig != SIGTERM && sig != SIGINT) {
+		forward(sv, sig);
+		return;
+	}
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
@@ -369,6 +395,14 @@ close_step(struct supervisor *sv)
 	resource_close_all(sv);
 	supervisor_step_end(sv, PHASE_CLOSE);
 
+	for (enum phase p = 0; p < _PHASE_MAX; p++) {
+		const struct report_step *st = &sv->report->steps[p];
+
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-end" }),
+		    "Step %s ran from +%llu ms to +%llu ms", phase_to_string(p),
+		    (unsigned long long) ((st->start - sv->report->triggered) / USEC_PER_MSEC),
+		    (unsigned long long) ((st->end - sv->report->triggered) / USEC_PER_MSEC));
+	}
 	sv->exit_status = exit_status(sv);
 	sv->report->exit_code = sv->exit_status;
 	/* Everything but this task should be gone now. */
@@ -413,6 +447,8 @@ supervisor_task(void *arg)
 					(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
 					    PHASE_JOIN);
 			}
+		if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, sv, NULL)) < 0)
+			log_error_errno(r, "Failed to look for stragglers, continuing");
 		while (task_group_join(sv->stoppers, usec_add(now_usec(), STILL_ALIVE_INTERVAL)) ==
 		    -ETIMEDOUT)
 			log_still_alive(sv);

@@ -76,7 +76,9 @@ struct supervisor {
 	enum phase phase;
 	unsigned escalations;        /* second signals received during the shutdown */
 	bool forced;                 /* something was killed or abandoned, or a run-time failure */
-	struct event *signals[8];
+	struct event *signals[16];
+	struct straggler *stragglers;
+	size_t n_stragglers;
 	int exit_status;
 };
 

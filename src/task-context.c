@@ -29,7 +29,8 @@ void
 task_context_make(struct task_context *ctx, void *stack, size_t size, void (*entry)(void *),
     void *arg)
 {
-	uintptr_t top = ((uintptr_t) stack + size - sizeof(struct ucontext_start)) & ~(uintptr_t) 15;
+	uintptr_t top =
+	    ((uintptr_t) stack + size - sizeof(struct ucontext_start)) & ~(uintptr_t) 15;
 	struct ucontext_start *s = (struct ucontext_start *) top;
 
 	s->entry = entry;

@@ -20,6 +20,11 @@
 #define MADV_GUARD_INSTALL 102
 #endif
 
+/* Linux >= 5.14. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 /* Stacks per chunk mapping: 64 x (64 KiB + 4 KiB) is 4.25 MiB of address space, no memory. */
 #define CHUNK_STACKS 64
 
@@ -45,6 +50,7 @@ struct task_stack_pool {
 	struct task_stack *free_cold;
 	struct chunk *chunks;
 	enum guard_mode guard;
+	bool no_populate;
 	size_t mappings;	/* created by us */
 	size_t mapping_budget;	/* how many we allow ourselves */
 	size_t max_map_count;
@@ -134,6 +140,14 @@ task_stack_pool_mappings(const struct task_stack_pool *p)
 	return p->mappings;
 }
 
+void
+task_stack_pool_limit(struct task_stack_pool *p, size_t max_mappings, bool force_mprotect)
+{
+	p->mapping_budget = max_mappings;
+	if (force_mprotect)
+		p->guard = GUARD_MPROTECT;
+}
+
 static int
 guard_install(struct task_stack_pool *p, void *guard)
 {
@@ -151,6 +165,20 @@ guard_install(struct task_stack_pool *p, void *guard)
 	if (mprotect(guard, p->page, PROT_NONE) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Faults in the top page of a stack, where every task's first frames go. A page fault costs
+ * several microseconds (tens in some VMs); one madvise() per stack at chunk creation is much
+ * cheaper than the trap on first use. Best effort: the page faults in later otherwise.
+ */
+static void
+populate_top(struct task_stack_pool *p, struct task_stack *s)
+{
+	if (p->no_populate)
+		return;
+	if (madvise((char *) s->lo + s->size - p->page, p->page, MADV_POPULATE_WRITE) < 0)
+		p->no_populate = errno == EINVAL;
 }
 
 static int
@@ -197,6 +225,7 @@ chunk_add(struct task_stack_pool *p)
 		}
 		s->lo = guard + p->page;
 		s->size = p->size;
+		populate_top(p, s);
 	}
 #if HAVE_VALGRIND_VALGRIND_H
 	for (size_t i = 0; i < CHUNK_STACKS; i++) {
@@ -279,6 +308,7 @@ task_stack_prefault(struct task_stack_pool *p, size_t n)
 		s = p->free_cold;
 		p->free_cold = s->next;
 		/* The top page holds the first frames of every task. */
+		populate_top(p, s);
 		((volatile char *) s->lo)[s->size - 1] = 0;
 		s->warm = true;
 		s->next = p->free;

@@ -31,5 +31,8 @@ void task_stack_put(struct task_stack_pool *p, struct task_stack *s);
 /* Makes sure n stacks are cached with their top page faulted in. */
 int task_stack_prefault(struct task_stack_pool *p, size_t n);
 const char *task_stack_pool_error(const struct task_stack_pool *p);
+/* Caps the mappings stacks may take (default: half of vm.max_map_count) and, with
+ * force_mprotect, makes guard pages with mprotect() as kernels before 6.13 must. */
+void task_stack_pool_limit(struct task_stack_pool *p, size_t max_mappings, bool force_mprotect);
 /* Mappings the pool has created (an estimate of its share of /proc/self/maps). */
 size_t task_stack_pool_mappings(const struct task_stack_pool *p);

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "task-context.h"
+#include "task-internal.h"
 #include "task-sanitizer.h"
 #include "task-stack.h"
 #include "task.h"
@@ -25,109 +26,6 @@
 
 /* A task handed -ECANCELED more often than this is ignoring its cancellation. */
 #define CANCEL_IGNORE_LIMIT 8
-
-enum wait_kind {
-	WAIT_NONE,
-	WAIT_YIELD,
-	WAIT_SLEEP,
-	WAIT_FD,
-	WAIT_EVENT,
-	WAIT_JOIN,
-	WAIT_GROUP,
-	WAIT_CHILD,
-};
-
-/* A child some task waits for or will wait for; keeps an exit that arrives first. */
-struct child_watch {
-	TAILQ_ENTRY(child_watch) link;
-	pid_t pid;
-	bool exited;
-	int status;
-	struct task *waiter;
-};
-
-struct task_group {
-	struct task_runtime *rt;
-	struct task_group *parent;
-	TAILQ_ENTRY(task_group) link; /* in parent->subgroups or rt->groups */
-	TAILQ_HEAD(, task_group) subgroups;
-	TAILQ_HEAD(, task) tasks;   /* alive, and ended ones still held by a handle */
-	TAILQ_HEAD(, task) joiners; /* tasks in task_group_join() */
-	size_t live;		    /* tasks not ended, here and in subgroups */
-	bool cancelled;
-	char name[TASK_NAME_MAX];
-};
-
-TAILQ_HEAD(task_queue, task);
-
-struct task {
-	struct task_runtime *rt;
-	struct task_group *group;
-	TAILQ_ENTRY(task) group_link;
-	TAILQ_ENTRY(task) all_link;
-	TAILQ_ENTRY(task) runq_link;
-	struct task_queue *queue; /* the run queue or yield queue it is on */
-	TAILQ_ENTRY(task) wait_link; /* in an event's or a group's waiters */
-	struct task *joiner;
-	uint64_t id;
-	task_fn fn;
-	void *arg;
-	enum task_state state;
-	bool has_handle;
-	bool cancelled;
-	bool ignores_cancel;  /* over CANCEL_IGNORE_LIMIT, to be reported */
-	bool cancel_reported;
-	unsigned shield_depth;
-	unsigned cancel_returns;
-	usec_t shield_deadline;
-	int result;
-	int wake_result;
-	usec_t since;
-	struct {
-		enum wait_kind kind;
-		bool armed; /* the libevent event is added */
-		int fd;
-		int events;
-		usec_t deadline;
-		int timeout_result;
-		struct task_event *event;
-		struct task *target;
-		struct task_group *group;
-		struct child_watch *child;
-	} wait;
-	struct task_stack *stack;
-	void *fake_stack; /* ASan's, while switched out */
-	struct task_context ctx;
-	char name[TASK_NAME_MAX];
-	/* Followed by event_get_struct_event_size() bytes: the task's own timer/fd event. */
-};
-
-struct task_runtime {
-	struct event_base *base;
-	struct event *runq_now;	  /* event_active()d: runs after the current callbacks */
-	struct event *runq_later; /* zero timeout: runs after the next poll */
-	bool runq_scheduled;
-	bool in_runq;
-	struct task_queue runq;
-	struct task_queue yieldq;
-	TAILQ_HEAD(, task) tasks;
-	TAILQ_HEAD(, task_group) groups;
-	TAILQ_HEAD(, child_watch) children;
-	struct task_stack_pool *stacks;
-	size_t task_size;
-	size_t event_offset;
-	size_t n_tasks;
-	size_t n_live;
-	uint64_t last_id;
-	usec_t slow_step;
-	bool spawn_failed;
-	task_reporter_fn reporter;
-	void *reporter_data;
-	struct task_context sched_ctx;
-	void *sched_fake_stack;
-	const void *sched_stack_bottom;
-	size_t sched_stack_size;
-};
 
 /*
  * The task running right now, or NULL on the scheduler's (the loop's) stack. The blocking calls
@@ -176,6 +74,34 @@ task_report_to_string(enum task_report k)
 	return k >= 0 && k < _TASK_REPORT_MAX ? task_report_table[k] : NULL;
 }
 
+static int
+lookup(const char *const *table, int n, const char *s)
+{
+	if (s)
+		for (int i = 0; i < n; i++)
+			if (table[i] && streq(table[i], s))
+				return i;
+	return -EINVAL;
+}
+
+enum task_state
+task_state_from_string(const char *s)
+{
+	return (enum task_state) lookup(task_state_table, _TASK_STATE_MAX, s);
+}
+
+enum task_outcome
+task_outcome_from_string(const char *s)
+{
+	return (enum task_outcome) lookup(task_outcome_table, _TASK_OUTCOME_MAX, s);
+}
+
+enum task_report
+task_report_from_string(const char *s)
+{
+	return (enum task_report) lookup(task_report_table, _TASK_REPORT_MAX, s);
+}
+
 enum task_outcome
 task_outcome_from_result(int result)
 {
@@ -188,16 +114,13 @@ static void
 default_reporter(enum task_report kind, const char *name, const char *message, void *userdata)
 {
 	/* The one place the runtime's warnings reach the log; owners may install their own. */
-	log_fields(LOG_WARNING, 0, LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }),
-	    "%s", message);
+	log_fields(LOG_WARNING, 0,
+	    LOG_FIELDS({ "task", name }, { "event", task_report_to_string(kind) }), "%s", message);
 }
 
-static void
-report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
-    _printf_(4, 5);
-
-static void
-report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format, ...)
+void
+task_report(struct task_runtime *rt, enum task_report kind, const char *name, const char *format,
+    ...)
 {
 	char message[256];
 	va_list ap;
@@ -277,7 +200,8 @@ wake(struct task *t, int result)
 		return;
 	wait_unregister(t);
 	t->wake_result = result;
-	t->since = now_usec();
+	/* Outside the run queue the cached clock may be a whole idle poll old. */
+	t->since = t->rt->in_runq ? t->rt->now : now_usec();
 	runq_push(t);
 }
 
@@ -299,7 +223,8 @@ wait_cb(evutil_socket_t fd, short what, void *userdata)
 	/* A non-persistent event is no longer added once it fired. */
 	t->wait.armed = false;
 	if (what & (EV_READ | EV_WRITE)) {
-		wake(t, ((what & EV_READ) ? TASK_FD_READ : 0) | ((what & EV_WRITE) ? TASK_FD_WRITE : 0));
+		wake(t, ((what & EV_READ) ? TASK_FD_READ : 0) |
+		    ((what & EV_WRITE) ? TASK_FD_WRITE : 0));
 		return;
 	}
 	/*
@@ -323,10 +248,8 @@ wait_cb(evutil_socket_t fd, short what, void *userdata)
 static void
 run_one(struct task_runtime *rt, struct task *t)
 {
-	usec_t start = 0;
+	usec_t start = rt->now, d;
 
-	if (rt->slow_step)
-		start = now_usec();
 	t->state = TASK_RUNNING;
 	current = t;
 	fiber_start_switch(&rt->sched_fake_stack, t->stack->lo, t->stack->size);
@@ -334,18 +257,17 @@ run_one(struct task_runtime *rt, struct task *t)
 	fiber_finish_switch(rt->sched_fake_stack, NULL, NULL);
 	current = NULL;
 
-	/* Reports are made here, on the loop's stack, not on the task's small one. */
-	if (rt->slow_step) {
-		usec_t d = now_usec() - start;
+	rt->now = now_usec();
+	d = rt->now - start;
 
-		if (d > rt->slow_step)
-			report(rt, TASK_REPORT_SLOW_STEP, t->name,
-			    "task '%s' ran %" PRIu64 ".%03" PRIu64 "ms without yielding", t->name,
-			    d / USEC_PER_MSEC, d % USEC_PER_MSEC);
-	}
+	/* Reports are made here, on the loop's stack, not on the task's small one. */
+	if (rt->slow_step && d > rt->slow_step)
+		task_report(rt, TASK_REPORT_SLOW_STEP, t->name,
+		    "task '%s' ran %" PRIu64 ".%03" PRIu64 "ms without yielding", t->name,
+		    d / USEC_PER_MSEC, d % USEC_PER_MSEC);
 	if (t->ignores_cancel && !t->cancel_reported) {
 		t->cancel_reported = true;
-		report(rt, TASK_REPORT_IGNORES_CANCEL, t->name,
+		task_report(rt, TASK_REPORT_IGNORES_CANCEL, t->name,
 		    "task '%s' ignores cancellation: %u blocking calls returned -ECANCELED", t->name,
 		    t->cancel_returns);
 	}
@@ -357,8 +279,9 @@ run_one(struct task_runtime *rt, struct task *t)
 	t->stack = NULL;
 	if (!t->has_handle) {
 		if (task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
-			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
-			    "task '%s' failed and nobody joins it: %s", t->name, strerror(-t->result));
+			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			    "task '%s' failed and nobody joins it: %s", t->name,
+			    strerror(-t->result));
 		TAILQ_REMOVE(&t->group->tasks, t, group_link);
 		TAILQ_REMOVE(&rt->tasks, t, all_link);
 		rt->n_tasks--;
@@ -375,6 +298,7 @@ runq_cb(evutil_socket_t fd, short what, void *userdata)
 
 	rt->runq_scheduled = false;
 	rt->in_runq = true;
+	rt->now = now_usec();
 	while (budget-- > 0 && (t = TAILQ_FIRST(&rt->runq))) {
 		TAILQ_REMOVE(&rt->runq, t, runq_link);
 		t->queue = NULL;
@@ -410,7 +334,7 @@ yield_now(struct task *t)
 {
 	t->state = TASK_RUNNABLE;
 	t->wait.kind = WAIT_YIELD;
-	t->since = now_usec();
+	t->since = t->rt->now;
 	t->queue = &t->rt->yieldq;
 	TAILQ_INSERT_TAIL(t->queue, t, runq_link);
 	suspend(t);
@@ -438,7 +362,7 @@ task_main(void *userdata)
 	fiber_finish_switch(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
 	t->result = t->fn(t->arg);
 	t->state = TASK_DONE;
-	t->since = now_usec();
+	t->since = rt->now;
 	rt->n_live--;
 	if (t->joiner)
 		wake(t->joiner, 0);
@@ -455,7 +379,8 @@ static int
 cancel_return(struct task *t)
 {
 	if (++t->cancel_returns > CANCEL_IGNORE_LIMIT) {
-		/* Reported by the scheduler; the yield keeps a spinning task from freezing the loop. */
+		/* Reported by the scheduler; the yield keeps a spinning task from freezing the
+		 * loop. */
 		t->ignores_cancel = true;
 		yield_now(t);
 	}
@@ -491,7 +416,6 @@ static int
 block(struct task *t, enum wait_kind kind, int fd, int events, usec_t deadline, int timeout_result)
 {
 	struct task_runtime *rt = t->rt;
-	usec_t now = now_usec();
 	int r;
 
 	t->wait.kind = kind;
@@ -500,9 +424,12 @@ block(struct task *t, enum wait_kind kind, int fd, int events, usec_t deadline, 
 	t->wait.fd = fd;
 	t->wait.events = events;
 	if (fd >= 0 || deadline != USEC_INFINITY) {
-		struct timeval tv = timeval_until(deadline, now);
+		struct timeval tv = { 0, 0 };
 		short what = (short) (((events & TASK_FD_READ) ? EV_READ : 0) |
 		    ((events & TASK_FD_WRITE) ? EV_WRITE : 0));
+
+		if (deadline != USEC_INFINITY)
+			tv = timeval_until(deadline, now_usec());
 
 		if (event_assign(task_event(t), rt->base, fd, what, wait_cb, t) < 0 ||
 		    event_add(task_event(t), deadline == USEC_INFINITY ? NULL : &tv) < 0) {
@@ -513,7 +440,7 @@ block(struct task *t, enum wait_kind kind, int fd, int events, usec_t deadline, 
 		t->wait.armed = true;
 	}
 	t->state = TASK_WAITING;
-	t->since = now;
+	t->since = rt->now;
 	suspend(t);
 	r = t->wake_result;
 	if (r == -ECANCELED)
@@ -706,7 +633,7 @@ task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
 		c->waiter = t;
 		t->wait.child = c;
 		r = block(t, WAIT_CHILD, -1, 0, d, -ETIMEDOUT);
-		/* On a timeout or a cancel the interest stays, so a later wait still gets the exit. */
+		/* On a timeout or a cancel the interest stays: a later wait still gets the exit. */
 		if (r < 0)
 			return r;
 	}
@@ -836,7 +763,7 @@ task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
 	if (r < 0) {
 		/* Once per episode: a spawn loop hitting the limit must not flood the log. */
 		if (!rt->spawn_failed)
-			report(rt, TASK_REPORT_SPAWN_FAILED, name, "cannot spawn task '%s': %s",
+			task_report(rt, TASK_REPORT_SPAWN_FAILED, name, "cannot spawn task '%s': %s",
 			    strempty(name), task_stack_pool_error(rt->stacks));
 		rt->spawn_failed = true;
 		return r;
@@ -857,9 +784,13 @@ task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
 	t->cancelled = g->cancelled;
 	t->has_handle = ret_task != NULL;
 	t->stack = stack;
-	t->since = now_usec();
+	t->since = rt->in_runq ? rt->now : now_usec();
 	copy_name(t->name, name);
-	task_context_make(&t->ctx, stack->lo, stack->size, task_main, t);
+	/*
+	 * Stacks sit at a 68 KiB stride, so every task's first frames would share the same few
+	 * cache sets; starting each 128 bytes lower than the last (16 steps) spreads them.
+	 */
+	task_context_make(&t->ctx, stack->lo, stack->size - (t->id % 16) * 128, task_main, t);
 
 	TAILQ_INSERT_TAIL(&g->tasks, t, group_link);
 	TAILQ_INSERT_TAIL(&rt->tasks, t, all_link);
@@ -961,8 +892,9 @@ group_free_recursive(struct task_group *g)
 	for (struct task *t; (t = TAILQ_FIRST(&g->tasks));) {
 		if (t->state == TASK_DONE &&
 		    task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED)
-			report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
-			    "task '%s' failed and was never joined: %s", t->name, strerror(-t->result));
+			task_report(rt, TASK_REPORT_FAILED_UNJOINED, t->name,
+			    "task '%s' failed and was never joined: %s", t->name,
+			    strerror(-t->result));
 		task_destroy(t);
 	}
 	/* Joiners of an empty group were woken when it emptied. */
@@ -1119,7 +1051,15 @@ task_runtime_free(struct task_runtime *rt)
 {
 	if (!rt)
 		return NULL;
-	/* Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. */
+	/*
+	 * Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. They go
+	 * first, so no group is freed while a task still waits to join it.
+	 */
+	for (struct task *t = TAILQ_FIRST(&rt->tasks), *next; t; t = next) {
+		next = TAILQ_NEXT(t, all_link);
+		if (t->state != TASK_DONE)
+			task_destroy(t);
+	}
 	for (struct task_group *g; (g = TAILQ_FIRST(&rt->groups));)
 		group_free_recursive(g);
 	for (struct child_watch *c; (c = TAILQ_FIRST(&rt->children));) {
@@ -1176,6 +1116,12 @@ task_runtime_set_stack_cache(struct task_runtime *rt, size_t n)
 	task_stack_pool_set_cache(rt->stacks, n);
 }
 
+void
+task_runtime_limit_stack_mappings(struct task_runtime *rt, size_t max, bool mprotect_guards)
+{
+	task_stack_pool_limit(rt->stacks, max, mprotect_guards);
+}
+
 int
 task_runtime_prefault(struct task_runtime *rt, size_t n)
 {
@@ -1186,132 +1132,4 @@ size_t
 task_runtime_count(const struct task_runtime *rt)
 {
 	return rt->n_tasks;
-}
-
-static void
-format_duration(char *buf, size_t size, usec_t d)
-{
-	(void) snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", d / USEC_PER_SEC,
-	    (d % USEC_PER_SEC) / USEC_PER_MSEC);
-}
-
-/* "fd 7 readable", "child 4211", "event stop", "until +2.500s": what t waits for, from now. */
-static void
-format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
-{
-	char left[32] = "";
-	int n = 0;
-
-	if (t->state != TASK_WAITING) {
-		(void) snprintf(buf, size, "%s", t->wait.kind == WAIT_YIELD ? "yield" : "");
-		return;
-	}
-	if (t->wait.deadline != USEC_INFINITY)
-		format_duration(left, sizeof(left),
-		    t->wait.deadline > now ? t->wait.deadline - now : 0);
-	switch (t->wait.kind) {
-	case WAIT_SLEEP:
-		(void) snprintf(buf, size, "until +%s", left[0] ? left : "infinity");
-		return;
-	case WAIT_FD:
-		n = snprintf(buf, size, "fd %d %s", t->wait.fd,
-		    t->wait.events == (TASK_FD_READ | TASK_FD_WRITE) ? "readable|writable" :
-		    t->wait.events == TASK_FD_READ		     ? "readable" :
-								       "writable");
-		break;
-	case WAIT_EVENT:
-		n = snprintf(buf, size, "event %s", strempty(t->wait.event->name));
-		break;
-	case WAIT_JOIN:
-		n = snprintf(buf, size, "task '%s'", t->wait.target->name);
-		break;
-	case WAIT_GROUP:
-		n = snprintf(buf, size, "group '%s'", t->wait.group->name);
-		break;
-	case WAIT_CHILD:
-		n = snprintf(buf, size, "child %d", (int) t->wait.child->pid);
-		break;
-	default:
-		n = snprintf(buf, size, "?");
-		break;
-	}
-	if (left[0] && n >= 0 && (size_t) n < size)
-		(void) snprintf(buf + n, size - (size_t) n, ", until +%s", left);
-}
-
-static void
-fill_info(const struct task *t, usec_t now, struct task_info *i)
-{
-	memset(i, 0, sizeof(*i));
-	i->id = t->id;
-	memcpy(i->name, t->name, sizeof(i->name));
-	memcpy(i->group, t->group->name, sizeof(i->group));
-	i->state = t->state;
-	i->cancelled = t->cancelled;
-	format_awaits(t, now, i->awaits, sizeof(i->awaits));
-	i->since = t->since;
-	if (t->state == TASK_WAITING && t->wait.kind == WAIT_CHILD)
-		i->child = t->wait.child->pid;
-}
-
-int
-task_runtime_list(struct task_runtime *rt, struct task_info **ret, size_t *ret_n)
-{
-	usec_t now = now_usec();
-	struct task_info *a;
-	struct task *t;
-	size_t n = 0;
-
-	a = calloc(rt->n_tasks ? rt->n_tasks : 1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	TAILQ_FOREACH(t, &rt->tasks, all_link)
-		fill_info(t, now, &a[n++]);
-	*ret = a;
-	*ret_n = n;
-	return 0;
-}
-
-void
-task_runtime_dump(struct task_runtime *rt, FILE *f)
-{
-	usec_t now = now_usec();
-	struct task *t;
-
-	fprintf(f, "%-6s %-20s %-16s %-8s %10s %-6s %s\n", "ID", "NAME", "GROUP", "STATE", "FOR",
-	    "CHILD", "AWAITS");
-	TAILQ_FOREACH(t, &rt->tasks, all_link) {
-		struct task_info i;
-		char since[32], child[16] = "-";
-
-		fill_info(t, now, &i);
-		format_duration(since, sizeof(since), now > i.since ? now - i.since : 0);
-		if (i.child > 0)
-			(void) snprintf(child, sizeof(child), "%d", (int) i.child);
-		fprintf(f, "%-6" PRIu64 " %-20s %-16s %-8s %10s %-6s %s%s\n", i.id, i.name, i.group,
-		    task_state_to_string(i.state), since, child, i.awaits,
-		    i.cancelled && i.state != TASK_DONE ? " (cancelled)" : "");
-	}
-	fprintf(f, "%zu tasks, %zu alive\n", rt->n_tasks, rt->n_live);
-}
-
-size_t
-task_runtime_shutdown(struct task_runtime *rt)
-{
-	usec_t now = now_usec();
-	struct task *t;
-	size_t n = 0;
-
-	TAILQ_FOREACH(t, &rt->tasks, all_link) {
-		char awaits[80];
-
-		if (t->state == TASK_DONE)
-			continue;
-		n++;
-		format_awaits(t, now, awaits, sizeof(awaits));
-		report(rt, TASK_REPORT_PENDING_AT_EXIT, t->name,
-		    "task '%s' in group '%s' is still %s%s%s at exit", t->name, t->group->name,
-		    task_state_to_string(t->state), awaits[0] ? ", awaiting " : "", awaits);
-	}
-	return n;
 }

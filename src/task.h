@@ -33,8 +33,11 @@
  *
  * Stacks. Each task runs on its own stack (64 KiB by default, fixed size) with a guard page below
  * it, so an overflow is a SIGSEGV, never silent corruption. Budget: frames on a task stack must
- * stay small (no arrays beyond a few hundred bytes, no recursion of unbounded depth); libevent,
- * libc and the runtime's own frames need about 4 KiB of it, under AddressSanitizer about 3x more.
+ * stay small (no arrays beyond a few hundred bytes, no recursion of unbounded depth). A task
+ * blocked in a runtime call uses under 2 KiB for the runtime's frames (they fit the top page
+ * with the cache-colouring offset); a report made on a task's stack (task_group_free() from a
+ * task, through the default reporter and log.c's 4 KiB line buffer) about 6 KiB; AddressSanitizer
+ * makes every frame about 3x larger. That leaves more than 50 KiB for the task's own code.
  * Stacks are carved from chunk mappings of 64 stacks, so one mmap serves many tasks, and freed
  * stacks are kept warm in a LIFO cache (up to 4096 by default), so a warm spawn+join makes no
  * system call.
@@ -65,7 +68,7 @@ struct task_runtime;
 
 #define TASK_STACK_SIZE_DEFAULT (64U * 1024U)
 #define TASK_SLOW_STEP_DEFAULT (100 * USEC_PER_MSEC)
-#define TASK_STACK_CACHE_DEFAULT 4096U
+#define TASK_STACK_CACHE_DEFAULT 16384U
 /* Longer names are truncated in the task table. */
 #define TASK_NAME_MAX 32
 
@@ -115,6 +118,9 @@ typedef void (*task_reporter_fn)(enum task_report kind, const char *name, const 
 const char *task_state_to_string(enum task_state s);
 const char *task_outcome_to_string(enum task_outcome o);
 const char *task_report_to_string(enum task_report k);
+enum task_state task_state_from_string(const char *s);
+enum task_outcome task_outcome_from_string(const char *s);
+enum task_report task_report_from_string(const char *s);
 enum task_outcome task_outcome_from_result(int result);
 
 /* Runtime. */
@@ -132,6 +138,10 @@ void task_runtime_set_slow_step(struct task_runtime *rt, usec_t usec);
 int task_runtime_set_stack_size(struct task_runtime *rt, size_t size);
 /* How many freed stacks stay warm; the rest give their memory back (MADV_DONTNEED). */
 void task_runtime_set_stack_cache(struct task_runtime *rt, size_t n);
+/* Caps the memory mappings task stacks may take (default: half of vm.max_map_count); with
+ * mprotect_guards, guard pages are made the pre-6.13 way, 2 mappings per stack. For tests of
+ * the limit, and for a process that needs its mappings for something else. */
+void task_runtime_limit_stack_mappings(struct task_runtime *rt, size_t max, bool mprotect_guards);
 /* Maps and touches n stacks now, so the first n spawns fault in nothing. */
 int task_runtime_prefault(struct task_runtime *rt, size_t n);
 /* Runs the loop until group (with its subgroups) has no live task, or the deadline: 0,
@@ -172,8 +182,9 @@ void task_group_cancel(struct task_group *g);
 /* Waits until no task in the group or its subgroups is alive: 0, -ETIMEDOUT, -ECANCELED.
  * Outside a task it runs the loop (task_runtime_run_until()). */
 int task_group_join(struct task_group *g, usec_t deadline);
-/* Cancel, join, free. The join is shielded: a cancelled caller still waits for its children,
- * bounded by deadline. 0, or -ETIMEDOUT with the group kept. */
+/* Cancel, join, free (with its subgroups, empty by then). The join is shielded: a cancelled
+ * caller still waits for its children, bounded by deadline. 0, or -ETIMEDOUT with the group
+ * kept (-EDEADLK from a task inside it, -EBUSY outside a task while the loop runs). */
 int task_group_close(struct task_group *g, usec_t deadline);
 size_t task_group_live(const struct task_group *g);
 
@@ -194,6 +205,8 @@ enum task_outcome task_get_outcome(const struct task *t);
 struct task *task_current(void);
 bool task_is_cancelled(void);
 int task_yield(void);
+/* 0 when deadline is reached (USEC_INFINITY: until cancelled), -ETIMEDOUT when a shield's earlier
+ * deadline cuts it short, -EDEADLK for an infinite sleep in a shield without a deadline. */
 int task_sleep_until(usec_t deadline);
 /* Returns the ready TASK_FD_* mask (> 0). */
 int task_wait_fd(int fd, int events, usec_t deadline);

@@ -273,6 +273,8 @@ start_process(struct instance *in)
 	}
 	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
 		goto fail;
+	if (c->output == OUTPUT_JOURNAL)
+		output_journal_streams(in->name, &out[1], &err[1]);
 	p.stdout_fd = out[1];
 	p.stderr_fd = err[1];
 	if (c->shutdown.stop_fd) {
@@ -285,6 +287,12 @@ start_process(struct instance *in)
 	}
 
 	r = spawn_process(&p, &child, &errfd);
+	if (r == -ESRCH) {
+		log_fields(LOG_ERR, 0, INSTANCE_FIELDS(in, "spawn-failed"),
+		    "Failed to start worker '%s': unknown user '%s' or group '%s'", in->name,
+		    strempty(c->user), strempty(c->group));
+		goto fail;
+	}
 	if (r < 0) {
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "spawn-failed"),
 		    "Failed to start worker '%s'", in->name);

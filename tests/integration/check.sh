@@ -8,7 +8,7 @@ expect_rc 0 "etc/graced.ini"
 expect_in "$T/out" "OK: 3 workers (4 instances)" "etc/graced.ini summary"
 expect_eq "$(wc -c <"$T/err")" 0 "etc/graced.ini: nothing on stderr"
 
-for f in "$SRC"/tests/config/good/*.ini; do
+for f in "$SRC"/tests/config/good/*.ini "$SRC"/etc/examples/*.ini; do
 	run "$GRACED" -c "$f" --check
 	expect_rc 0 "good/$(basename "$f")"
 done

@@ -4,6 +4,8 @@
 . "$TEST_LIB"
 
 # A critical worker that exits starts the shutdown; exit_code_from passes its status on.
+# job starts once bystander listens, so bystander is surely up when the shutdown comes.
+port=$((20000 + RANDOM % 20000))
 cat >"$T/c.ini" <<INI
 [supervisor]
 report = $T/report.json
@@ -13,8 +15,8 @@ command = sh -c 'exit 42'
 critical = yes
 after = bystander
 [worker:bystander]
-command = $GW --name bystander --log $EV
-ready = delay:100ms
+command = $GW --name bystander --log $EV --listen $port
+ready = tcp:$port
 INI
 run "$GRACED" -c "$T/c.ini"
 expect_rc 42 "exit_code_from a critical worker"

@@ -18,6 +18,23 @@ if cmp -s "$T/want" "$T/talker"; then pass; else fail "lines lost, reordered or 
 expect_eq "$(grep -c '^err [0-9]' "$T/err")" 0 "stderr lines are tagged"
 expect_eq "$(grep -c '^talker| err [123]$' "$T/err")" 3 "stderr lines go to graced's stderr"
 
+# output = journal: to journald when it runs; here, without one, graced says so and the
+# worker's output is inherited rather than lost.
+if [ -S /run/systemd/journal/stdout ]; then
+	echo "journald runs here: output = journal goes to it, not checked further"
+else
+	cat >"$T/j.ini" <<INI
+[worker:j]
+command = $GW --lines 1
+output = journal
+critical = yes
+INI
+	run "$GRACED" -c "$T/j.ini"
+	expect_rc 0 "output = journal without journald"
+	expect_in "$T/err" "cannot reach the journal for output = journal, inheriting" "journal fallback is said"
+	expect_eq "$(cat "$T/out")" "line 1" "the line is not lost"
+fi
+
 # Instances are tagged apart: web.0, web.1.
 cat >"$T/p.ini" <<INI
 [worker:pair]

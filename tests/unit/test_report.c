@@ -33,6 +33,7 @@ static struct report *
 sample(void)
 {
 	struct report *r = report_new("shop");
+	struct report_straggler *s;
 	struct report_worker *w;
 	struct report_intake *i;
 
@@ -56,6 +57,9 @@ sample(void)
 	w->exit = 2001 * MS;
 	assert_non_null(w = report_add_worker(r, "db", 0));
 	w->outcome = OUTCOME_FAILED;
+	assert_non_null(s = report_add_straggler(r, 77, "sleep 1000"));
+	s->outcome = OUTCOME_KILLED;
+	s->exit = 1900 * MS;
 	assert_non_null(i = report_add_intake(r, "http", "socket"));
 	assert_int_equal(report_intake_set(i, "shutdown", "ok"), 0);
 	assert_non_null(report_add_intake(r, "lb", "exec"));
@@ -82,6 +86,8 @@ test_json_shape(void **state)
 	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001},\n"
 	    "  {\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
 	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}],\n"
+	    " \"stragglers\": [\n"
+	    "  {\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}],\n"
 	    " \"intakes\": [\n"
 	    "  {\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"},\n"
 	    "  {\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}],\n"

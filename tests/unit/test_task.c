@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,8 @@
 	} while (0)
 
 #define MAX_REPORTS 32
-#define RUN_BUDGET (3 * USEC_PER_SEC)
+/* Only an upper bound for a broken test: ASan with fake stacks or valgrind are slow. */
+#define RUN_BUDGET (60 * USEC_PER_SEC)
 
 struct report {
 	enum task_report kind;
@@ -598,6 +599,65 @@ test_child_exit_before_wait(void **state)
 	run(f);
 }
 
+static int
+ping_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (;;) {
+		int r;
+
+		task_event_set(&f->ev2);
+		r = task_event_wait(&f->ev, USEC_INFINITY);
+		if (r < 0)
+			return r;
+		task_event_reset(&f->ev);
+		f->counter++;
+	}
+}
+
+static int
+pong_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (;;) {
+		int r = task_event_wait(&f->ev2, USEC_INFINITY);
+
+		if (r < 0)
+			return r;
+		task_event_reset(&f->ev2);
+		task_event_set(&f->ev);
+	}
+}
+
+static int
+stop_pingpong_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* This timer only fires if the ping-pong hands the loop back now and then. */
+	CHECK(f, task_sleep_until(now_usec() + 20 * USEC_PER_MSEC) == 0);
+	task_cancel(f->t[0]);
+	task_cancel(f->t[1]);
+	return 0;
+}
+
+static void
+test_busy_tasks_do_not_starve_loop(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "ping", ping_task, &f->t[0]);
+	spawn(f, "pong", pong_task, &f->t[1]);
+	spawn(f, "stopper", stop_pingpong_task, NULL);
+	run(f);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_get_outcome(f->t[1]), TASK_OUTCOME_CANCELLED);
+	print_message("%d ping-pong rounds in 20 ms\n", f->counter);
+	assert_true(f->counter > 0);
+}
+
 /* --- cancellation rules --- */
 
 static int
@@ -957,6 +1017,7 @@ test_stack_overflow_hits_guard(void **state)
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	print_message("overflowing child: wait status 0x%x\n", (unsigned) status);
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan catches the SIGSEGV itself, prints "stack-overflow" and exits non-zero. */
 	assert_true((WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
@@ -965,6 +1026,136 @@ test_stack_overflow_hits_guard(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSEGV);
 #endif
+}
+
+/* --- vm.max_map_count: what stacks cost in mappings, and what happens at the limit --- */
+
+static long
+count_maps(void)
+{
+	FILE *m = fopen("/proc/self/maps", "re");
+	long n = 0;
+	int c;
+
+	assert_non_null(m);
+	while ((c = fgetc(m)) != EOF)
+		if (c == '\n')
+			n++;
+	fclose(m);
+	return n;
+}
+
+static int
+park_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static void
+test_stack_mappings_guard_madvise(void **state)
+{
+	struct fixture *f = *state;
+	long before = count_maps();
+
+	/* 640 parked tasks: 10 chunks of 64 stacks, each one mapping however many guards. */
+	for (int i = 0; i < 640; i++)
+		spawn(f, "parked", park_task, NULL);
+	settle(f);
+	print_message("640 stacks: %ld more lines in /proc/self/maps\n", count_maps() - before);
+	/* 2 per stack (1280) with mprotect() guards; a kernel with MADV_GUARD_INSTALL needs 10. */
+	assert_true(count_maps() - before <= 1280 + 8);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static void
+test_stack_mapping_limit(void **state)
+{
+	struct fixture *f = *state;
+	long before = count_maps();
+	struct task *t;
+	int r;
+
+	/* The pre-6.13 way, with room for one chunk only: 64 stacks of 2 mappings each. */
+	task_runtime_limit_stack_mappings(f->rt, 128, true);
+	for (int i = 0; i < 64; i++)
+		spawn(f, "parked", park_task, NULL);
+	settle(f);
+	print_message("64 mprotect-guarded stacks: %ld more lines in /proc/self/maps\n",
+	    count_maps() - before);
+	assert_true(count_maps() - before >= 120);
+	/* Refused with a reason, not a crash, and reported once however often it is tried. */
+	r = task_spawn(f->g, "one-too-many", park_task, f, &t);
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(task_spawn(f->g, "one-too-many", park_task, f, &t), -EAGAIN);
+	assert_int_equal(count_reports(f, TASK_REPORT_SPAWN_FAILED, "one-too-many"), 1);
+	assert_non_null(strstr(f->reports[0].message, "vm.max_map_count"));
+	/* Stacks freed are reused: the limit is on mappings, not on spawns. */
+	task_event_set(&f->ev);
+	run(f);
+	task_event_reset(&f->ev);
+	spawn(f, "again", park_task, NULL);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static void
+test_free_with_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g, *sub;
+	struct task *t;
+
+	/* A runtime given up with tasks still parked frees everything it owns. */
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_group_new(rt, g, "sub", &sub), 0);
+	assert_int_equal(task_spawn(sub, "parked", park_task, f, &t), 0);
+	assert_int_equal(task_spawn(g, "never-ran", park_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	assert_int_equal(task_get_state(t), TASK_WAITING);
+	assert_int_equal(task_runtime_shutdown(rt), 2);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, NULL), 2);
+	task_runtime_free(rt);
+	event_base_free(base);
+	assert_true(TAILQ_EMPTY(&f->ev.waiters));
+}
+
+static int
+shallow_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	f->counter = recurse(50, NULL);
+	CHECK(f, task_yield() == 0);
+	return 0;
+}
+
+static void
+test_runtime_knobs(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Stack size: only before the first spawn, rounded up to pages. */
+	assert_int_equal(task_runtime_set_stack_size(f->rt, 16 * 1024 + 1), 0);
+	assert_int_equal(task_runtime_prefault(f->rt, 100), 0);
+	task_runtime_set_stack_cache(f->rt, 10);
+	f->counter = -1;
+	spawn(f, "small-stack", shallow_task, NULL);
+	assert_int_equal(task_runtime_set_stack_size(f->rt, 128 * 1024), -EBUSY);
+	run(f);
+	assert_int_not_equal(f->counter, -1);
+	assert_ptr_equal(task_runtime_get_base(f->rt), f->base);
+	/* The default reporter and no slow-step check: nothing to capture, nothing fails. */
+	task_runtime_set_slow_step(f->rt, USEC_INFINITY);
+	task_runtime_set_reporter(f->rt, NULL, NULL);
+	task_runtime_set_reporter(f->rt, capture_reporter, f);
 }
 
 /* --- introspection and reports --- */
@@ -1113,8 +1304,14 @@ test_misuse(void **state)
 	run(f);
 	assert_string_equal(task_state_to_string(TASK_WAITING), "waiting");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-EIO)), "failed");
-	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)), "cancelled");
+	assert_string_equal(task_outcome_to_string(task_outcome_from_result(-ECANCELED)),
+	    "cancelled");
 	assert_string_equal(task_outcome_to_string(task_outcome_from_result(3)), "returned");
+	assert_int_equal(task_state_from_string("done"), TASK_DONE);
+	assert_int_equal(task_state_from_string("bogus"), _TASK_STATE_INVALID);
+	assert_int_equal(task_outcome_from_string("cancelled"), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_report_from_string("slow-step"), TASK_REPORT_SLOW_STEP);
+	assert_null(task_report_to_string(_TASK_REPORT_MAX));
 }
 
 int
@@ -1134,6 +1331,7 @@ main(void)
 		T(test_cancel_join),
 		T(test_wait_child),
 		T(test_cancel_child),
+		T(test_busy_tasks_do_not_starve_loop),
 		T(test_child_exit_before_wait),
 		T(test_cancel_before_first_run),
 		T(test_cancel_sticky),
@@ -1145,6 +1343,10 @@ main(void)
 		T(test_many_tasks),
 		T(test_deep_call_chain),
 		T(test_stack_overflow_hits_guard),
+		T(test_stack_mappings_guard_madvise),
+		T(test_stack_mapping_limit),
+		T(test_free_with_pending),
+		T(test_runtime_knobs),
 		T(test_dump),
 		T(test_slow_step_reported),
 		T(test_shutdown_names_pending),

@@ -17,6 +17,11 @@
  *   --listen PORT      listen on 127.0.0.1:PORT (for ready = tcp:PORT)
  *   --exit CODE        exit with CODE at once (after --lines and --list-fds)
  *   --stop-fd          exit 0 when GRACED_STOP_FD reaches EOF
+ *   --orphans N        fork N children that each leave behind a grandchild which exits 100 ms
+ *                      later, an orphan for PID 1 or the subreaper to reap; then wait (up to
+ *                      10 s) until /proc shows no zombie and record "zombies N"
+ *   --setsid-child     fork a child that calls setsid() (escapes the process group) and
+ *                      behaves like gworker --name NAME.escapee
  *
  * Every other event: "start pid=N pgid=N", "signal SIGTERM", "exit CODE", "stop-fd eof".
  */
@@ -34,11 +39,13 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *name;
 static int log_fd = -1;
+static int signal_fd = -1; /* its own, left out of --list-fds */
 
 static void
 event(const char *fmt, ...)
@@ -108,11 +115,64 @@ list_fds(void)
 	char line[512] = "fds:";
 
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && atoi(e->d_name) != self)
+		if (e->d_name[0] != '.' && atoi(e->d_name) != self && atoi(e->d_name) != signal_fd &&
+		    atoi(e->d_name) != log_fd)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", e->d_name);
 	closedir(d);
 	printf("%s\n", line);
 	fflush(stdout);
+}
+
+/* Zombies in this PID namespace's /proc. */
+static int
+count_zombies(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	while ((e = readdir(d))) {
+		char path[288], buf[256], *p;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'Z')
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+make_orphans(int n)
+{
+	struct timespec pause_ms = { 0, 20 * 1000000L };
+	int zombies = -1;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			if (fork() == 0) {
+				struct timespec ts = { 0, 100 * 1000000L };
+
+				nanosleep(&ts, NULL);
+				_exit(0);
+			}
+			_exit(0);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	event("orphans %d", n);
+	for (int i = 0; i < 500 && (zombies = count_zombies()) > 0; i++)
+		nanosleep(&pause_ms, NULL);
+	event("zombies %d", zombies);
 }
 
 static void
@@ -128,7 +188,8 @@ main(int argc, char **argv)
 {
 	sigset_t exit_on, die_on, ignore, all;
 	int delay = 0, children = 0, lines = -1, stderr_lines = 0, exit_code = -1, port = 0;
-	bool last_partial = false, fds = false, stop_fd = false;
+	bool last_partial = false, fds = false, stop_fd = false, setsid_child = false;
+	int orphans = 0;
 	char pidbuf[16], def_exit[] = "TERM,INT";
 	int sfd, stop = -1, listener = -1;
 
@@ -151,6 +212,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(o, "--stop-fd") == 0) {
 			stop_fd = true;
+			continue;
+		}
+		if (strcmp(o, "--setsid-child") == 0) {
+			setsid_child = true;
 			continue;
 		}
 		if (!v) {
@@ -180,13 +245,36 @@ main(int argc, char **argv)
 			exit_code = atoi(v);
 		else if (strcmp(o, "--listen") == 0)
 			port = atoi(v);
+		else if (strcmp(o, "--orphans") == 0)
+			orphans = atoi(v);
 		else {
 			fprintf(stderr, "gworker: unknown option %s\n", o);
 			return 2;
 		}
 	}
 
+	/* Signals are blocked and read from a signalfd before "start" is recorded, so a test that
+	 * waits for "start" never races the set-up: every later signal is recorded. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signal_fd = signalfd(-1, &all, SFD_CLOEXEC);
+
 	event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
+	if (setsid_child && fork() == 0) {
+		static char child_name[64];
+
+		snprintf(child_name, sizeof(child_name), "%s.escapee", name);
+		name = child_name;
+		setsid();
+		event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
+		/* The escapee only waits for signals, whatever its parent was told to do. */
+		orphans = children = stderr_lines = 0;
+		lines = exit_code = -1;
+		fds = false;
+	}
+	if (orphans > 0)
+		make_orphans(orphans);
 	for (int i = 0; i < children; i++) {
 		pid_t pid = fork();
 
@@ -195,6 +283,8 @@ main(int argc, char **argv)
 
 			snprintf(child_name, sizeof(child_name), "%s.child%d", name, i);
 			name = child_name;
+			/* Children keep the default dispositions: only SIGKILL to the group ends them. */
+			sigprocmask(SIG_UNBLOCK, &all, NULL);
 			event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
 			for (;;)
 				pause();
@@ -234,10 +324,6 @@ main(int argc, char **argv)
 		stop = e ? atoi(e) : -1;
 	}
 
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = stop, .events = POLLIN } };
 		struct signalfd_siginfo si;

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "report.h"
+#include "straggler.h"
+#include "supervisor.h"
+#include "task.h"
+#include "util.h"
+
+struct proc {
+	pid_t pid;
+	pid_t ppid;
+	pid_t pgid;
+	bool descendant;
+};
+
+/* pid, state, ppid and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
+ * so the fields are read after its last ')'. */
+static int
+read_stat(pid_t pid, struct proc *ret, char *ret_state)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	long ppid, pgid;
+	ssize_t n;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgid) != 3)
+		return -EIO;
+	*ret = (struct proc) { .pid = pid, .ppid = (pid_t) ppid, .pgid = (pid_t) pgid };
+	*ret_state = state;
+	return 0;
+}
+
+/* Every live process (zombies are already gone for our purposes) with its parent and group. */
+static int
+list_processes(struct proc **ret, size_t *ret_n)
+{
+	DIR *d = opendir("/proc");
+	struct proc *procs = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end, state;
+		long pid = strtol(e->d_name, &end, 10);
+		struct proc p;
+
+		if (*end || pid <= 0 || read_stat((pid_t) pid, &p, &state) < 0 || state == 'Z' ||
+		    state == 'X')
+			continue;
+		if (n == cap) {
+			struct proc *m = realloc(procs, (cap = cap ? cap * 2 : 256) * sizeof(*m));
+
+			if (!m) {
+				free(procs);
+				closedir(d);
+				return -ENOMEM;
+			}
+			procs = m;
+		}
+		procs[n++] = p;
+	}
+	closedir(d);
+	*ret = procs;
+	*ret_n = n;
+	return 0;
+}
+
+/* Marks the processes whose parent chain reaches self. Orphans we adopted are our children,
+ * so the chains are short and a few passes settle it. */
+static void
+mark_descendants(struct proc *procs, size_t n, pid_t self)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (procs[i].descendant || procs[i].pid == self)
+				continue;
+			if (procs[i].ppid == self)
+				procs[i].descendant = changed = true;
+			else
+				for (size_t j = 0; j < n; j++)
+					if (procs[j].descendant && procs[j].pid == procs[i].ppid) {
+						procs[i].descendant = changed = true;
+						break;
+					}
+		}
+	}
+}
+
+/* A worker's stopper signals it and its process group: not a straggler while it runs. */
+static bool
+belongs_to_worker(const struct supervisor *sv, const struct proc *p)
+{
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			if (in->running && (p->pid == in->pid || p->pgid == in->pid))
+				return true;
+		}
+	return false;
+}
+
+static bool
+known(const struct supervisor *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->n_stragglers; i++)
+		if (sv->stragglers[i].pid == pid && !sv->stragglers[i].gone)
+			return true;
+	return false;
+}
+
+static void
+command_of(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	ssize_t k = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long) pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		k = read(fd, buf, n - 1);
+	if (k <= 0) {
+		snprintf(buf, n, "?");
+		return;
+	}
+	buf[k] = '\0';
+	for (ssize_t i = 0; i < k - 1; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+}
+
+static int
+track(struct supervisor *sv, pid_t pid)
+{
+	struct straggler *m = realloc(sv->stragglers, (sv->n_stragglers + 1) * sizeof(*m));
+	char command[256], pidbuf[16];
+	struct straggler *s;
+
+	if (!m)
+		return -ENOMEM;
+	sv->stragglers = m;
+	command_of(pid, command, sizeof(command));
+	s = &m[sv->n_stragglers];
+	*s = (struct straggler) { .pid = pid, .record = sv->report->n_stragglers };
+	if (!report_add_straggler(sv->report, pid, command))
+		return -ENOMEM;
+	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process. */
+	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	sv->n_stragglers++;
+	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "straggler" }, { "pid", pidbuf }),
+	    "Found straggler pid %s (%s), stopping it with the workers", pidbuf, command);
+	return 0;
+}
+
+/* Adds the descendants nobody else stops; returns how many are being tracked and alive. */
+static size_t
+scan(struct supervisor *sv)
+{
+	struct proc *procs = NULL;
+	size_t n = 0, alive = 0;
+	int r;
+
+	if ((r = list_processes(&procs, &n)) < 0) {
+		log_warning_errno(r, "Failed to list processes for stragglers, continuing");
+		return 0;
+	}
+	mark_descendants(procs, n, getpid());
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].descendant && !belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
+			(void) track(sv, procs[i].pid);
+	free(procs);
+	for (size_t i = 0; i < sv->n_stragglers; i++)
+		alive += !sv->stragglers[i].gone;
+	return alive;
+}
+
+static void
+mark_gone(struct supervisor *sv, struct straggler *s, enum outcome outcome)
+{
+	struct report_straggler *rec = &sv->report->stragglers[s->record];
+
+	s->gone = true;
+	s->pidfd = safe_close(s->pidfd);
+	rec->outcome = outcome;
+	rec->exit = now_usec();
+}
+
+static void
+signal_all(struct supervisor *sv, int sig, enum phase step)
+{
+	char pid[16];
+
+	if (sig == SIGNAL_NONE)
+		return;
+	for (size_t i = 0; i < sv->n_stragglers; i++) {
+		struct straggler *s = &sv->stragglers[i];
+
+		if (s->gone)
+			continue;
+		snprintf(pid, sizeof(pid), "%ld", (long) s->pid);
+		log_fields(LOG_INFO, 0,
+		    LOG_FIELDS({ "step", phase_to_string(step) }, { "signal", signal_to_string(sig) },
+			{ "pid", pid }, { "event", "straggler-signal" }),
+		    "Sending %s to straggler pid %s", signal_to_string(sig), pid);
+		if (kill(s->pid, sig) < 0 && errno == ESRCH)
+			mark_gone(sv, s, OUTCOME_EXITED);
+	}
+}
+
+/* Waits until every tracked straggler is gone or the deadline: true when none is left. */
+static bool
+wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < sv->n_stragglers; i++) {
+		struct straggler *s = &sv->stragglers[i];
+		int r;
+
+		if (s->gone)
+			continue;
+		if (s->pidfd < 0) {
+			/* No pidfd (old kernel): only kill(0) can tell, at the deadline. */
+			if (kill(s->pid, 0) < 0 && errno == ESRCH)
+				mark_gone(sv, s, outcome);
+			else
+				left = true;
+			continue;
+		}
+		r = task_wait_fd(s->pidfd, TASK_FD_READ, deadline);
+		if (r > 0)
+			mark_gone(sv, s, outcome);
+		else
+			left = true;
+	}
+	return !left;
+}
+
+static bool
+workers_joined(const struct supervisor *sv)
+{
+	for (size_t i = 0; i < sv->n_workers; i++)
+		if (!sv->workers[i].joined)
+			return false;
+	return true;
+}
+
+/* The kill signal, then kill_timeout; whoever survives that is abandoned. */
+static void
+kill_left(struct supervisor *sv, const struct shutdown_settings *s)
+{
+	if (s->kill_signal == SIGNAL_NONE)
+		return;
+	signal_all(sv, s->kill_signal, PHASE_JOIN);
+	(void) wait_gone(sv, usec_add(now_usec(), s->kill_timeout), OUTCOME_KILLED);
+	for (size_t i = 0; i < sv->n_stragglers; i++)
+		if (!sv->stragglers[i].gone)
+			log_error("Straggler pid %ld is still alive after the kill signal, abandoning it",
+			    (long) sv->stragglers[i].pid);
+}
+
+int
+straggler_task(void *arg)
+{
+	struct supervisor *sv = arg; /* owned by main(), outlives the task */
+	const struct shutdown_settings *s = &sv->config->shutdown.defaults;
+
+	/* With the first workers: stop, then cancel, then kill what is left. */
+	if (scan(sv) > 0) {
+		signal_all(sv, s->stop_signal, PHASE_STOP);
+		if (s->stop_signal != SIGNAL_NONE) {
+			signal_all(sv, SIGCONT, PHASE_STOP);
+			if (!wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED) &&
+			    s->cancel_signal != SIGNAL_NONE) {
+				signal_all(sv, s->cancel_signal, PHASE_CANCEL);
+				(void) wait_gone(sv, usec_add(now_usec(), s->join_timeout),
+				    OUTCOME_CANCELLED);
+			}
+		}
+		kill_left(sv, s);
+	}
+
+	/* Once every worker is joined, what their processes left behind is a straggler too; their
+	 * budget is spent, so it gets the kill signal at once. */
+	for (;;) {
+		task_event_reset(&sv->wake);
+		if (workers_joined(sv))
+			break;
+		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
+			return -ECANCELED;
+	}
+	if (scan(sv) > 0)
+		kill_left(sv, s);
+	return 0;
+}
+
+void
+straggler_free_all(struct supervisor *sv)
+{
+	for (size_t i = 0; i < sv->n_stragglers; i++)
+		safe_close(sv->stragglers[i].pidfd);
+	free(sv->stragglers);
+	sv->stragglers = NULL;
+	sv->n_stragglers = 0;
+}

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Single-command mode as a container entrypoint: forwarding, stop budget, descendants left by
+# the command, argv and stdio passed through, a clean signal state for the child.
+. "$TEST_LIB"
+
+# Each forwarded signal reaches the command; graced keeps running (SIGTSTP does not stop it).
+start_graced -- "$GW" --name fwd --log "$EV"
+wait_for 10 events_at_least 1 ' fwd start' || fail "command did not start"
+for sig in HUP USR1 USR2 WINCH QUIT CONT TSTP; do
+	kill -"$sig" "$GPID"
+	wait_for 5 events_at_least 1 " fwd signal SIG$sig\$" || fail "SIG$sig was not forwarded"
+done
+expect_eq "$(count_events ' fwd signal SIG(HUP|USR1|USR2|WINCH|QUIT|CONT|TSTP)$')" 7 "all seven forwarded"
+expect_eq "$(cut -d' ' -f3 "/proc/$GPID/stat")" S "graced itself was not stopped by SIGTSTP"
+
+# 200 signals in a burst: no crash; standard signals coalesce in the kernel, so at least one
+# arrives, and a signal sent after the burst is not lost behind it.
+for i in $(seq 200); do kill -USR1 "$GPID"; done
+kill -USR2 "$GPID"
+wait_for 5 events_at_least 2 ' fwd signal SIGUSR2$' || fail "the signal after the burst was lost"
+expect_between "$(count_events ' fwd signal SIGUSR1$')" 2 201 "burst delivered (coalesced)"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "compliant command: its own status"
+
+# A command that ignores SIGTERM is killed after --stop-timeout: 128+9.
+rm -f "$EV"
+start_graced --stop-timeout 1s --report "$T/report.json" -- "$GW" --name deaf --log "$EV" --ignore TERM
+wait_for 10 events_at_least 1 ' deaf start' || fail "command did not start"
+t0=$(date +%s%3N)
+kill -TERM "$GPID"
+wait_graced 10
+t1=$(date +%s%3N)
+expect_rc 137 "killed after --stop-timeout: 137"
+expect_between "$((t1 - t0))" 980 3000 "exit 1-3 s after SIGTERM with --stop-timeout 1s"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" killed "report: killed"
+
+# The default budget (8s stop, then SIGKILL) ends before docker stop's 10 s.
+rm -f "$EV"
+start_graced -- "$GW" --name stubborn --log "$EV" --ignore TERM
+wait_for 10 events_at_least 1 ' stubborn start' || fail "command did not start"
+t0=$(date +%s%3N)
+kill -TERM "$GPID"
+wait_graced 15
+t1=$(date +%s%3N)
+expect_rc 137 "default budget: killed"
+expect_between "$((t1 - t0))" 7980 9900 "default budget ends before 10 s"
+
+# The command exits while a background job runs: the job gets SIGTERM, graced waits for it (it
+# takes 300 ms) and exits with the command's status. The report names the straggler.
+rm -f "$EV"
+run "$GRACED" --report "$T/report.json" -- sh -c "$GW --name bg --log $EV --delay 300 & exec $GW --name main --log $EV --exit 3"
+expect_rc 3 "the command's status"
+expect_eq "$(count_events ' bg signal SIGTERM')" 1 "the background job got SIGTERM"
+expect_eq "$(count_events ' bg exit 0')" 1 "graced waited for it to exit"
+expect_eq "$(json 'len(r["stragglers"])')" 1 "one straggler in the report"
+expect_eq "$(json 'r["stragglers"][0]["command"].startswith("'"$GW"' --name bg")')" True \
+    "the straggler's command"
+expect_eq "$(json 'r["stragglers"][0]["outcome"]')" exited "the straggler exited on SIGTERM"
+
+# A setsid() escapee is found and stopped together with the command.
+rm -f "$EV"
+start_graced --report "$T/report.json" -- "$GW" --name main --log "$EV" --setsid-child
+wait_for 10 events_at_least 2 ' start ' || fail "command did not start"
+esc=$(grep ' main.escapee start' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "clean"
+expect_eq "$(count_events ' main.escapee signal SIGTERM')" 1 "the escapee got SIGTERM"
+expect_eq "$(pids_alive "$esc")" 0 "the escapee is gone"
+expect_eq "$(json 'r["stragglers"][0]["pid"]')" "$esc" "the escapee is in the report"
+
+# argv passes verbatim (no shell), stdin and stdout pass through.
+run "$GRACED" -q -- printf '%s|' "a b" "c'd" 'e"f' '$HOME' ''
+expect_eq "$(cat "$T/out")" "a b|c'd|e\"f|\$HOME||" "argv verbatim"
+echo "through stdin" | "$GRACED" -q -- cat >"$T/out" 2>"$T/err"
+expect_eq "$(cat "$T/out")" "through stdin" "stdin and stdout pass through"
+
+# The command starts with an empty signal mask and nothing ignored, whatever graced inherited.
+run sh -c "trap '' HUP USR2 PIPE; exec $GRACED -q -- grep -E '^Sig(Blk|Ign):' /proc/self/status"
+expect_eq "$(tr '\t\n' '  ' <"$T/out")" "SigBlk: 0000000000000000 SigIgn: 0000000000000000 " \
+    "clean signal state"
+
+# With a terminal on stdin the command's group is the terminal's foreground group (so Ctrl+C
+# and Ctrl+Z reach it); without one nothing tty-related is done.
+if command -v script >/dev/null; then
+	script -qec "$GRACED -q -- sh -c 'ps -o tpgid=,pgid= -p \$\$' 2>/dev/null" /dev/null | tr -d '\r' >"$T/tty"
+	read -r tpgid pgid <"$T/tty"
+	expect_eq "$tpgid" "$pgid" "the command owns the terminal's foreground"
+else
+	echo "skipping the terminal check: script(1) is missing"
+fi
+run "$GRACED" -q -- sh -c 'ps -o tpgid= -p $$' </dev/null
+expect_eq "$(tr -d ' ' <"$T/out")" "-1" "no terminal: nothing tty-related"
+
+finish
