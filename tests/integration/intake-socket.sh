@@ -29,6 +29,9 @@ sockets = local, http
 command = $GS --name other --log $EV --fdname http
 sockets = http
 instances = 2
+[worker:fds]
+command = $GW --list-fds
+sockets = http
 INI
 "$GRACED" -c "$T/s.ini" --check >/dev/null || fail "--check rejects the configuration"
 start_graced -c "$T/s.ini"
@@ -43,6 +46,9 @@ case "$($TCP get "$http")" in
 *) fail "no answer through the TCP socket" ;;
 esac
 expect_eq "$(stat -c '%a %U' "$T/web.sock")" "660 $owner" "the unix socket has its mode and owner"
+wait_for 5 grep -q '^fds:' "$T/graced.out" || fail "the descriptor lister did not run"
+expect_eq "$(grep '^fds:' "$T/graced.out" | head -1)" "fds: 0 1 2 3" \
+    "a worker inherits its socket and nothing else (not the other intakes, not the endpoint)"
 
 # The readiness endpoint.
 ready_now() { [ "$($TCP http "$ready" /ready)" = "200 ready" ]; }
@@ -81,6 +87,8 @@ expect_rc 0 "clean shutdown"
 [ -e "$T/web.sock" ] && fail "the socket file is left after the close step" || pass
 expect_eq "$(json '[(i["name"], i["action"], i["result"]) for i in r["intakes"]]')" \
     "[('http', 'shutdown', 'ok'), ('local', 'shutdown', 'ok'), ('ready', '503', 'ok')]" "the report lists each intake"
+expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited', 'exited', 'exited', 'exited']" \
+    "every worker exited on its stop signal"
 expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
 
 # A stale socket file is replaced; anything else at the path is an error.
