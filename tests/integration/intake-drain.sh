@@ -45,7 +45,7 @@ expect_rc 0 "clean shutdown"
 intake_end=$(json '[s["end_ms"] for s in r["steps"] if s["name"] == "intake"][0]')
 refused=$(value refused "$line")
 expect_between "$(value ready503 "$line")" 0 200 "/ready answers 503 at once"
-expect_between "$(value last_served "$line")" 1900 2100 "new connections are served during drain_delay"
+expect_between "$(value last_served "$line")" 1800 2100 "new connections are served during drain_delay"
 expect_between "$(value served "$line")" 20 100000 "many connections served during the delay"
 expect_between "$refused" 2000 4000 "connections are refused after drain_delay"
 expect_between "$((refused - intake_end))" -5 50 "refused within 50 ms after the end of drain_delay"
