@@ -22,7 +22,6 @@ struct proc {
 	pid_t pid;
 	pid_t ppid;
 	pid_t pgid;
-	bool descendant;
 };
 
 /* pid, state, ppid and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
@@ -49,65 +48,83 @@ read_stat(pid_t pid, struct proc *ret, char *ret_state)
 	return 0;
 }
 
-/* Every live process (zombies are already gone for our purposes) with its parent and group. */
 static int
-list_processes(struct proc **ret, size_t *ret_n)
+push_proc(struct proc **procs, size_t *n, size_t *cap, const struct proc *p)
 {
-	DIR *d = opendir("/proc");
-	struct proc *procs = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
+	if (*n == *cap) {
+		struct proc *m = realloc(*procs, (*cap = *cap ? *cap * 2 : 64) * sizeof(*m));
 
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char *end, state;
-		long pid = strtol(e->d_name, &end, 10);
-		struct proc p;
-
-		if (*end || pid <= 0 || read_stat((pid_t) pid, &p, &state) < 0 || state == 'Z' ||
-		    state == 'X')
-			continue;
-		if (n == cap) {
-			struct proc *m = realloc(procs, (cap = cap ? cap * 2 : 256) * sizeof(*m));
-
-			if (!m) {
-				free(procs);
-				closedir(d);
-				return -ENOMEM;
-			}
-			procs = m;
-		}
-		procs[n++] = p;
+		if (!m)
+			return -ENOMEM;
+		*procs = m;
 	}
-	closedir(d);
-	*ret = procs;
-	*ret_n = n;
+	(*procs)[(*n)++] = *p;
 	return 0;
 }
 
-/* Marks the processes whose parent chain reaches self. Orphans we adopted are our children,
- * so the chains are short and a few passes settle it. */
-static void
-mark_descendants(struct proc *procs, size_t n, pid_t self)
+/* Appends the live children of pid, read from /proc/PID/task/TID/children of each thread. */
+static int
+add_children(pid_t pid, struct proc **procs, size_t *n, size_t *cap)
 {
-	bool changed = true;
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
 
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < n; i++) {
-			if (procs[i].descendant || procs[i].pid == self)
-				continue;
-			if (procs[i].ppid == self)
-				procs[i].descendant = changed = true;
-			else
-				for (size_t j = 0; j < n; j++)
-					if (procs[j].descendant && procs[j].pid == procs[i].ppid) {
-						procs[i].descendant = changed = true;
-						break;
-					}
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long) pid);
+	if (!(d = opendir(path)))
+		return errno == ENOENT ? 0 : -errno; /* it ended meanwhile */
+	while (r >= 0 && (e = readdir(d))) {
+		char file[64 + sizeof(e->d_name) + 16], *list = NULL, *save = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/children", path, e->d_name);
+		if (!(f = fopen(file, "re"))) {
+			/* Missing for graced itself: a kernel without CONFIG_PROC_CHILDREN. */
+			r = errno == ENOENT && pid == getpid() ? -EOPNOTSUPP : 0;
+			continue;
 		}
+		if (getdelim(&list, &len, '\0', f) > 0)
+			for (char *w = strtok_r(list, " \n", &save); w && r >= 0;
+			     w = strtok_r(NULL, " \n", &save)) {
+				struct proc p;
+				char state = 'X';
+
+				if (read_stat((pid_t) atol(w), &p, &state) == 0 && state != 'Z' &&
+				    state != 'X')
+					r = push_proc(procs, n, cap, &p);
+			}
+		free(list);
+		fclose(f);
 	}
+	closedir(d);
+	return r;
+}
+
+/*
+ * The live descendants of graced, walking down from its own children: as many reads as there
+ * are descendants, not as there are processes on the machine. The list grows while it is
+ * walked, so it is indexed.
+ */
+static int
+list_descendants(struct proc **ret, size_t *ret_n)
+{
+	struct proc *procs = NULL;
+	size_t n = 0, cap = 0;
+	int r = add_children(getpid(), &procs, &n, &cap);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = add_children(procs[i].pid, &procs, &n, &cap);
+	if (r < 0) {
+		free(procs);
+		return r;
+	}
+	*ret = procs;
+	*ret_n = n;
+	return 0;
 }
 
 /* A worker's stopper signals it and its process group: not a straggler while it runs. */
@@ -185,13 +202,13 @@ scan(struct supervisor *sv)
 	size_t n = 0, alive = 0;
 	int r;
 
-	if ((r = list_processes(&procs, &n)) < 0) {
-		log_warning_errno(r, "Failed to list processes for stragglers, continuing");
+
+	if ((r = list_descendants(&procs, &n)) < 0) {
+		log_warning_errno(r, "Failed to list graced's descendants for stragglers, continuing");
 		return 0;
 	}
-	mark_descendants(procs, n, getpid());
 	for (size_t i = 0; i < n; i++)
-		if (procs[i].descendant && !belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
+		if (!belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
 			(void) track(sv, procs[i].pid);
 	free(procs);
 	for (size_t i = 0; i < sv->n_stragglers; i++)

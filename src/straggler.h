@@ -4,8 +4,8 @@
 /*
  * Stragglers: descendants of graced that no worker stopper will signal — a background job whose
  * main process already exited, a daemon that left its worker's process group with setsid(), an
- * orphan graced adopted as PID 1 or subreaper. Found by walking /proc (every process whose
- * parent chain leads to graced; as PID 1 that is the whole namespace), they get the [shutdown]
+ * orphan graced adopted as PID 1 or subreaper. Found by walking down graced's process tree
+ * through /proc/PID/task/TID/children (as PID 1 that is the whole namespace), they get the [shutdown]
  * default signals in parallel with the first workers, and whatever is still left once every
  * worker is joined gets the kill signal. Each one appears in the report with pid and command.
  */

@@ -49,7 +49,8 @@ expect_between "$((t1 - t0))" 7980 9900 "default budget ends before 10 s"
 # The command exits while a background job runs: the job gets SIGTERM, graced waits for it (it
 # takes 300 ms) and exits with the command's status. The report names the straggler.
 rm -f "$EV"
-run "$GRACED" --report "$T/report.json" -- sh -c "$GW --name bg --log $EV --delay 300 & exec $GW --name main --log $EV --exit 3"
+# (The command exits only once the job runs, lest the job die of SIGTERM before its exec.)
+run "$GRACED" --report "$T/report.json" -- sh -c "$GW --name bg --log $EV --delay 300 & until grep -q ' bg start' $EV 2>/dev/null; do sleep 0.01; done; exit 3"
 expect_rc 3 "the command's status"
 expect_eq "$(count_events ' bg signal SIGTERM')" 1 "the background job got SIGTERM"
 expect_eq "$(count_events ' bg exit 0')" 1 "graced waited for it to exit"

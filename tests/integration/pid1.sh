@@ -18,7 +18,7 @@ expect_eq "$(count_events ' orph zombies 0')" 1 "no zombie left: graced reaped t
 # command's status is graced's, hence the namespace's.
 rm -f "$EV"
 run unshare --pid --fork --mount-proc "$GRACED" --report "$T/report.json" -- \
-    sh -c "$GW --name job --log $EV & $GW --name sess --log $EV --setsid-child --exit 0; sleep 0.2; exit 7"
+    sh -c "$GW --name job --log $EV & $GW --name sess --log $EV --setsid-child --exit 0; until grep -q ' job start' $EV && grep -q ' sess.escapee start' $EV; do sleep 0.01; done; exit 7"
 expect_rc 7 "the command's status from PID 1"
 expect_eq "$(count_events ' job signal SIGTERM')" 1 "the background job got SIGTERM"
 expect_eq "$(count_events ' sess.escapee signal SIGTERM')" 1 "the setsid escapee got SIGTERM"
