@@ -511,7 +511,11 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 		}
 	}
 
-	/* Intake signals: [intake:*] type = signal, and each worker's intake_signal. */
+	/* Intake signals: each worker's intake_signal, then [intake:*] type = signal. */
+	for (size_t k = 0; k < sv->n_workers; k++)
+		if (sv->workers[k].config->shutdown.intake_signal != SIGNAL_NONE)
+			signal_workers(sv, sv->workers[k].config->name,
+			    sv->workers[k].config->shutdown.intake_signal);
 	for (size_t k = 0; k < sv->n_intakes; k++) {
 		struct intake *i = &sv->intakes[k];
 
@@ -526,10 +530,6 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 				signal_workers(sv, sv->workers[w].config->name, i->config->signal);
 		record(i, signal_to_string(i->config->signal), "ok");
 	}
-	for (size_t k = 0; k < sv->n_workers; k++)
-		if (sv->workers[k].config->shutdown.intake_signal != SIGNAL_NONE)
-			signal_workers(sv, sv->workers[k].config->name,
-			    sv->workers[k].config->shutdown.intake_signal);
 
 	/* Wait for the hooks, up to intake_timeout (each kills its own command at the deadline);
 	 * a second signal skips the wait and cuts them short. */
