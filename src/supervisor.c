@@ -481,8 +481,8 @@ supervisor_run(struct supervisor *sv)
 	if ((r = task_runtime_new(sv->base, &sv->rt)) < 0)
 		return log_error_errno(r, "Failed to set up the task runtime"), 1;
 	task_runtime_set_reporter(sv->rt, reporter, sv);
-	if (c->debug)
-		task_runtime_set_slow_step(sv->rt, c->slow_step);
+	/* Slow steps are reported in debug mode only (DESIGN.md). */
+	task_runtime_set_slow_step(sv->rt, c->debug ? c->slow_step : 0);
 	if ((r = task_group_new(sv->rt, NULL, "supervisor", &sv->group)) < 0 ||
 	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
 		return log_error_errno(r, "Failed to set up the task runtime"), 1;

@@ -157,20 +157,14 @@ exit_outcome(const struct instance *in, int status, enum phase step, bool killed
 	return step == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
 }
 
-/* Waits for the process to be reaped (one per process, in the instance's group). */
-static int
-watch_task(void *arg)
+/* Records how the process ended, and wakes its stopper. */
+static void
+record_exit(struct instance *in, int status)
 {
-	struct instance *in = arg; /* owned by its worker, which outlives the task */
 	struct worker *w = in->worker;
 	struct report_worker *rec;
 	pid_t pid = in->pid;
 	char what[96], pidbuf[16];
-	int status, r;
-
-	r = task_wait_child(pid, USEC_INFINITY, &status);
-	if (r < 0)
-		return r;
 
 	in->running = false;
 	in->status = status;
@@ -192,6 +186,23 @@ watch_task(void *arg)
 
 	task_event_set(&in->wake);
 	task_event_set(&w->wake);
+}
+
+/*
+ * Waits until the process has ended (and records it), or the deadline: 0, -ETIMEDOUT or
+ * -ECANCELED. The instance task is the process's only waiter; the runtime keeps an exit that
+ * comes while the task is busy elsewhere (probing readiness, reading the exec report).
+ */
+static int
+wait_exit(struct instance *in, usec_t deadline)
+{
+	int status, r;
+
+	if (!in->running)
+		return 0;
+	if ((r = task_wait_child(in->pid, deadline, &status)) < 0)
+		return r;
+	record_exit(in, status);
 	return 0;
 }
 
@@ -211,21 +222,32 @@ wait_exec(struct instance *in, int errfd, usec_t deadline)
 	enum spawn_stage stage = SPAWN_STAGE_NONE;
 	int r;
 
-	for (;;) {
-		r = spawn_read_error(errfd, &stage);
-		if (r != -EAGAIN)
+	while ((r = spawn_read_error(errfd, &stage)) == -EAGAIN) {
+		r = task_wait_fd(errfd, TASK_FD_READ, deadline);
+		if (r == -ETIMEDOUT) {
+			/* A loop busy starting many workers may see the deadline before it polled
+			 * the pipe: look once more before giving up. */
+			if ((r = spawn_read_error(errfd, &stage)) == -EAGAIN)
+				r = -ETIMEDOUT;
 			break;
-		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
-			return r;
+		}
+		if (r < 0)
+			break;
 	}
+	if (r == -ETIMEDOUT)
+		return log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
+		    "Worker '%s' (pid %ld) did not exec within start_timeout", in->name, (long) in->pid);
 	if (r == -EPROTO)
 		return log_error_errno(r, "Worker '%s': garbled report from the child", in->name);
-	if (r < 0)
+	if (r < 0 && stage != SPAWN_STAGE_NONE)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to start worker '%s' (%s '%s')", in->name, spawn_stage_to_string(stage),
 		    stage == SPAWN_STAGE_DIRECTORY ? in->worker->config->directory :
 		    stage == SPAWN_STAGE_USER      ? strempty(in->worker->config->user) :
 						       in->worker->config->argv[0]);
+	else if (r < 0)
+		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
+		    "Failed to learn whether worker '%s' started", in->name);
 	return r;
 }
 
@@ -307,18 +329,9 @@ start_process(struct instance *in)
 	safe_close(in->stop_fd);
 	in->stop_fd = stop[1];
 
-	/* Interest in the pid first: an exit reaped before the watcher runs is kept for it. */
+	/* Interest in the pid at once: an exit reaped before the task waits for it is kept. */
 	(void) task_runtime_watch_child(sv->rt, child);
 	snprintf(pid, sizeof(pid), "%ld", (long) child);
-	if ((r = task_spawn(in->group, "watch", watch_task, in, NULL)) < 0) {
-		/* Without a watcher nobody would see the exit: stop it now, the reaper reaps it. */
-		(void) kill(-child, SIGKILL);
-		in->running = false;
-		safe_close(out[0]);
-		safe_close(err[0]);
-		safe_close(errfd);
-		return log_error_errno(r, "Failed to watch worker '%s' (pid %s), killed it", in->name, pid);
-	}
 	if (out[0] >= 0)
 		(void) output_pump_start(in->group, in->name, TAKE_FD(out[0]), STDOUT_FILENO);
 	if (err[0] >= 0)
@@ -353,18 +366,6 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), usec_t de
 		if ((r = task_event_wait(&in->wake, deadline)) < 0)
 			return r;
 	}
-}
-
-static bool
-not_running(const struct instance *in)
-{
-	return !in->running;
-}
-
-static bool
-stopping_or_exited(const struct instance *in)
-{
-	return !in->running || in->worker->sv->stopping;
 }
 
 static bool
@@ -410,24 +411,24 @@ wait_ready(struct instance *in)
 	case READY_DELAY:
 		if (c->ready.delay >= c->start_timeout)
 			return -ETIMEDOUT;
-		r = wait_until(in, stopping_or_exited, usec_add(now_usec(), c->ready.delay));
+		r = wait_exit(in, usec_add(now_usec(), c->ready.delay));
 		if (r == -ETIMEDOUT)
 			return 0;
-		return r < 0 ? r : in->running ? -ECANCELED : -ECHILD;
+		return r < 0 ? r : in->worker->sv->stopping ? -ECANCELED : -ECHILD;
 	case READY_TCP:
 		for (;;) {
 			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
 
-			if (!in->running)
-				return -ECHILD;
 			if (in->worker->sv->stopping)
 				return -ECANCELED;
 			if (probe_tcp(c->ready.port, next) == 0)
 				return 0;
 			if (now_usec() >= deadline)
 				return -ETIMEDOUT;
-			r = wait_until(in, stopping_or_exited, next);
-			if (r < 0 && r != -ETIMEDOUT)
+			r = wait_exit(in, next);
+			if (r == 0)
+				return in->worker->sv->stopping ? -ECANCELED : -ECHILD;
+			if (r != -ETIMEDOUT)
 				return r;
 		}
 	default:
@@ -547,7 +548,7 @@ run_instance(struct instance *in)
 		if (start_process(in) < 0) {
 			/* The child exits right after reporting; let its status (126, 127) arrive
 			 * before anything else happens to it. */
-			(void) wait_until(in, not_running, usec_add(now_usec(), c->start_timeout));
+			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
 			mark_failed(in, "could not be started");
 			return;
 		}
@@ -573,8 +574,9 @@ run_instance(struct instance *in)
 			supervisor_poke(sv);
 		}
 
-		if (wait_until(in, stopping_or_exited, USEC_INFINITY) < 0 || in->running)
-			return; /* the shutdown began: the stopper takes the process over */
+		/* Until it ends: on its own, or because the shutdown's stopper told it to. */
+		if (wait_exit(in, USEC_INFINITY) < 0 || sv->stopping)
+			return;
 
 		if (c->critical) {
 			snprintf(why, sizeof(why), "critical worker '%s' exited", in->name);
@@ -607,8 +609,8 @@ worker_instance_task(void *arg)
 
 	run_instance(in);
 
-	/* Whatever process is left belongs to the stopper now; stay until it is reaped. */
-	if ((r = wait_until(in, not_running, USEC_INFINITY)) < 0)
+	/* Whatever process is left is the stopper's to signal; this task still reaps it. */
+	if ((r = wait_exit(in, USEC_INFINITY)) < 0)
 		return r;
 	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
 	 * still hold the pipe. */

@@ -16,7 +16,7 @@ start_graced -c "$T/u.ini"
 wait_for 10 events_at_least 3 ' start ' || fail "workers did not start"
 kill -USR1 "$GPID"
 wait_for 5 grep -q 'event=dump.*web.1:stdout' "$T/graced.log" || fail "no task table in the log"
-for task in supervisor web.0 web.1 db web.0:stdout web.1:stderr watch; do
+for task in supervisor web.0 web.1 db web.0:stdout web.1:stderr; do
 	expect_in "$T/graced.log" "$task" "the dump names $task"
 done
 kill -TERM "$GPID"
