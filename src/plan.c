@@ -238,12 +238,16 @@ print_intake_step(const struct plan *p, FILE *f)
 			break;
 		case INTAKE_EXEC:
 			cmd = strv_join_quoted(in->argv);
-			fprintf(f, "     - intake '%s': run %s\n", in->name, cmd ? cmd : "(out of memory)");
+			fprintf(f, "     - intake '%s': run %s (killed if still running then)\n", in->name,
+			    cmd ? cmd : "(out of memory)");
 			break;
 		case INTAKE_SIGNAL:
 			for (char **w = in->workers; w && *w; w++)
 				fprintf(f, "     - intake '%s': %s to worker '%s'\n", in->name,
 				    signal_to_string(in->signal), *w);
+			if (!in->workers)
+				fprintf(f, "     - intake '%s': %s to every worker\n", in->name,
+				    signal_to_string(in->signal));
 			break;
 		default:
 			sockets = true;
@@ -328,6 +332,20 @@ print_close_step(const struct plan *p, FILE *f)
 
 	fprintf(f, "5. close: budget %s, in reverse order of opening\n",
 	    format_duration(d, sizeof(d), p->close));
+	/* Listening sockets and readiness endpoints first, as intake_close_all() does. */
+	for (size_t i = c->n_intakes; i-- > 0;) {
+		const struct intake_config *in = c->intakes[i];
+		char a[LISTEN_ADDRESS_MAX];
+
+		if (in->type != INTAKE_SOCKET && in->type != INTAKE_READINESS)
+			continue;
+		listen_address_to_string(a, sizeof(a), &in->listen);
+		if (in->listen.kind == LISTEN_UNIX && in->listen.addr.un.sun_path[0])
+			fprintf(f, "   - intake '%s': close, remove %s\n", in->name,
+			    in->listen.addr.un.sun_path);
+		else
+			fprintf(f, "   - intake '%s': close %s\n", in->name, a);
+	}
 	for (size_t i = c->n_resources; i-- > 0;) {
 		const struct resource_config *r = c->resources[i];
 		_cleanup_free_ char *cmd = NULL;
@@ -340,9 +358,6 @@ print_close_step(const struct plan *p, FILE *f)
 		fprintf(f, "   - resource '%s': run %s, up to %s\n", r->name, cmd ? cmd : "(out of memory)",
 		    format_duration(d, sizeof(d), r->close_timeout));
 	}
-	for (size_t i = 0; i < c->n_intakes; i++)
-		if (c->intakes[i]->type == INTAKE_SOCKET || c->intakes[i]->type == INTAKE_READINESS)
-			fprintf(f, "   - intake '%s': close\n", c->intakes[i]->name);
 	if (c->supervisor.pidfile)
 		fprintf(f, "   - pidfile %s: remove\n", c->supervisor.pidfile);
 	if (c->supervisor.report)

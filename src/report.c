@@ -63,6 +63,12 @@ report_free(struct report *r)
 	for (size_t i = 0; i < r->n_stragglers; i++)
 		free(r->stragglers[i].command);
 	free(r->stragglers);
+	for (size_t i = 0; i < r->n_intakes; i++) {
+		free(r->intakes[i].name);
+		free(r->intakes[i].action);
+		free(r->intakes[i].result);
+	}
+	free(r->intakes);
 	free(r->supervisor);
 	free(r->trigger);
 	free(r);
@@ -106,6 +112,40 @@ report_add_straggler(struct report *r, pid_t pid, const char *command)
 		return NULL;
 	r->n_stragglers++;
 	return s;
+}
+
+struct report_intake *
+report_add_intake(struct report *r, const char *name, const char *type)
+{
+	struct report_intake *m = realloc(r->intakes, (r->n_intakes + 1) * sizeof(*m));
+	struct report_intake *i;
+
+	if (!m)
+		return NULL;
+	r->intakes = m;
+	i = &m[r->n_intakes];
+	*i = (struct report_intake) { .type = type };
+	if (!(i->name = strdup(name)))
+		return NULL;
+	r->n_intakes++;
+	return i;
+}
+
+int
+report_intake_set(struct report_intake *i, const char *action, const char *result)
+{
+	char *a = strdup(action), *res = strdup(result);
+
+	if (!a || !res) {
+		free(a);
+		free(res);
+		return -ENOMEM;
+	}
+	free(i->action);
+	free(i->result);
+	i->action = a;
+	i->result = res;
+	return 0;
 }
 
 /* The length of the valid UTF-8 sequence at s, or 0. */
@@ -223,6 +263,26 @@ report_write_json(const struct report *r, FILE *f)
 			fprintf(f, "%llu}", ms_since(r, s->exit));
 		else
 			fprintf(f, "null}");
+	}
+	fprintf(f, "],\n \"intakes\": [");
+	for (size_t i = 0; i < r->n_intakes; i++) {
+		const struct report_intake *in = &r->intakes[i];
+
+		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		json_string(f, in->name);
+		fprintf(f, ", \"type\": ");
+		json_string(f, in->type);
+		fprintf(f, ", \"action\": ");
+		if (in->action)
+			json_string(f, in->action);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", \"result\": ");
+		if (in->result)
+			json_string(f, in->result);
+		else
+			fprintf(f, "null");
+		fprintf(f, "}");
 	}
 	fprintf(f, "],\n \"tasks_pending_at_exit\": %zu}\n", r->tasks_pending_at_exit);
 	return ferror(f) ? -EIO : 0;

@@ -37,6 +37,14 @@ struct report_straggler {
 	usec_t exit;
 };
 
+/* What the intake step did with one [intake:*]. */
+struct report_intake {
+	char *name;
+	const char *type;      /* "socket", "readiness", "exec", "signal" */
+	char *action;          /* "shutdown", "503", "run", "SIGTSTP"; NULL: nothing was done */
+	char *result;          /* "ok", "exit 0", "timeout", "failed: ..." */
+};
+
 struct report {
 	char *supervisor;
 	char *trigger;         /* "SIGTERM", "critical worker 'db'", "gracectl stop", ... */
@@ -48,6 +56,8 @@ struct report {
 	struct report_straggler *stragglers;
 	size_t n_stragglers;
 	size_t tasks_pending_at_exit;
+	struct report_intake *intakes;
+	size_t n_intakes;
 };
 
 const char *outcome_to_string(enum outcome o);
@@ -62,6 +72,10 @@ struct report_worker *report_add_worker(struct report *r, const char *name, unsi
 
 /* Appends a straggler; the returned record stays valid until the next call. NULL on OOM. */
 struct report_straggler *report_add_straggler(struct report *r, pid_t pid, const char *command);
+/* Appends an intake (nothing done yet); the record stays valid until the next call. NULL on OOM. */
+struct report_intake *report_add_intake(struct report *r, const char *name, const char *type);
+/* Sets what was done and how it went (copies both); -ENOMEM. */
+int report_intake_set(struct report_intake *i, const char *action, const char *result);
 
 /* The report as one JSON object and a newline. */
 int report_write_json(const struct report *r, FILE *f);

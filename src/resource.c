@@ -7,15 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "log.h"
 #include "parse.h"
 #include "spawn.h"
 #include "supervisor.h"
 #include "util.h"
-
-/* After close_timeout, a close command gets SIGKILL and this long to be reaped. */
-#define CLOSE_KILL_TIMEOUT (1 * USEC_PER_SEC)
 
 int
 resource_write_pidfile(const char *path)
@@ -45,51 +43,33 @@ resource_write_pidfile(const char *path)
 static void
 run_close_command(struct supervisor *sv, const struct resource_config *rc)
 {
-	struct spawn_params p = {
-		.argv = rc->argv,
-		.stdin_fd = -1,
-		.stdout_fd = -1,
-		.stderr_fd = -1,
-		.stop_fd_index = -1,
-	};
-	usec_t deadline = usec_add(now_usec(), rc->close_timeout);
-	enum spawn_stage stage = SPAWN_STAGE_NONE;
+	struct command_result res;
 	char what[64];
-	int errfd, status, r;
-	pid_t pid;
+	int r;
 
-	if ((r = spawn_process(&p, &pid, &errfd)) < 0) {
+	r = command_run(sv->rt, rc->argv, usec_add(now_usec(), rc->close_timeout), &res);
+	if (r < 0 && res.stage != SPAWN_STAGE_NONE)
+		log_error_errno(r, "Failed to run the close command of resource '%s' (%s '%s'), continuing",
+		    rc->name, spawn_stage_to_string(res.stage), rc->argv[0]);
+	else if (r < 0 && !res.pid)
 		log_error_errno(r, "Failed to run the close command of resource '%s', continuing",
 		    rc->name);
-		return;
-	}
-	(void) task_runtime_watch_child(sv->rt, pid);
-	while ((r = spawn_read_error(errfd, &stage)) == -EAGAIN)
-		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
-			break;
-	safe_close(errfd);
-	if (r < 0 && r != -ETIMEDOUT)
-		log_error_errno(r, "Failed to run the close command of resource '%s' (%s '%s'), continuing",
-		    rc->name, spawn_stage_to_string(stage), rc->argv[0]);
-
-	r = task_wait_child(pid, deadline, &status);
-	if (r == -ETIMEDOUT) {
-		log_error("Close command of resource '%s' (pid %ld) still runs after close_timeout, "
-			  "killing it, continuing",
-		    rc->name, (long) pid);
-		(void) kill(-pid, SIGKILL);
-		r = task_wait_child(pid, usec_add(now_usec(), CLOSE_KILL_TIMEOUT), &status);
-	}
-	if (r < 0) {
+	else if (r < 0)
 		log_error_errno(r, "Close command of resource '%s' (pid %ld) was not reaped, continuing",
-		    rc->name, (long) pid);
+		    rc->name, (long) res.pid);
+	if (r < 0)
+		return;
+	if (res.killed) {
+		log_error("Close command of resource '%s' (pid %ld) still ran after close_timeout, "
+			  "killed it, continuing",
+		    rc->name, (long) res.pid);
 		return;
 	}
-	if (WIFEXITED(status))
-		snprintf(what, sizeof(what), "exited with status %d", WEXITSTATUS(status));
+	if (WIFEXITED(res.status))
+		snprintf(what, sizeof(what), "exited with status %d", WEXITSTATUS(res.status));
 	else
-		snprintf(what, sizeof(what), "killed by %s", signal_to_string(WTERMSIG(status)));
-	log_fields(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? LOG_INFO : LOG_WARNING, 0,
+		snprintf(what, sizeof(what), "killed by %s", signal_to_string(WTERMSIG(res.status)));
+	log_fields(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 ? LOG_INFO : LOG_WARNING, 0,
 	    LOG_FIELDS({ "resource", rc->name }, { "step", "close" }),
 	    "Closed resource '%s': close command %s", rc->name, what);
 }

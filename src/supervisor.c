@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "intake.h"
 #include "log.h"
 #include "notify.h"
 #include "parse.h"
@@ -26,24 +27,6 @@
 /* In the close step, tasks that serve workers get this long to end after being cancelled. */
 #define CLOSE_TASKS_TIMEOUT (1 * USEC_PER_SEC)
 
-/*
- * What this version cannot run yet is refused before anything starts, rather than run without:
- * a worker would serve without its sockets.
- */
-static int
-check_supported(const struct config *c)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < c->n_intakes; i++)
-		if (c->intakes[i]->type != INTAKE_SIGNAL)
-			r = log_error_errno(EOPNOTSUPP, "%s:%u: intake '%s': type = %s is not supported by "
-							"this version of graced",
-			    c->intakes[i]->at.file, c->intakes[i]->at.line, c->intakes[i]->name,
-			    intake_type_to_string(c->intakes[i]->type));
-	return r;
-}
-
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
@@ -51,8 +34,6 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	struct supervisor *sv;
 	int r;
 
-	if ((r = check_supported(c)) < 0)
-		return r;
 	if (!(sv = calloc(1, sizeof(*sv))))
 		return -ENOMEM;
 	sv->base = base;
@@ -88,6 +69,11 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 		supervisor_free(sv);
 		return r;
 	}
+	/* Listening sockets and readiness endpoints exist before any worker starts. */
+	if ((r = intake_open_all(sv)) < 0) {
+		supervisor_free(sv);
+		return r;
+	}
 	*ret = sv;
 	return 0;
 }
@@ -100,6 +86,7 @@ supervisor_free(struct supervisor *sv)
 	signals_free(sv);
 	notify_free(sv);
 	straggler_free_all(sv);
+	intake_free_all(sv);
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
 	free(sv->workers);
@@ -293,35 +280,18 @@ start_workers(struct supervisor *sv)
 	return 0;
 }
 
-static void
-signal_worker(struct worker *w, int sig)
-{
-	for (unsigned j = 0; j < w->n_instances; j++)
-		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
-}
-
-/* Announce (intake signals, [intake:*] type = signal), then drain_delay while the workers still
- * accept. */
+/* Announce (readiness 503, exec hooks, intake signals; bounded by intake_timeout), then
+ * drain_delay while the workers still accept, then close the door: shutdown() of the sockets. */
 static void
 intake_step(struct supervisor *sv)
 {
 	const struct config *c = sv->config;
 	usec_t drain = c->shutdown.drain_delay;
-	unsigned escalations = sv->escalations;
+	unsigned escalations;
 
 	supervisor_step_begin(sv, PHASE_INTAKE);
-	for (size_t i = 0; i < sv->n_workers; i++)
-		signal_worker(&sv->workers[i], sv->workers[i].config->shutdown.intake_signal);
-	for (size_t i = 0; i < c->n_intakes; i++) {
-		if (c->intakes[i]->type != INTAKE_SIGNAL)
-			continue;
-		for (char **name = c->intakes[i]->workers; name && *name; name++) {
-			struct worker *w = supervisor_find_worker(sv, *name);
-
-			if (w)
-				signal_worker(w, c->intakes[i]->signal);
-		}
-	}
+	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
+	escalations = sv->escalations;
 	if (drain > 0) {
 		usec_t deadline = usec_add(now_usec(), drain);
 
@@ -333,6 +303,7 @@ intake_step(struct supervisor *sv)
 				break;
 		}
 	}
+	intake_shutdown_all(sv);
 	supervisor_step_end(sv, PHASE_INTAKE);
 }
 
@@ -459,6 +430,8 @@ close_step(struct supervisor *sv)
 	if (sv->stoppers &&
 	    task_group_close(sv->stoppers, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0)
 		sv->stoppers = NULL;
+	/* Listening sockets and endpoints first, then the resources (DESIGN.md, step 5). */
+	intake_close_all(sv);
 	resource_close_all(sv);
 	supervisor_step_end(sv, PHASE_CLOSE);
 
@@ -565,6 +538,9 @@ supervisor_run(struct supervisor *sv)
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");
+	if (c->control_socket)
+		log_warning("control_socket = %s: this version has no control socket, ignoring",
+		    c->control_socket);
 	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
 		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile), 1;
 	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)

@@ -17,6 +17,7 @@
 
 struct event;
 struct event_base;
+struct intake;
 struct notify_worker;
 struct report;
 
@@ -65,6 +66,8 @@ struct supervisor {
 	struct report *report;
 	struct worker *workers;
 	size_t n_workers;
+	struct intake *intakes;      /* one per [intake:*], in config order (intake.c) */
+	size_t n_intakes;
 	bool single;                 /* single-command mode: exit with the child's status */
 
 	struct task_event trigger;   /* set once: the shutdown begins */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "intake.h"
 #include "log.h"
 #include "notify.h"
 #include "output.h"
@@ -263,7 +264,9 @@ start_process(struct instance *in)
 	struct supervisor *sv = w->sv;
 	const struct worker_config *c = w->config;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, stop[2] = { -1, -1 };
-	int fds[1], errfd = -1, r;
+	_cleanup_free_ char *fdnames = NULL;
+	_cleanup_free_ int *fds = NULL;
+	int errfd = -1, r;
 	struct spawn_params p = {
 		.argv = c->argv,
 		.environment = c->environment,
@@ -275,7 +278,6 @@ start_process(struct instance *in)
 		.stdin_fd = -1,
 		.stdout_fd = -1,
 		.stderr_fd = -1,
-		.fds = fds,
 		.stop_fd_index = -1,
 		.foreground = sv->single,
 	};
@@ -283,6 +285,20 @@ start_process(struct instance *in)
 	char pid[16];
 	pid_t child;
 
+	/* The sockets= intakes first, from fd 3 in sockets= order (LISTEN_FDS), then the stop pipe. */
+	if (!(fds = calloc(strv_length(c->sockets) + 1, sizeof(int))))
+		return -ENOMEM;
+	p.fds = fds;
+	for (char **s = c->sockets; s && *s; s++) {
+		if ((r = intake_socket_fd(sv, *s)) < 0)
+			return log_error_errno(r, "Worker '%s': no socket of intake '%s'", in->name, *s);
+		fds[p.n_fds++] = r;
+	}
+	if ((p.listen_fds = p.n_fds) > 0) {
+		if (!(fdnames = strv_join(c->sockets, ":")))
+			return -ENOMEM;
+		p.listen_fdnames = fdnames;
+	}
 	if (notify_worker_wanted(in)) {
 		size_t n = strv_length(c->environment);
 

@@ -1,7 +1,6 @@
 #!/bin/bash
 # The intake step: intake_signal and [intake:*] type = signal reach their workers before the stop
-# step, and drain_delay passes before the stop signal. Intake kinds this version cannot run
-# (sockets, readiness, exec) are refused before anything starts.
+# step, and drain_delay passes before the stop signal.
 . "$TEST_LIB"
 
 cat >"$T/i.ini" <<INI
@@ -33,19 +32,7 @@ expect_eq "$(count_events ' web signal SIGUSR1')" 0 "only the worker with an int
 expect_eq "$(json '[s["end_ms"] - s["start_ms"] for s in r["steps"] if s["name"] == "intake"][0] >= 500')" \
     True "the intake step lasts the drain delay"
 
-# Not yet supported kinds: a clear error naming FILE:LINE, nothing started.
-cat >"$T/s.ini" <<INI
-[worker:web]
-command = $GW --name refused --log $EV
-[intake:http]
-type = socket
-listen = tcp://127.0.0.1:18999
-INI
-run "$GRACED" -c "$T/s.ini"
-expect_rc 1 "unsupported intake"
-expect_in "$T/err" "$T/s.ini:3: intake 'http': type = socket is not supported by this version of graced" \
-    "the message names FILE:LINE"
-expect_in "$T/err" "Nothing was started" "nothing started"
-expect_eq "$(count_events ' refused start')" 0 "no worker ran"
+expect_eq "$(json '[(i["name"], i["type"], i["action"], i["result"]) for i in r["intakes"]]')" \
+    "[('quiet', 'signal', 'SIGTSTP', 'ok')]" "the report lists the signal intake"
 
 finish

@@ -133,3 +133,17 @@ pids_alive() {
 	done
 	echo "$n"
 }
+
+# Intake tests: the server worker (tests/integration/helpers/gserver.c) and the loopback clients.
+GS=${GRACED_BUILDDIR:-.}/tests/integration/helpers/gserver
+TCP="python3 $SRC/tests/integration/helpers/tcp.py"
+
+# free_port: a loopback TCP port nobody listens on right now.
+free_port() {
+	$TCP free-port
+}
+
+# value KEY LINE: the value of KEY in a "k=v k=v" line.
+value() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}

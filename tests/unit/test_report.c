@@ -35,6 +35,7 @@ sample(void)
 	struct report *r = report_new("shop");
 	struct report_straggler *s;
 	struct report_worker *w;
+	struct report_intake *i;
 
 	assert_non_null(r);
 	r->trigger = strdup("SIGTERM");
@@ -59,6 +60,9 @@ sample(void)
 	assert_non_null(s = report_add_straggler(r, 77, "sleep 1000"));
 	s->outcome = OUTCOME_KILLED;
 	s->exit = 1900 * MS;
+	assert_non_null(i = report_add_intake(r, "http", "socket"));
+	assert_int_equal(report_intake_set(i, "shutdown", "ok"), 0);
+	assert_non_null(report_add_intake(r, "lb", "exec"));
 	r->tasks_pending_at_exit = 0;
 	return r;
 }
@@ -84,6 +88,9 @@ test_json_shape(void **state)
 	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}],\n"
 	    " \"stragglers\": [\n"
 	    "  {\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}],\n"
+	    " \"intakes\": [\n"
+	    "  {\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"},\n"
+	    "  {\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}],\n"
 	    " \"tasks_pending_at_exit\": 0}\n");
 	free(json);
 	report_free(r);

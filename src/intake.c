@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <systemd/sd-daemon.h>
+
+#include "command.h"
+#include "config.h"
+#include "intake.h"
+#include "log.h"
+#include "parse.h"
+#include "report.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "task.h"
+#include "util.h"
+
+/* The readiness endpoint reads small requests and never waits long for a slow client. */
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_MAX_BODY 1024
+#define HTTP_TIMEOUT_SEC 5
+
+#define INTAKE_FIELDS(i, ev) LOG_FIELDS({ "intake", (i)->config->name }, { "event", (ev) })
+
+static struct report_intake *
+record_of(struct intake *i)
+{
+	return &i->sv->report->intakes[i->record];
+}
+
+static void
+record(struct intake *i, const char *action, const char *result)
+{
+	if (report_intake_set(record_of(i), action, result) < 0)
+		log_warning_errno(ENOMEM, "Failed to record what intake '%s' did, continuing",
+		    i->config->name);
+}
+
+/* A unix: socket file may be left over from an earlier run; anything else at the path is kept. */
+static int
+remove_stale_socket(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* owner and group of a unix: socket file; either may be unset (left as it is). */
+static int
+chown_socket(const struct intake_config *c)
+{
+	uid_t uid = (uid_t) -1, u;
+	gid_t gid = (gid_t) -1, g;
+	int r;
+
+	if (c->owner) {
+		if ((r = spawn_resolve_user(c->owner, NULL, &u, &g)) < 0)
+			return r;
+		uid = u;
+	}
+	if (c->group) {
+		if ((r = spawn_resolve_user(NULL, c->group, &u, &g)) < 0)
+			return r;
+		gid = g;
+	}
+	if ((c->owner || c->group) && chown(c->listen.addr.un.sun_path, uid, gid) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created)
+{
+	const struct listen_address *a = &c->listen;
+	bool path = a->kind == LISTEN_UNIX && a->addr.un.sun_path[0] != '\0';
+	_cleanup_close_ int fd = -1;
+	int one = 1, r;
+
+	if (a->kind != LISTEN_TCP && a->kind != LISTEN_UNIX)
+		return -EAFNOSUPPORT;
+	if ((fd = socket(a->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (a->kind == LISTEN_TCP) {
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+			return -errno;
+		if (c->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+			return -errno;
+	}
+	if (path && (r = remove_stale_socket(a->addr.un.sun_path)) < 0)
+		return r;
+
+	if (path && c->has_mode) {
+		/* The file is born with the mode (graced is one thread: the umask is ours alone). */
+		mode_t old = umask((mode_t) ~c->mode & 0777);
+
+		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
+		umask(old);
+	} else
+		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
+	if (r < 0)
+		return r;
+	if (path && ((c->has_mode && chmod(a->addr.un.sun_path, c->mode) < 0 && (r = -errno)) ||
+			(r = chown_socket(c)) < 0)) {
+		(void) unlink(a->addr.un.sun_path);
+		return r;
+	}
+	if (listen(fd, (int) c->backlog) < 0) {
+		r = -errno;
+		if (path)
+			(void) unlink(a->addr.un.sun_path);
+		return r;
+	}
+	*ret_created = path;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* The sockets systemd passed (socket activation), by name. Taken once; the ones no intake names
+ * are closed. */
+struct activated {
+	int n;
+	char **names;
+	bool *used;
+};
+
+static void
+activated_done(struct activated *act)
+{
+	for (int k = 0; k < act->n; k++) {
+		if (!act->used[k]) {
+			log_warning("Socket '%s' passed by systemd is not named by any intake, closing it",
+			    act->names && act->names[k] ? act->names[k] : "?");
+			(void) close(SD_LISTEN_FDS_START + k);
+		}
+		if (act->names)
+			free(act->names[k]);
+	}
+	free(act->names);
+	free(act->used);
+	*act = (struct activated) {};
+}
+
+static int
+activated_take(struct activated *act)
+{
+	int n = sd_listen_fds_with_names(1, &act->names);
+
+	if (n < 0)
+		return n;
+	act->n = n;
+	if (n > 0 && !(act->used = calloc((size_t) n, sizeof(bool))))
+		return -ENOMEM;
+	/* Ours now: close-on-exec like every descriptor graced holds. */
+	for (int k = 0; k < n; k++)
+		(void) fd_cloexec(SD_LISTEN_FDS_START + k, true);
+	return 0;
+}
+
+static int
+activated_find(struct activated *act, const char *name)
+{
+	for (int k = 0; k < act->n; k++)
+		if (act->names && act->names[k] && streq(act->names[k], name) && !act->used[k]) {
+			int fd = SD_LISTEN_FDS_START + k;
+
+			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+				return -ENOTSOCK;
+			act->used[k] = true;
+			return fd;
+		}
+	return -ENOENT;
+}
+
+/* The readiness endpoint reports ready while running and every worker instance runs and is
+ * ready. */
+static bool
+service_ready(const struct supervisor *sv)
+{
+	if (sv->stopping)
+		return false;
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
+			if (!sv->workers[i].instances[j].running || !sv->workers[i].instances[j].ready)
+				return false;
+	return true;
+}
+
+static const char *
+current_step(const struct supervisor *sv)
+{
+	if (!sv->stopping)
+		return "running";
+	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
+}
+
+static void
+reply(struct evhttp_request *req, int code, const char *reason, const char *type,
+    struct evbuffer *body)
+{
+	(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+	(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, body);
+}
+
+static void
+status_json(const struct supervisor *sv, struct evbuffer *b)
+{
+	bool first = true;
+
+	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
+	evbuffer_add_printf(b, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [", current_step(sv),
+	    service_ready(sv) ? "true" : "false");
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			evbuffer_add_printf(b,
+			    "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
+			    first ? "" : ", ", in->name, (long) (in->running ? in->pid : 0),
+			    in->running ? "true" : "false", in->ready ? "true" : "false");
+			first = false;
+		}
+	evbuffer_add_printf(b, "]}\n");
+}
+
+/* Runs in loop context: answers at once, never switches stacks. */
+static void
+http_cb(struct evhttp_request *req, void *arg)
+{
+	struct intake *i = arg; /* owned by the supervisor, freed only after the endpoint */
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		evhttp_send_error(req, 500, "Out of memory");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		evbuffer_add_printf(b, "method not allowed\n");
+		reply(req, 405, "Method Not Allowed", "text/plain", b);
+	} else if (!path)
+		reply(req, 400, "Bad Request", "text/plain", (evbuffer_add_printf(b, "bad request\n"), b));
+	else if (streq(path, "/ready")) {
+		bool ready = service_ready(i->sv);
+
+		evbuffer_add_printf(b, "%s\n", ready ? "ready" : i->sv->stopping ? "stopping" :
+										    "starting");
+		reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "text/plain", b);
+	} else if (streq(path, "/live")) {
+		evbuffer_add_printf(b, "alive\n");
+		reply(req, 200, "OK", "text/plain", b);
+	} else if (streq(path, "/status")) {
+		status_json(i->sv, b);
+		reply(req, 200, "OK", "application/json", b);
+	} else {
+		evbuffer_add_printf(b, "not found\n");
+		reply(req, 404, "Not Found", "text/plain", b);
+	}
+	evbuffer_free(b);
+}
+
+static int
+open_http(struct intake *i)
+{
+	struct evhttp *http = evhttp_new(i->sv->base);
+
+	if (!http)
+		return -ENOMEM;
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	evhttp_set_timeout(http, HTTP_TIMEOUT_SEC);
+	/* Every method reaches http_cb, which answers 405 to all but GET and HEAD (evhttp's own
+	 * refusal would be 501). */
+	evhttp_set_allowed_methods(http, 0x1ff);
+	evhttp_set_gencb(http, http_cb, i);
+	/* evhttp takes the socket and closes it with the endpoint. Its listener accepts until
+	 * EAGAIN, so the socket must not block (it is graced's alone). */
+	if (fd_nonblock(i->fd, true) < 0 || !evhttp_accept_socket_with_handle(http, i->fd)) {
+		evhttp_free(http);
+		return -EIO;
+	}
+	i->fd = -1;
+	i->http = http;
+	return 0;
+}
+
+static int
+open_one(struct intake *i, struct activated *act)
+{
+	const struct intake_config *c = i->config;
+	int r;
+
+	if (c->listen.kind == LISTEN_SYSTEMD) {
+		if ((r = activated_find(act, c->listen.name)) < 0)
+			return r;
+		i->fd = r;
+	} else {
+		if ((r = intake_open_socket(c, &i->fd, &i->created_path)) < 0)
+			return r;
+		if (i->created_path) {
+			struct stat st;
+
+			if (stat(c->listen.addr.un.sun_path, &st) == 0) {
+				i->dev = st.st_dev;
+				i->ino = st.st_ino;
+			}
+		}
+	}
+	if (c->type == INTAKE_READINESS)
+		return open_http(i);
+	return 0;
+}
+
+static const char *
+open_error(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "no socket of that name was passed by systemd (FileDescriptorName=)";
+	case -ENOTSOCK:
+		return "the socket passed by systemd is not a listening stream socket";
+	case -EEXIST:
+		return "the path exists and is not a socket";
+	default:
+		return NULL;
+	}
+}
+
+int
+intake_open_all(struct supervisor *sv)
+{
+	const struct config *c = sv->config;
+	struct activated act = {};
+	bool systemd = false;
+	int r = 0;
+
+	if (!(sv->intakes = calloc(MAX(c->n_intakes, 1), sizeof(struct intake))))
+		return -ENOMEM;
+	for (size_t k = 0; k < c->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+
+		*i = (struct intake) { .sv = sv, .config = c->intakes[k], .fd = -1 };
+		i->record = sv->report->n_intakes;
+		if (!report_add_intake(sv->report, c->intakes[k]->name,
+			intake_type_to_string(c->intakes[k]->type)))
+			return -ENOMEM;
+		sv->n_intakes++;
+		systemd = systemd || (c->intakes[k]->has_listen &&
+		    c->intakes[k]->listen.kind == LISTEN_SYSTEMD &&
+		    (c->intakes[k]->type == INTAKE_SOCKET || c->intakes[k]->type == INTAKE_READINESS));
+	}
+	if (systemd && (r = activated_take(&act)) < 0)
+		return log_error_errno(r, "Failed to take the sockets passed by systemd");
+
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+		char a[LISTEN_ADDRESS_MAX];
+		const char *why;
+		int q;
+
+		if (i->config->type != INTAKE_SOCKET && i->config->type != INTAKE_READINESS)
+			continue;
+		listen_address_to_string(a, sizeof(a), &i->config->listen);
+		if ((q = open_one(i, &act)) < 0) {
+			if ((why = open_error(q)))
+				log_fields(LOG_ERR, 0, INTAKE_FIELDS(i, "open-failed"),
+				    "%s:%u: intake '%s': failed to listen on %s: %s", i->config->at.file,
+				    i->config->at.line, i->config->name, a, why);
+			else
+				log_fields(LOG_ERR, q, INTAKE_FIELDS(i, "open-failed"),
+				    "%s:%u: intake '%s': failed to listen on %s", i->config->at.file,
+				    i->config->at.line, i->config->name, a);
+			r = r < 0 ? r : q;
+			continue;
+		}
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "listen"), "Intake '%s' listens on %s%s",
+		    i->config->name, a, i->http ? " (readiness endpoint)" : "");
+	}
+	if (systemd)
+		activated_done(&act);
+	if (r < 0)
+		intake_free_all(sv);
+	return r;
+}
+
+int
+intake_socket_fd(struct supervisor *sv, const char *name)
+{
+	for (size_t k = 0; k < sv->n_intakes; k++)
+		if (streq(sv->intakes[k].config->name, name))
+			return sv->intakes[k].fd >= 0 ? sv->intakes[k].fd : -EBADF;
+	return -ENOENT;
+}
+
+/* One exec intake (arg: its struct intake, owned by the supervisor, which outlives the task). */
+struct exec_job {
+	struct intake *intake;
+	usec_t deadline;
+};
+
+static int
+exec_task(void *arg)
+{
+	struct exec_job *job = arg; /* owned by intake_announce_all(), which joins this task */
+	struct intake *i = job->intake;
+	struct command_result res;
+	char what[96], pid[16];
+	int r;
+
+	r = command_run(i->sv->rt, i->config->argv, job->deadline, &res);
+	snprintf(pid, sizeof(pid), "%ld", (long) res.pid);
+	if (r < 0) {
+		char failed[160];
+
+		if (res.stage != SPAWN_STAGE_NONE)
+			snprintf(failed, sizeof(failed), "failed: %s '%s': %s",
+			    spawn_stage_to_string(res.stage), i->config->argv[0], strerror(-r));
+		else
+			snprintf(failed, sizeof(failed), "failed: %s", strerror(-r));
+		log_fields(LOG_ERR, 0, INTAKE_FIELDS(i, "exec-failed"),
+		    "Intake '%s': command %s, continuing shutdown", i->config->name, failed);
+		record(i, "run", failed);
+		task_event_set(&i->sv->wake);
+		return 0;
+	}
+	command_describe(&res, what, sizeof(what));
+	if (res.killed)
+		log_fields(LOG_ERR, 0, INTAKE_FIELDS(i, "exec-timeout"),
+		    "Intake '%s': command (pid %s) %s, killed it, continuing shutdown", i->config->name,
+		    pid, res.cancelled ? "cut short by a second signal" : "still ran at intake_timeout");
+	else
+		log_fields(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 ? LOG_INFO : LOG_WARNING,
+		    0, INTAKE_FIELDS(i, "exec"), "Intake '%s': command (pid %s) ended: %s%s",
+		    i->config->name, pid, what,
+		    WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 ? "" : ", continuing shutdown");
+	record(i, "run", what);
+	task_event_set(&i->sv->wake);
+	return 0;
+}
+
+static void
+signal_workers(struct supervisor *sv, const char *name, int sig)
+{
+	struct worker *w = supervisor_find_worker(sv, name);
+
+	for (unsigned j = 0; w && j < w->n_instances; j++)
+		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
+}
+
+static bool
+exec_done(struct task_group *g)
+{
+	return !g || task_group_live(g) == 0;
+}
+
+void
+intake_announce_all(struct supervisor *sv, usec_t deadline)
+{
+	struct task_group *g = NULL;
+	struct exec_job *jobs = NULL;
+	unsigned escalations = sv->escalations;
+	int r;
+
+	/* Readiness endpoints answer 503 from the trigger on (service_ready() sees sv->stopping). */
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+
+		if (i->config->type != INTAKE_READINESS)
+			continue;
+		record(i, "503", i->http ? "ok" : "failed: not open");
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "announce"),
+		    "Intake '%s': /ready answers 503 from now on", i->config->name);
+	}
+
+	/* Exec hooks, all at once. */
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+
+		if (i->config->type != INTAKE_EXEC)
+			continue;
+		if (!jobs && (!(jobs = calloc(sv->n_intakes, sizeof(*jobs))) ||
+				 (r = task_group_new(sv->rt, NULL, "intake", &g)) < 0)) {
+			log_error_errno(ENOMEM, "Failed to run the exec intakes, continuing shutdown");
+			break;
+		}
+		jobs[k] = (struct exec_job) { .intake = i, .deadline = deadline };
+		if ((r = task_spawn(g, i->config->name, exec_task, &jobs[k], NULL)) < 0) {
+			log_error_errno(r, "Failed to run intake '%s', continuing shutdown", i->config->name);
+			record(i, "run", "failed: could not start");
+		}
+	}
+
+	/* Intake signals: each worker's intake_signal, then [intake:*] type = signal. */
+	for (size_t k = 0; k < sv->n_workers; k++)
+		if (sv->workers[k].config->shutdown.intake_signal != SIGNAL_NONE)
+			signal_workers(sv, sv->workers[k].config->name,
+			    sv->workers[k].config->shutdown.intake_signal);
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+
+		if (i->config->type != INTAKE_SIGNAL)
+			continue;
+		/* Without workers=, the signal goes to every worker. */
+		if (i->config->workers)
+			for (char **w = i->config->workers; *w; w++)
+				signal_workers(sv, *w, i->config->signal);
+		else
+			for (size_t w = 0; w < sv->n_workers; w++)
+				signal_workers(sv, sv->workers[w].config->name, i->config->signal);
+		record(i, signal_to_string(i->config->signal), "ok");
+	}
+
+	/* Wait for the hooks, up to intake_timeout (each kills its own command at the deadline);
+	 * a second signal skips the wait and cuts them short. */
+	while (!exec_done(g)) {
+		task_event_reset(&sv->wake);
+		if (exec_done(g))
+			break;
+		if (sv->escalations != escalations) {
+			task_group_cancel(g);
+			break;
+		}
+		if ((r = task_event_wait(&sv->wake, usec_add(deadline, COMMAND_KILL_TIMEOUT))) < 0)
+			break;
+	}
+	if (g) {
+		task_group_cancel(g);
+		if (task_group_close(g, usec_add(now_usec(), 2 * COMMAND_KILL_TIMEOUT)) < 0)
+			log_error("Exec intakes did not end, continuing shutdown");
+		else
+			g = NULL;
+	}
+	/* A group that did not close still references the jobs: keep them (reported as pending). */
+	if (!g)
+		free(jobs);
+}
+
+void
+intake_shutdown_all(struct supervisor *sv)
+{
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+		char a[LISTEN_ADDRESS_MAX], failed[128];
+
+		if (i->config->type != INTAKE_SOCKET)
+			continue;
+		listen_address_to_string(a, sizeof(a), &i->config->listen);
+		if (i->fd < 0) {
+			record(i, "shutdown", "failed: not open");
+			continue;
+		}
+		if (shutdown(i->fd, SHUT_RDWR) < 0) {
+			int r = -errno;
+
+			snprintf(failed, sizeof(failed), "failed: %s", strerror(-r));
+			log_fields(LOG_ERR, r, INTAKE_FIELDS(i, "shutdown-failed"),
+			    "Failed to shut down intake '%s' (%s), continuing", i->config->name, a);
+			record(i, "shutdown", failed);
+			continue;
+		}
+		i->shut = true;
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "shutdown"),
+		    "Intake '%s' (%s) is shut down: new connections are refused", i->config->name, a);
+		record(i, "shutdown", "ok");
+	}
+}
+
+/* Removes the socket file graced bound, unless something else replaced it meanwhile. */
+static void
+remove_socket_file(struct intake *i)
+{
+	const char *path = i->config->listen.addr.un.sun_path;
+	struct stat st;
+
+	if (!i->created_path)
+		return;
+	i->created_path = false;
+	if (lstat(path, &st) < 0 || st.st_dev != i->dev || st.st_ino != i->ino)
+		return;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warning_errno(errno, "Failed to remove '%s' of intake '%s', continuing", path,
+		    i->config->name);
+}
+
+static void
+close_one(struct intake *i)
+{
+	if (i->http) {
+		evhttp_free(i->http);
+		i->http = NULL;
+	}
+	i->fd = safe_close(i->fd);
+	remove_socket_file(i);
+}
+
+void
+intake_close_all(struct supervisor *sv)
+{
+	/* Reverse order of opening. */
+	for (size_t k = sv->n_intakes; k-- > 0;) {
+		struct intake *i = &sv->intakes[k];
+
+		if (i->fd < 0 && !i->http)
+			continue;
+		close_one(i);
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "intake", i->config->name }, { "step", "close" }),
+		    "Closed intake '%s'", i->config->name);
+	}
+}
+
+void
+intake_free_all(struct supervisor *sv)
+{
+	for (size_t k = 0; k < sv->n_intakes; k++)
+		close_one(&sv->intakes[k]);
+	free(sv->intakes);
+	sv->intakes = NULL;
+	sv->n_intakes = 0;
+}

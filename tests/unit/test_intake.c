@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * intake_open_socket() without the loop: tcp: and unix: sockets as the intake keys say, the
+ * descriptor flags workers rely on, stale socket files, and the kernel behaviour the intake step
+ * is built on (shutdown() of a listening socket refuses new connections).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "intake.h"
+#include "parse.h"
+#include "util.h"
+
+static char dir[] = "/tmp/test_intake.XXXXXX";
+
+static int
+setup(void **state)
+{
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	return rmdir(dir);
+}
+
+static struct intake_config
+intake(const char *listen)
+{
+	struct intake_config c = { .name = (char *) "t", .type = INTAKE_SOCKET, .backlog = 16 };
+
+	assert_int_equal(parse_listen(listen, &c.listen), 0);
+	c.has_listen = true;
+	return c;
+}
+
+static int
+connect_to(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	assert_true(fd >= 0);
+	r = connect(fd, sa, len) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static void
+test_unix_mode_and_flags(void **state)
+{
+	char path[256], listen[300];
+	struct intake_config c;
+	struct stat st;
+	bool created = false;
+	int fd = -1, one = 0;
+	socklen_t len = sizeof(one);
+
+	snprintf(path, sizeof(path), "%s/a.sock", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	c = intake(listen);
+	c.mode = 0604;
+	c.has_mode = true;
+	assert_int_equal(intake_open_socket(&c, &fd, &created), 0);
+	assert_true(created);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0604);
+	/* Close-on-exec (workers get it only through spawn's dup2) and blocking (as systemd passes
+	 * sockets: a worker's blocking accept() must work). */
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &one, &len), 0);
+	assert_int_equal(one, 1);
+	assert_int_equal(connect_to(&c.listen.addr.sa, c.listen.addr_len), 0);
+
+	/* The intake step's premise: after shutdown() new connections are refused. */
+	assert_int_equal(shutdown(fd, SHUT_RDWR), 0);
+	assert_int_equal(connect_to(&c.listen.addr.sa, c.listen.addr_len), -ECONNREFUSED);
+	close(fd);
+
+	/* The file is left behind (graced removes it at close): a second open replaces it. */
+	assert_int_equal(intake_open_socket(&c, &fd, &created), 0);
+	close(fd);
+	assert_int_equal(unlink(path), 0);
+}
+
+static void
+test_unix_refuses_other_files(void **state)
+{
+	char path[256], listen[300];
+	struct intake_config c;
+	bool created = false;
+	int fd = -1, f;
+
+	snprintf(path, sizeof(path), "%s/file", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	assert_true((f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0);
+	close(f);
+	c = intake(listen);
+	assert_int_equal(intake_open_socket(&c, &fd, &created), -EEXIST);
+	assert_int_equal(fd, -1);
+	assert_int_equal(unlink(path), 0);
+
+	/* A missing directory is the bind's own error. */
+	snprintf(listen, sizeof(listen), "unix:%s/missing/x.sock", dir);
+	c = intake(listen);
+	assert_int_equal(intake_open_socket(&c, &fd, &created), -ENOENT);
+}
+
+static void
+test_unix_unknown_owner(void **state)
+{
+	char path[256], listen[300];
+	struct intake_config c;
+	bool created = false;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/o.sock", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	c = intake(listen);
+	c.owner = (char *) "no-such-user-graced";
+	assert_true(intake_open_socket(&c, &fd, &created) < 0);
+	assert_int_equal(fd, -1);
+	/* Nothing is left at the path when the socket could not be set up as asked. */
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_tcp(void **state)
+{
+	struct intake_config c = intake("tcp://127.0.0.1:1");
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	bool created = true;
+	int fd = -1, fd2 = -1, on = 0;
+	socklen_t olen = sizeof(on);
+
+	/* Port 0: let the kernel pick, then open a second one there. */
+	c.listen.addr.in.sin_port = 0;
+	assert_int_equal(intake_open_socket(&c, &fd, &created), 0);
+	assert_false(created);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, &olen), 0);
+	assert_int_equal(on, 1);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &olen), 0);
+	assert_int_equal(on, 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	c.listen.addr.in.sin_port = a.sin_port;
+	assert_int_equal(connect_to(&c.listen.addr.sa, c.listen.addr_len), 0);
+
+	/* Port in use: EADDRINUSE, reported by the caller with the intake's name. */
+	assert_int_equal(intake_open_socket(&c, &fd2, &created), -EADDRINUSE);
+	close(fd);
+
+	/* reuseport = yes: two sockets on one port. */
+	c.reuseport = true;
+	assert_int_equal(intake_open_socket(&c, &fd, &created), 0);
+	assert_int_equal(intake_open_socket(&c, &fd2, &created), 0);
+	close(fd);
+	close(fd2);
+}
+
+static void
+test_systemd_is_not_bound(void **state)
+{
+	struct intake_config c = intake("systemd:web");
+	bool created = false;
+	int fd = -1;
+
+	assert_int_equal(intake_open_socket(&c, &fd, &created), -EAFNOSUPPORT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unix_mode_and_flags),
+		cmocka_unit_test(test_unix_refuses_other_files),
+		cmocka_unit_test(test_unix_unknown_owner),
+		cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_systemd_is_not_bound),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
