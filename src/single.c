@@ -57,18 +57,21 @@ single_config(char *const *argv, const struct single_options *o, struct config *
 	if (o->report && !(c->supervisor.report = strdup(o->report)))
 		return -ENOMEM;
 
+	/* The command line sets the defaults too: stragglers the command leaves behind are
+	 * stopped with them, within the same budget. */
+	c->shutdown.defaults.stop_signal = o->stop_signal;
+	c->shutdown.defaults.stop_timeout = o->stop_timeout;
+	c->shutdown.defaults.cancel_signal = o->cancel_signal;
+	c->shutdown.defaults.join_timeout = o->join_timeout;
+	c->shutdown.defaults.kill_signal = o->kill_signal;
+	c->shutdown.defaults.kill_timeout = o->kill_timeout;
+
 	worker_name(argv[0], name, sizeof(name));
 	if (!(w = config_add_worker(c, name)))
 		return -ENOMEM;
 	if (!(w->argv = strv_copy(argv)) || !(w->command = strv_join(argv, " ")))
 		return -ENOMEM;
 	w->critical = true;
-	w->shutdown.stop_signal = o->stop_signal;
-	w->shutdown.stop_timeout = o->stop_timeout;
-	w->shutdown.cancel_signal = o->cancel_signal;
-	w->shutdown.join_timeout = o->join_timeout;
-	w->shutdown.kill_signal = o->kill_signal;
-	w->shutdown.kill_timeout = o->kill_timeout;
 	if (!(c->supervisor.exit_code_from = strdup(name)))
 		return -ENOMEM;
 

@@ -265,6 +265,7 @@ child(const struct spawn_params *p, int errfd, uid_t uid, gid_t gid)
 {
 	int r;
 
+	/* Signals are still blocked (see spawn_process()); the reset unblocks them last. */
 	if (setpgid(0, 0) < 0)
 		child_fail(errfd, SPAWN_STAGE_SETUP, errno);
 	if (p->foreground)
@@ -286,6 +287,7 @@ child(const struct spawn_params *p, int errfd, uid_t uid, gid_t gid)
 int
 spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
 {
+	sigset_t all, old;
 	int pipefd[2];
 	uid_t uid;
 	gid_t gid;
@@ -300,16 +302,22 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 
+	/* Every signal stays blocked across fork() until the child has reset the dispositions:
+	 * until then a signal for the child would run graced's handlers in it, and those write to
+	 * the pipe libevent shares with graced, as if graced had received it. */
+	sigfillset(&all);
+	(void) sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		safe_close(pipefd[0]);
-		safe_close(pipefd[1]);
-		return r;
-	}
 	if (pid == 0) {
 		safe_close(pipefd[0]);
 		child(p, pipefd[1], uid, gid);
+	}
+	r = -errno;
+	(void) sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		safe_close(pipefd[0]);
+		safe_close(pipefd[1]);
+		return r;
 	}
 
 	/* Set the group from the parent side too, so a signal to -pid cannot race the child's own

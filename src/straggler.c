@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,10 @@ signal_all(struct supervisor *sv, int sig, enum phase step)
 		    LOG_FIELDS({ "step", phase_to_string(step) }, { "signal", signal_to_string(sig) },
 			{ "pid", pid }, { "event", "straggler-signal" }),
 		    "Sending %s to straggler pid %s", signal_to_string(sig), pid);
-		if (kill(s->pid, sig) < 0 && errno == ESRCH)
+		/* Through the pidfd when there is one: the pid may have been reaped and reused. */
+		if ((s->pidfd >= 0 ? (int) syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) :
+				     kill(s->pid, sig)) < 0 &&
+		    errno == ESRCH)
 			mark_gone(sv, s, OUTCOME_EXITED);
 	}
 }
@@ -269,7 +273,10 @@ wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
 				left = true;
 			continue;
 		}
+		/* Once the deadline passed, the others are only looked at, not waited for. */
 		r = task_wait_fd(s->pidfd, TASK_FD_READ, deadline);
+		if (r == -ETIMEDOUT)
+			r = poll(&(struct pollfd) { .fd = s->pidfd, .events = POLLIN }, 1, 0);
 		if (r > 0)
 			mark_gone(sv, s, outcome);
 		else
@@ -309,17 +316,26 @@ straggler_task(void *arg)
 
 	/* With the first workers: stop, then cancel, then kill what is left. */
 	if (scan(sv) > 0) {
-		signal_all(sv, s->stop_signal, PHASE_STOP);
+		bool gone = false;
+
+		supervisor_step_begin(sv, PHASE_STOP);
 		if (s->stop_signal != SIGNAL_NONE) {
+			signal_all(sv, s->stop_signal, PHASE_STOP);
 			signal_all(sv, SIGCONT, PHASE_STOP);
-			if (!wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED) &&
-			    s->cancel_signal != SIGNAL_NONE) {
-				signal_all(sv, s->cancel_signal, PHASE_CANCEL);
-				(void) wait_gone(sv, usec_add(now_usec(), s->join_timeout),
-				    OUTCOME_CANCELLED);
-			}
+			gone = wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
 		}
-		kill_left(sv, s);
+		supervisor_step_end(sv, PHASE_STOP);
+		if (!gone && s->cancel_signal != SIGNAL_NONE) {
+			supervisor_step_begin(sv, PHASE_CANCEL);
+			signal_all(sv, s->cancel_signal, PHASE_CANCEL);
+			supervisor_step_end(sv, PHASE_CANCEL);
+			supervisor_step_begin(sv, PHASE_JOIN);
+			gone = wait_gone(sv, usec_add(now_usec(), s->join_timeout), OUTCOME_CANCELLED);
+		}
+		supervisor_step_begin(sv, PHASE_JOIN);
+		if (!gone)
+			kill_left(sv, s);
+		supervisor_step_end(sv, PHASE_JOIN);
 	}
 
 	/* Once every worker is joined, what their processes left behind is a straggler too; their

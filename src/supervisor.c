@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -24,6 +25,8 @@
 
 /* While stopping, what is still alive is logged this often. */
 #define STILL_ALIVE_INTERVAL (1 * USEC_PER_SEC)
+/* After the loop, children still dying are waited for this long before graced exits. */
+#define REAP_LAST_TIMEOUT (1 * USEC_PER_SEC)
 /* In the close step, tasks that serve workers get this long to end after being cancelled. */
 #define CLOSE_TASKS_TIMEOUT (1 * USEC_PER_SEC)
 
@@ -401,6 +404,9 @@ exit_status(struct supervisor *sv)
 	for (size_t i = 0; i < r->n_workers; i++)
 		forced = forced || r->workers[i].outcome == OUTCOME_KILLED ||
 		    r->workers[i].outcome == OUTCOME_ABANDONED || r->workers[i].outcome == OUTCOME_FAILED;
+	for (size_t i = 0; i < r->n_stragglers; i++)
+		forced = forced || r->stragglers[i].outcome == OUTCOME_KILLED ||
+		    r->stragglers[i].outcome == OUTCOME_ABANDONED;
 	if (sv->config->supervisor.exit_code_from)
 		return exit_status_of(sv, sv->config->supervisor.exit_code_from);
 	return forced ? 1 : 0;
@@ -449,7 +455,9 @@ close_step(struct supervisor *sv)
 	sv->report->tasks_pending_at_exit = task_runtime_count(sv->rt) - 1;
 	if (report && (r = report_write_file(sv->report, report)) < 0) {
 		log_error_errno(r, "Failed to write the report '%s', continuing", report);
-		sv->forced = true;
+		/* A run-time failure of graced's own: 1, unless a status is passed on. */
+		if (sv->exit_status == 0)
+			sv->exit_status = 1;
 	}
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
 	    sv->exit_status);
@@ -509,6 +517,27 @@ supervisor_task(void *arg)
 	return 0;
 }
 
+/*
+ * An orphan killed in the last steps (a hook's child, a straggler's child) may become graced's
+ * only after graced's last reap: reap until no child is left, for a short while, so no zombie is
+ * left to init. The loop has ended, so this may block.
+ */
+static void
+reap_last(struct supervisor *sv)
+{
+	usec_t deadline = usec_add(now_usec(), REAP_LAST_TIMEOUT);
+
+	for (;;) {
+		siginfo_t info = {};
+
+		supervisor_reap(sv);
+		if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || now_usec() >= deadline)
+			return; /* ECHILD: nothing left */
+		if (info.si_pid == 0)
+			(void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+}
+
 static void
 reporter(enum task_report kind, const char *name, const char *message, void *userdata)
 {
@@ -550,6 +579,7 @@ supervisor_run(struct supervisor *sv)
 	if (event_base_dispatch(sv->base) < 0)
 		log_error("The event loop failed");
 
+	reap_last(sv);
 	/* The loop ends after the close step; nothing may be left. */
 	pending = task_runtime_shutdown(sv->rt);
 	if (pending == 0) {

@@ -148,7 +148,8 @@ exit_outcome(const struct instance *in, int status, enum phase step, bool killed
 
 	if (killed)
 		return OUTCOME_KILLED;
-	if (WIFSIGNALED(status)) {
+	/* Only the signals graced sent count: the same death before the shutdown is a failure. */
+	if (WIFSIGNALED(status) && in->worker->sv->stopping) {
 		int sig = WTERMSIG(status);
 
 		clean = clean || sig == s->stop_signal || sig == s->intake_signal ||
@@ -599,9 +600,14 @@ run_instance(struct instance *in)
 		usec_t delay;
 
 		record_start(in);
-		if (start_process(in) < 0) {
-			/* The child exits right after reporting; let its status (126, 127) arrive
-			 * before anything else happens to it. */
+		if ((r = start_process(in)) < 0) {
+			/* A child that reported its failure exits at once (126, 127): let that status
+			 * arrive. One stuck before exec (a hung NSS lookup, a chdir on a dead mount)
+			 * gets the kill signal first. */
+			if (in->running && r == -ETIMEDOUT)
+				(void) worker_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
+										 SIGKILL,
+				    true, PHASE_INTAKE);
 			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
 			mark_failed(in, "could not be started");
 			return;
@@ -631,6 +637,9 @@ run_instance(struct instance *in)
 		/* Until it ends: on its own, or because the shutdown's stopper told it to. */
 		if (wait_exit(in, USEC_INFINITY) < 0 || sv->stopping)
 			return;
+		/* Gone, so not ready: a restarted process is checked again like the first. */
+		in->ready = false;
+		w->n_ready--;
 
 		if (c->critical) {
 			snprintf(why, sizeof(why), "critical worker '%s' exited", in->name);

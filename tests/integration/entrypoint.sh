@@ -59,6 +59,17 @@ expect_eq "$(json 'r["stragglers"][0]["command"].startswith("'"$GW"' --name bg")
     "the straggler's command"
 expect_eq "$(json 'r["stragglers"][0]["outcome"]')" exited "the straggler exited on SIGTERM"
 
+# The command line's budget holds for what the command leaves behind too: a background job that
+# ignores SIGTERM is killed after --stop-timeout, and gets no cancel signal (none by default).
+rm -f "$EV"
+t0=$(date +%s%3N)
+run "$GRACED" --stop-timeout 1s --report "$T/report.json" -- sh -c "$GW --name deafbg --log $EV --ignore TERM & until grep -q ' deafbg start' $EV 2>/dev/null; do sleep 0.01; done; exit 5"
+t1=$(date +%s%3N)
+expect_rc 5 "the command's status"
+expect_between "$((t1 - t0))" 980 3000 "the job is killed after --stop-timeout, not after 10 s defaults"
+expect_eq "$(count_events ' deafbg signal SIGINT')" 0 "no cancel signal: --cancel-signal is none"
+expect_eq "$(json 'r["stragglers"][0]["outcome"]')" killed "the job was killed"
+
 # A setsid() escapee is found and stopped together with the command.
 rm -f "$EV"
 start_graced --report "$T/report.json" -- "$GW" --name main --log "$EV" --setsid-child

@@ -29,6 +29,37 @@ sed -i '/exit_code_from/d' "$T/c.ini"
 run "$GRACED" -c "$T/c.ini"
 expect_rc 1 "a failed worker: status 1"
 
+# A report that cannot be written is a run-time failure: 1.
+cat >"$T/r.ini" <<INI
+[supervisor]
+report = /nonexistent/graced-report.json
+[worker:job]
+command = true
+critical = yes
+INI
+run "$GRACED" -c "$T/r.ini"
+expect_rc 1 "unwritable report"
+expect_in "$T/err" "Failed to write the report '/nonexistent/graced-report.json'" "report failure logged"
+
+# A worker killed from outside before the shutdown failed, even by its stop signal.
+rm -f "$EV"
+cat >"$T/k.ini" <<INI
+[supervisor]
+report = $T/report.json
+[worker:victim]
+command = $GW --name victim --log $EV --die-on TERM
+[worker:other]
+command = $GW --name other --log $EV
+INI
+start_graced -c "$T/k.ini"
+wait_for 10 events_at_least 2 ' start ' || fail "workers did not start"
+kill -TERM "$(grep ' victim start' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')"
+wait_for 5 grep -q "Worker 'victim'.*killed by SIGTERM" "$T/graced.log" || fail "exit not seen"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 1 "a worker that died before the shutdown: 1"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" failed "killed from outside: failed"
+
 # Single-command mode: the child's own status.
 for code in 0 1 42 255; do
 	run "$GRACED" -- sh -c "exit $code"

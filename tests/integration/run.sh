@@ -22,7 +22,8 @@ wait "$watchdog" 2>/dev/null
 
 leftovers=$(ps -eo pid=,sid= | awk -v s="$pid" '$2 == s { print $1 }')
 if [ -n "$leftovers" ]; then
-	echo "run.sh: processes left behind by the test: $(echo $leftovers)" >&2
+	echo "run.sh: processes left behind by the test:" >&2
+	ps -o pid=,ppid=,pgid=,stat=,args= -p "$(echo $leftovers | tr ' ' ',')" >&2
 	kill -KILL $leftovers 2>/dev/null
 	[ "$rc" -eq 0 ] && rc=1
 fi
