@@ -196,10 +196,14 @@ service_ready(const struct supervisor *sv)
 {
 	if (sv->stopping)
 		return false;
+	/* Every instance serves, except those done for good (a one-shot that exited). */
 	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-			if (!sv->workers[i].instances[j].running || !sv->workers[i].instances[j].ready)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			if (!in->finished && (!in->running || !in->ready))
 				return false;
+		}
 	return true;
 }
 

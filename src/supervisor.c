@@ -345,7 +345,7 @@ log_still_alive(struct supervisor *sv)
 static void
 report_running(struct supervisor *sv)
 {
-	unsigned ready = 0, failed = 0, pending = 0;
+	unsigned ready = 0, failed = 0, pending = 0, finished = 0;
 	char status[sizeof(sv->status)];
 	int n;
 
@@ -357,6 +357,8 @@ report_running(struct supervisor *sv)
 				failed++;
 			else if (in->ready)
 				ready++;
+			else if (in->finished)
+				finished++;
 			else
 				pending++;
 		}
@@ -364,6 +366,8 @@ report_running(struct supervisor *sv)
 	    ready, ready == 1 ? "" : "s");
 	if (pending && n > 0 && (size_t) n < sizeof(status))
 		n += snprintf(status + n, sizeof(status) - (size_t) n, ", %u starting", pending);
+	if (finished && n > 0 && (size_t) n < sizeof(status))
+		n += snprintf(status + n, sizeof(status) - (size_t) n, ", %u exited", finished);
 	if (failed && n > 0 && (size_t) n < sizeof(status))
 		snprintf(status + n, sizeof(status) - (size_t) n, ", %u failed", failed);
 	if (pending)

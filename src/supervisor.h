@@ -38,6 +38,7 @@ struct instance {
 	usec_t *starts;              /* ring of the last start_limit_burst start times */
 	unsigned n_starts;
 	bool failed;                 /* gave up: exec failure, start limit, not ready in time */
+	bool finished;               /* exited before the shutdown and will not be restarted */
 	struct notify_worker *notify; /* notify-worker.c: its NOTIFY_SOCKET, NULL without one */
 	bool notified_ready;         /* the current process said READY=1 */
 	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */

@@ -647,8 +647,16 @@ run_instance(struct instance *in)
 			return;
 		}
 		if (c->restart == RESTART_NO ||
-		    (c->restart == RESTART_ON_FAILURE && exit_is_clean(c, in->status)))
+		    (c->restart == RESTART_ON_FAILURE && exit_is_clean(c, in->status))) {
+			/* Done for good. A clean one-shot is not missing from the service (/ready);
+			 * a worker that died of a failure with nothing to restart it is. */
+			if (exit_is_clean(c, in->status))
+				in->finished = true;
+			else
+				in->failed = true;
+			supervisor_poke(sv);
 			return;
+		}
 		failures = exit_is_clean(c, in->status) ? 0 : failures + 1;
 		delay = restart_backoff(c, failures);
 		if (start_limit_hit(in, usec_add(now_usec(), delay))) {
