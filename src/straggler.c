@@ -21,18 +21,17 @@
 
 struct proc {
 	pid_t pid;
-	pid_t ppid;
 	pid_t pgid;
 };
 
-/* pid, state, ppid and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
+/* pid, state and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
  * so the fields are read after its last ')'. */
 static int
 read_stat(pid_t pid, struct proc *ret, char *ret_state)
 {
 	char path[64], buf[512], *p;
 	_cleanup_close_ int fd = -1;
-	long ppid, pgid;
+	long pgid;
 	ssize_t n;
 	char state;
 
@@ -42,9 +41,9 @@ read_stat(pid_t pid, struct proc *ret, char *ret_state)
 	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
 		return n < 0 ? -errno : -EIO;
 	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgid) != 3)
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %*d %ld", &state, &pgid) != 2)
 		return -EIO;
-	*ret = (struct proc) { .pid = pid, .ppid = (pid_t) ppid, .pgid = (pid_t) pgid };
+	*ret = (struct proc) { .pid = pid, .pgid = (pid_t) pgid };
 	*ret_state = state;
 	return 0;
 }

@@ -35,29 +35,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
+
 static const char *name = "gnotify";
 static int log_fd = -1;
 
 static void
 event(const char *fmt, ...)
 {
-	char line[512];
-	struct timespec ts;
 	va_list ap;
-	int n;
 
-	if (log_fd < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	n = snprintf(line, sizeof(line), "%lld %s ", (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    name);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+	event_write(log_fd, name, fmt, ap);
 	va_end(ap);
-	if (n > (int) sizeof(line) - 2)
-		n = (int) sizeof(line) - 2;
-	line[n++] = '\n';
-	(void) !write(log_fd, line, (size_t) n);
 }
 
 static int

@@ -32,33 +32,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
+
 static const char *name;
 static int log_fd = -1;
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 event(const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
-	int n;
 
-	if (log_fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "%lld %s ", now_ms(), name);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+	event_write(log_fd, name, fmt, ap);
 	va_end(ap);
-	line[n++] = '\n';
-	(void) !write(log_fd, line, (size_t) n);
 }
 
 /* The passed socket to serve on: the one called fdname, else the first. */
