@@ -488,9 +488,8 @@ wait_ready(struct instance *in)
 	case READY_NOTIFY:
 		return wait_notified(in, deadline);
 	default:
-		return log_fields(LOG_ERR, -EOPNOTSUPP, INSTANCE_FIELDS(in, "not-ready"),
-		    "Worker '%s': ready = %s is not supported by this version of graced", in->name,
-		    ready_kind_to_string(c->ready.kind));
+		/* parse_ready() produces no other kind. */
+		return -EINVAL;
 	}
 }
 
