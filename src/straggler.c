@@ -194,23 +194,35 @@ track(struct supervisor *sv, pid_t pid)
 	return 0;
 }
 
-/* Adds the descendants nobody else stops; returns how many are being tracked and alive. */
+/*
+ * Adds the descendants nobody else stops; returns how many are being tracked and alive.
+ *
+ * A walk is not atomic: a process whose parent exits during it moves up to graced (the
+ * subreaper) after graced's children were read and before its parent's were, and is missed.
+ * It moves once, so the next walk sees it: walk twice, and again while a walk finds someone
+ * new, a few times at most (a process forking without end would keep every walk busy).
+ */
 static size_t
 scan(struct supervisor *sv)
 {
-	struct proc *procs = NULL;
-	size_t n = 0, alive = 0;
-	int r;
+	size_t alive = 0, found = 0;
 
+	for (int walk = 0; walk < 4 && (walk < 2 || found > 0); walk++) {
+		struct proc *procs = NULL;
+		size_t n = 0;
+		int r;
 
-	if ((r = list_descendants(&procs, &n)) < 0) {
-		log_warning_errno(r, "Failed to list graced's descendants for stragglers, continuing");
-		return 0;
+		if ((r = list_descendants(&procs, &n)) < 0) {
+			log_warning_errno(r,
+			    "Failed to list graced's descendants for stragglers, continuing");
+			break;
+		}
+		found = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
+				found += track(sv, procs[i].pid) == 0;
+		free(procs);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
-			(void) track(sv, procs[i].pid);
-	free(procs);
 	for (size_t i = 0; i < sv->n_stragglers; i++)
 		alive += !sv->stragglers[i].gone;
 	return alive;
