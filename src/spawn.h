@@ -2,10 +2,10 @@
 #pragma once
 
 /*
- * The only code that forks. The child gets its own process group, default signal dispositions
- * and an empty signal mask, its directory, environment, umask and user, and exactly the
- * descriptors meant for it: stdin/out/err and the passed ones at 3, 4, ... Every other descriptor
- * is closed on exec. A failure between fork and exec is sent back over a close-on-exec pipe, so
+ * The only code that makes a child. The child gets its own process group, default signal
+ * dispositions and an empty signal mask, its directory, environment, umask and user, and exactly
+ * the descriptors meant for it: stdin/out/err and the passed ones at 3, 4, ... Every other
+ * descriptor is closed on exec. A failure before exec is sent back over a close-on-exec pipe, so
  * the parent reports "exec 'web': No such file or directory" instead of a silent exit 127.
  */
 
@@ -37,7 +37,6 @@ struct spawn_params {
 enum spawn_stage {
 	SPAWN_STAGE_NONE,
 	SPAWN_STAGE_SETUP,          /* pgid, signals, descriptors */
-	SPAWN_STAGE_ENVIRONMENT,
 	SPAWN_STAGE_DIRECTORY,
 	SPAWN_STAGE_USER,
 	SPAWN_STAGE_EXEC,
@@ -48,12 +47,14 @@ enum spawn_stage {
 const char *spawn_stage_to_string(enum spawn_stage s);
 
 /* Resolves user and group (names or numbers) as the child will use them; -ESRCH for an unknown
- * name. spawn_process() calls it before forking, so a bad name is the parent's error. */
+ * name. spawn_process() calls it before the child exists, so a bad name is the parent's error,
+ * as is a malformed environment entry (-EINVAL). */
 int spawn_resolve_user(const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid);
 
 /*
- * Forks and execs. On success *ret_pid is the child and *ret_errfd the read end of its error pipe
- * (non-blocking, close-on-exec): it reaches EOF once the exec succeeded, or carries the failure
+ * Starts the child with clone(CLONE_VM | CLONE_VFORK), which returns once the child has exec'd
+ * or failed. On success *ret_pid is the child and *ret_errfd the read end of its error pipe
+ * (non-blocking, close-on-exec): it is at EOF when the exec succeeded, or carries the failure
  * for spawn_read_error(). The child is in its own process group before exec in either case.
  */
 int spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -176,7 +177,10 @@ test_signals_reset_and_mask_empty(void **state)
 static void
 test_only_meant_descriptors_inherited(void **state)
 {
-	struct spawn_params p = params((char *[]) { "sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '", NULL });
+	/* Only builtins: a pipeline's pipe would show up in the shell's own list for a moment. */
+	struct spawn_params p = params((char *[]) { "sh", "-c",
+	    "i=0; while [ $i -lt 64 ]; do [ -e /proc/$$/fd/$i ] && printf '%s ' $i; i=$((i+1)); done",
+	    NULL });
 	struct result res;
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int leak = fcntl(null, F_DUPFD, 20); /* deliberately without FD_CLOEXEC */
@@ -209,7 +213,8 @@ test_environment_and_listen_fds(void **state)
 	assert_int_equal(pipe2(b, O_CLOEXEC), 0);
 	setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
 	setenv("MODE", "inherited", 1);
-	p.environment = (char *[]) { "MODE=prod with spaces", NULL };
+	/* Set twice, the last one wins; LISTEN_FDS is graced's to set. */
+	p.environment = (char *[]) { "MODE=first", "LISTEN_FDS=9", "MODE=prod with spaces", NULL };
 	p.fds = (int[]) { a[0], b[0] };
 	p.n_fds = 2;
 	p.listen_fds = 1;
@@ -219,12 +224,92 @@ test_environment_and_listen_fds(void **state)
 	p.umask = 027;
 	p.directory = "/tmp";
 	assert_int_equal(run(&p, &res), 0);
+	/* The child borrowed graced's memory (CLONE_VM): graced's own environment is untouched. */
+	assert_string_equal(getenv("MODE"), "inherited");
+	assert_string_equal(getenv("NOTIFY_SOCKET"), "/run/systemd/notify");
+	assert_null(getenv("LISTEN_PID"));
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("MODE");
 	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 
 	assert_int_equal(res.error, 0);
 	assert_string_equal(res.out, "1 http 4 unset prod with spaces\npid-ok\n0027\n/tmp\n");
+}
+
+/* Writes an executable (or not) script at dir/name that prints what it is. */
+static void
+make_script(const char *dir, const char *name, const char *says, mode_t mode)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "we"));
+	fprintf(f, "#!/bin/sh\necho %s\n", says);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_path_lookup(void **state)
+{
+	char a[] = "/tmp/graced-test-path-a.XXXXXX", b[] = "/tmp/graced-test-path-b.XXXXXX";
+	char path[128], cleanup[192];
+	struct spawn_params p = params((char *[]) { "graced-test-cmd", NULL });
+	struct result res;
+
+	assert_non_null(mkdtemp(a));
+	assert_non_null(mkdtemp(b));
+	make_script(a, "graced-test-cmd", "a", 0644); /* not executable: skipped */
+	make_script(b, "graced-test-cmd", "b", 0755);
+
+	/* The worker's own PATH (environment=) is where argv[0] is looked up, not graced's. */
+	snprintf(path, sizeof(path), "PATH=/nonexistent::%s:%s", a, b);
+	p.environment = (char *[]) { path, NULL };
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "b\n");
+
+	/* Found only where it may not run: EACCES, not ENOENT, as execvp() says. */
+	snprintf(path, sizeof(path), "PATH=%s:/nonexistent", a);
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -EACCES);
+	assert_int_equal(res.stage, SPAWN_STAGE_EXEC);
+
+	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s' '%s'", a, b);
+	assert_int_equal(system(cleanup), 0);
+}
+
+static void
+test_user_and_groups(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c",
+	    "id -u; id -g; grep '^Groups:' /proc/self/status | tr -d '\\t '", NULL });
+	struct result res;
+
+	if (geteuid() != 0)
+		skip();
+	/* A numeric id without a passwd entry: that uid, graced's gid, no supplementary group. */
+	p.user = "4242424";
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "4242424\n0\nGroups:\n");
+
+	/* A group alone: that gid, and no supplementary group of graced's left behind. */
+	p.user = NULL;
+	p.group = "4343";
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "0\n4343\nGroups:\n");
+
+	/* A named user: its groups, as initgroups() makes them (Debian's nobody is in nogroup). */
+	if (!getpwnam("nobody") || getpwnam("nobody")->pw_gid != 65534)
+		return;
+	p.user = "nobody";
+	p.group = NULL;
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "65534\n65534\nGroups:65534\n");
 }
 
 static void
@@ -237,6 +322,9 @@ test_bad_params(void **state)
 	assert_int_equal(spawn_process(&p, &pid, &fd), -EINVAL);
 	p = params((char *[]) { "true", NULL });
 	p.listen_fds = 1; /* more sockets than descriptors */
+	assert_int_equal(spawn_process(&p, &pid, &fd), -EINVAL);
+	p = params((char *[]) { "true", NULL });
+	p.environment = (char *[]) { "NO_EQUALS_SIGN", NULL };
 	assert_int_equal(spawn_process(&p, &pid, &fd), -EINVAL);
 }
 
@@ -252,6 +340,8 @@ main(void)
 		cmocka_unit_test(test_signals_reset_and_mask_empty),
 		cmocka_unit_test(test_only_meant_descriptors_inherited),
 		cmocka_unit_test(test_environment_and_listen_fds),
+		cmocka_unit_test(test_path_lookup),
+		cmocka_unit_test(test_user_and_groups),
 		cmocka_unit_test(test_bad_params),
 	};
 
