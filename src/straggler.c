@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "log.h"
 #include "parse.h"
@@ -170,6 +172,14 @@ command_of(pid_t pid, char *buf, size_t n)
 			buf[i] = ' ';
 }
 
+static void
+poke(evutil_socket_t fd, short what, void *userdata)
+{
+	struct supervisor *sv = userdata;
+
+	task_event_set(&sv->wake);
+}
+
 static int
 track(struct supervisor *sv, pid_t pid)
 {
@@ -185,8 +195,11 @@ track(struct supervisor *sv, pid_t pid)
 	*s = (struct straggler) { .pid = pid, .record = sv->report->n_stragglers };
 	if (!report_add_straggler(sv->report, pid, command))
 		return -ENOMEM;
-	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process. */
+	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process; its end
+	 * wakes the straggler task like any other change. */
 	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	if (s->pidfd >= 0 && (s->exited = event_new(sv->base, s->pidfd, EV_READ, poke, sv)))
+		(void) event_add(s->exited, NULL);
 	sv->n_stragglers++;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "straggler" }, { "pid", pidbuf }),
@@ -234,6 +247,8 @@ mark_gone(struct supervisor *sv, struct straggler *s, enum outcome outcome)
 	struct report_straggler *rec = &sv->report->stragglers[s->record];
 
 	s->gone = true;
+	if (s->exited)
+		event_free(TAKE_PTR(s->exited));
 	s->pidfd = safe_close(s->pidfd);
 	rec->outcome = outcome;
 	rec->exit = now_usec();
@@ -264,36 +279,51 @@ signal_all(struct supervisor *sv, int sig, enum phase step)
 	}
 }
 
-/* Waits until every tracked straggler is gone or the deadline: true when none is left. */
+static bool
+is_gone(const struct straggler *s)
+{
+	/* No pidfd (old kernel): only kill(0) can tell. */
+	if (s->pidfd < 0)
+		return kill(s->pid, 0) < 0 && errno == ESRCH;
+	return poll(&(struct pollfd) { .fd = s->pidfd, .events = POLLIN }, 1, 0) > 0;
+}
+
+/*
+ * Waits until every tracked straggler is gone, the deadline, or a second signal (escalation):
+ * true when none is left. Their pidfds wake the task; one without is only looked at again when
+ * something else does, or at the deadline.
+ */
 static bool
 wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
 {
-	bool left = false;
+	unsigned escalations = sv->escalations;
+	bool timed_out = false;
 
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		struct straggler *s = &sv->stragglers[i];
+	for (;;) {
+		bool left = false;
 		int r;
 
-		if (s->gone)
-			continue;
-		if (s->pidfd < 0) {
-			/* No pidfd (old kernel): only kill(0) can tell, at the deadline. */
-			if (kill(s->pid, 0) < 0 && errno == ESRCH)
+		task_event_reset(&sv->wake);
+		for (size_t i = 0; i < sv->n_stragglers; i++) {
+			struct straggler *s = &sv->stragglers[i];
+
+			if (s->gone)
+				continue;
+			if (is_gone(s))
 				mark_gone(sv, s, outcome);
 			else
 				left = true;
-			continue;
 		}
-		/* Once the deadline passed, the others are only looked at, not waited for. */
-		r = task_wait_fd(s->pidfd, TASK_FD_READ, deadline);
-		if (r == -ETIMEDOUT)
-			r = poll(&(struct pollfd) { .fd = s->pidfd, .events = POLLIN }, 1, 0);
-		if (r > 0)
-			mark_gone(sv, s, outcome);
-		else
-			left = true;
+		if (!left)
+			return true;
+		if (timed_out || sv->escalations != escalations)
+			return false;
+		/* At the deadline, one more look: a busy loop may not have run the wakeup yet. */
+		if ((r = task_event_wait(&sv->wake, deadline)) == -ETIMEDOUT)
+			timed_out = true;
+		else if (r < 0)
+			return false;
 	}
-	return !left;
 }
 
 static bool
@@ -366,8 +396,11 @@ straggler_task(void *arg)
 void
 straggler_free_all(struct supervisor *sv)
 {
-	for (size_t i = 0; i < sv->n_stragglers; i++)
+	for (size_t i = 0; i < sv->n_stragglers; i++) {
+		if (sv->stragglers[i].exited)
+			event_free(sv->stragglers[i].exited);
 		safe_close(sv->stragglers[i].pidfd);
+	}
 	free(sv->stragglers);
 	sv->stragglers = NULL;
 	sv->n_stragglers = 0;

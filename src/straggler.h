@@ -15,11 +15,13 @@
 
 #include "graced.h"
 
+struct event;
 struct supervisor;
 
 struct straggler {
 	pid_t pid;
 	int pidfd;             /* readable once the process is gone; -1 when it could not be had */
+	struct event *exited;  /* on the pidfd: wakes the straggler task */
 	size_t record;         /* its entry in the report */
 	bool gone;
 };

@@ -1,6 +1,6 @@
 #!/bin/bash
-# A second SIGTERM during the shutdown skips the current wait (second_signal = escalate); with
-# second_signal = ignore it changes nothing.
+# A second SIGTERM during the shutdown skips the current wait (second_signal = escalate), the
+# stragglers' too; with second_signal = ignore it changes nothing.
 . "$TEST_LIB"
 
 write_config() {
@@ -30,6 +30,20 @@ int=$(event_ms ' slow signal SIGINT')
 expect_between "$((int - term))" 0 2000 "second SIGTERM: SIGINT at once instead of after 30 s"
 expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" cancelled "outcome after escalation"
+
+# escalate cuts the stragglers' waits short too: a background job left by the command, which
+# ignores SIGTERM, is killed at the second SIGTERM instead of after --stop-timeout 30s.
+rm -f "$EV"
+start_graced --stop-timeout 30s --report "$T/report.json" -- sh -c "$GW --name deafbg --log $EV --ignore TERM & until grep -q ' deafbg start' $EV 2>/dev/null; do sleep 0.01; done; exit 5"
+wait_for 10 events_at_least 1 ' deafbg signal SIGCONT' || fail "the job got no stop signal"
+t0=$(date +%s%3N)
+kill -TERM "$GPID"
+wait_graced 10
+t1=$(date +%s%3N)
+expect_rc 5 "the command's status"
+expect_between "$((t1 - t0))" 0 2000 "second SIGTERM: the straggler is killed at once, not after 30 s"
+expect_eq "$(json 'r["stragglers"][0]["outcome"]')" killed "the straggler was killed"
+expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
 
 # ignore: the second SIGTERM is only logged; SIGINT still comes after stop_timeout (1 s).
 rm -f "$EV"
