@@ -34,6 +34,10 @@
 #define NOTIFY_FDS_MAX 16
 /* Datagrams read in one go before yielding to the loop. */
 #define NOTIFY_BATCH 32
+/* At most this many warnings about bad notifications per worker instance and interval: a
+ * worker (or a stranger) sending garbage in a loop must not flood the log. */
+#define NOTIFY_WARN_BURST 20
+#define NOTIFY_WARN_INTERVAL (10 * USEC_PER_SEC)
 
 struct notify_worker {
 	struct instance *in;
@@ -43,6 +47,9 @@ struct notify_worker {
 	struct event *watchdog;      /* fires when the worker missed its WATCHDOG=1 */
 	pid_t main_pid;              /* MAINPID= of the current process, 0 when none */
 	bool has_status;
+	usec_t warn_begin;           /* the current warning interval */
+	unsigned warned;             /* warnings logged in it */
+	unsigned unlogged;           /* bad notifications not logged in it */
 	char status[NOTIFY_STATUS_MAX];
 	char buf[NOTIFY_MESSAGE_MAX];
 	union {
@@ -203,6 +210,30 @@ apply(struct notify_worker *nw, const struct notify_message *m, pid_t sender)
 		watchdog_fired(in, "sent WATCHDOG=trigger");
 }
 
+/* Whether a bad notification may be logged: NOTIFY_WARN_BURST per interval, then one line
+ * saying the rest are not, and at the next interval how many were not. */
+static bool
+may_warn(struct notify_worker *nw)
+{
+	usec_t now = now_usec();
+
+	if (now - nw->warn_begin >= NOTIFY_WARN_INTERVAL) {
+		if (nw->unlogged > 0)
+			log_warning("Worker '%s': %u more bad notifications were not logged",
+			    nw->in->name, nw->unlogged);
+		nw->warn_begin = now;
+		nw->warned = nw->unlogged = 0;
+	}
+	if (nw->warned < NOTIFY_WARN_BURST) {
+		nw->warned++;
+		return true;
+	}
+	if (nw->unlogged++ == 0)
+		log_warning("Worker '%s': too many bad notifications, not logging them for %us",
+		    nw->in->name, (unsigned) (NOTIFY_WARN_INTERVAL / USEC_PER_SEC));
+	return false;
+}
+
 /* Reads one datagram: 0 handled (or dropped), -EAGAIN when none is left, other -errno. */
 static int
 receive_one(struct notify_worker *nw)
@@ -255,18 +286,21 @@ receive_one(struct notify_worker *nw)
 		log_debug("Worker '%s': a notification carried more than %d descriptors, the kernel "
 			  "dropped the rest", in->name, NOTIFY_FDS_MAX);
 	if (msg.msg_flags & MSG_TRUNC || (size_t) n > sizeof(nw->buf)) {
-		log_warning("Worker '%s': notification from pid %ld longer than %d bytes, ignoring",
-		    in->name, (long) sender, NOTIFY_MESSAGE_MAX);
+		if (may_warn(nw))
+			log_warning("Worker '%s': notification from pid %ld longer than %d bytes, "
+				    "ignoring", in->name, (long) sender, NOTIFY_MESSAGE_MAX);
 		return 0;
 	}
 	if (!sender_is_worker(nw, sender)) {
-		log_warning("Worker '%s': notification from pid %ld, which is not the worker's, "
-			    "ignoring", in->name, (long) sender);
+		if (may_warn(nw))
+			log_warning("Worker '%s': notification from pid %ld, which is not the "
+				    "worker's, ignoring", in->name, (long) sender);
 		return 0;
 	}
 	if ((r = notify_message_parse(nw->buf, (size_t) n, &m)) < 0) {
-		log_warning_errno(r, "Worker '%s': invalid notification from pid %ld, ignoring",
-		    in->name, (long) sender);
+		if (may_warn(nw))
+			log_warning_errno(r, "Worker '%s': invalid notification from pid %ld, ignoring",
+			    in->name, (long) sender);
 		return 0;
 	}
 	apply(nw, &m, sender);
