@@ -493,9 +493,6 @@ supervisor_task(void *arg)
 				(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
 				    PHASE_JOIN);
 	} else {
-		/* First, so it looks for stragglers before any worker is signalled and exits. */
-		if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, sv, NULL)) < 0)
-			log_error_errno(r, "Failed to look for stragglers, continuing");
 		for (size_t i = 0; i < sv->n_workers; i++)
 			if ((r = task_spawn(sv->stoppers, sv->workers[i].config->name, worker_stop_task,
 				 &sv->workers[i], NULL)) < 0) {
@@ -507,6 +504,10 @@ supervisor_task(void *arg)
 					(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
 					    PHASE_JOIN);
 			}
+		/* After the workers' stoppers, so the first stop signal is not held up by the walk
+		 * down /proc (scan() copes with workers that exit meanwhile). */
+		if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, sv, NULL)) < 0)
+			log_error_errno(r, "Failed to look for stragglers, continuing");
 		while (task_group_join(sv->stoppers, usec_add(now_usec(), STILL_ALIVE_INTERVAL)) ==
 		    -ETIMEDOUT)
 			log_still_alive(sv);
