@@ -601,8 +601,8 @@ run_instance(struct instance *in)
 		record_start(in);
 		if ((r = start_process(in)) < 0) {
 			/* A child that reported its failure exits at once (126, 127): let that status
-			 * arrive. One stuck before exec (a hung NSS lookup, a chdir on a dead mount)
-			 * gets the kill signal first. */
+			 * arrive. One that did not exec in time gets the kill signal first (spawn.c's
+			 * CLONE_VFORK returns only after the exec, but valgrind makes it a fork()). */
 			if (in->running && r == -ETIMEDOUT)
 				(void) worker_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
 										 SIGKILL,
