@@ -11,7 +11,11 @@ milliseconds, the clock of gworker's and gserver's event lines.
       PORT every 5 ms until a connection is refused (or SECONDS pass); meanwhile, at
       SLOW_AT_MS after the signal, opens one connection to SLOWPORT and reads its whole reply.
       Prints one line of key=value, times in ms since the signal:
-      served=N last_served=MS refused=MS ready503=MS slow_reply=... slow_done=MS term=MS
+      served=N last_served=MS refused=MS refused_sent=MS ready503=MS slow_reply=... slow_done=MS
+      term=MS
+      refused is when the first refusal came, refused_sent when that connection was attempted:
+      a SYN that races the listener's shutdown can be dropped by the kernel and is refused only
+      on its retransmission, a second later.
 """
 import os
 import signal
@@ -69,8 +73,8 @@ def raw(port, hexbytes):
 
 
 def probe(port, pid, seconds, readyport=None, slowport=None, slow_at=None):
-    out = {"served": 0, "last_served": None, "refused": None, "ready503": None,
-           "slow_reply": None, "slow_done": None}
+    out = {"served": 0, "last_served": None, "refused": None, "refused_sent": None,
+           "ready503": None, "slow_reply": None, "slow_done": None}
     slow = None
     term = ms()
     os.kill(pid, signal.SIGTERM)
@@ -84,6 +88,7 @@ def probe(port, pid, seconds, readyport=None, slowport=None, slow_at=None):
     while ms() < end:
         if slowport and slow is None and ms() - term >= slow_at:
             slow = connect(slowport, timeout=seconds)
+        sent = ms()
         try:
             r = get(port)
         except OSError as e:
@@ -93,6 +98,7 @@ def probe(port, pid, seconds, readyport=None, slowport=None, slow_at=None):
             out["last_served"] = ms() - term
         elif r in ("refused", "reset"):
             out["refused"] = ms() - term
+            out["refused_sent"] = sent - term
             break
         time.sleep(0.005)
     if slowport:
