@@ -25,6 +25,23 @@ reap_killed(void *arg)
 	return task_wait_child(k->pid, usec_add(now_usec(), COMMAND_KILL_TIMEOUT), &k->status);
 }
 
+/*
+ * At the deadline, one more look: a command that ended while the loop was busy elsewhere gets
+ * its own status, not "timeout". The reaper may have seen the exit after the deadline woke the
+ * task, or its SIGCHLD may not be handled yet (then it is reaped here and told to the runtime).
+ * A wait whose deadline has passed returns an exit the runtime has at once, and -ETIMEDOUT
+ * without blocking otherwise.
+ */
+static bool
+ended_meanwhile(struct task_runtime *rt, struct reap *k)
+{
+	int status;
+
+	if (waitpid(k->pid, &status, WNOHANG) == k->pid)
+		(void) task_runtime_child_exited(rt, k->pid, status);
+	return task_wait_child(k->pid, 1, &k->status) == 0;
+}
+
 int
 command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
     struct command_result *result)
@@ -47,14 +64,19 @@ command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
 
 	/* The exec outcome first: a missing binary is an error with its errno, not "exit 127". */
 	while ((r = spawn_read_error(errfd, &result->stage)) == -EAGAIN)
-		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
+		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0) {
+			if (r == -ETIMEDOUT && (r = spawn_read_error(errfd, &result->stage)) == -EAGAIN)
+				r = -ETIMEDOUT; /* one more look at the deadline, as below */
 			break;
+		}
 	safe_close(errfd);
 	if (r < 0 && r != -ETIMEDOUT && r != -ECANCELED)
 		exec_error = r;
 
 	if (r != -ETIMEDOUT && r != -ECANCELED)
 		r = task_wait_child(k.pid, deadline, &k.status);
+	if (r == -ETIMEDOUT && ended_meanwhile(rt, &k))
+		r = 0;
 	if (r == -ETIMEDOUT || r == -ECANCELED) {
 		result->killed = true;
 		result->cancelled = r == -ECANCELED;

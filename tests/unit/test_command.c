@@ -118,6 +118,39 @@ test_exit_status(void **state)
 	assert_string_equal(what, "exit 3");
 }
 
+/* Keeps the loop busy, without yielding, until the command has exited and its deadline has
+ * passed: what a loop starting many workers at once may do. */
+static int
+hog_task(void *arg)
+{
+	struct fixture *f = arg;
+	siginfo_t info;
+
+	while (f->res.pid <= 0)
+		assert_int_equal(task_yield(), 0);
+	assert_int_equal(waitid(P_PID, (id_t) f->res.pid, &info, WEXITED | WNOWAIT), 0);
+	while (now_usec() <= f->deadline)
+		;
+	return 0;
+}
+
+static void
+test_ended_while_loop_busy(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = { "sh", "-c", "exit 4", NULL };
+	char what[64];
+
+	start(f, argv, 50 * USEC_PER_MSEC);
+	assert_int_equal(task_spawn(f->g, "hog", hog_task, f, NULL), 0);
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(f->r, 0);
+	assert_true(f->res.reaped);
+	assert_false(f->res.killed);
+	command_describe(&f->res, what, sizeof(what));
+	assert_string_equal(what, "exit 4");
+}
+
 static void
 test_killed_at_deadline(void **state)
 {
@@ -177,6 +210,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_exit_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ended_while_loop_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
