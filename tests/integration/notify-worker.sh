@@ -2,7 +2,8 @@
 # ready = notify from the worker's side: its own NOTIFY_SOCKET (not graced's), READY=1 from the
 # process or from a child in its process group, a dependent starting only after READY=1, a
 # worker that never says READY=1 failing at start_timeout, EXTEND_TIMEOUT_USEC= stretching
-# start_timeout and stop_timeout, and passed descriptors closed (a BARRIER=1 sender is released).
+# start_timeout and stop_timeout, passed descriptors closed (a BARRIER=1 sender is released), and
+# a restarted worker waited for again.
 . "$TEST_LIB"
 
 GN=${GRACED_BUILDDIR:-.}/tests/integration/helpers/gnotify
@@ -89,4 +90,37 @@ expect_rc 0 "the extended stop let it exit on its own"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" "exited" "exited within the extended stop budget"
 expect_in "$T/graced.log" "Worker 'slow' extends its current budget to 2s from now" \
     "extension during the stop step"
+
+# 4. A restarted ready = notify worker is waited for again: killed after its READY=1, it is
+# restarted, and /ready answers 503 until the new process says READY=1 (it waits on a FIFO the
+# test opens).
+rm -f "$EV"
+ready=$(free_port)
+mkfifo "$T/go"
+cat >"$T/d.ini" <<INI
+[supervisor]
+report = $T/report.json
+[intake:ready]
+type = readiness
+listen = tcp://127.0.0.1:$ready
+[worker:again]
+command = sh -c 'if [ -e $T/once ]; then touch $T/second; read x <$T/go; exec $GN --name second --log $EV send READY=1 wait; fi; touch $T/once; exec $GN --name first --log $EV send READY=1 wait'
+ready = notify
+restart = always
+restart_delay = 100ms
+INI
+start_graced -c "$T/d.ini"
+ready_is() { [ "$($TCP http "$ready" /ready | cut -d' ' -f1)" = "$1" ]; }
+wait_for 10 ready_is 200 || fail "/ready was not 200 after READY=1: $(cat "$T/graced.log")"
+first=$(grep ' first start ' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')
+kill -KILL "$first"
+wait_for 10 test -e "$T/second" || fail "the worker was not restarted: $(cat "$T/graced.log")"
+expect_eq "$($TCP http "$ready" /ready | cut -d' ' -f1)" 503 \
+    "the restarted process is not ready before its READY=1"
+echo go >"$T/go"
+wait_for 10 ready_is 200 || fail "/ready was not 200 after the second READY=1"
+expect_eq "$(grep -c "Worker 'again' is ready" "$T/graced.log")" 2 "ready once per process"
+kill -TERM "$GPID"
+wait_graced 20
+expect_rc 0 "clean shutdown"
 finish
