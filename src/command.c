@@ -37,8 +37,13 @@ ended_meanwhile(struct task_runtime *rt, struct reap *k)
 {
 	int status;
 
-	if (waitpid(k->pid, &status, WNOHANG) == k->pid)
-		(void) task_runtime_child_exited(rt, k->pid, status);
+	/* The runtime first: once the reaper has the exit, the pid is free for reuse, and a
+	 * waitpid() on it could take the exit of another child of graced. */
+	if (task_wait_child(k->pid, 1, &k->status) == 0)
+		return true;
+	if (waitpid(k->pid, &status, WNOHANG) != k->pid)
+		return false;
+	(void) task_runtime_child_exited(rt, k->pid, status);
 	return task_wait_child(k->pid, 1, &k->status) == 0;
 }
 
