@@ -20,6 +20,14 @@
 #include "task-sanitizer.h"
 #include "util.h"
 
+/* Code run by the child on graced's memory: left out of ASan's instrumentation, so it leaves
+ * no marks in the shared shadow and makes no __asan_handle_no_return() on graced's stack. */
+#ifdef TASK_ASAN
+#define _child_ __attribute__((no_sanitize_address))
+#else
+#define _child_
+#endif
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -94,7 +102,7 @@ spawn_resolve_user(const char *user, const char *group, uid_t *ret_uid, gid_t *r
 	return 0;
 }
 
-_noreturn_ static void
+_child_ _noreturn_ static void
 child_fail(int errfd, enum spawn_stage stage, int error)
 {
 	struct spawn_failure f = { .stage = stage, .error = error };
@@ -111,7 +119,7 @@ child_fail(int errfd, enum spawn_stage stage, int error)
  * with the system call itself. The kernel's struct sigaction has this layout on x86-64 and
  * aarch64; elsewhere they keep whatever graced inherited.
  */
-static void
+_child_ static void
 reset_reserved_signal(int sig)
 {
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -128,7 +136,7 @@ reset_reserved_signal(int sig)
 #endif
 }
 
-static int
+_child_ static int
 child_reset_signals(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -145,7 +153,7 @@ child_reset_signals(void)
 
 /* The terminal's foreground group becomes ours, so Ctrl+C and Ctrl+Z reach the child. A process
  * in a background group that calls tcsetpgrp() gets SIGTTOU, hence the block around it. */
-static void
+_child_ static void
 child_take_terminal(void)
 {
 	sigset_t ttou, old;
@@ -164,7 +172,7 @@ child_take_terminal(void)
  * first moved above every target so that placing one never overwrites another that is still to
  * be placed. dup2() leaves the targets without FD_CLOEXEC: exactly these are inherited.
  */
-static int
+_child_ static int
 child_place_fds(const struct spawn_params *p, int *errfd)
 {
 	int base = 3 + (int) p->n_fds;
@@ -248,6 +256,7 @@ drop_shadowed(char **envp)
 struct child_args {
 	const struct spawn_params *p;
 	char **envp;
+	char **sh_argv;      /* "/bin/sh", (the file), argv[1], ...: for a file without #! */
 	char *strings;       /* LISTEN_* and GRACED_STOP_FD entries of envp */
 	char *listen_pid;    /* the digits of LISTEN_PID=, filled in by the child, or NULL */
 	const char *path;    /* where argv[0] is looked up */
@@ -333,7 +342,10 @@ resolve_groups(const struct spawn_params *p, struct child_args *a)
 			return -ENOMEM;
 		a->groups = m;
 		if (getgrouplist(pw->pw_name, a->gid, a->groups, &got) >= 0) {
-			a->n_groups = got;
+			long max = sysconf(_SC_NGROUPS_MAX);
+
+			/* As initgroups(): the groups past the kernel's limit are left out. */
+			a->n_groups = max > 0 && got > max ? (int) max : got;
 			return 0;
 		}
 		if (got <= n)
@@ -342,7 +354,7 @@ resolve_groups(const struct spawn_params *p, struct child_args *a)
 	}
 }
 
-static void
+_child_ static void
 child_write_pid(char *digits)
 {
 	char buf[PID_DIGITS];
@@ -355,7 +367,7 @@ child_write_pid(char *digits)
 	*digits = '\0';
 }
 
-static int
+_child_ static int
 child_user(const struct child_args *a)
 {
 	if (a->n_groups < 0)
@@ -367,17 +379,31 @@ child_user(const struct child_args *a)
 	return 0;
 }
 
+/* What execvp() does with a file without #!: /bin/sh runs it. sh_argv was made by the parent,
+ * the child only fills in the file. On failure errno is ENOEXEC again. */
+_child_ static void
+child_exec_script(const struct child_args *a, const char *file)
+{
+	a->sh_argv[1] = (char *) file;
+	execve("/bin/sh", a->sh_argv, a->envp);
+	errno = ENOEXEC;
+}
+
 /* execvp() without its allocations: argv[0] in each directory of PATH; EACCES wins over ENOENT
- * as with execvp(), and a file without #! is not handed to /bin/sh. */
-static int
+ * and a file without #! is run by /bin/sh, as with execvp(). */
+_child_ static int
 child_exec(const struct child_args *a)
 {
 	const char *name = a->p->argv[0], *dir = a->path;
 	size_t len = strlen(name);
 	bool denied = false;
 
+	if (len == 0)
+		return -ENOENT; /* as execvp() */
 	if (strchr(name, '/')) {
 		execve(name, a->p->argv, a->envp);
+		if (errno == ENOEXEC)
+			child_exec_script(a, name);
 		return -errno;
 	}
 	if (len > NAME_MAX)
@@ -392,6 +418,8 @@ child_exec(const struct child_args *a)
 			file[d ? d : 1] = '/';
 			memcpy(file + (d ? d : 1) + 1, name, len + 1);
 			execve(file, a->p->argv, a->envp);
+			if (errno == ENOEXEC)
+				child_exec_script(a, file);
 			if (errno == EACCES)
 				denied = true;
 			else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
@@ -404,7 +432,7 @@ child_exec(const struct child_args *a)
 	}
 }
 
-static int
+_child_ static int
 child(void *arg)
 {
 	const struct child_args *a = arg;
@@ -455,15 +483,29 @@ static void
 child_args_free(struct child_args *a)
 {
 	free(a->envp);
+	free(a->sh_argv);
 	free(a->strings);
 	free(a->groups);
+}
+
+/*
+ * CLONE_VFORK holds graced until the child execs, and a child stopped before that (SIGSTOP,
+ * SIGTSTP) would hold it indefinitely. Only graced's own user can stop a child that runs as
+ * graced's user, and that user can stop graced itself anyway; a child that switches to another
+ * user, or that is given the terminal (Ctrl+Z), is forked instead.
+ */
+static bool
+borrow_memory(const struct spawn_params *p, const struct child_args *a)
+{
+	return a->uid == getuid() && !p->foreground;
 }
 
 /*
  * clone(CLONE_VM | CLONE_VFORK), as posix_spawn() does: the child borrows graced's memory
  * instead of copying its page tables, and graced resumes once the child has exec'd or failed.
  * A fork() of a graced with a thousand tasks cost milliseconds a child. Everything the child
- * needs is made before (build_environment(), resolve_groups()).
+ * needs is made before (build_environment(), resolve_groups()), so the same child() also runs
+ * after a plain fork() where borrow_memory() says no.
  */
 int
 spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
@@ -481,6 +523,11 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
 		return r;
 	if ((r = resolve_groups(p, &a)) < 0 || (r = build_environment(p, &a)) < 0)
 		return r;
+	if (!(a.sh_argv = calloc(strv_length(p->argv) + 2, sizeof(char *))))
+		return -ENOMEM;
+	a.sh_argv[0] = (char *) "/bin/sh";
+	for (size_t i = 1; p->argv[i]; i++)
+		a.sh_argv[i + 1] = p->argv[i];
 	if (!(stack = child_stack_top()))
 		return -ENOMEM;
 	/* Non-blocking: the parent polls the read end; 8 bytes always fit the write end. */
@@ -493,11 +540,11 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
 	 * libevent shares with graced, as if graced had received it. */
 	sigfillset(&all);
 	(void) sigprocmask(SIG_BLOCK, &all, &old);
-	pid = clone(child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (borrow_memory(p, &a))
+		pid = clone(child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	else if ((pid = fork()) == 0)
+		_exit(child(&a));
 	r = -errno;
-	/* The child left ASan's marks of its frames behind in the shared shadow memory, and the
-	 * next child's frames land at the same addresses. */
-	fiber_unpoison((uint8_t *) stack - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	(void) sigprocmask(SIG_SETMASK, &old, NULL);
 	safe_close(pipefd[1]);
 	if (pid < 0) {

@@ -53,7 +53,7 @@ int spawn_resolve_user(const char *user, const char *group, uid_t *ret_uid, gid_
 
 /*
  * Starts the child with clone(CLONE_VM | CLONE_VFORK), which returns once the child has exec'd
- * or failed. On success *ret_pid is the child and *ret_errfd the read end of its error pipe
+ * or failed (with fork() for a child that changes user or gets the terminal). On success *ret_pid is the child and *ret_errfd the read end of its error pipe
  * (non-blocking, close-on-exec): it is at EOF when the exec succeeded, or carries the failure
  * for spawn_read_error(). The child is in its own process group before exec in either case.
  */

@@ -98,6 +98,12 @@ test_missing_binary_is_enoent_127(void **state)
 	p = params((char *[]) { "graced-test-no-such-command-in-path", NULL });
 	assert_int_equal(run(&p, &res), 0);
 	assert_int_equal(res.error, -ENOENT);
+
+	/* An empty name is not looked up in PATH: ENOENT, as execvp() says. */
+	p = params((char *[]) { "", NULL });
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -ENOENT);
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 127);
 }
 
 static void
@@ -236,7 +242,8 @@ test_environment_and_listen_fds(void **state)
 	assert_string_equal(res.out, "1 http 4 unset prod with spaces\npid-ok\n0027\n/tmp\n");
 }
 
-/* Writes an executable (or not) script at dir/name that prints what it is. */
+/* Writes an executable (or not) script at dir/name that prints what it is; says "-" makes
+ * one without #! that prints its arguments. */
 static void
 make_script(const char *dir, const char *name, const char *says, mode_t mode)
 {
@@ -245,7 +252,10 @@ make_script(const char *dir, const char *name, const char *says, mode_t mode)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	assert_non_null(f = fopen(path, "we"));
-	fprintf(f, "#!/bin/sh\necho %s\n", says);
+	if (strcmp(says, "-") == 0)
+		fprintf(f, "echo \"no #!: $*\"\n");
+	else
+		fprintf(f, "#!/bin/sh\necho %s\n", says);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, mode), 0);
 }
@@ -254,7 +264,7 @@ static void
 test_path_lookup(void **state)
 {
 	char a[] = "/tmp/graced-test-path-a.XXXXXX", b[] = "/tmp/graced-test-path-b.XXXXXX";
-	char path[128], cleanup[192];
+	char path[128], script[128], cleanup[192];
 	struct spawn_params p = params((char *[]) { "graced-test-cmd", NULL });
 	struct result res;
 
@@ -275,6 +285,20 @@ test_path_lookup(void **state)
 	assert_int_equal(run(&p, &res), 0);
 	assert_int_equal(res.error, -EACCES);
 	assert_int_equal(res.stage, SPAWN_STAGE_EXEC);
+
+	/* A file without #! is run by /bin/sh, found in PATH or named with a slash (execvp()). */
+	make_script(b, "graced-test-noshebang", "-", 0755);
+	p = params((char *[]) { "graced-test-noshebang", "x", "y", NULL });
+	snprintf(path, sizeof(path), "PATH=%s", b);
+	p.environment = (char *[]) { path, NULL };
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "no #!: x y\n");
+	snprintf(script, sizeof(script), "%s/graced-test-noshebang", b);
+	p = params((char *[]) { script, "z", NULL });
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "no #!: z\n");
 
 	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s' '%s'", a, b);
 	assert_int_equal(system(cleanup), 0);
