@@ -26,21 +26,16 @@ reap_killed(void *arg)
 }
 
 /*
- * At the deadline, one more look: a command that ended while the loop was busy elsewhere gets
- * its own status, not "timeout". The reaper may have seen the exit after the deadline woke the
- * task, or its SIGCHLD may not be handled yet (then it is reaped here and told to the runtime).
- * A wait whose deadline has passed returns an exit the runtime has at once, and -ETIMEDOUT
- * without blocking otherwise.
+ * At the deadline, one more look: a command that ended while the loop was busy elsewhere, its
+ * SIGCHLD not handled yet, gets its own status, not "timeout". The runtime does not have its
+ * exit (task_wait_child() would have returned it), so the pid is still ours to reap; the
+ * runtime is told, and the wait, whose deadline has passed, returns it at once.
  */
 static bool
 ended_meanwhile(struct task_runtime *rt, struct reap *k)
 {
 	int status;
 
-	/* The runtime first: once the reaper has the exit, the pid is free for reuse, and a
-	 * waitpid() on it could take the exit of another child of graced. */
-	if (task_wait_child(k->pid, 1, &k->status) == 0)
-		return true;
 	if (waitpid(k->pid, &status, WNOHANG) != k->pid)
 		return false;
 	(void) task_runtime_child_exited(rt, k->pid, status);
@@ -69,11 +64,8 @@ command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
 
 	/* The exec outcome first: a missing binary is an error with its errno, not "exit 127". */
 	while ((r = spawn_read_error(errfd, &result->stage)) == -EAGAIN)
-		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0) {
-			if (r == -ETIMEDOUT && (r = spawn_read_error(errfd, &result->stage)) == -EAGAIN)
-				r = -ETIMEDOUT; /* one more look at the deadline, as below */
+		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
 			break;
-		}
 	safe_close(errfd);
 	if (r < 0 && r != -ETIMEDOUT && r != -ECANCELED)
 		exec_error = r;

@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +493,24 @@ task_sleep_until(usec_t deadline)
 	return block(t, WAIT_SLEEP, -1, 0, d, d < deadline ? -ETIMEDOUT : 0);
 }
 
+/* The ready TASK_FD_* mask of fd right now, or -ETIMEDOUT when none is. */
+static int
+fd_ready_now(int fd, int events)
+{
+	struct pollfd p = { .fd = fd,
+		.events = (short) (((events & TASK_FD_READ) ? POLLIN : 0) |
+		    ((events & TASK_FD_WRITE) ? POLLOUT : 0)) };
+	int ready = 0;
+
+	if (poll(&p, 1, 0) <= 0)
+		return -ETIMEDOUT;
+	if ((events & TASK_FD_READ) && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+		ready |= TASK_FD_READ;
+	if ((events & TASK_FD_WRITE) && (p.revents & (POLLOUT | POLLERR)))
+		ready |= TASK_FD_WRITE;
+	return ready ? ready : -ETIMEDOUT;
+}
+
 int
 task_wait_fd(int fd, int events, usec_t deadline)
 {
@@ -505,9 +524,15 @@ task_wait_fd(int fd, int events, usec_t deadline)
 	if (r < 0)
 		return r;
 	d = effective_deadline(t, deadline);
-	if (d != USEC_INFINITY && now_usec() >= d)
-		return -ETIMEDOUT;
-	return block(t, WAIT_FD, fd, events, d, -ETIMEDOUT);
+	if (d == USEC_INFINITY || now_usec() < d)
+		r = block(t, WAIT_FD, fd, events, d, -ETIMEDOUT);
+	else
+		r = -ETIMEDOUT;
+	/* A loop busy elsewhere may reach the deadline before it polled a descriptor that is
+	 * ready by then: that is not a timeout. */
+	if (r == -ETIMEDOUT)
+		r = fd_ready_now(fd, events);
+	return r;
 }
 
 void
@@ -633,8 +658,9 @@ task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
 		c->waiter = t;
 		t->wait.child = c;
 		r = block(t, WAIT_CHILD, -1, 0, d, -ETIMEDOUT);
-		/* On a timeout or a cancel the interest stays: a later wait still gets the exit. */
-		if (r < 0)
+		/* On a timeout or a cancel the interest stays: a later wait still gets the exit. An
+		 * exit the reaper reported after the deadline woke the task is not a timeout. */
+		if (r < 0 && !(r == -ETIMEDOUT && c->exited))
 			return r;
 	}
 	if (ret_status)

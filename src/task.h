@@ -208,9 +208,11 @@ int task_yield(void);
 /* 0 when deadline is reached (USEC_INFINITY: until cancelled), -ETIMEDOUT when a shield's earlier
  * deadline cuts it short, -EDEADLK for an infinite sleep in a shield without a deadline. */
 int task_sleep_until(usec_t deadline);
-/* Returns the ready TASK_FD_* mask (> 0). */
+/* Returns the ready TASK_FD_* mask (> 0); -ETIMEDOUT only when fd is not ready at the deadline
+ * either (a loop busy elsewhere may pass the deadline before it polls fd). */
 int task_wait_fd(int fd, int events, usec_t deadline);
-/* 0 with *ret_status (a waitpid() status). */
+/* 0 with *ret_status (a waitpid() status), also past the deadline for an exit already reported
+ * to task_runtime_child_exited(). */
 int task_wait_child(pid_t pid, usec_t deadline, int *ret_status);
 /* Runs fn(arg) with cancellation held back; blocking calls inside see only the earlier of their
  * own deadline and this one. Returns fn's result. */

@@ -228,18 +228,9 @@ wait_exec(struct instance *in, int errfd, usec_t deadline)
 	enum spawn_stage stage = SPAWN_STAGE_NONE;
 	int r;
 
-	while ((r = spawn_read_error(errfd, &stage)) == -EAGAIN) {
-		r = task_wait_fd(errfd, TASK_FD_READ, deadline);
-		if (r == -ETIMEDOUT) {
-			/* A loop busy starting many workers may see the deadline before it polled
-			 * the pipe: look once more before giving up. */
-			if ((r = spawn_read_error(errfd, &stage)) == -EAGAIN)
-				r = -ETIMEDOUT;
+	while ((r = spawn_read_error(errfd, &stage)) == -EAGAIN)
+		if ((r = task_wait_fd(errfd, TASK_FD_READ, deadline)) < 0)
 			break;
-		}
-		if (r < 0)
-			break;
-	}
 	if (r == -ETIMEDOUT)
 		return log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Worker '%s' (pid %ld) did not exec within start_timeout", in->name, (long) in->pid);

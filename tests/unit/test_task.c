@@ -444,7 +444,10 @@ fd_ready_task(void *arg)
 
 	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, now_usec() + 20 * USEC_PER_MSEC) ==
 	    -ETIMEDOUT);
+	/* A deadline already passed is a timeout only for a descriptor that is not ready. */
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, 1) == -ETIMEDOUT);
 	CHECK(f, write(f->fds[1], "x", 1) == 1);
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, 1) == TASK_FD_READ);
 	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY) == TASK_FD_READ);
 	CHECK(f, read(f->fds[0], &c, 1) == 1);
 	CHECK(f, task_wait_fd(f->fds[1], TASK_FD_WRITE, USEC_INFINITY) == TASK_FD_WRITE);
