@@ -249,11 +249,23 @@ oom:
 	return -ENOMEM;
 }
 
+/* A stack from the cold list, mapping a new chunk when it is empty. */
+static int
+pop_cold(struct task_stack_pool *p, struct task_stack **ret)
+{
+	int r;
+
+	if (!p->free_cold && (r = chunk_add(p)) < 0)
+		return r;
+	*ret = p->free_cold;
+	p->free_cold = (*ret)->next;
+	return 0;
+}
+
 int
 task_stack_get(struct task_stack_pool *p, struct task_stack **ret)
 {
 	struct task_stack *s;
-	int r;
 
 	if (_likely_(p->free)) {
 		s = p->free;
@@ -262,15 +274,7 @@ task_stack_get(struct task_stack_pool *p, struct task_stack **ret)
 		*ret = s;
 		return 0;
 	}
-	if (!p->free_cold) {
-		r = chunk_add(p);
-		if (r < 0)
-			return r;
-	}
-	s = p->free_cold;
-	p->free_cold = s->next;
-	*ret = s;
-	return 0;
+	return pop_cold(p, ret);
 }
 
 void
@@ -300,13 +304,8 @@ task_stack_prefault(struct task_stack_pool *p, size_t n)
 		struct task_stack *s;
 		int r;
 
-		if (!p->free_cold) {
-			r = chunk_add(p);
-			if (r < 0)
-				return r;
-		}
-		s = p->free_cold;
-		p->free_cold = s->next;
+		if ((r = pop_cold(p, &s)) < 0)
+			return r;
 		/* The top page holds the first frames of every task. */
 		populate_top(p, s);
 		((volatile char *) s->lo)[s->size - 1] = 0;
