@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "outbuf.h"
 #include "util.h"
 
 #define LOG_LINE_MAX 4096
@@ -151,8 +153,9 @@ write_stderr(int priority, const struct log_field *fields, const char *msg)
 	if (len >= sizeof(line_buf) - 1)
 		len = sizeof(line_buf) - 2;
 	line[len++] = '\n';
-	(void) fwrite(line, 1, len, stderr);
-	(void) fflush(stderr);
+	/* Never blocks once the loop runs: a line that does not fit is dropped and counted. */
+	(void) outbuf_write(STDERR_FILENO, &(struct iovec) { .iov_base = line, .iov_len = len }, 1,
+	    false);
 }
 
 static void

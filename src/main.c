@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "outbuf.h"
 #include "parse.h"
 #include "plan.h"
 #include "single.h"
@@ -26,6 +27,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct event_base *, event_base_free);
 #define EXIT_CLEAN 0
 #define EXIT_FORCED 1
 #define EXIT_INVALID 2
+
+/* After the loop, the last log lines get this long to reach a slow reader. */
+#define OUTPUT_FINISH_TIMEOUT (250 * USEC_PER_MSEC)
 
 enum action {
 	ACTION_RUN,
@@ -288,10 +292,26 @@ ensure_std_fds(void)
 }
 
 static int
+run_loop(const struct config *c, struct event_base *base)
+{
+	struct supervisor *sv = NULL;
+	int r, status;
+
+	if ((r = supervisor_new(base, c, arg_command != NULL, &sv)) < 0) {
+		if (r != -EOPNOTSUPP)
+			log_error_errno(r, "Failed to set up the supervisor");
+		log_error("Nothing was started");
+		return EXIT_FORCED;
+	}
+	status = supervisor_run(sv);
+	supervisor_free(sv);
+	return status;
+}
+
+static int
 run(const struct config *c)
 {
 	_cleanup_(event_base_freep) struct event_base *base = NULL;
-	struct supervisor *sv = NULL;
 	int r, status;
 
 	if (arg_verbosity == 0)
@@ -302,14 +322,15 @@ run(const struct config *c)
 		log_error("Failed to create the event loop");
 		return EXIT_FORCED;
 	}
-	if ((r = supervisor_new(base, c, arg_command != NULL, &sv)) < 0) {
-		if (r != -EOPNOTSUPP)
-			log_error_errno(r, "Failed to set up the supervisor");
-		log_error("Nothing was started");
+	/* From here on, a stuck reader of graced's output never blocks the loop. */
+	if ((r = outbuf_setup(base)) < 0) {
+		log_error_errno(r, "Failed to set up graced's output");
 		return EXIT_FORCED;
 	}
-	status = supervisor_run(sv);
-	supervisor_free(sv);
+	status = run_loop(c, base);
+	/* What the close step could not write is dropped and counted; this is the last chance
+	 * of the lines logged after it. */
+	outbuf_finish(usec_add(now_usec(), OUTPUT_FINISH_TIMEOUT));
 	return status;
 }
 

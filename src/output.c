@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "outbuf.h"
 #include "output.h"
 #include "task.h"
 #include "util.h"
@@ -26,31 +29,9 @@ struct pump {
 	char buf[PUMP_BUFFER]; /* on the heap, never on the task's stack */
 };
 
-static void
-write_all(int fd, struct iovec *iov, int n)
-{
-	while (n > 0) {
-		ssize_t k = writev(fd, iov, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* graced's own output is gone; nothing better to do with the line */
-		}
-		while (n > 0 && (size_t) k >= iov->iov_len) {
-			k -= (ssize_t) iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *) iov->iov_base + k;
-			iov->iov_len -= (size_t) k;
-		}
-	}
-}
-
-static void
-emit(struct pump *p, const char *line, size_t len)
+/* -ENOBUFS while graced's output has no room and the pump may wait for it (outbuf.h). */
+static int
+emit(struct pump *p, const char *line, size_t len, bool may_wait)
 {
 	struct iovec iov[3] = {
 		{ .iov_base = p->prefix, .iov_len = p->prefix_len },
@@ -58,36 +39,55 @@ emit(struct pump *p, const char *line, size_t len)
 		{ .iov_base = (void *) "\n", .iov_len = 1 },
 	};
 
-	write_all(p->out_fd, iov, 3);
+	return outbuf_write(p->out_fd, iov, 3, may_wait);
 }
 
-/* Prints every complete line; a full buffer without a newline is printed as one line. */
-static void
-emit_lines(struct pump *p, bool flush)
+/*
+ * Emits every complete line; a full buffer without a newline is emitted as one line, and so is
+ * the rest when flushing. Stops at the first line graced's output has no room for (-ENOBUFS):
+ * the lines from there on stay in the buffer.
+ */
+static int
+emit_lines(struct pump *p, bool flush, bool may_wait)
 {
 	size_t start = 0;
+	int r = 0;
 
-	for (size_t i = 0; i < p->len; i++)
-		if (p->buf[i] == '\n') {
-			emit(p, p->buf + start, i - start);
+	for (size_t i = 0; i < p->len && r == 0; i++)
+		if (p->buf[i] == '\n' && (r = emit(p, p->buf + start, i - start, may_wait)) == 0)
 			start = i + 1;
-		}
-	if ((flush || (start == 0 && p->len == sizeof(p->buf))) && start < p->len) {
-		emit(p, p->buf + start, p->len - start);
+	if (r == 0 && (flush || (start == 0 && p->len == sizeof(p->buf))) && start < p->len &&
+	    (r = emit(p, p->buf + start, p->len - start, may_wait)) == 0)
 		start = p->len;
-	}
 	memmove(p->buf, p->buf + start, p->len - start);
 	p->len -= start;
+	return r;
 }
 
-/* Reads what is there: > 0 bytes read, 0 at EOF, -EAGAIN when empty, or -errno. */
+/*
+ * Emits the buffer's lines, waiting for room while graced's output has none: back-pressure, the
+ * worker's pipe is not read meanwhile and the worker waits on it, nothing is lost. Once
+ * cancelled, or once the shutdown began, nothing waits: what does not fit is dropped and counted.
+ */
+static int
+put_lines(struct pump *p, bool flush)
+{
+	int r = 0;
+
+	while (emit_lines(p, flush, r == 0) == -ENOBUFS)
+		r = outbuf_wait_room(p->out_fd, USEC_INFINITY);
+	return r;
+}
+
+/* Reads at most max bytes of what is there: > 0 bytes read, 0 at EOF, -EAGAIN when empty, or
+ * -errno. */
 static ssize_t
-fill(struct pump *p)
+fill(struct pump *p, size_t max)
 {
 	ssize_t n;
 
 	do
-		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - p->len);
+		n = read(p->fd, p->buf + p->len, MIN(sizeof(p->buf) - p->len, max));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -95,17 +95,39 @@ fill(struct pump *p)
 	return n;
 }
 
+/* Cut off: takes what had already arrived in the pipe and no more (a descendant may still be
+ * writing to it), without waiting. */
+static void
+take_arrived(struct pump *p)
+{
+	int avail = 0;
+	ssize_t n;
+
+	if (ioctl(p->fd, FIONREAD, &avail) < 0)
+		return;
+	while (avail > 0) {
+		(void) emit_lines(p, false, false);
+		if ((n = fill(p, (size_t) avail)) <= 0)
+			break;
+		avail -= (int) n;
+	}
+}
+
 static int
 pump_task(void *arg)
 {
 	struct pump *p = arg; /* handed over: the task frees it */
-	int r = 0;
+	int r;
 
 	for (;;) {
-		ssize_t n = fill(p);
+		ssize_t n;
 
-		if (n > 0) {
-			emit_lines(p, false);
+		if ((r = put_lines(p, false)) < 0)
+			break;
+		/* A worker that writes as fast as the pump reads must not keep the loop to itself. */
+		if ((n = fill(p, SIZE_MAX)) > 0) {
+			if ((r = task_yield()) < 0)
+				break;
 			continue;
 		}
 		if (n == 0)
@@ -114,18 +136,12 @@ pump_task(void *arg)
 			r = (int) n;
 			break;
 		}
-		r = task_wait_fd(p->fd, TASK_FD_READ, USEC_INFINITY);
-		if (r == -ECANCELED) {
-			/* Cut off: keep what already arrived, without waiting for more. */
-			while (fill(p) > 0)
-				emit_lines(p, false);
+		if ((r = task_wait_fd(p->fd, TASK_FD_READ, USEC_INFINITY)) < 0)
 			break;
-		}
-		if (r < 0)
-			break;
-		r = 0;
 	}
-	emit_lines(p, true);
+	if (r == -ECANCELED)
+		take_arrived(p);
+	(void) put_lines(p, true);
 	safe_close(p->fd);
 	free(p);
 	return r == -ECANCELED ? 0 : r;

@@ -3,9 +3,11 @@
 
 /*
  * output = prefix: a task per pipe copies a worker's output line by line to graced's own stdout
- * or stderr as "web.0| line". It reads until EOF, so nothing the worker wrote is lost; a last line
- * without a newline is still printed. Cancelled (when the output never reaches EOF because a
- * descendant holds the pipe), it drains what is already there without blocking and stops.
+ * or stderr as "web.0| line", through outbuf.c. It reads until EOF, so nothing the worker wrote is
+ * lost; a last line without a newline is still printed. While graced's output has no room, the
+ * pump stops reading (the worker waits on its pipe) until the shutdown begins; from then on what
+ * does not fit is dropped and counted. Cancelled (when the output never reaches EOF because a
+ * descendant holds the pipe), it takes what had already arrived without waiting and stops.
  */
 
 struct task_group;

@@ -284,7 +284,8 @@ report_write_json(const struct report *r, FILE *f)
 			fprintf(f, "null");
 		fprintf(f, "}");
 	}
-	fprintf(f, "],\n \"tasks_pending_at_exit\": %zu}\n", r->tasks_pending_at_exit);
+	fprintf(f, "],\n \"tasks_pending_at_exit\": %zu,\n \"output_dropped_bytes\": %llu}\n",
+	    r->tasks_pending_at_exit, (unsigned long long) r->output_dropped_bytes);
 	return ferror(f) ? -EIO : 0;
 }
 

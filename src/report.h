@@ -56,6 +56,7 @@ struct report {
 	struct report_straggler *stragglers;
 	size_t n_stragglers;
 	size_t tasks_pending_at_exit;
+	uint64_t output_dropped_bytes; /* graced's own stdout and stderr (outbuf.h) */
 	struct report_intake *intakes;
 	size_t n_intakes;
 };

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
+#include "outbuf.h"
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
@@ -29,6 +30,8 @@
 #define REAP_LAST_TIMEOUT (1 * USEC_PER_SEC)
 /* In the close step, tasks that serve workers get this long to end after being cancelled. */
 #define CLOSE_TASKS_TIMEOUT (1 * USEC_PER_SEC)
+/* Then graced's own stdout and stderr get this long to be written; what is left is dropped. */
+#define OUTPUT_FLUSH_TIMEOUT (500 * USEC_PER_MSEC)
 
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
@@ -131,6 +134,8 @@ supervisor_trigger(struct supervisor *sv, const char *why)
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "shutdown" }, { "trigger", why }),
 	    "Shutdown triggered by %s", why);
 	notify_stopping(sv, "stopping: intake");
+	/* No step may wait on a stuck reader of graced's output from now on. */
+	outbuf_stop_waiting();
 	task_event_set(&sv->trigger);
 	supervisor_poke(sv);
 }
@@ -443,6 +448,12 @@ close_step(struct supervisor *sv)
 	/* Listening sockets and endpoints first, then the resources (DESIGN.md, step 5). */
 	intake_close_all(sv);
 	resource_close_all(sv);
+	/* Last, so the step log below is the only thing a stuck reader can still cost. */
+	if (outbuf_drain(usec_add(now_usec(), OUTPUT_FLUSH_TIMEOUT)) > 0 || outbuf_dropped() > 0)
+		log_warning("%llu bytes of graced's output were dropped: its stdout or stderr did not "
+			    "take them in time, continuing",
+		    (unsigned long long) outbuf_dropped());
+	sv->report->output_dropped_bytes = outbuf_dropped();
 	supervisor_step_end(sv, PHASE_CLOSE);
 
 	for (enum phase p = 0; p < _PHASE_MAX; p++) {

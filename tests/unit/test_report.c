@@ -64,6 +64,7 @@ sample(void)
 	assert_int_equal(report_intake_set(i, "shutdown", "ok"), 0);
 	assert_non_null(report_add_intake(r, "lb", "exec"));
 	r->tasks_pending_at_exit = 0;
+	r->output_dropped_bytes = 4096;
 	return r;
 }
 
@@ -91,7 +92,8 @@ test_json_shape(void **state)
 	    " \"intakes\": [\n"
 	    "  {\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"},\n"
 	    "  {\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}],\n"
-	    " \"tasks_pending_at_exit\": 0}\n");
+	    " \"tasks_pending_at_exit\": 0,\n"
+	    " \"output_dropped_bytes\": 4096}\n");
 	free(json);
 	report_free(r);
 }
@@ -125,7 +127,7 @@ test_atomic_file(void **state)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	assert_non_null(strstr(buf, "\"tasks_pending_at_exit\": 0}"));
+	assert_non_null(strstr(buf, "\"tasks_pending_at_exit\": 0,"));
 	/* No temporary file is left behind. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
 	assert_int_equal(access(tmp, F_OK), -1);
