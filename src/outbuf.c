@@ -169,6 +169,7 @@ outbuf_setup(struct event_base *base)
 	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
 		if (fstat(fd, &st[fd]) < 0)
 			return -errno;
+	outbuf_free();
 	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++, b++) {
 		if (fd == STDERR_FILENO && st[1].st_dev == st[2].st_dev && st[1].st_ino == st[2].st_ino)
 			break;
@@ -307,6 +308,23 @@ uint64_t
 outbuf_dropped(void)
 {
 	return dropped;
+}
+
+void
+outbuf_free(void)
+{
+	by_fd[STDOUT_FILENO] = by_fd[STDERR_FILENO] = NULL;
+	loop_running = no_waiting = false;
+	for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
+		struct outbuf *b = &streams[i];
+
+		if (b->writable)
+			event_free(b->writable);
+		if (b->fd > STDERR_FILENO)
+			(void) close(b->fd);
+		free(b->data);
+		*b = (struct outbuf) { .fd = -1 };
+	}
 }
 
 void

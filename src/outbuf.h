@@ -33,15 +33,18 @@ struct event_base;
 /* The room kept in each buffer for graced's own log lines; pumps stop short of it. */
 #define OUTBUF_LOG_RESERVE (32 * 1024)
 
-/* From now on lines for stdout and stderr go through the buffers, flushed by base's loop. Without
- * it (--check, --plan, before the loop), outbuf_write() reports -ENODEV and callers use stdio. */
+/* From now on lines for stdout and stderr go through the buffers, flushed by base's loop. Before
+ * it (--check, --plan, before the loop) and after outbuf_free(), lines are written as they come,
+ * blocking as stdio would. */
 int outbuf_setup(struct event_base *base);
+/* Forgets the buffers (what waits in them is lost, uncounted): for tests and outbuf_setup(). */
+void outbuf_free(void);
 
 /*
  * Queues one line (the iovecs joined) for fd, STDOUT_FILENO or STDERR_FILENO, and writes what the
  * descriptor takes now. With may_wait, before the shutdown, a line that does not fit is refused
  * with -ENOBUFS (wait with outbuf_wait_room() and try again); otherwise it is dropped and counted
- * (0). -ENODEV when outbuf_setup() was not called.
+ * (0).
  */
 int outbuf_write(int fd, const struct iovec *iov, int n, bool may_wait);
 
