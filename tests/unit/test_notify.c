@@ -2,7 +2,7 @@
 /*
  * The notify message parser (every way a worker's datagram can be wrong), the messages graced
  * sends to systemd (sd_notify wrapped), the EXTEND_TIMEOUT_USEC= budget, the systemd deadline
- * source of the plan, and the journal fields of log.c (sd_journal_sendv_with_location wrapped).
+ * source of the plan, and the journal fields of log.c (journal_send wrapped).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,19 +39,16 @@ __wrap_sd_notify(int unset_environment, const char *state)
 	return 1;
 }
 
-/* sd_journal_sendv(), which sd-journal.h turns into sd_journal_sendv_with_location(): the fields
- * of the last entry, one per line. */
+/* journal_send() (journal.c): the fields of the last entry, one per line. */
 static char journal[4096];
-int __wrap_sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
-    const struct iovec *iov, int n);
+int __wrap_journal_send(const char *path, const struct iovec *iov, size_t n);
 int
-__wrap_sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
-    const struct iovec *iov, int n)
+__wrap_journal_send(const char *path, const struct iovec *iov, size_t n)
 {
 	size_t len = 0;
 
 	journal[0] = '\0';
-	for (int i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		len += (size_t) snprintf(journal + len, sizeof(journal) - len, "%.*s\n",
 		    (int) iov[i].iov_len, (const char *) iov[i].iov_base);
 	return 0;
