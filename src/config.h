@@ -71,6 +71,8 @@ struct intake_config {
 	bool has_mode;
 	char *owner;
 	char *group;
+	unsigned max_connections;          /* readiness: 256 */
+	usec_t request_timeout;            /* readiness: 5s, from accept to the end of the reply */
 	char **argv;                       /* exec */
 	int signal;                        /* signal */
 	char **workers;                    /* signal: the workers it goes to */
