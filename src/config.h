@@ -67,7 +67,7 @@ struct intake_config {
 	bool has_listen;
 	unsigned backlog;                  /* 511 */
 	bool reuseport;                    /* no */
-	mode_t mode;                       /* unix: 0666 & ~umask unless set */
+	mode_t mode;                       /* unix: 0666 unless set, whatever the umask */
 	bool has_mode;
 	char *owner;
 	char *group;

@@ -84,6 +84,7 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 {
 	const struct listen_address *a = &c->listen;
 	bool path = a->kind == LISTEN_UNIX && a->addr.un.sun_path[0] != '\0';
+	mode_t mode = c->has_mode ? c->mode : 0666;
 	_cleanup_close_ int fd = -1;
 	int one = 1, r;
 
@@ -100,9 +101,12 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 	if (path && (r = remove_stale_socket(a->addr.un.sun_path)) < 0)
 		return r;
 
-	if (path && c->has_mode) {
-		/* The file is born with the mode (graced is one thread: the umask is ours alone). */
-		mode_t old = umask((mode_t) ~c->mode & 0777);
+	if (path) {
+		/* The file is born with the mode (graced is one thread: the umask is ours alone); the
+		 * default is 0666 whatever the umask, as graced.ini(5) says and as systemd's
+		 * SocketMode= does: who may connect is the configuration's choice, not the
+		 * inherited umask's. */
+		mode_t old = umask((mode_t) ~mode & 0777);
 
 		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
 		umask(old);
@@ -110,7 +114,8 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
 	if (r < 0)
 		return r;
-	if (path && ((c->has_mode && chmod(a->addr.un.sun_path, c->mode) < 0 && (r = -errno)) ||
+	/* chmod() too: the umask cannot grant the setgid or sticky bits of an explicit mode. */
+	if (path && ((chmod(a->addr.un.sun_path, mode) < 0 && (r = -errno)) ||
 			(r = chown_socket(c)) < 0)) {
 		(void) unlink(a->addr.un.sun_path);
 		return r;
