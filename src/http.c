@@ -78,6 +78,7 @@ int
 http_parse_request(char *buf, size_t len, struct http_request *ret)
 {
 	char *end = buf + len, *p = buf, *next, *method, *target, *version;
+	const char *path;
 	size_t n;
 
 	if (!(next = cut_line(p, end, &n)))
@@ -111,21 +112,18 @@ http_parse_request(char *buf, size_t len, struct http_request *ret)
 
 	/* The path of an absolute-form target (http://host/path), origin-form as it is; "*" (for
 	 * OPTIONS) stays itself. */
+	path = target;
+	target[strcspn(target, "?#")] = '\0';
 	if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
-		char *slash = strchr(strstr(target, "//") + 2, '/');
+		const char *slash = strchr(strstr(target, "//") + 2, '/');
 
-		if (!slash)
-			target = (char *) "/";
-		else
-			target = slash;
+		path = slash ? slash : "/";
 	} else if (target[0] != '/' && !streq(target, "*"))
 		return -EBADMSG;
-	if (target[0] == '/')
-		target[strcspn(target, "?#")] = '\0';
 
 	*ret = (struct http_request) {
 		.method = method,
-		.path = target,
+		.path = path,
 		.minor = (unsigned) (version[7] - '0'),
 	};
 	return 0;
