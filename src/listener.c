@@ -46,8 +46,8 @@ struct listener {
 };
 
 /* Takes the oldest connection that is not answering, else the oldest of all, out of the way:
- * its task is cancelled and closes it. Returns false when every connection is on its way out
- * already. */
+ * its task is cancelled and closes it. Not logged (an attack would make thousands a second).
+ * Returns false when every connection is on its way out already. */
 static bool
 evict_one(struct listener *l)
 {
@@ -68,8 +68,6 @@ evict_one(struct listener *l)
 	victim->evicted = true;
 	if (victim->task)
 		task_cancel(victim->task);
-	log_debug("%s: limit of %u connections reached, closing the oldest (fd %d)", l->label,
-	    l->max, victim->fd);
 	return true;
 }
 
@@ -79,19 +77,17 @@ conn_task(void *arg)
 {
 	struct listener_conn *c = arg;
 	struct listener *l = c->listener;
-	int r = 0;
 
 	c->task = task_current();
+	/* A client's failure is not the listener's, and not logged: under attack there would be
+	 * thousands per second. */
 	if (!c->evicted && !task_is_cancelled())
-		r = l->serve(c, c->fd, c->deadline, l->userdata);
-	if (r < 0 && r != -ECANCELED)
-		log_debug_errno(r, "%s: client (fd %d) ended", l->label, c->fd);
+		(void) l->serve(c, c->fd, c->deadline, l->userdata);
 	TAILQ_REMOVE(&l->conns, c, link);
 	l->n--;
 	safe_close(c->fd);
 	free(c);
 	task_event_set(&l->slot);
-	/* A client's failure is not the listener's. */
 	return 0;
 }
 

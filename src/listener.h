@@ -37,8 +37,8 @@ struct task_runtime;
 
 /*
  * Serves one client in the connection's own task. fd is non-blocking and close-on-exec; every
- * wait must use deadline (or an earlier one). Returns 0 or -errno (only logged at debug: a
- * client going away is not graced's problem). The listener closes fd afterwards.
+ * wait must use deadline (or an earlier one). Returns 0 or -errno (not logged: a client going
+ * away is not graced's problem). The listener closes fd afterwards.
  */
 typedef int (*listener_serve_fn)(struct listener_conn *conn, int fd, usec_t deadline,
     void *userdata);
