@@ -5,6 +5,7 @@
 # get its answer at once, graced's descriptors stay under max_connections plus a few, and its log
 # stays short (no accept() error loop). Then: a trickling client is closed at request_timeout
 # (from its accept, not per read), and at max_connections the oldest idle client makes room.
+# Last, a descriptor limit too small for max_connections: the limit is lowered at start.
 . "$TEST_LIB"
 
 ready=$(free_port)
@@ -87,4 +88,46 @@ kill -TERM "$GPID"
 wait_graced 20
 expect_rc 1 "exit status (the crash-looping worker failed)"
 expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+
+# A descriptor limit too small for max_connections and the reserve (64 + 16 per instance): the
+# limit is lowered at start, so 300 clients still leave the worker its descriptors.
+cat >"$T/small.ini" <<INI
+[supervisor]
+report = $T/report.json
+[intake:ready]
+type = readiness
+listen = tcp://127.0.0.1:$ready
+[worker:crash]
+command = sh -c 'echo start >>$T/starts; echo crashing; exit 1'
+output = prefix
+restart = always
+restart_delay = 300ms
+restart_delay_max = 300ms
+start_limit = none
+INI
+( ulimit -n 128 && exec "$GRACED" -c "$T/small.ini" >"$T/graced.out" 2>"$T/graced.log" ) &
+GPID=$!
+wait_for 10 live_now || fail "the endpoint did not answer: $(cat "$T/graced.log")"
+expect_in "$T/graced.log" "Intake 'ready': max_connections 256 lowered to " "the limit is lowered, with a warning"
+$TCP swarm "$ready" 300 3 "$T/swarm2.started" >"$T/swarm.out" &
+swarm=$!
+wait_for 10 [ -e "$T/swarm2.started" ] || fail "the slow clients did not start"
+( while kill -0 "$swarm" 2>/dev/null; do
+	ls "/proc/$GPID/fd" 2>/dev/null | wc -l
+	sleep 0.1
+done >"$T/fds" ) &
+sampler=$!
+before=$(starts)
+lat=$($TCP latency "$ready" /live 5 300)
+wait "$swarm"
+wait "$sampler"
+echo "ulimit -n 128: $(grep -o 'lowered to [0-9]*' "$T/graced.log"); fresh /live: $lat;" \
+    "graced's descriptors at most $(sort -n "$T/fds" | tail -1)" >&2
+expect_eq "$(value failed "$lat")" 0 "fresh requests answered with the lowered limit"
+expect_between "$(sort -n "$T/fds" | tail -1)" 1 64 "graced keeps the reserve free"
+expect_between "$(($(starts) - before))" 1 1000 "the worker kept being restarted"
+expect_eq "$(grep -c 'Too many open files' "$T/graced.log")" 0 "never out of descriptors"
+kill -TERM "$GPID"
+wait_graced 20
+expect_rc 1 "exit status (the crash-looping worker failed)"
 finish
