@@ -17,10 +17,11 @@
 
 #include "graced.h"
 
-/* Descriptors kept free for everything but readiness clients: graced's own, and per worker
- * instance its output pipes, stop pipe, notify socket and what a spawn holds for a moment. */
+/* Descriptors kept free for everything but readiness clients: for graced's own needs and what
+ * a spawn or a command holds for a moment, and per worker instance what graced keeps open for
+ * it (output pipes, stop pipe, notify socket, a ready = tcp: probe: 5 today, 8 to be safe). */
 #define INTAKE_FD_RESERVE 64U
-#define INTAKE_FD_PER_INSTANCE 16U
+#define INTAKE_FD_PER_INSTANCE 8U
 
 struct listener;
 struct listener_conn;

@@ -89,7 +89,7 @@ wait_graced 20
 expect_rc 1 "exit status (the crash-looping worker failed)"
 expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
 
-# A descriptor limit too small for max_connections and the reserve (64 + 16 per instance): the
+# A descriptor limit too small for max_connections and the reserve (64 + 8 per instance): the
 # limit is lowered at start, so 300 clients still leave the worker its descriptors.
 cat >"$T/small.ini" <<INI
 [supervisor]
