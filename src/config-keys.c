@@ -119,6 +119,20 @@ parse_duration_field(struct config_parser *p, const struct config_key *k, const 
 	set_flag(k, obj);
 }
 
+/* A deadline that must end: neither 0 nor infinity. */
+static void
+parse_finite_duration(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	usec_t d;
+
+	if (parse_duration(v, &d) < 0 || d == 0 || d == USEC_INFINITY) {
+		bad_value(p, "duration", v, k, "more than 0 and not infinity, e.g. 5s");
+		return;
+	}
+	*FIELD(obj, k, usec_t) = d;
+}
+
 /* watchdog: 0 and infinity both switch it off. */
 static void
 parse_watchdog(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
@@ -497,6 +511,9 @@ const struct config_key config_keys[] = {
 	INT("mode", parse_mode_field, mode, HAS(struct intake_config, has_mode), TYPES(SOCKETISH)),
 	INT("owner", parse_string_opt, owner, TYPES(SOCKETISH)),
 	INT("group", parse_string_opt, group, TYPES(SOCKETISH)),
+	INT("max_connections", parse_unsigned_field, max_connections, RANGE(1, 1000000),
+	    TYPES(T(INTAKE_READINESS))),
+	INT("request_timeout", parse_finite_duration, request_timeout, TYPES(T(INTAKE_READINESS))),
 	INT("command", parse_argv_field, argv, TYPES(T(INTAKE_EXEC))),
 	INT("signal", parse_signal_field, signal, TYPES(T(INTAKE_SIGNAL))),
 	INT("workers", parse_name_list, workers, AT(struct intake_config, workers_at),

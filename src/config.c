@@ -309,6 +309,8 @@ config_add_intake(struct config *c, const char *name)
 		return intake_config_free(i);
 	i->type = INTAKE_SOCKET;
 	i->backlog = 511;
+	i->max_connections = 256;
+	i->request_timeout = 5 * USEC_PER_SEC;
 	i->signal = SIGNAL_NONE;
 	if (array_push(&c->intakes, &c->n_intakes, i) < 0)
 		return intake_config_free(i);

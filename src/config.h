@@ -67,10 +67,12 @@ struct intake_config {
 	bool has_listen;
 	unsigned backlog;                  /* 511 */
 	bool reuseport;                    /* no */
-	mode_t mode;                       /* unix: 0666 & ~umask unless set */
+	mode_t mode;                       /* unix: 0666 unless set, whatever the umask */
 	bool has_mode;
 	char *owner;
 	char *group;
+	unsigned max_connections;          /* readiness: 256 */
+	usec_t request_timeout;            /* readiness: 5s, from accept to the end of the reply */
 	char **argv;                       /* exec */
 	int signal;                        /* signal */
 	char **workers;                    /* signal: the workers it goes to */

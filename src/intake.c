@@ -11,14 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <systemd/sd-daemon.h>
 
 #include "command.h"
 #include "config.h"
 #include "intake.h"
+#include "listener.h"
 #include "log.h"
 #include "parse.h"
 #include "report.h"
@@ -26,11 +24,6 @@
 #include "supervisor.h"
 #include "task.h"
 #include "util.h"
-
-/* The readiness endpoint reads small requests and never waits long for a slow client. */
-#define HTTP_MAX_HEADERS 8192
-#define HTTP_MAX_BODY 1024
-#define HTTP_TIMEOUT_SEC 5
 
 #define INTAKE_FIELDS(i, ev) LOG_FIELDS({ "intake", (i)->config->name }, { "event", (ev) })
 
@@ -91,6 +84,7 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 {
 	const struct listen_address *a = &c->listen;
 	bool path = a->kind == LISTEN_UNIX && a->addr.un.sun_path[0] != '\0';
+	mode_t mode = c->has_mode ? c->mode : 0666;
 	_cleanup_close_ int fd = -1;
 	int one = 1, r;
 
@@ -107,9 +101,12 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 	if (path && (r = remove_stale_socket(a->addr.un.sun_path)) < 0)
 		return r;
 
-	if (path && c->has_mode) {
-		/* The file is born with the mode (graced is one thread: the umask is ours alone). */
-		mode_t old = umask((mode_t) ~c->mode & 0777);
+	if (path) {
+		/* The file is born with the mode (graced is one thread: the umask is ours alone); the
+		 * default is 0666 whatever the umask, as graced.ini(5) says and as systemd's
+		 * SocketMode= does: who may connect is the configuration's choice, not the
+		 * inherited umask's. */
+		mode_t old = umask((mode_t) ~mode & 0777);
 
 		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
 		umask(old);
@@ -117,7 +114,8 @@ intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created
 		r = bind(fd, &a->addr.sa, a->addr_len) < 0 ? -errno : 0;
 	if (r < 0)
 		return r;
-	if (path && ((c->has_mode && chmod(a->addr.un.sun_path, c->mode) < 0 && (r = -errno)) ||
+	/* chmod() too: the umask cannot grant the setgid or sticky bits of an explicit mode. */
+	if (path && ((chmod(a->addr.un.sun_path, mode) < 0 && (r = -errno)) ||
 			(r = chown_socket(c)) < 0)) {
 		(void) unlink(a->addr.un.sun_path);
 		return r;
@@ -189,126 +187,6 @@ activated_find(struct activated *act, const char *name)
 	return -ENOENT;
 }
 
-/* The readiness endpoint reports ready while running and every worker instance runs and is
- * ready. */
-static bool
-service_ready(const struct supervisor *sv)
-{
-	if (sv->stopping)
-		return false;
-	/* Every instance serves, except those done for good (a one-shot that exited). */
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
-
-			if (!in->finished && (!in->running || !in->ready))
-				return false;
-		}
-	return true;
-}
-
-static const char *
-current_step(const struct supervisor *sv)
-{
-	if (!sv->stopping)
-		return "running";
-	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
-}
-
-static void
-reply(struct evhttp_request *req, int code, const char *reason, const char *type,
-    struct evbuffer *body)
-{
-	(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-	(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, body);
-}
-
-static void
-status_json(const struct supervisor *sv, struct evbuffer *b)
-{
-	bool first = true;
-
-	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
-	evbuffer_add_printf(b, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [", current_step(sv),
-	    service_ready(sv) ? "true" : "false");
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
-
-			evbuffer_add_printf(b,
-			    "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
-			    first ? "" : ", ", in->name, (long) (in->running ? in->pid : 0),
-			    in->running ? "true" : "false", in->ready ? "true" : "false");
-			first = false;
-		}
-	evbuffer_add_printf(b, "]}\n");
-}
-
-/* Runs in loop context: answers at once, never switches stacks. */
-static void
-http_cb(struct evhttp_request *req, void *arg)
-{
-	struct intake *i = arg; /* owned by the supervisor, freed only after the endpoint */
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	struct evbuffer *b = evbuffer_new();
-
-	if (!b) {
-		evhttp_send_error(req, 500, "Out of memory");
-		return;
-	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		(void) evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		evbuffer_add_printf(b, "method not allowed\n");
-		reply(req, 405, "Method Not Allowed", "text/plain", b);
-	} else if (!path)
-		reply(req, 400, "Bad Request", "text/plain", (evbuffer_add_printf(b, "bad request\n"), b));
-	else if (streq(path, "/ready")) {
-		bool ready = service_ready(i->sv);
-
-		evbuffer_add_printf(b, "%s\n", ready ? "ready" : i->sv->stopping ? "stopping" :
-										    "starting");
-		reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "text/plain", b);
-	} else if (streq(path, "/live")) {
-		evbuffer_add_printf(b, "alive\n");
-		reply(req, 200, "OK", "text/plain", b);
-	} else if (streq(path, "/status")) {
-		status_json(i->sv, b);
-		reply(req, 200, "OK", "application/json", b);
-	} else {
-		evbuffer_add_printf(b, "not found\n");
-		reply(req, 404, "Not Found", "text/plain", b);
-	}
-	evbuffer_free(b);
-}
-
-static int
-open_http(struct intake *i)
-{
-	struct evhttp *http = evhttp_new(i->sv->base);
-
-	if (!http)
-		return -ENOMEM;
-	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
-	evhttp_set_timeout(http, HTTP_TIMEOUT_SEC);
-	/* Every method reaches http_cb, which answers 405 to all but GET and HEAD (evhttp's own
-	 * refusal would be 501). */
-	evhttp_set_allowed_methods(http, 0x1ff);
-	evhttp_set_gencb(http, http_cb, i);
-	/* evhttp takes the socket and closes it with the endpoint. Its listener accepts until
-	 * EAGAIN, so the socket must not block (it is graced's alone). */
-	if (fd_nonblock(i->fd, true) < 0 || !evhttp_accept_socket_with_handle(http, i->fd)) {
-		evhttp_free(http);
-		return -EIO;
-	}
-	i->fd = -1;
-	i->http = http;
-	return 0;
-}
-
 static int
 open_one(struct intake *i, struct activated *act)
 {
@@ -331,8 +209,7 @@ open_one(struct intake *i, struct activated *act)
 			}
 		}
 	}
-	if (c->type == INTAKE_READINESS)
-		return open_http(i);
+	/* A readiness endpoint is served once the task runtime runs (intake_serve_all()). */
 	return 0;
 }
 
@@ -399,12 +276,59 @@ intake_open_all(struct supervisor *sv)
 			continue;
 		}
 		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "listen"), "Intake '%s' listens on %s%s",
-		    i->config->name, a, i->http ? " (readiness endpoint)" : "");
+		    i->config->name, a,
+		    i->config->type == INTAKE_READINESS ? " (readiness endpoint)" : "");
 	}
 	if (systemd)
 		activated_done(&act);
 	if (r < 0)
 		intake_free_all(sv);
+	return r;
+}
+
+int
+intake_serve_all(struct supervisor *sv)
+{
+	unsigned long long wanted = 0, instances = 0;
+	unsigned budget;
+	int r = 0;
+
+	for (size_t k = 0; k < sv->n_intakes; k++)
+		if (sv->intakes[k].config->type == INTAKE_READINESS && sv->intakes[k].fd >= 0)
+			wanted += sv->intakes[k].config->max_connections;
+	if (wanted == 0)
+		return 0;
+	for (size_t k = 0; k < sv->n_workers; k++)
+		instances += sv->workers[k].n_instances;
+	budget = listener_fd_budget(
+	    (unsigned) MIN(INTAKE_FD_RESERVE + INTAKE_FD_PER_INSTANCE * instances, 1ULL << 30));
+
+	for (size_t k = 0; k < sv->n_intakes; k++) {
+		struct intake *i = &sv->intakes[k];
+		unsigned max = i->config->max_connections;
+		char label[128];
+		int q;
+
+		if (i->config->type != INTAKE_READINESS || i->fd < 0)
+			continue;
+		/* Clients may never take the descriptors a worker's start needs: where the limit cannot
+		 * hold every endpoint's max_connections and the reserve, each gets its share. */
+		if (wanted > budget) {
+			max = (unsigned) MAX(1ULL, (unsigned long long) max * budget / wanted);
+			log_fields(LOG_WARNING, 0, INTAKE_FIELDS(i, "limit-lowered"),
+			    "Intake '%s': max_connections %u lowered to %u, so that the descriptor limit "
+			    "(RLIMIT_NOFILE) keeps enough free to start the workers",
+			    i->config->name, i->config->max_connections, max);
+		}
+		snprintf(label, sizeof(label), "Intake '%s'", i->config->name);
+		q = listener_new(sv->rt, TAKE_FD(i->fd), label, max, i->config->request_timeout,
+		    readiness_serve, i, &i->listener);
+		if (q < 0) {
+			log_fields(LOG_ERR, q, INTAKE_FIELDS(i, "open-failed"),
+			    "Intake '%s': failed to serve the readiness endpoint", i->config->name);
+			r = r < 0 ? r : q;
+		}
+	}
 	return r;
 }
 
@@ -492,7 +416,7 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 
 		if (i->config->type != INTAKE_READINESS)
 			continue;
-		record(i, "503", i->http ? "ok" : "failed: not open");
+		record(i, "503", i->listener ? "ok" : "failed: not open");
 		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "announce"),
 		    "Intake '%s': /ready answers 503 from now on", i->config->name);
 	}
@@ -610,10 +534,7 @@ remove_socket_file(struct intake *i)
 static void
 close_one(struct intake *i)
 {
-	if (i->http) {
-		evhttp_free(i->http);
-		i->http = NULL;
-	}
+	i->listener = listener_free(i->listener);
 	i->fd = safe_close(i->fd);
 	remove_socket_file(i);
 }
@@ -625,7 +546,7 @@ intake_close_all(struct supervisor *sv)
 	for (size_t k = sv->n_intakes; k-- > 0;) {
 		struct intake *i = &sv->intakes[k];
 
-		if (i->fd < 0 && !i->http)
+		if (i->fd < 0 && !i->listener)
 			continue;
 		close_one(i);
 		log_fields(LOG_INFO, 0, LOG_FIELDS({ "intake", i->config->name }, { "step", "close" }),

@@ -17,19 +17,26 @@
 
 #include "graced.h"
 
-struct evhttp;
+/* Descriptors kept free for everything but readiness clients: for graced's own needs and what
+ * a spawn or a command holds for a moment, and per worker instance what graced keeps open for
+ * it (output pipes, stop pipe, notify socket, a ready = tcp: probe: 5 today, 8 to be safe). */
+#define INTAKE_FD_RESERVE 64U
+#define INTAKE_FD_PER_INSTANCE 8U
+
+struct listener;
+struct listener_conn;
 struct supervisor;
 struct task_group;
 
 struct intake {
 	struct supervisor *sv;
 	const struct intake_config *config;
-	int fd;                /* the listening socket (socket; readiness until evhttp owns it) */
+	int fd;                /* the listening socket (socket; readiness until its listener owns it) */
 	bool created_path;     /* unix: graced bound the file: remove it at close */
 	dev_t dev;             /* the socket file graced created, so only that one is removed */
 	ino_t ino;
 	bool shut;             /* shutdown() was called: accept fails everywhere from now on */
-	struct evhttp *http;   /* readiness: the endpoint; owns the listening socket */
+	struct listener *listener; /* readiness: the endpoint, once serving; owns the socket */
 	size_t record;         /* its entry in the report */
 };
 
@@ -47,6 +54,12 @@ int intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_cre
  * opened.
  */
 int intake_open_all(struct supervisor *sv);
+/*
+ * Starts serving the readiness endpoints (the task runtime runs by now). Their connection limits
+ * together are lowered, with a warning, where the descriptor limit could not hold them and keep
+ * a reserve for the workers (INTAKE_FD_RESERVE plus INTAKE_FD_PER_INSTANCE per worker instance).
+ */
+int intake_serve_all(struct supervisor *sv);
 /* The listening socket of the intake called name, or -ENOENT. */
 int intake_socket_fd(struct supervisor *sv, const char *name);
 /*
@@ -61,3 +74,6 @@ void intake_shutdown_all(struct supervisor *sv);
 void intake_close_all(struct supervisor *sv);
 /* Frees what is left (any step may have been skipped). */
 void intake_free_all(struct supervisor *sv);
+
+/* Serves one client of a readiness endpoint (readiness.c; userdata: its struct intake). */
+int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);

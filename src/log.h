@@ -42,3 +42,6 @@ int log_fields(int priority, int error, const struct log_field *fields, const ch
 #define log_debug_errno(e, ...) log_fields(LOG_DEBUG, (e), NULL, __VA_ARGS__)
 #define log_warning_errno(e, ...) log_fields(LOG_WARNING, (e), NULL, __VA_ARGS__)
 #define log_error_errno(e, ...) log_fields(LOG_ERR, (e), NULL, __VA_ARGS__)
+
+/* Sends libevent's own messages to the log, rate-limited (log-libevent.c). */
+void log_libevent_setup(void);

@@ -342,6 +342,7 @@ main(int argc, char **argv)
 	int r;
 
 	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "graced");
+	log_libevent_setup();
 	if (ensure_std_fds() < 0)
 		return EXIT_FORCED;
 	if (parse_argv_options(argc, argv) < 0)

@@ -581,6 +581,9 @@ supervisor_run(struct supervisor *sv)
 		return 1;
 	if (notify_setup(sv) < 0)
 		return 1;
+	/* Readiness endpoints serve from now on, before any worker starts. */
+	if (intake_serve_all(sv) < 0)
+		return 1;
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");

@@ -60,7 +60,7 @@ expect_eq "$(echo "${status#200 }" | python3 -c 'import json,sys; s=json.load(sy
 expect_eq "$($TCP http "$ready" /nope)" "404 not found" "other paths are 404"
 expect_eq "$($TCP http "$ready" /ready POST | cut -d' ' -f1)" "405" "other methods are 405"
 expect_eq "$($TCP raw "$ready" 00016761726261676520ff0d0a0d0a)" "HTTP/1.1 400 Bad Request" "garbage is 400"
-# Headers beyond the 8 KiB bound: evhttp refuses them (400) instead of buffering them.
+# Request heads beyond the 8 KiB bound are refused (400) instead of buffered.
 expect_eq "$($TCP raw "$ready" "$(python3 -c 'print((b"GET /ready HTTP/1.1\r\nX: " + b"0" * 9000 + b"\r\n\r\n").hex())')" | cut -d' ' -f2)" \
     "400" "oversized headers are refused"
 expect_eq "$($TCP http "$ready" /ready)" "200 ready" "... and the endpoint still answers"

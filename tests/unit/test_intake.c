@@ -101,6 +101,33 @@ test_unix_mode_and_flags(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* Without mode=, the socket file is 0666 whatever the umask, as graced.ini(5) says: not 0777
+ * under a permissive umask, not 0600 under a strict one. */
+static void
+test_unix_default_mode(void **state)
+{
+	static const mode_t umasks[] = { 0000, 0022, 0077 };
+	char path[256], listen[300];
+	struct intake_config c;
+	struct stat st;
+	bool created = false;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/d.sock", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	for (size_t k = 0; k < ELEMENTSOF(umasks); k++) {
+		mode_t old = umask(umasks[k]);
+
+		c = intake(listen);
+		assert_int_equal(intake_open_socket(&c, &fd, &created), 0);
+		assert_int_equal(umask(old), umasks[k]);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0666);
+		close(fd);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
 static void
 test_unix_refuses_other_files(void **state)
 {
@@ -191,6 +218,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unix_mode_and_flags),
+		cmocka_unit_test(test_unix_default_mode),
 		cmocka_unit_test(test_unix_refuses_other_files),
 		cmocka_unit_test(test_unix_unknown_owner),
 		cmocka_unit_test(test_tcp),

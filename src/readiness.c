@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "intake.h"
+#include "listener.h"
+#include "log.h"
+#include "parse.h"
+#include "supervisor.h"
+#include "util.h"
+
+/*
+ * The answers of a readiness intake (type = readiness): /ready, /live, /status over the HTTP/1.x
+ * of http.c, one request per connection, served by the intake's bounded listener.
+ */
+
+/* The service is ready while running and every worker instance runs and is ready. */
+static bool
+service_ready(const struct supervisor *sv)
+{
+	if (sv->stopping)
+		return false;
+	/* Every instance serves, except those done for good (a one-shot that exited). */
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			if (!in->finished && (!in->running || !in->ready))
+				return false;
+		}
+	return true;
+}
+
+static const char *
+current_step(const struct supervisor *sv)
+{
+	if (!sv->stopping)
+		return "running";
+	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
+}
+
+static void
+status_json(const struct supervisor *sv, FILE *f)
+{
+	bool first = true;
+
+	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
+	fprintf(f, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [", current_step(sv),
+	    service_ready(sv) ? "true" : "false");
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			const struct instance *in = &sv->workers[i].instances[j];
+
+			fprintf(f, "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
+			    first ? "" : ", ", in->name, (long) (in->running ? in->pid : 0),
+			    in->running ? "true" : "false", in->ready ? "true" : "false");
+			first = false;
+		}
+	fprintf(f, "]}\n");
+}
+
+static int
+reply_text(int fd, usec_t deadline, bool head, int code, const char *reason, const char *text)
+{
+	return http_reply(fd, deadline, code, reason, NULL, "text/plain", text, strlen(text), head);
+}
+
+static int
+reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (!f)
+		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
+	status_json(sv, f);
+	if (fclose(f) != 0 || !body)
+		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
+	return http_reply(fd, deadline, 200, "OK", NULL, "application/json", body, len, head);
+}
+
+static int
+answer(struct intake *i, int fd, usec_t deadline, const struct http_request *req)
+{
+	bool head = streq(req->method, "HEAD");
+	bool ready;
+
+	if (!head && !streq(req->method, "GET"))
+		return http_reply(fd, deadline, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
+		    "text/plain", "method not allowed\n", strlen("method not allowed\n"), false);
+	if (streq(req->path, "/ready")) {
+		ready = service_ready(i->sv);
+		return reply_text(fd, deadline, head, ready ? 200 : 503,
+		    ready ? "OK" : "Service Unavailable",
+		    ready ? "ready\n" : i->sv->stopping ? "stopping\n" : "starting\n");
+	}
+	if (streq(req->path, "/live"))
+		return reply_text(fd, deadline, head, 200, "OK", "alive\n");
+	if (streq(req->path, "/status"))
+		return reply_status(i->sv, fd, deadline, head);
+	return reply_text(fd, deadline, head, 404, "Not Found", "not found\n");
+}
+
+int
+readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata)
+{
+	struct intake *i = userdata; /* owned by the supervisor, freed only after the listener */
+	_cleanup_free_ char *buf = malloc(HTTP_HEAD_MAX);
+	struct http_request req;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = http_read_request(fd, buf, HTTP_HEAD_MAX, deadline, &req);
+	if (r == -ECANCELED || r == -ETIMEDOUT || r == -ENODATA)
+		return r;
+	listener_conn_set_answering(conn, true);
+	if (r == -EBADMSG || r == -EMSGSIZE)
+		/* Malformed, or a head beyond HTTP_HEAD_MAX: refused, never buffered further. */
+		r = reply_text(fd, deadline, false, 400, "Bad Request", "bad request\n");
+	else if (r >= 0)
+		r = answer(i, fd, deadline, &req);
+	listener_conn_set_answering(conn, false);
+	if (r < 0)
+		return r;
+	return http_linger(fd, deadline);
+}
