@@ -180,9 +180,23 @@ forward(struct supervisor *sv, int sig)
 		    signal_to_string(sig), pid);
 }
 
+/*
+ * GNU timeout (and other killers) send their signal to graced's pid and then to its process
+ * group, microseconds apart: the same signal again within second_signal_window of the one acted
+ * on is that same request. Another signal (SIGINT right after SIGTERM) is a new request.
+ */
+static bool
+same_request(const struct supervisor *sv, int sig, usec_t now)
+{
+	return sv->stopping && sig == sv->last_signal &&
+	    now - sv->last_signal_at < sv->config->shutdown.second_signal_window;
+}
+
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
+	usec_t now;
+
 	if (sv->single && sig != SIGTERM && sig != SIGINT) {
 		forward(sv, sig);
 		return;
@@ -190,6 +204,15 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
+		now = now_usec();
+		if (same_request(sv, sig, now)) {
+			log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "event", "repeat" }),
+			    "Received %s again within second_signal_window: the same request, ignoring",
+			    signal_to_string(sig));
+			break;
+		}
+		sv->last_signal = sig;
+		sv->last_signal_at = now;
 		if (!sv->stopping) {
 			supervisor_trigger(sv, signal_to_string(sig));
 			break;
