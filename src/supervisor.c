@@ -318,7 +318,9 @@ intake_step(struct supervisor *sv)
 	supervisor_step_begin(sv, PHASE_INTAKE);
 	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
 	escalations = sv->escalations;
-	if (drain > 0) {
+	if (drain > 0 && sv->empty)
+		log_info("No worker is left to accept, skipping drain_delay");
+	else if (drain > 0) {
 		usec_t deadline = usec_add(now_usec(), drain);
 
 		log_info("Draining for %s while workers still accept",
@@ -363,12 +365,14 @@ log_still_alive(struct supervisor *sv)
 
 /*
  * While running: STATUS= "running: 5 workers", and READY=1 once every instance is ready or has
- * given up (a failed non-critical worker does not hold the service back).
+ * given up (a failed non-critical worker does not hold the service back). Returns true when
+ * nothing runs and nothing will start again: every instance finished or gave up and its process
+ * is gone. One waiting for its restart_delay or for its dependencies is pending, not over.
  */
-static void
+static bool
 report_running(struct supervisor *sv)
 {
-	unsigned ready = 0, failed = 0, pending = 0, finished = 0;
+	unsigned ready = 0, failed = 0, pending = 0, finished = 0, over = 0, total = 0;
 	char status[sizeof(sv->status)];
 	int n;
 
@@ -376,6 +380,9 @@ report_running(struct supervisor *sv)
 		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
 			const struct instance *in = &sv->workers[i].instances[j];
 
+			total++;
+			if ((in->failed || in->finished) && !in->running)
+				over++;
 			if (in->failed)
 				failed++;
 			else if (in->ready)
@@ -401,6 +408,7 @@ report_running(struct supervisor *sv)
 		notify_ready(sv, status);
 	} else
 		notify_status(sv, status);
+	return total > 0 && over == total;
 }
 
 static int
@@ -500,7 +508,14 @@ supervisor_task(void *arg)
 		supervisor_trigger(sv, "start failure");
 	while (!sv->stopping) {
 		task_event_reset(&sv->wake);
-		report_running(sv);
+		/* Single-command mode ends with its command (a critical worker) anyway. */
+		if (report_running(sv) && !sv->single &&
+		    sv->config->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN) {
+			log_info("Every worker has ended and none will start again (when_empty = shutdown)");
+			sv->empty = true;
+			supervisor_trigger(sv, "nothing left to run");
+			break;
+		}
 		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
 			break;
 	}
