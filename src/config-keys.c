@@ -446,6 +446,7 @@ bad_enum(struct config_parser *p, const struct config_key *k, const char *v,
 DEFINE_ENUM_KEY(log_level, log_level, _LOG_LEVEL_MAX)
 DEFINE_ENUM_KEY(log_target, log_target, _LOG_TARGET_MAX)
 DEFINE_ENUM_KEY(second_signal, second_signal, _SECOND_SIGNAL_MAX)
+DEFINE_ENUM_KEY(when_empty, when_empty, _WHEN_EMPTY_MAX)
 DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
 DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
 DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
@@ -488,12 +489,14 @@ const struct config_key config_keys[] = {
 	SUP("debug", parse_boolean_field, debug),
 	SUP("slow_step", parse_duration_field, slow_step),
 	SUP("exit_code_from", parse_exit_code_from, exit_code_from),
+	SUP("when_empty", parse_when_empty_field, when_empty),
 
 	SHU("intake_timeout", parse_duration_field, intake_timeout),
 	SHU("drain_delay", parse_duration_field, drain_delay),
 	SHU("close_timeout", parse_duration_field, close_timeout),
 	SHU("deadline", parse_deadline, deadline),
 	SHU("second_signal", parse_second_signal_field, second_signal),
+	SHU("second_signal_window", parse_duration_field, second_signal_window),
 	SHU("stop_timeout", parse_duration_field, defaults.stop_timeout),
 	SHU("join_timeout", parse_duration_field, defaults.join_timeout),
 	SHU("kill_timeout", parse_duration_field, defaults.kill_timeout),

@@ -167,6 +167,7 @@ config_new(void)
 		.subreaper = true,
 		.debug = false,
 		.slow_step = 100 * USEC_PER_MSEC,
+		.when_empty = WHEN_EMPTY_SHUTDOWN,
 	};
 	c->supervisor.name = strdup("graced");
 	if (!c->supervisor.name)
@@ -178,6 +179,7 @@ config_new(void)
 		.deadline = USEC_INFINITY,
 		.deadline_set = false,
 		.second_signal = SECOND_SIGNAL_ESCALATE,
+		.second_signal_window = 200 * USEC_PER_MSEC,
 	};
 	shutdown_settings_default(&c->shutdown.defaults);
 	return c;

@@ -46,6 +46,7 @@ struct supervisor_config {
 	usec_t slow_step;             /* 100ms, for debug = yes */
 	char *exit_code_from;         /* NULL, or a worker name */
 	struct config_location exit_code_from_at;
+	enum when_empty when_empty;   /* shutdown: once nothing runs and nothing will start */
 };
 
 struct shutdown_config {
@@ -55,6 +56,7 @@ struct shutdown_config {
 	usec_t deadline;              /* USEC_INFINITY: unset */
 	bool deadline_set;
 	enum second_signal second_signal;
+	usec_t second_signal_window;  /* 200ms: the same signal again within it is one request */
 	struct shutdown_settings defaults; /* 10s 5s 5s none TERM INT KILL group no */
 };
 

@@ -67,6 +67,13 @@ enum second_signal {
 	_SECOND_SIGNAL_INVALID = -EINVAL,
 };
 
+enum when_empty {
+	WHEN_EMPTY_SHUTDOWN,
+	WHEN_EMPTY_STAY,
+	_WHEN_EMPTY_MAX,
+	_WHEN_EMPTY_INVALID = -EINVAL,
+};
+
 enum intake_type {
 	INTAKE_SOCKET,
 	INTAKE_READINESS,

@@ -1092,6 +1092,12 @@ static const char *const second_signal_table[_SECOND_SIGNAL_MAX] = {
 };
 DEFINE_STRING_TABLE(second_signal, enum second_signal, second_signal_table)
 
+static const char *const when_empty_table[_WHEN_EMPTY_MAX] = {
+	[WHEN_EMPTY_SHUTDOWN] = "shutdown",
+	[WHEN_EMPTY_STAY] = "stay",
+};
+DEFINE_STRING_TABLE(when_empty, enum when_empty, when_empty_table)
+
 static const char *const intake_type_table[_INTAKE_TYPE_MAX] = {
 	[INTAKE_SOCKET] = "socket",
 	[INTAKE_READINESS] = "readiness",

@@ -112,6 +112,8 @@ const char *log_target_to_string(enum log_target t);
 enum log_target log_target_from_string(const char *s);
 const char *second_signal_to_string(enum second_signal s);
 enum second_signal second_signal_from_string(const char *s);
+const char *when_empty_to_string(enum when_empty w);
+enum when_empty when_empty_from_string(const char *s);
 const char *intake_type_to_string(enum intake_type t);
 enum intake_type intake_type_from_string(const char *s);
 const char *ready_kind_to_string(enum ready_kind k);

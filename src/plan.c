@@ -399,13 +399,26 @@ void
 plan_print(const struct plan *p, FILE *f)
 {
 	const struct config *c = p->config;
+	usec_t window = c->shutdown.second_signal_window;
 
 	fprintf(f, "Shutdown plan of '%s' (%s)\n", c->supervisor.name,
 	    c->files && c->files[0] ? c->files[0] : "command line");
-	fprintf(f, "Trigger: SIGTERM or SIGINT, gracectl stop, or a critical worker's death; "
-		   "a second signal %s\n",
+	/* Single-command mode (no file) ends with its command, whatever when_empty says. */
+	fprintf(f, "Trigger: SIGTERM or SIGINT, gracectl stop, %sa critical worker's death%s; "
+		   "a second signal %s",
+	    c->files && c->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN ? "" : "or ",
+	    c->files && c->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN ? ", or nothing left to run" :
+									   "",
 	    c->shutdown.second_signal == SECOND_SIGNAL_ESCALATE ? "skips the current wait" :
 								    "is ignored");
+	if (c->shutdown.second_signal != SECOND_SIGNAL_ESCALATE || window == 0)
+		; /* every second signal is treated alike */
+	else if (window == USEC_INFINITY)
+		fprintf(f, " (the same signal again is the same request)");
+	else if (window > 0)
+		fprintf(f, " (the same signal again within %s is the same request)",
+		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, window));
+	fputc('\n', f);
 	print_intake_step(p, f);
 	print_worker_steps(p, f);
 	print_close_step(p, f);

@@ -185,9 +185,23 @@ forward(struct supervisor *sv, int sig)
 		    signal_to_string(sig), pid);
 }
 
+/*
+ * GNU timeout (and other killers) send their signal to graced's pid and then to its process
+ * group, microseconds apart: the same signal again within second_signal_window of the one acted
+ * on is that same request. Another signal (SIGINT right after SIGTERM) is a new request.
+ */
+static bool
+same_request(const struct supervisor *sv, int sig, usec_t now)
+{
+	return sv->stopping && sig == sv->last_signal &&
+	    now - sv->last_signal_at < sv->config->shutdown.second_signal_window;
+}
+
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
+	usec_t now;
+
 	if (sv->single && sig != SIGTERM && sig != SIGINT) {
 		forward(sv, sig);
 		return;
@@ -195,6 +209,15 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
+		now = now_usec();
+		if (same_request(sv, sig, now)) {
+			log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "event", "repeat" }),
+			    "Received %s again within second_signal_window: the same request, ignoring",
+			    signal_to_string(sig));
+			break;
+		}
+		sv->last_signal = sig;
+		sv->last_signal_at = now;
 		if (!sv->stopping) {
 			supervisor_trigger(sv, signal_to_string(sig));
 			break;
@@ -300,7 +323,9 @@ intake_step(struct supervisor *sv)
 	supervisor_step_begin(sv, PHASE_INTAKE);
 	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
 	escalations = sv->escalations;
-	if (drain > 0) {
+	if (drain > 0 && sv->empty)
+		log_info("No worker is left to accept, skipping drain_delay");
+	else if (drain > 0) {
 		usec_t deadline = usec_add(now_usec(), drain);
 
 		log_info("Draining for %s while workers still accept",
@@ -345,12 +370,14 @@ log_still_alive(struct supervisor *sv)
 
 /*
  * While running: STATUS= "running: 5 workers", and READY=1 once every instance is ready or has
- * given up (a failed non-critical worker does not hold the service back).
+ * given up (a failed non-critical worker does not hold the service back). Returns true when
+ * nothing runs and nothing will start again: every instance finished or gave up and its process
+ * is gone. One waiting for its restart_delay or for its dependencies is pending, not over.
  */
-static void
+static bool
 report_running(struct supervisor *sv)
 {
-	unsigned ready = 0, failed = 0, pending = 0, finished = 0;
+	unsigned ready = 0, failed = 0, pending = 0, finished = 0, over = 0, total = 0;
 	char status[sizeof(sv->status)];
 	int n;
 
@@ -358,6 +385,9 @@ report_running(struct supervisor *sv)
 		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
 			const struct instance *in = &sv->workers[i].instances[j];
 
+			total++;
+			if ((in->failed || in->finished) && !in->running)
+				over++;
 			if (in->failed)
 				failed++;
 			else if (in->ready)
@@ -383,6 +413,7 @@ report_running(struct supervisor *sv)
 		notify_ready(sv, status);
 	} else
 		notify_status(sv, status);
+	return total > 0 && over == total;
 }
 
 static int
@@ -488,7 +519,14 @@ supervisor_task(void *arg)
 		supervisor_trigger(sv, "start failure");
 	while (!sv->stopping) {
 		task_event_reset(&sv->wake);
-		report_running(sv);
+		/* Single-command mode ends with its command (a critical worker) anyway. */
+		if (report_running(sv) && !sv->single &&
+		    sv->config->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN) {
+			log_info("Every worker has ended and none will start again (when_empty = shutdown)");
+			sv->empty = true;
+			supervisor_trigger(sv, "nothing left to run");
+			break;
+		}
 		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
 			break;
 	}

@@ -80,6 +80,9 @@ struct supervisor {
 	bool stopping;
 	enum phase phase;
 	unsigned escalations;        /* second signals received during the shutdown */
+	int last_signal;             /* the last SIGTERM/SIGINT acted on, 0 before the first */
+	usec_t last_signal_at;       /* and when it came */
+	bool empty;                  /* the shutdown began because nothing was left to run */
 	bool forced;                 /* something was killed or abandoned, or a run-time failure */
 	struct event *signals[16];
 	struct straggler *stragglers;

@@ -192,6 +192,8 @@ record_exit(struct instance *in, int status)
 
 	task_event_set(&in->wake);
 	task_event_set(&w->wake);
+	/* The supervisor counts what is left (an instance that gave up is over once reaped). */
+	task_event_set(&w->sv->wake);
 }
 
 /*

@@ -12,6 +12,8 @@ expect_in "$out" "resource 'spool': run sh -c 'echo \"spool: flushed\"', up to 2
 expect_in "$out" "Worst case: 2s (intake) + 1s (drain) + 9s (level 1) + 9s (level 2) + 2s (close) = 23s" \
     "worst case"
 expect_in "$out" "Deadline: 30s ([shutdown] deadline): fits, 7s to spare" "deadline"
+expect_in "$out" "a critical worker's death, or nothing left to run; a second signal skips the current wait (the same signal again within 200ms is the same request)" \
+    "triggers, and the second signal with its window"
 
 # Steps in order, and the dependents (web, jobs) in the level before their dependency (db).
 order=$(grep -E "^(1\. intake|2-4\.|5\. close|   level [0-9]|     worker '[a-z]+')" "$out" |
@@ -49,5 +51,19 @@ expect_in "$T/out" "cancel: none (cancel_signal = none)" "cancel none"
 expect_in "$T/out" "stop:   none (stop_signal = none)" "stop none"
 expect_in "$T/out" "resource 'tmp': remove /tmp/graced-plan-test" "file resource"
 expect_in "$T/out" "Deadline: none known" "no deadline"
+
+# when_empty = stay drops "nothing left to run"; the window is the configured one.
+cat >"$T/stay.ini" <<'INI'
+[supervisor]
+when_empty = stay
+[shutdown]
+second_signal_window = 1s
+[worker:a]
+command = sleep 100
+INI
+run "$GRACED" -c "$T/stay.ini" --plan
+expect_rc 0 "--plan with when_empty = stay"
+expect_in "$T/out" "Trigger: SIGTERM or SIGINT, gracectl stop, or a critical worker's death; a second signal skips the current wait (the same signal again within 1s is the same request)" \
+    "when_empty = stay and second_signal_window in the plan"
 
 finish

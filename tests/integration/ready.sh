@@ -47,9 +47,10 @@ wait_for 10 grep -q "Worker 'after-mute' failed" "$T/graced.log" || fail "depend
 expect_in "$T/graced.log" "Worker 'mute' failed: not ready within start_timeout" "start_timeout"
 expect_in "$T/graced.log" "not started, worker 'mute' it is after= failed" "dependent not started"
 expect_eq "$(count_events ' after start')" 0 "the dependent never ran"
-kill -TERM "$GPID"
+# Both gave up (mute once its killed process is reaped): nothing is left to run.
 wait_graced 10
 expect_rc 1 "failed workers: 1"
+expect_eq "$(json 'r["trigger"]')" "nothing left to run" "graced ends on its own"
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['failed', 'failed']" "outcomes"
 expect_eq "$(json 'r["workers"][0]["term_signal"]')" 9 "the process that never got ready was killed"
 

@@ -37,8 +37,11 @@ expect_rc 1 "a failed worker makes the exit status 1"
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['failed', 'exited']" "outcomes"
 
 # restart = always restarts clean exits too; a clean worker under on-failure is not restarted.
+# Once always gave up and once finished, nothing is left to run: graced ends on its own.
 rm -f "$EV"
 cat >"$T/a.ini" <<INI
+[supervisor]
+report = $T/report.json
 [worker:always]
 command = $GW --name always --log $EV --exit 0
 restart = always
@@ -52,7 +55,10 @@ start_graced -c "$T/a.ini"
 wait_for 15 grep -q "start_limit" "$T/graced.log" || fail "restart = always did not restart"
 expect_eq "$(count_events ' always start')" 3 "restart = always"
 expect_eq "$(count_events ' once start')" 1 "on-failure does not restart a clean exit"
-kill -TERM "$GPID"
 wait_graced 10
+expect_rc 1 "nothing left to run, and a worker gave up: 1"
+expect_eq "$(json 'r["trigger"]')" "nothing left to run" "the shutdown's trigger"
+expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['failed', 'exited']" \
+    "gave up, finished"
 
 finish

@@ -1,6 +1,8 @@
 #!/bin/bash
 # A second SIGTERM during the shutdown skips the current wait (second_signal = escalate), the
-# stragglers' too; with second_signal = ignore it changes nothing.
+# stragglers' too; with second_signal = ignore it changes nothing. The same signal again within
+# second_signal_window (200 ms) of the first is the same request (signal-repeat.sh): the
+# drain_delay of 300 ms puts the stop signal, after which the second SIGTERM is sent, past it.
 . "$TEST_LIB"
 
 write_config() {
@@ -10,6 +12,7 @@ report = $T/report.json
 [shutdown]
 second_signal = $1
 stop_timeout = $2
+drain_delay = 300ms
 join_timeout = 30s
 [worker:slow]
 command = $GW --name slow --log $EV --ignore TERM

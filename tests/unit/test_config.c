@@ -107,6 +107,8 @@ test_defaults(void **state)
 	assert_true(c->shutdown.deadline == USEC_INFINITY);
 	assert_false(c->shutdown.deadline_set);
 	assert_int_equal(c->shutdown.second_signal, SECOND_SIGNAL_ESCALATE);
+	assert_int_equal(c->shutdown.second_signal_window, 200 * USEC_PER_MSEC);
+	assert_int_equal(c->supervisor.when_empty, WHEN_EMPTY_SHUTDOWN);
 	assert_int_equal(c->shutdown.defaults.stop_timeout, 10 * USEC_PER_SEC);
 	assert_int_equal(c->shutdown.defaults.join_timeout, 5 * USEC_PER_SEC);
 	assert_int_equal(c->shutdown.defaults.kill_timeout, 5 * USEC_PER_SEC);
@@ -385,6 +387,28 @@ test_every_key(void **state)
 }
 
 /* [shutdown] written after the workers still applies to every key a worker does not set. */
+/* when_empty and second_signal_window: set, and rejected with the accepted values. */
+static void
+test_when_empty_and_window(void **state)
+{
+	struct config *c;
+
+	c = load_ok("[supervisor]\nwhen_empty = stay\n[shutdown]\nsecond_signal_window = 50ms\n" MINIMAL);
+	assert_int_equal(c->supervisor.when_empty, WHEN_EMPTY_STAY);
+	assert_int_equal(c->shutdown.second_signal_window, 50 * USEC_PER_MSEC);
+	config_free(c);
+	c = load_ok("[supervisor]\nwhen_empty = shutdown\n[shutdown]\nsecond_signal_window = 0\n" MINIMAL);
+	assert_int_equal(c->supervisor.when_empty, WHEN_EMPTY_SHUTDOWN);
+	assert_int_equal(c->shutdown.second_signal_window, 0);
+	config_free(c);
+
+	expect_errors("[supervisor]\nwhen_empty = never\n" MINIMAL,
+	    "t.ini:2: invalid value 'never' for when_empty (expected shutdown or stay)\n");
+	expect_errors("[shutdown]\nsecond_signal_window = soon\n" MINIMAL,
+	    "t.ini:2: invalid duration 'soon' for second_signal_window (expected e.g. 250ms, 10s, "
+	    "1m30s, infinity)\n");
+}
+
 static void
 test_shutdown_inheritance(void **state)
 {
@@ -898,6 +922,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_when_empty_and_window),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),

@@ -1083,6 +1083,7 @@ test_enum_tables(void **state)
 	CHECK_TABLE(log_level, _LOG_LEVEL_MAX, "err", "warning", "notice", "info", "debug");
 	CHECK_TABLE(log_target, _LOG_TARGET_MAX, "auto", "stderr", "journal");
 	CHECK_TABLE(second_signal, _SECOND_SIGNAL_MAX, "escalate", "ignore");
+	CHECK_TABLE(when_empty, _WHEN_EMPTY_MAX, "shutdown", "stay");
 	CHECK_TABLE(intake_type, _INTAKE_TYPE_MAX, "socket", "readiness", "exec", "signal");
 	CHECK_TABLE(ready_kind, _READY_KIND_MAX, "none", "notify", "tcp", "delay");
 	CHECK_TABLE(restart_policy, _RESTART_POLICY_MAX, "no", "on-failure", "always");
