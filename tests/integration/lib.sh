@@ -71,6 +71,9 @@ EV=$T/events
 # start_graced ARGS...: runs graced in the background; stdout in $T/graced.out, stderr (the log)
 # in $T/graced.log; its pid in $GPID. wait_graced collects its exit status.
 start_graced() {
+	# Gone before it starts: the background shell truncates them only later, and a wait_for
+	# must never match the previous run's lines.
+	rm -f "$T/graced.out" "$T/graced.log"
 	( exec "$GRACED" "$@" >"$T/graced.out" 2>"$T/graced.log" ) &
 	GPID=$!
 }
