@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -49,6 +53,101 @@ fd_nonblock(int fd, bool on)
 	if (fcntl(fd, F_SETFL, flags) < 0)
 		return -errno;
 	return 0;
+}
+
+/* 64 bits nobody else can predict; the clock and our pid only if the kernel's pool is not ready
+ * yet (early boot), in which case O_EXCL still keeps us from writing through anything. */
+static uint64_t
+random_u64(void)
+{
+	static uint64_t fallback;
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t) sizeof(v))
+		return v;
+	fallback += now_usec() ^ ((uint64_t) getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+	fallback ^= fallback >> 31;
+	fallback *= 0xbf58476d1ce4e5b9ULL;
+	return fallback ^ (fallback >> 29);
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t) n;
+	}
+	return 0;
+}
+
+/* fsync()s the directory that holds path, so that the rename survives a crash. */
+static int
+fsync_parent(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Some file systems cannot sync a directory; the rename is all they offer. */
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	/* O_EXCL: a name that exists, whoever made it and whatever it is, is never opened; with
+	 * O_NOFOLLOW, not even a dangling symlink. A few tries, in case someone guessed one. */
+	for (int attempt = 0; fd < 0; attempt++) {
+		free(tmp);
+		if (asprintf(&tmp, "%s.tmp.%016" PRIx64, path, random_u64()) < 0) {
+			tmp = NULL;
+			return -ENOMEM;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && (errno != EEXIST || attempt >= 16))
+			return -errno;
+	}
+	r = write_all(fd, data, len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(TAKE_FD(fd)) < 0 && errno != EINTR && r >= 0)
+		r = -errno;
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void) unlink(tmp);
+		return r;
+	}
+	return fsync_parent(path);
 }
 
 char **

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "graced.h"
 #include "macro.h"
@@ -18,6 +19,14 @@ usec_t usec_add(usec_t a, usec_t b);
 
 int fd_cloexec(int fd, bool on);
 int fd_nonblock(int fd, bool on);
+
+/* Replaces path with the len bytes of data, all or nothing: they go to a new file of a name
+ * nobody can guess, in path's directory, created with O_EXCL|O_NOFOLLOW and mode (less the umask),
+ * which is fsynced and renamed over path; then the directory is fsynced. Nothing that already
+ * exists is ever opened or written through: not a planted file, not a symlink (a symlink at path
+ * itself is replaced, not followed). On failure path is as it was and the new file is gone.
+ * Blocks on the disk: for the report and the pidfile, not for a path on a slow network disk. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* A strv is a NULL-terminated array of strings it owns. */
 char **strv_free(char **l);

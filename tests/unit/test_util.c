@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -84,6 +89,59 @@ test_fd_flags(void **state)
 	assert_int_equal(fd_nonblock(p[1], true), -EBADF);
 }
 
+static void
+test_write_file_atomic(void **state)
+{
+	char dir[] = "/tmp/graced-test-util.XXXXXX", path[64], sub[64], buf[16];
+	const char data[] = { 'a', '\0', 'b', '\n' };
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, n;
+	mode_t u = umask(022);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	/* Binary data, whole, with the mode asked for (less the umask). */
+	assert_int_equal(write_file_atomic(path, data, sizeof(data), 0640), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(n = read(fd, buf, sizeof(buf)), sizeof(data));
+	assert_memory_equal(buf, data, sizeof(data));
+	close(fd);
+	/* Replaced by an empty file. */
+	assert_int_equal(write_file_atomic(path, "", 0, 0644), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+
+	/* A rename that fails (a directory in the way) leaves no temporary file behind. */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(write_file_atomic(sub, "x", 1, 0644), -EISDIR);
+	snprintf(sub, sizeof(sub), "%s/missing/file", dir);
+	assert_int_equal(write_file_atomic(sub, "x", 1, 0644), -ENOENT);
+	assert_non_null(d = opendir(dir));
+	n = 0;
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			n++;
+	closedir(d);
+	assert_int_equal(n, 2); /* file and sub, nothing else */
+
+	/* A path without a directory: the current one. */
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(write_file_atomic("file", "y", 1, 0644), 0);
+	assert_int_equal(chdir("/"), 0);
+
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	umask(u);
+}
+
 int
 main(void)
 {
@@ -93,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_join_quoted),
 		cmocka_unit_test(test_fd_flags),
+		cmocka_unit_test(test_write_file_atomic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
