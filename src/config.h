@@ -14,6 +14,7 @@
 #include "graced.h"
 #include "macro.h"
 #include "parse.h"
+#include "util.h"
 
 /* Where a section or key was written, for FILE:LINE messages. file points into config->files. */
 struct config_location {
@@ -127,6 +128,7 @@ struct config {
 	size_t n_intakes;
 	struct worker_config **workers;    /* in file order */
 	size_t n_workers;
+	struct name_index worker_index;    /* name -> position in workers, kept by config_add_worker() */
 	struct resource_config **resources; /* in file order, i.e. order of opening */
 	size_t n_resources;
 };

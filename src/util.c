@@ -150,6 +150,75 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return fsync_parent(path);
 }
 
+/* FNV-1a: short names, no adversary who gains anything from collisions but time, and a
+ * config is checked before it runs. */
+static size_t
+name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
+	return (size_t) (h ^ (h >> 32));
+}
+
+static int
+name_index_grow(struct name_index *x)
+{
+	size_t cap = x->slots ? (x->mask + 1) * 2 : 16;
+	struct name_index_entry *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; x->slots && i <= x->mask; i++) {
+		size_t j;
+
+		if (!x->slots[i].name)
+			continue;
+		for (j = name_hash(x->slots[i].name) & (cap - 1); n[j].name; j = (j + 1) & (cap - 1))
+			;
+		n[j] = x->slots[i];
+	}
+	free(x->slots);
+	x->slots = n;
+	x->mask = cap - 1;
+	return 0;
+}
+
+int
+name_index_put(struct name_index *x, const char *name, size_t pos)
+{
+	size_t j;
+
+	/* At most half full, so that a probe ends soon at an empty slot. */
+	if ((!x->slots || (x->n + 1) * 2 > x->mask + 1) && name_index_grow(x) < 0)
+		return -ENOMEM;
+	for (j = name_hash(name) & x->mask; x->slots[j].name; j = (j + 1) & x->mask)
+		if (streq(x->slots[j].name, name))
+			return 0;
+	x->slots[j] = (struct name_index_entry) { name, pos };
+	x->n++;
+	return 0;
+}
+
+ssize_t
+name_index_get(const struct name_index *x, const char *name)
+{
+	if (!x->slots)
+		return -1;
+	for (size_t j = name_hash(name) & x->mask; x->slots[j].name; j = (j + 1) & x->mask)
+		if (streq(x->slots[j].name, name))
+			return (ssize_t) x->slots[j].pos;
+	return -1;
+}
+
+void
+name_index_done(struct name_index *x)
+{
+	free(x->slots);
+	*x = (struct name_index) {};
+}
+
 char **
 strv_free(char **l)
 {

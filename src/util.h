@@ -28,6 +28,23 @@ int fd_nonblock(int fd, bool on);
  * Blocks on the disk: for the report and the pidfile, not for a path on a slow network disk. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* A hash index from names to positions (in an array kept beside it): lookups in O(1), so that
+ * resolving every after= of a config is linear. The names are not copied: each must outlive the
+ * index. Zeroed memory is an empty index. */
+struct name_index {
+	struct name_index_entry {
+		const char *name;
+		size_t pos;
+	} *slots;
+	size_t n;
+	size_t mask; /* slots - 1, a power of two minus one */
+};
+/* Adds name -> pos; a name already there keeps its first position (returns 0 too). -ENOMEM. */
+int name_index_put(struct name_index *x, const char *name, size_t pos);
+/* The position of name, or -1. */
+ssize_t name_index_get(const struct name_index *x, const char *name);
+void name_index_done(struct name_index *x);
+
 /* A strv is a NULL-terminated array of strings it owns. */
 char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);

@@ -859,6 +859,89 @@ test_many_errors(void **state)
 	    "t.ini:3: dependency cycle: web -> api -> web\n");
 }
 
+#define CHAIN 10000
+
+/* CHAIN workers w0..w9999, w_i after= w_(i+1): a search from w0 goes 10,000 deep. extra, when
+ * set, is appended to the last worker's section. */
+static char *
+chain_text(const char *extra)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < CHAIN; i++) {
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\n", i);
+		if (i + 1 < CHAIN)
+			fprintf(f, "after = w%zu\n", i + 1);
+		else if (extra)
+			fputs(extra, f);
+	}
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* A long after= chain validates (no recursion to overflow, no quadratic lookups to wait for),
+ * and every name resolves to its position. */
+static void
+test_long_chain(void **state)
+{
+	_cleanup_free_ char *text = chain_text(NULL);
+	struct config *c = load_ok(text);
+	char name[16];
+
+	assert_int_equal(c->n_workers, CHAIN);
+	for (size_t i = 0; i < CHAIN; i += 997) {
+		snprintf(name, sizeof(name), "w%zu", i);
+		assert_int_equal(config_worker_index(c, name), (ssize_t) i);
+		assert_ptr_equal(config_find_worker(c, name), c->workers[i]);
+	}
+	assert_int_equal(config_worker_index(c, "w10000"), -1);
+	assert_int_equal(config_worker_index(c, ""), -1);
+	config_free(c);
+}
+
+/* A cycle at the end of a long chain is found and reported as before: at the after= of the
+ * worker where the cycle starts, every name on it. */
+static void
+test_long_chain_cycle(void **state)
+{
+	_cleanup_free_ char *text = NULL, *want = NULL, *whole = NULL, *want_whole = NULL;
+	char *out, *p;
+	size_t len = 0;
+	FILE *f;
+
+	/* w9999 after= w9990: the cycle w9990 -> ... -> w9999 -> w9990, reported at w9990's after=
+	 * (line 3 * 9990 + 3). */
+	text = chain_text("after = w9990\n");
+	assert_non_null(f = open_memstream(&want, &len));
+	fprintf(f, "t.ini:%d: dependency cycle: ", 3 * 9990 + 3);
+	for (size_t i = 9990; i < CHAIN; i++)
+		fprintf(f, "w%zu -> ", i);
+	fprintf(f, "w9990\n");
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* The whole chain as one cycle: w9999 after= w0. */
+	whole = chain_text("after = w0\n");
+	assert_non_null(f = open_memstream(&want_whole, &len));
+	fprintf(f, "t.ini:3: dependency cycle: ");
+	for (size_t i = 0; i < CHAIN; i++)
+		fprintf(f, "w%zu -> ", i);
+	fprintf(f, "w0\n");
+	assert_int_equal(fclose(f), 0);
+	out = load(whole, NULL);
+	assert_string_equal(out, want_whole);
+	/* Only one error. */
+	p = strchr(out, '\n');
+	assert_non_null(p);
+	assert_string_equal(p, "\n");
+	free(out);
+}
+
 static void
 test_in_memory(void **state)
 {
@@ -898,6 +981,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_long_chain),
+		cmocka_unit_test(test_long_chain_cycle),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),
