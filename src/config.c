@@ -123,15 +123,19 @@ config_errors_clear(struct config_errors *errors)
 void
 config_errors_print(const struct config_errors *errors, FILE *f)
 {
+	/* Messages quote the input (names, values, the file's own path): escaped, so that no byte
+	 * of it reaches the terminal as a control. */
 	for (size_t i = 0; i < errors->n; i++) {
 		const struct config_error *e = &errors->items[i];
 
-		if (e->file && e->line > 0)
-			fprintf(f, "%s:%u: %s\n", e->file, e->line, e->message);
-		else if (e->file)
-			fprintf(f, "%s: %s\n", e->file, e->message);
-		else
-			fprintf(f, "%s\n", e->message);
+		if (e->file) {
+			(void) escape_fputs(e->file, 0, f);
+			if (e->line > 0)
+				fprintf(f, ":%u", e->line);
+			fputs(": ", f);
+		}
+		(void) escape_fputs(e->message, 0, f);
+		fputc('\n', f);
 	}
 }
 

@@ -168,7 +168,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 void config_errors_clear(struct config_errors *errors);
 /* Prints each as "FILE:LINE: message\n"; "FILE: message\n" for line 0 (a problem with the
- * file as a whole); just "message\n" without a file (a config built in memory). */
+ * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
+ * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);

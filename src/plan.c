@@ -417,8 +417,8 @@ print_sum(const struct plan *p, FILE *f)
 		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, p->deadline - p->worst_case));
 }
 
-void
-plan_print(const struct plan *p, FILE *f)
+static void
+print_all(const struct plan *p, FILE *f)
 {
 	const struct config *c = p->config;
 
@@ -432,4 +432,22 @@ plan_print(const struct plan *p, FILE *f)
 	print_worker_steps(p, f);
 	print_close_step(p, f);
 	print_sum(p, f);
+}
+
+void
+plan_print(const struct plan *p, FILE *f)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	/* The plan quotes the config (commands, paths): written out escaped (util.h), our own
+	 * newlines kept. Never unescaped, not even without memory for the copy. */
+	if (!(m = open_memstream(&text, &len))) {
+		fputs("(no memory to print the plan)\n", f);
+		return;
+	}
+	print_all(p, m);
+	if (fclose(m) != 0 || escape_fputs(text, ESCAPE_KEEP_NEWLINE, f) == -ENOMEM)
+		fputs("(no memory to print the plan)\n", f);
 }

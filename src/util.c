@@ -150,6 +150,135 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return fsync_parent(path);
 }
 
+/*
+ * The length of the valid UTF-8 character at s (at most len bytes), or 0 when s does not start
+ * one: a stray continuation byte, a truncated sequence, an overlong form, a surrogate, or
+ * beyond U+10FFFF. *ret_cp is the code point.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t len, uint32_t *ret_cp)
+{
+	size_t n;
+	uint32_t cp, min;
+
+	if (s[0] < 0x80) {
+		*ret_cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n;
+}
+
+/* Appends the k bytes of unit to buf unless that would cut it; once one unit did not fit,
+ * nothing more is written (the text stays a prefix), but the length is still counted. */
+static void
+escape_put(char *buf, size_t n, size_t *len, bool *full, const char *unit, size_t k)
+{
+	if (!*full && *len + k < n) {
+		memcpy(buf + *len, unit, k);
+		buf[*len + k] = '\0';
+	} else
+		*full = true;
+	*len += k;
+}
+
+size_t
+escape_buf(char *buf, size_t n, const char *s, size_t len, unsigned flags)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t out = 0, i = 0;
+	bool full = false;
+
+	if (n > 0)
+		buf[0] = '\0';
+	while (i < len) {
+		unsigned char c = p[i];
+		char unit[16];
+		uint32_t cp;
+		size_t k;
+
+		if (c == '\\' || (c == '"' && (flags & ESCAPE_QUOTE))) {
+			unit[0] = '\\';
+			unit[1] = (char) c;
+			escape_put(buf, n, &out, &full, unit, 2);
+			i++;
+		} else if (c == '\n' && (flags & ESCAPE_KEEP_NEWLINE)) {
+			escape_put(buf, n, &out, &full, "\n", 1);
+			i++;
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			escape_put(buf, n, &out, &full, c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\r", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(unit, sizeof(unit), "\\x%02x", c);
+			escape_put(buf, n, &out, &full, unit, 4);
+			i++;
+		} else if ((k = utf8_char(p + i, len - i, &cp)) == 0) {
+			/* Not UTF-8: this byte alone, then try again at the next one. */
+			snprintf(unit, sizeof(unit), "\\x%02x", c);
+			escape_put(buf, n, &out, &full, unit, 4);
+			i++;
+		} else if (cp >= 0x80 && cp <= 0x9f) {
+			/* A C1 control: both of its bytes. */
+			snprintf(unit, sizeof(unit), "\\x%02x\\x%02x", p[i], p[i + 1]);
+			escape_put(buf, n, &out, &full, unit, 8);
+			i += 2;
+		} else {
+			escape_put(buf, n, &out, &full, (const char *) p + i, k);
+			i += k;
+		}
+	}
+	return out;
+}
+
+char *
+escape_strdup(const char *s, unsigned flags)
+{
+	size_t len = strlen(s), n = escape_buf(NULL, 0, s, len, flags);
+	char *e = malloc(n + 1);
+
+	if (!e)
+		return NULL;
+	(void) escape_buf(e, n + 1, s, len, flags);
+	return e;
+}
+
+int
+escape_fputs(const char *s, unsigned flags, FILE *f)
+{
+	_cleanup_free_ char *e = NULL;
+
+	if (!escape_needed(s, flags))
+		return fputs(s, f) < 0 ? -EIO : 0;
+	if (!(e = escape_strdup(s, flags)))
+		return -ENOMEM;
+	return fputs(e, f) < 0 ? -EIO : 0;
+}
+
+bool
+escape_needed(const char *s, unsigned flags)
+{
+	size_t len = strlen(s);
+
+	return escape_buf(NULL, 0, s, len, flags) != len;
+}
+
 /* FNV-1a: short names, no adversary who gains anything from collisions but time, and a
  * config is checked before it runs. */
 static size_t

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -27,6 +28,29 @@ int fd_nonblock(int fd, bool on);
  * itself is replaced, not followed). On failure path is as it was and the new file is gone.
  * Blocks on the disk: for the report and the pidfile, not for a path on a slow network disk. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
+ * Text from outside (config values, command lines, worker notifications, HTTP requests) is
+ * escaped with this one rule wherever graced shows it, so that nothing it echoes can act on a
+ * terminal or forge a line: a backslash becomes \\, newline, tab and carriage return \n \t
+ * \r, every other control byte (below 0x20, and 0x7f) \xNN, and so does each byte that is not
+ * part of valid UTF-8 or that encodes a C1 control (U+0080..U+009F, e.g. the one-character
+ * CSI). Everything else, valid UTF-8 included, is copied as it is.
+ */
+enum {
+	ESCAPE_QUOTE = 1 << 0,        /* '"' too, as \" (inside a quoted logfmt value) */
+	ESCAPE_KEEP_NEWLINE = 1 << 1, /* '\n' stays: multi-line text whose lines are ours */
+};
+/* Writes the escaped s[0..len) to buf, always NUL-terminated when n > 0 and never cut inside an
+ * escape or a UTF-8 character. Returns the length of the whole escaped text, as snprintf()
+ * does: n or more means it was cut. */
+size_t escape_buf(char *buf, size_t n, const char *s, size_t len, unsigned flags);
+/* The escaped string, newly allocated; NULL on OOM. */
+char *escape_strdup(const char *s, unsigned flags);
+/* Writes the escaped s to f; -EIO on a write error. */
+int escape_fputs(const char *s, unsigned flags, FILE *f);
+/* True when escaping would change s (so that a caller can keep the original). */
+bool escape_needed(const char *s, unsigned flags);
 
 /* A hash index from names to positions (in an array kept beside it): lookups in O(1), so that
  * resolving every after= of a config is linear. The names are not copied: each must outlive the

@@ -859,6 +859,31 @@ test_many_errors(void **state)
 	    "t.ini:3: dependency cycle: web -> api -> web\n");
 }
 
+/* Control bytes in a section name, a key and values come back escaped in the messages: no ESC
+ * or DEL of the file reaches the terminal through --check. */
+static void
+test_errors_escape_control_bytes(void **state)
+{
+	char *out = load("[worker:a]\ncommand = /bin/true\n"
+			 "stop_timeout = 5\x1b[31ms\x7f\n"
+			 "ke\x1by = v\n"
+			 "restart = al\x7fways\n"
+			 "[wo\x1brker:b]\n"
+			 "[worker:c\x7f]\n"
+			 "[worker:e]\ncommand = x\nafter = \xc2\x9b\n", NULL);
+
+	assert_string_equal(out,
+	    "t.ini:3: invalid duration '5\\x1b[31ms\\x7f' for stop_timeout (expected e.g. 250ms, "
+	    "10s, 1m30s, infinity)\n"
+	    "t.ini:4: unknown key 'ke\\x1by' in [worker:a]\n"
+	    "t.ini:5: invalid value 'al\\x7fways' for restart (expected no, on-failure or always)\n"
+	    "t.ini:6: unknown section [wo\\x1brker:b]; did you mean [worker:b]?\n"
+	    "t.ini:7: invalid name 'c\\x7f' in [worker:c\\x7f] (expected up to 64 letters, digits, "
+	    "'_' and '-', not starting with '-')\n"
+	    "t.ini:10: invalid name '\\xc2\\x9b' in after (expected letters, digits, '_' and '-')\n");
+	free(out);
+}
+
 #define CHAIN 10000
 
 /* CHAIN workers w0..w9999, w_i after= w_(i+1): a search from w0 goes 10,000 deep. extra, when
@@ -981,6 +1006,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_errors_escape_control_bytes),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_long_chain_cycle),
 		cmocka_unit_test(test_shutdown_inheritance),

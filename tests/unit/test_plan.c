@@ -133,6 +133,30 @@ test_level_is_longest_path(void **state)
 	free_both(p, c);
 }
 
+/* What the plan quotes from the config (a command, a path) is escaped; its own newlines stay. */
+static void
+test_print_escapes_config_text(void **state)
+{
+	struct config *c;
+	struct plan *p = plan_of("[supervisor]\npidfile = /run/g\x1b[2J.pid\n"
+				 "[resource:r]\ntype = exec\ncommand = /bin/echo \x1b]0;owned\x07 \x7f\n"
+				 "[worker:w]\ncommand = true\n",
+	    &c);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	plan_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "   - pidfile /run/g\\x1b[2J.pid: remove\n"));
+	assert_non_null(strstr(text, "run /bin/echo '\\x1b]0;owned\\x07' '\\x7f', up to"));
+	for (const char *q = text; *q; q++)
+		assert_true((unsigned char) *q >= 0x20 && (unsigned char) *q != 0x7f ? true : *q == '\n');
+	free(text);
+	free_both(p, c);
+}
+
 static void
 test_worst_case_sums_levels_and_steps(void **state)
 {
@@ -284,6 +308,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_levels_follow_reverse_dependency_order),
 		cmocka_unit_test(test_long_chain_levels),
+		cmocka_unit_test(test_print_escapes_config_text),
 		cmocka_unit_test(test_level_is_longest_path),
 		cmocka_unit_test(test_worst_case_sums_levels_and_steps),
 		cmocka_unit_test(test_none_signals_do_not_wait),
