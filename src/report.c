@@ -189,7 +189,9 @@ json_string(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p++);
 		else if (*p < 0x80)
 			fputc(*p++, f);
-		else if ((n = utf8_length(p)) > 0)
+		else if ((n = utf8_length(p)) == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			fprintf(f, "\\u%04x", p[1]), p += 2; /* a C1 control, like the C0 ones */
+		else if (n > 0)
 			fwrite(p, 1, n, f), p += n;
 		else
 			fputs("\\ufffd", f), p++;

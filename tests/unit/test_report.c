@@ -117,6 +117,13 @@ test_string_escaping(void **state)
 	assert_non_null(strstr(json, "\"trigger\": \"\""));
 	free(json);
 	report_free(r);
+
+	/* DEL and the C1 controls (here CSI, U+009B) too: someone will cat the report. */
+	r = report_new("x\x7f\xc2\x9b" "1m\xc2\xa0y");
+	json = to_json(r);
+	assert_non_null(strstr(json, "\"supervisor\": \"x\\u007f\\u009b1m\xc2\xa0y\""));
+	free(json);
+	report_free(r);
 }
 
 static void
