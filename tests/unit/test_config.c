@@ -967,6 +967,40 @@ test_long_chain_cycle(void **state)
 	free(out);
 }
 
+/* Many cycles through one long chain: the first ten are spelled out, the rest counted, so that
+ * the report stays linear in the file (each cycle can be 10,000 names long). */
+static void
+test_many_cycles(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	char *out, *last;
+	size_t len = 0, lines = 0;
+	FILE *f;
+
+	/* w_i after= w_(i+1) and w0: every w_i closes a cycle back to w0. */
+	assert_non_null(f = open_memstream(&text, &len));
+	for (size_t i = 0; i < CHAIN; i++) {
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\nafter =", i);
+		if (i + 1 < CHAIN)
+			fprintf(f, " w%zu", i + 1);
+		fprintf(f, "%s\n", i ? " w0" : "");
+	}
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 11);
+	/* The search goes down the chain first: the first cycle found is the whole chain. */
+	assert_true(strncmp(out, "t.ini:3: dependency cycle: w0 -> w1 -> w2 -> ", 45) == 0);
+	assert_non_null(strstr(out, " -> w9998 -> w9999 -> w0\nt.ini:3: dependency cycle: w0 -> "));
+	last = strstr(out, "t.ini: 9989 more dependency cycles not shown\n");
+	assert_non_null(last);
+	assert_string_equal(last, "t.ini: 9989 more dependency cycles not shown\n");
+	/* Ten cycles of at most 10,000 names: linear, not 10,000 of them (400 MB). */
+	assert_true(strlen(out) < 10 * CHAIN * 10);
+	free(out);
+}
+
 static void
 test_in_memory(void **state)
 {
@@ -1009,6 +1043,7 @@ main(void)
 		cmocka_unit_test(test_errors_escape_control_bytes),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_long_chain_cycle),
+		cmocka_unit_test(test_many_cycles),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),
