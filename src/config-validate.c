@@ -81,20 +81,43 @@ section_missing_key(enum section_kind kind, const void *obj)
 	}
 }
 
+/*
+ * Guesses for unknown worker names compare the name with every worker (an edit distance each).
+ * For a file with thousands of workers and thousands of unknown names that would be quadratic,
+ * so the comparisons have a budget: past it, the message goes without a guess. No config a
+ * person writes comes near it.
+ */
+#define SUGGEST_BUDGET 100000
+
+struct suggest {
+	const char **names; /* every worker's name, made at the first guess */
+	size_t budget;      /* comparisons left */
+};
+
+static void
+suggest_done(struct suggest *sg)
+{
+	free(sg->names);
+}
+
 /* "unknown worker 'dbb' in after= of [worker:web]; did you mean 'db'?" */
 static int
-unknown_worker(const struct config *c, struct config_errors *errors,
+unknown_worker(const struct config *c, struct config_errors *errors, struct suggest *sg,
     const struct config_location *at, const char *name, const char *where)
 {
-	_cleanup_free_ const char **names = NULL;
-	const char *s;
+	const char *s = NULL;
 
-	names = calloc(c->n_workers + 1, sizeof(char *));
-	if (!names)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_workers; i++)
-		names[i] = c->workers[i]->name;
-	s = suggest_closest(name, names, c->n_workers);
+	if (sg->budget >= c->n_workers) {
+		if (!sg->names) {
+			sg->names = calloc(c->n_workers + 1, sizeof(char *));
+			if (!sg->names)
+				return -ENOMEM;
+			for (size_t i = 0; i < c->n_workers; i++)
+				sg->names[i] = c->workers[i]->name;
+		}
+		sg->budget -= c->n_workers;
+		s = suggest_closest(name, sg->names, c->n_workers);
+	}
 	if (s)
 		return config_errors_add(errors, at->file, at->line,
 		    "unknown worker '%s' in %s; did you mean '%s'?", name, where, s);
@@ -103,7 +126,8 @@ unknown_worker(const struct config *c, struct config_errors *errors,
 }
 
 static int
-check_after(const struct config *c, const struct worker_config *w, struct config_errors *errors)
+check_after(const struct config *c, const struct worker_config *w, struct config_errors *errors,
+    struct suggest *sg)
 {
 	_cleanup_free_ char *where = NULL;
 	int r;
@@ -115,7 +139,7 @@ check_after(const struct config *c, const struct worker_config *w, struct config
 			r = config_errors_add(errors, w->after_at.file, w->after_at.line,
 			    "worker '%s' cannot be started after itself", w->name);
 		else if (config_worker_index(c, *a) < 0)
-			r = unknown_worker(c, errors, &w->after_at, *a, where);
+			r = unknown_worker(c, errors, sg, &w->after_at, *a, where);
 		else
 			r = 0;
 		if (r < 0)
@@ -255,7 +279,7 @@ check_cycles(const struct config *c, struct config_errors *errors)
 }
 
 static int
-check_intakes(const struct config *c, struct config_errors *errors)
+check_intakes(const struct config *c, struct config_errors *errors, struct suggest *sg)
 {
 	int r;
 
@@ -269,7 +293,7 @@ check_intakes(const struct config *c, struct config_errors *errors)
 				return -ENOMEM;
 			for (char **w = in->workers; w && *w; w++)
 				if (config_worker_index(c, *w) < 0) {
-					r = unknown_worker(c, errors, &in->workers_at, *w, where);
+					r = unknown_worker(c, errors, sg, &in->workers_at, *w, where);
 					if (r < 0)
 						return r;
 				}
@@ -301,10 +325,11 @@ check_intakes(const struct config *c, struct config_errors *errors)
 int
 config_validate_references(const struct config *c, struct config_errors *errors)
 {
+	_cleanup_(suggest_done) struct suggest sg = { .budget = SUGGEST_BUDGET };
 	int r;
 
 	for (size_t i = 0; i < c->n_workers; i++) {
-		r = check_after(c, c->workers[i], errors);
+		r = check_after(c, c->workers[i], errors, &sg);
 		if (r < 0)
 			return r;
 		r = check_sockets(c, c->workers[i], errors);
@@ -314,11 +339,11 @@ config_validate_references(const struct config *c, struct config_errors *errors)
 	r = check_cycles(c, errors);
 	if (r < 0)
 		return r;
-	r = check_intakes(c, errors);
+	r = check_intakes(c, errors, &sg);
 	if (r < 0)
 		return r;
 	if (c->supervisor.exit_code_from && config_worker_index(c, c->supervisor.exit_code_from) < 0) {
-		r = unknown_worker(c, errors, &c->supervisor.exit_code_from_at,
+		r = unknown_worker(c, errors, &sg, &c->supervisor.exit_code_from_at,
 		    c->supervisor.exit_code_from, "exit_code_from");
 		if (r < 0)
 			return r;

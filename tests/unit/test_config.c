@@ -1001,6 +1001,33 @@ test_many_cycles(void **state)
 	free(out);
 }
 
+/* Thousands of unknown names among thousands of workers: each is reported, but guesses stop
+ * once they have cost 100,000 comparisons (ten guesses here), so the check stays fast. */
+static void
+test_many_unknown_workers(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0, lines = 0, guesses = 0;
+	char *out;
+	FILE *f;
+
+	assert_non_null(f = open_memstream(&text, &len));
+	for (size_t i = 0; i < CHAIN; i++)
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\nafter = v%zu\n", i, i);
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		lines++;
+	for (const char *p = out; (p = strstr(p, "; did you mean")); p++)
+		guesses++;
+	assert_int_equal(lines, CHAIN);
+	assert_int_equal(guesses, 10);
+	assert_true(strncmp(out, "t.ini:3: unknown worker 'v0' in after= of [worker:w0]; did you mean "
+				 "'w0'?\n", 73) == 0);
+	assert_non_null(strstr(out, "t.ini:30000: unknown worker 'v9999' in after= of [worker:w9999]\n"));
+	free(out);
+}
+
 static void
 test_in_memory(void **state)
 {
@@ -1044,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_long_chain_cycle),
 		cmocka_unit_test(test_many_cycles),
+		cmocka_unit_test(test_many_unknown_workers),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),
