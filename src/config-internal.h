@@ -82,6 +82,7 @@ struct config_parser {
 	struct section_rec *section; /* NULL for SECTION_NONE and SECTION_IGNORED */
 	struct section_rec **sections;
 	size_t n_sections;
+	struct name_index section_index; /* title -> position in sections */
 };
 
 /* Values quoted in messages are cut here so that one absurd line cannot flood the output. */

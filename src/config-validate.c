@@ -81,20 +81,43 @@ section_missing_key(enum section_kind kind, const void *obj)
 	}
 }
 
+/*
+ * Guesses for unknown worker names compare the name with every worker (an edit distance each).
+ * For a file with thousands of workers and thousands of unknown names that would be quadratic,
+ * so the comparisons have a budget: past it, the message goes without a guess. No config a
+ * person writes comes near it.
+ */
+#define SUGGEST_BUDGET 100000
+
+struct suggest {
+	const char **names; /* every worker's name, made at the first guess */
+	size_t budget;      /* comparisons left */
+};
+
+static void
+suggest_done(struct suggest *sg)
+{
+	free(sg->names);
+}
+
 /* "unknown worker 'dbb' in after= of [worker:web]; did you mean 'db'?" */
 static int
-unknown_worker(const struct config *c, struct config_errors *errors,
+unknown_worker(const struct config *c, struct config_errors *errors, struct suggest *sg,
     const struct config_location *at, const char *name, const char *where)
 {
-	_cleanup_free_ const char **names = NULL;
-	const char *s;
+	const char *s = NULL;
 
-	names = calloc(c->n_workers + 1, sizeof(char *));
-	if (!names)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_workers; i++)
-		names[i] = c->workers[i]->name;
-	s = suggest_closest(name, names, c->n_workers);
+	if (sg->budget >= c->n_workers) {
+		if (!sg->names) {
+			sg->names = calloc(c->n_workers + 1, sizeof(char *));
+			if (!sg->names)
+				return -ENOMEM;
+			for (size_t i = 0; i < c->n_workers; i++)
+				sg->names[i] = c->workers[i]->name;
+		}
+		sg->budget -= c->n_workers;
+		s = suggest_closest(name, sg->names, c->n_workers);
+	}
 	if (s)
 		return config_errors_add(errors, at->file, at->line,
 		    "unknown worker '%s' in %s; did you mean '%s'?", name, where, s);
@@ -103,7 +126,8 @@ unknown_worker(const struct config *c, struct config_errors *errors,
 }
 
 static int
-check_after(const struct config *c, const struct worker_config *w, struct config_errors *errors)
+check_after(const struct config *c, const struct worker_config *w, struct config_errors *errors,
+    struct suggest *sg)
 {
 	_cleanup_free_ char *where = NULL;
 	int r;
@@ -115,7 +139,7 @@ check_after(const struct config *c, const struct worker_config *w, struct config
 			r = config_errors_add(errors, w->after_at.file, w->after_at.line,
 			    "worker '%s' cannot be started after itself", w->name);
 		else if (config_worker_index(c, *a) < 0)
-			r = unknown_worker(c, errors, &w->after_at, *a, where);
+			r = unknown_worker(c, errors, sg, &w->after_at, *a, where);
 		else
 			r = 0;
 		if (r < 0)
@@ -186,13 +210,19 @@ report_cycle(const struct config *c, struct config_errors *errors, const size_t 
 	return r;
 }
 
-/* Depth-first search over after=, without recursion; each back edge is one cycle. */
+/* Each cycle is reported with every name on it; a file with many cycles through a long chain
+ * would make that quadratic (10,000 back edges to the root of a 10,000-deep chain: 400 MB), so
+ * only the first few are spelled out and the rest counted. */
+#define CYCLES_SHOWN 10
+
+/* Depth-first search over after=, without recursion; each back edge is one cycle. Every worker
+ * is pushed once and every edge looked at once, with O(1) name lookups: O(workers + edges). */
 static int
 check_cycles(const struct config *c, struct config_errors *errors)
 {
 	_cleanup_free_ unsigned char *state = NULL; /* 0 new, 1 on the stack, 2 done */
-	_cleanup_free_ size_t *stack = NULL, *edge = NULL;
-	size_t n = c->n_workers;
+	_cleanup_free_ size_t *stack = NULL, *edge = NULL, *pos = NULL;
+	size_t n = c->n_workers, found = 0;
 	int r;
 
 	if (n == 0)
@@ -200,7 +230,8 @@ check_cycles(const struct config *c, struct config_errors *errors)
 	state = calloc(n, 1);
 	stack = calloc(n, sizeof(size_t));
 	edge = calloc(n, sizeof(size_t));
-	if (!state || !stack || !edge)
+	pos = calloc(n, sizeof(size_t)); /* where a worker on the stack is */
+	if (!state || !stack || !edge || !pos)
 		return -ENOMEM;
 
 	for (size_t root = 0; root < n; root++) {
@@ -210,6 +241,7 @@ check_cycles(const struct config *c, struct config_errors *errors)
 			continue;
 		stack[0] = root;
 		edge[0] = 0;
+		pos[root] = 0;
 		state[root] = 1;
 		for (;;) {
 			const struct worker_config *w = c->workers[stack[top]];
@@ -226,11 +258,9 @@ check_cycles(const struct config *c, struct config_errors *errors)
 			if (v < 0 || (size_t) v == stack[top] || state[v] == 2)
 				continue;
 			if (state[v] == 1) {
-				size_t from = 0;
-
-				while (stack[from] != (size_t) v)
-					from++;
-				r = report_cycle(c, errors, stack, from, top);
+				if (found++ >= CYCLES_SHOWN)
+					continue;
+				r = report_cycle(c, errors, stack, pos[v], top);
 				if (r < 0)
 					return r;
 				continue;
@@ -239,13 +269,17 @@ check_cycles(const struct config *c, struct config_errors *errors)
 			top++;
 			stack[top] = (size_t) v;
 			edge[top] = 0;
+			pos[v] = top;
 		}
 	}
+	if (found > CYCLES_SHOWN)
+		return config_errors_add(errors, c->files ? c->files[0] : NULL, 0,
+		    "%zu more dependency cycles not shown", found - CYCLES_SHOWN);
 	return 0;
 }
 
 static int
-check_intakes(const struct config *c, struct config_errors *errors)
+check_intakes(const struct config *c, struct config_errors *errors, struct suggest *sg)
 {
 	int r;
 
@@ -259,7 +293,7 @@ check_intakes(const struct config *c, struct config_errors *errors)
 				return -ENOMEM;
 			for (char **w = in->workers; w && *w; w++)
 				if (config_worker_index(c, *w) < 0) {
-					r = unknown_worker(c, errors, &in->workers_at, *w, where);
+					r = unknown_worker(c, errors, sg, &in->workers_at, *w, where);
 					if (r < 0)
 						return r;
 				}
@@ -291,10 +325,11 @@ check_intakes(const struct config *c, struct config_errors *errors)
 int
 config_validate_references(const struct config *c, struct config_errors *errors)
 {
+	_cleanup_(suggest_done) struct suggest sg = { .budget = SUGGEST_BUDGET };
 	int r;
 
 	for (size_t i = 0; i < c->n_workers; i++) {
-		r = check_after(c, c->workers[i], errors);
+		r = check_after(c, c->workers[i], errors, &sg);
 		if (r < 0)
 			return r;
 		r = check_sockets(c, c->workers[i], errors);
@@ -304,11 +339,11 @@ config_validate_references(const struct config *c, struct config_errors *errors)
 	r = check_cycles(c, errors);
 	if (r < 0)
 		return r;
-	r = check_intakes(c, errors);
+	r = check_intakes(c, errors, &sg);
 	if (r < 0)
 		return r;
 	if (c->supervisor.exit_code_from && config_worker_index(c, c->supervisor.exit_code_from) < 0) {
-		r = unknown_worker(c, errors, &c->supervisor.exit_code_from_at,
+		r = unknown_worker(c, errors, &sg, &c->supervisor.exit_code_from_at,
 		    c->supervisor.exit_code_from, "exit_code_from");
 		if (r < 0)
 			return r;

@@ -123,15 +123,19 @@ config_errors_clear(struct config_errors *errors)
 void
 config_errors_print(const struct config_errors *errors, FILE *f)
 {
+	/* Messages quote the input (names, values, the file's own path): escaped, so that no byte
+	 * of it reaches the terminal as a control. */
 	for (size_t i = 0; i < errors->n; i++) {
 		const struct config_error *e = &errors->items[i];
 
-		if (e->file && e->line > 0)
-			fprintf(f, "%s:%u: %s\n", e->file, e->line, e->message);
-		else if (e->file)
-			fprintf(f, "%s: %s\n", e->file, e->message);
-		else
-			fprintf(f, "%s\n", e->message);
+		if (e->file) {
+			(void) escape_fputs(e->file, 0, f);
+			if (e->line > 0)
+				fprintf(f, ":%u", e->line);
+			fputs(": ", f);
+		}
+		(void) escape_fputs(e->message, 0, f);
+		fputc('\n', f);
 	}
 }
 
@@ -247,6 +251,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->n_workers; i++)
 		worker_config_free(c->workers[i]);
 	free(c->workers);
+	name_index_done(&c->worker_index);
 	for (size_t i = 0; i < c->n_resources; i++)
 		resource_config_free(c->resources[i]);
 	free(c->resources);
@@ -295,6 +300,10 @@ config_add_worker(struct config *c, const char *name)
 	w->watchdog = USEC_INFINITY;
 	if (array_push(&c->workers, &c->n_workers, w) < 0)
 		return worker_config_free(w);
+	if (name_index_put(&c->worker_index, w->name, c->n_workers - 1) < 0) {
+		c->n_workers--;
+		return worker_config_free(w);
+	}
 	return w;
 }
 
@@ -340,10 +349,8 @@ config_add_resource(struct config *c, const char *name)
 ssize_t
 config_worker_index(const struct config *c, const char *name)
 {
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (streq(c->workers[i]->name, name))
-			return (ssize_t) i;
-	return -1;
+	/* A hash lookup: validation and the plan resolve every after= edge through here. */
+	return name_index_get(&c->worker_index, name);
 }
 
 const struct worker_config *
@@ -403,13 +410,13 @@ unknown_section(struct config_parser *p, const char *title, const char *kind, co
 		    "[intake:NAME], [worker:NAME] or [resource:NAME])", QUOTE_MAX, title);
 }
 
+/* The title names the kind, so a lookup by title alone finds the section of that kind. */
 static const struct section_rec *
-section_find(const struct config_parser *p, enum section_kind kind, const char *title)
+section_find(const struct config_parser *p, const char *title)
 {
-	for (size_t i = 0; i < p->n_sections; i++)
-		if (p->sections[i]->kind == kind && streq(p->sections[i]->title, title))
-			return p->sections[i];
-	return NULL;
+	ssize_t i = name_index_get(&p->section_index, title);
+
+	return i >= 0 ? p->sections[i] : NULL;
 }
 
 /* Called by the reader at each "[title]" line, so that a section without keys is seen too. */
@@ -452,7 +459,7 @@ parser_begin_section(struct config_parser *p, const char *title)
 		    "'_' and '-', not starting with '-')", QUOTE_MAX, name, QUOTE_MAX, title);
 		return;
 	}
-	dup = section_find(p, kind, title);
+	dup = section_find(p, title);
 	if (dup) {
 		parser_error(p, "duplicate section [%s] (first at %s:%u)", title, dup->at.file,
 		    dup->at.line);
@@ -499,6 +506,8 @@ parser_begin_section(struct config_parser *p, const char *title)
 		p->oom = true;
 		return;
 	}
+	if (name_index_put(&p->section_index, s->title, p->n_sections - 1) < 0)
+		p->oom = true;
 	s->kind = kind;
 	s->obj = obj;
 	s->at = (struct config_location) { p->src->file, p->src->line };
@@ -754,6 +763,7 @@ parser_done(struct config_parser *p)
 	for (size_t i = 0; i < p->n_sections; i++)
 		section_rec_free(p->sections[i]);
 	free(p->sections);
+	name_index_done(&p->section_index);
 	for (size_t i = 0; i < p->n_errors; i++) {
 		free(p->errors[i].e.file);
 		free(p->errors[i].e.message);

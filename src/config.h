@@ -14,6 +14,7 @@
 #include "graced.h"
 #include "macro.h"
 #include "parse.h"
+#include "util.h"
 
 /* Where a section or key was written, for FILE:LINE messages. file points into config->files. */
 struct config_location {
@@ -131,6 +132,7 @@ struct config {
 	size_t n_intakes;
 	struct worker_config **workers;    /* in file order */
 	size_t n_workers;
+	struct name_index worker_index;    /* name -> position in workers, kept by config_add_worker() */
 	struct resource_config **resources; /* in file order, i.e. order of opening */
 	size_t n_resources;
 };
@@ -170,7 +172,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 void config_errors_clear(struct config_errors *errors);
 /* Prints each as "FILE:LINE: message\n"; "FILE: message\n" for line 0 (a problem with the
- * file as a whole); just "message\n" without a file (a config built in memory). */
+ * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
+ * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);

@@ -104,31 +104,20 @@ log_get_target(void)
 	return log_target;
 }
 
-/* A logfmt value needs quotes when it is empty or holds a space, quote, '=' or control byte. */
+/* A logfmt value needs quotes when it is empty or holds a space, quote, '=' or backslash, or
+ * anything the shared rule escapes (util.h: control bytes, invalid UTF-8). */
 static void
 append_value(char *buf, size_t n, size_t *len, const char *v)
 {
-	bool quote = !*v;
+	size_t at;
 
-	for (const char *p = v; *p && !quote; p++)
-		quote = *p == ' ' || *p == '"' || *p == '=' || *p == '\\' || iscntrl((unsigned char) *p);
-	if (!quote) {
+	if (*v && !strpbrk(v, " \"=\\") && !escape_needed(v, 0)) {
 		*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "%s", v);
 		return;
 	}
 	*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\"");
-	for (const char *p = v; *p; p++) {
-		unsigned char c = (unsigned char) *p;
-
-		if (c == '"' || c == '\\')
-			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\%c", c);
-		else if (c == '\n')
-			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\n");
-		else if (iscntrl(c))
-			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\\x%02x", c);
-		else
-			*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "%c", c);
-	}
+	at = MIN(*len, n);
+	*len += escape_buf(buf + at, n - at, v, strlen(v), ESCAPE_QUOTE);
 	*len += (size_t) snprintf(buf + MIN(*len, n), n - MIN(*len, n), "\"");
 }
 
@@ -181,14 +170,17 @@ write_journal(int priority, int error, const struct log_field *fields, const cha
 		k = snprintf(p, sizeof(buffers[n]), "GRACED_");
 		for (const char *c = f->key; *c && k < (int) sizeof(buffers[n]) - 2; c++)
 			p[k++] = (char) (isalnum((unsigned char) *c) ? toupper((unsigned char) *c) : '_');
-		snprintf(p + k, sizeof(buffers[n]) - (size_t) k, "=%s", f->value);
+		p[k++] = '=';
+		(void) escape_buf(p + k, sizeof(buffers[n]) - (size_t) k, f->value, strlen(f->value), 0);
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
 		iov[i] = (struct iovec) { .iov_base = buffers[i], .iov_len = strlen(buffers[i]) };
 	{
 		/* MESSAGE= may be long; it gets its own allocation-free iovec pair. */
-		snprintf(message_buf, sizeof(message_buf), "MESSAGE=%s", msg);
+		/* The same escaping as on stderr: journalctl shows MESSAGE= on a terminal. */
+		memcpy(message_buf, "MESSAGE=", 8);
+		(void) escape_buf(message_buf + 8, sizeof(message_buf) - 8, msg, strlen(msg), 0);
 		iov[n++] = (struct iovec) { .iov_base = message_buf, .iov_len = strlen(message_buf) };
 		/* Not taken (no journald, or it does not keep up): the line goes to stderr, which
 		 * does not block either. */

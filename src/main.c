@@ -82,11 +82,14 @@ help(void)
 	    GRACED_DEFAULT_CONFIG);
 }
 
+/* what comes from the command line: escaped (util.h), like everything graced echoes. */
 static int
 usage_error(const char *fmt, const char *what)
 {
+	_cleanup_free_ char *e = escape_strdup(what, 0);
+
 	fprintf(stderr, "graced: ");
-	fprintf(stderr, fmt, what);
+	fprintf(stderr, fmt, e ? e : "(out of memory)");
 	fprintf(stderr, "\nTry 'graced --help'.\n");
 	return -EINVAL;
 }
@@ -133,7 +136,9 @@ parse_single_option(int opt, const char *name, const char *value)
 		break;
 	}
 	if (r < 0) {
-		fprintf(stderr, "graced: invalid value '%s' for --%s\n", value, name);
+		_cleanup_free_ char *e = escape_strdup(value, 0);
+
+		fprintf(stderr, "graced: invalid value '%s' for --%s\n", e ? e : "?", name);
 		return usage_error("%s", "expected a signal such as SIGTERM, TERM, 15 or none, "
 					 "or a duration such as 250ms, 8s, 1m30s");
 	}
@@ -225,7 +230,8 @@ static int
 load_config(struct config **ret)
 {
 	struct config_errors errors = {};
-	const char *source = arg_command ? "command line" : arg_config;
+	_cleanup_free_ char *escaped = escape_strdup(arg_command ? "command line" : arg_config, 0);
+	const char *source = escaped ? escaped : "configuration";
 	int r;
 
 	if (arg_command)
@@ -248,6 +254,7 @@ load_config(struct config **ret)
 static int
 check(const struct config *c, const struct plan *p)
 {
+	_cleanup_free_ char *source = escape_strdup(arg_command ? "command line" : arg_config, 0);
 	size_t instances = 0;
 	char d[DURATION_MAX], step[256];
 
@@ -255,7 +262,7 @@ check(const struct config *c, const struct plan *p)
 		instances += c->workers[i]->instances;
 	printf("%s: OK: %zu worker%s (%zu instance%s), %zu intake%s, %zu resource%s; "
 	       "worst-case shutdown %s\n",
-	    arg_command ? "command line" : arg_config, c->n_workers, c->n_workers == 1 ? "" : "s",
+	    source ? source : "configuration", c->n_workers, c->n_workers == 1 ? "" : "s",
 	    instances, instances == 1 ? "" : "s", c->n_intakes, c->n_intakes == 1 ? "" : "s",
 	    c->n_resources, c->n_resources == 1 ? "" : "s",
 	    format_duration(d, sizeof(d), p->worst_case));

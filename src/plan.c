@@ -35,27 +35,48 @@ plan_worker_init(struct plan_worker *pw, const struct worker_config *w)
 
 /*
  * A worker's level is one more than the highest level of the workers that are after= it, so that
- * it is stopped only once they have been joined. The config is acyclic, so relaxing every edge
- * n times reaches the fixed point.
+ * it is stopped only once they have been joined: the longest path to it from a worker nobody is
+ * after=. One pass in topological order (Kahn's algorithm) over the edges, O(workers + edges):
+ * a worker is taken once every worker after= it has been, so its level is final by then. The
+ * config is acyclic; were it not, the workers on a cycle would keep level 0.
  */
-static void
+static int
 assign_levels(const struct config *c, struct plan_worker *pws)
 {
-	for (size_t round = 0; round < c->n_workers; round++) {
-		bool changed = false;
+	_cleanup_free_ size_t *pending = NULL, *queue = NULL;
+	size_t n = c->n_workers, head = 0, tail = 0;
 
-		for (size_t d = 0; d < c->n_workers; d++)
-			for (char **a = c->workers[d]->after; a && *a; a++) {
-				ssize_t i = config_worker_index(c, *a);
+	if (n == 0)
+		return 0;
+	/* pending[i]: edges into i (d after= i) whose d has not been taken yet. */
+	pending = calloc(n, sizeof(size_t));
+	queue = calloc(n, sizeof(size_t));
+	if (!pending || !queue)
+		return -ENOMEM;
+	for (size_t d = 0; d < n; d++)
+		for (char **a = c->workers[d]->after; a && *a; a++) {
+			ssize_t i = config_worker_index(c, *a);
 
-				if (i >= 0 && pws[i].level < pws[d].level + 1) {
-					pws[i].level = pws[d].level + 1;
-					changed = true;
-				}
-			}
-		if (!changed)
-			break;
+			if (i >= 0)
+				pending[i]++;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (pending[i] == 0)
+			queue[tail++] = i;
+	while (head < tail) {
+		size_t d = queue[head++];
+
+		for (char **a = c->workers[d]->after; a && *a; a++) {
+			ssize_t i = config_worker_index(c, *a);
+
+			if (i < 0)
+				continue;
+			pws[i].level = MAX(pws[i].level, pws[d].level + 1);
+			if (--pending[i] == 0)
+				queue[tail++] = (size_t) i;
+		}
 	}
+	return 0;
 }
 
 static int
@@ -105,7 +126,8 @@ plan_build(const struct config *c, struct plan **ret)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_workers; i++)
 		plan_worker_init(&p->workers[i], c->workers[i]);
-	assign_levels(c, p->workers);
+	if ((r = assign_levels(c, p->workers)) < 0)
+		return r;
 	if ((r = build_levels(p)) < 0)
 		return r;
 
@@ -395,8 +417,8 @@ print_sum(const struct plan *p, FILE *f)
 		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, p->deadline - p->worst_case));
 }
 
-void
-plan_print(const struct plan *p, FILE *f)
+static void
+print_all(const struct plan *p, FILE *f)
 {
 	const struct config *c = p->config;
 	usec_t window = c->shutdown.second_signal_window;
@@ -423,4 +445,22 @@ plan_print(const struct plan *p, FILE *f)
 	print_worker_steps(p, f);
 	print_close_step(p, f);
 	print_sum(p, f);
+}
+
+void
+plan_print(const struct plan *p, FILE *f)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	/* The plan quotes the config (commands, paths): written out escaped (util.h), our own
+	 * newlines kept. Never unescaped, not even without memory for the copy. */
+	if (!(m = open_memstream(&text, &len))) {
+		fputs("(no memory to print the plan)\n", f);
+		return;
+	}
+	print_all(p, m);
+	if (fclose(m) != 0 || escape_fputs(text, ESCAPE_KEEP_NEWLINE, f) == -ENOMEM)
+		fputs("(no memory to print the plan)\n", f);
 }

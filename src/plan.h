@@ -73,5 +73,6 @@ bool plan_exceeds_deadline(const struct plan *p);
 void plan_biggest_step(const struct plan *p, char *buf, size_t n);
 
 /* The plan as a person reads it: steps in order, levels, per-worker signals and budgets, intakes,
- * resources, and the worst case with its sum spelled out. */
+ * resources, and the worst case with its sum spelled out. What it quotes from the config is
+ * escaped (util.h). */
 void plan_print(const struct plan *p, FILE *f);

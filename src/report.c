@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +189,9 @@ json_string(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p++);
 		else if (*p < 0x80)
 			fputc(*p++, f);
-		else if ((n = utf8_length(p)) > 0)
+		else if ((n = utf8_length(p)) == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			fprintf(f, "\\u%04x", p[1]), p += 2; /* a C1 control, like the C0 ones */
+		else if (n > 0)
 			fwrite(p, 1, n, f), p += n;
 		else
 			fputs("\\ufffd", f), p++;
@@ -292,34 +293,19 @@ report_write_json(const struct report *r, FILE *f)
 int
 report_write_file(const struct report *r, const char *path)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	size_t n = 0;
 	FILE *f;
 	int r1;
 
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long) getpid()) < 0) {
-		tmp = NULL;
+	/* The whole report in memory first: what reaches the disk goes through the one helper
+	 * that never writes through a planted file or link. */
+	if (!(f = open_memstream(&text, &n)))
 		return -ENOMEM;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	if (!(f = fdopen(fd, "w"))) {
-		r1 = -errno;
-		(void) unlink(tmp);
-		return r1;
-	}
-	fd = -1; /* f owns it now */
 	r1 = report_write_json(r, f);
-	if (fflush(f) != 0 && r1 >= 0)
-		r1 = -errno;
-	if (r1 >= 0 && fsync(fileno(f)) < 0)
-		r1 = -errno;
 	if (fclose(f) != 0 && r1 >= 0)
-		r1 = -errno;
-	if (r1 >= 0 && rename(tmp, path) < 0)
-		r1 = -errno;
+		r1 = -ENOMEM;
 	if (r1 < 0)
-		(void) unlink(tmp);
-	return r1;
+		return r1;
+	return write_file_atomic(path, text, n, 0644);
 }

@@ -80,5 +80,5 @@ int report_intake_set(struct report_intake *i, const char *action, const char *r
 
 /* The report as one JSON object and a newline. */
 int report_write_json(const struct report *r, FILE *f);
-/* Writes path atomically: path.tmp.PID, fsync, rename. */
+/* Writes path atomically and safely (write_file_atomic(), mode 0644 less the umask). */
 int report_write_file(const struct report *r, const char *path);

@@ -18,25 +18,11 @@
 int
 resource_write_pidfile(const char *path)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
 	char line[24];
 	int n;
 
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long) getpid()) < 0) {
-		tmp = NULL;
-		return -ENOMEM;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-		return -errno;
 	n = snprintf(line, sizeof(line), "%ld\n", (long) getpid());
-	if (write(fd, line, (size_t) n) != n || rename(tmp, path) < 0) {
-		int r = errno ? -errno : -EIO;
-
-		(void) unlink(tmp);
-		return r;
-	}
-	return 0;
+	return write_file_atomic(path, line, (size_t) n, 0644);
 }
 
 /* Runs a close command to its end, or kills it after close_timeout. */

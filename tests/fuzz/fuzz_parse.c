@@ -133,6 +133,41 @@ fuzz_expand(const char *s)
 	CHECK((r == -ENXIO) == (missing != NULL));
 }
 
+/* The shared escaping rule: nothing below 0x20, no DEL, no C1, only valid UTF-8 comes out, its
+ * length is what escape_buf() said, and a cut output is a prefix of the whole. */
+static void
+fuzz_escape(const uint8_t *data, size_t size)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t n = escape_buf(NULL, 0, (const char *) data, size, 0), cut;
+	char small[17];
+
+	CHECK(n >= size);
+	out = malloc(n + 1);
+	if (!out)
+		return;
+	CHECK(escape_buf(out, n + 1, (const char *) data, size, 0) == n);
+	CHECK(strlen(out) == n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) out[i];
+
+		CHECK(c >= 0x20 && c != 0x7f);
+		CHECK(!(c == 0xc2 && i + 1 < n && (unsigned char) out[i + 1] < 0xa0));
+	}
+	/* Escaping the output again only doubles its backslashes: it is all printable UTF-8. */
+	{
+		size_t backslashes = 0;
+
+		for (size_t i = 0; i < n; i++)
+			backslashes += out[i] == '\\';
+		CHECK(escape_buf(NULL, 0, out, n, 0) == n + backslashes);
+	}
+	cut = escape_buf(small, sizeof(small), (const char *) data, size, 0);
+	CHECK(cut == n);
+	CHECK(strlen(small) < sizeof(small) && strncmp(small, out, strlen(small)) == 0);
+	CHECK(escape_needed(out, 0) == (memchr(out, '\\', n) != NULL));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -153,5 +188,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_words(s);
 	fuzz_scalars(s);
 	fuzz_expand(s);
+	fuzz_escape(data, size);
 	return 0;
 }

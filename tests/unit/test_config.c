@@ -883,6 +883,175 @@ test_many_errors(void **state)
 	    "t.ini:3: dependency cycle: web -> api -> web\n");
 }
 
+/* Control bytes in a section name, a key and values come back escaped in the messages: no ESC
+ * or DEL of the file reaches the terminal through --check. */
+static void
+test_errors_escape_control_bytes(void **state)
+{
+	char *out = load("[worker:a]\ncommand = /bin/true\n"
+			 "stop_timeout = 5\x1b[31ms\x7f\n"
+			 "ke\x1by = v\n"
+			 "restart = al\x7fways\n"
+			 "[wo\x1brker:b]\n"
+			 "[worker:c\x7f]\n"
+			 "[worker:e]\ncommand = x\nafter = \xc2\x9b\n", NULL);
+
+	assert_string_equal(out,
+	    "t.ini:3: invalid duration '5\\x1b[31ms\\x7f' for stop_timeout (expected e.g. 250ms, "
+	    "10s, 1m30s, infinity)\n"
+	    "t.ini:4: unknown key 'ke\\x1by' in [worker:a]\n"
+	    "t.ini:5: invalid value 'al\\x7fways' for restart (expected no, on-failure or always)\n"
+	    "t.ini:6: unknown section [wo\\x1brker:b]; did you mean [worker:b]?\n"
+	    "t.ini:7: invalid name 'c\\x7f' in [worker:c\\x7f] (expected up to 64 letters, digits, "
+	    "'_' and '-', not starting with '-')\n"
+	    "t.ini:10: invalid name '\\xc2\\x9b' in after (expected letters, digits, '_' and '-')\n");
+	free(out);
+}
+
+#define CHAIN 10000
+
+/* CHAIN workers w0..w9999, w_i after= w_(i+1): a search from w0 goes 10,000 deep. extra, when
+ * set, is appended to the last worker's section. */
+static char *
+chain_text(const char *extra)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < CHAIN; i++) {
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\n", i);
+		if (i + 1 < CHAIN)
+			fprintf(f, "after = w%zu\n", i + 1);
+		else if (extra)
+			fputs(extra, f);
+	}
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* A long after= chain validates (no recursion to overflow, no quadratic lookups to wait for),
+ * and every name resolves to its position. */
+static void
+test_long_chain(void **state)
+{
+	_cleanup_free_ char *text = chain_text(NULL);
+	struct config *c = load_ok(text);
+	char name[16];
+
+	assert_int_equal(c->n_workers, CHAIN);
+	for (size_t i = 0; i < CHAIN; i += 997) {
+		snprintf(name, sizeof(name), "w%zu", i);
+		assert_int_equal(config_worker_index(c, name), (ssize_t) i);
+		assert_ptr_equal(config_find_worker(c, name), c->workers[i]);
+	}
+	assert_int_equal(config_worker_index(c, "w10000"), -1);
+	assert_int_equal(config_worker_index(c, ""), -1);
+	config_free(c);
+}
+
+/* A cycle at the end of a long chain is found and reported as before: at the after= of the
+ * worker where the cycle starts, every name on it. */
+static void
+test_long_chain_cycle(void **state)
+{
+	_cleanup_free_ char *text = NULL, *want = NULL, *whole = NULL, *want_whole = NULL;
+	char *out, *p;
+	size_t len = 0;
+	FILE *f;
+
+	/* w9999 after= w9990: the cycle w9990 -> ... -> w9999 -> w9990, reported at w9990's after=
+	 * (line 3 * 9990 + 3). */
+	text = chain_text("after = w9990\n");
+	assert_non_null(f = open_memstream(&want, &len));
+	fprintf(f, "t.ini:%d: dependency cycle: ", 3 * 9990 + 3);
+	for (size_t i = 9990; i < CHAIN; i++)
+		fprintf(f, "w%zu -> ", i);
+	fprintf(f, "w9990\n");
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* The whole chain as one cycle: w9999 after= w0. */
+	whole = chain_text("after = w0\n");
+	assert_non_null(f = open_memstream(&want_whole, &len));
+	fprintf(f, "t.ini:3: dependency cycle: ");
+	for (size_t i = 0; i < CHAIN; i++)
+		fprintf(f, "w%zu -> ", i);
+	fprintf(f, "w0\n");
+	assert_int_equal(fclose(f), 0);
+	out = load(whole, NULL);
+	assert_string_equal(out, want_whole);
+	/* Only one error. */
+	p = strchr(out, '\n');
+	assert_non_null(p);
+	assert_string_equal(p, "\n");
+	free(out);
+}
+
+/* Many cycles through one long chain: the first ten are spelled out, the rest counted, so that
+ * the report stays linear in the file (each cycle can be 10,000 names long). */
+static void
+test_many_cycles(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	char *out, *last;
+	size_t len = 0, lines = 0;
+	FILE *f;
+
+	/* w_i after= w_(i+1) and w0: every w_i closes a cycle back to w0. */
+	assert_non_null(f = open_memstream(&text, &len));
+	for (size_t i = 0; i < CHAIN; i++) {
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\nafter =", i);
+		if (i + 1 < CHAIN)
+			fprintf(f, " w%zu", i + 1);
+		fprintf(f, "%s\n", i ? " w0" : "");
+	}
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 11);
+	/* The search goes down the chain first: the first cycle found is the whole chain. */
+	assert_true(strncmp(out, "t.ini:3: dependency cycle: w0 -> w1 -> w2 -> ", 45) == 0);
+	assert_non_null(strstr(out, " -> w9998 -> w9999 -> w0\nt.ini:3: dependency cycle: w0 -> "));
+	last = strstr(out, "t.ini: 9989 more dependency cycles not shown\n");
+	assert_non_null(last);
+	assert_string_equal(last, "t.ini: 9989 more dependency cycles not shown\n");
+	/* Ten cycles of at most 10,000 names: linear, not 10,000 of them (400 MB). */
+	assert_true(strlen(out) < 10 * CHAIN * 10);
+	free(out);
+}
+
+/* Thousands of unknown names among thousands of workers: each is reported, but guesses stop
+ * once they have cost 100,000 comparisons (ten guesses here), so the check stays fast. */
+static void
+test_many_unknown_workers(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0, lines = 0, guesses = 0;
+	char *out;
+	FILE *f;
+
+	assert_non_null(f = open_memstream(&text, &len));
+	for (size_t i = 0; i < CHAIN; i++)
+		fprintf(f, "[worker:w%zu]\ncommand = /bin/true\nafter = v%zu\n", i, i);
+	assert_int_equal(fclose(f), 0);
+	out = load(text, NULL);
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		lines++;
+	for (const char *p = out; (p = strstr(p, "; did you mean")); p++)
+		guesses++;
+	assert_int_equal(lines, CHAIN);
+	assert_int_equal(guesses, 10);
+	assert_true(strncmp(out, "t.ini:3: unknown worker 'v0' in after= of [worker:w0]; did you mean "
+				 "'w0'?\n", 73) == 0);
+	assert_non_null(strstr(out, "t.ini:30000: unknown worker 'v9999' in after= of [worker:w9999]\n"));
+	free(out);
+}
+
 static void
 test_in_memory(void **state)
 {
@@ -923,6 +1092,11 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_when_empty_and_window),
+		cmocka_unit_test(test_errors_escape_control_bytes),
+		cmocka_unit_test(test_long_chain),
+		cmocka_unit_test(test_long_chain_cycle),
+		cmocka_unit_test(test_many_cycles),
+		cmocka_unit_test(test_many_unknown_workers),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_quoting_and_comments),

@@ -55,6 +55,15 @@ log_quoting(void)
 	log_warning("a \"quoted\" word = x\\y\nnext");
 }
 
+/* What a worker or a client can put into a log line: ESC sequences, DEL, a C1 CSI, bytes that
+ * are not UTF-8, in the message and in a field. */
+static void
+log_control_bytes(void)
+{
+	log_fields(LOG_WARNING, 0, LOG_FIELDS({ "status", "\x1b]0;owned\x07" }, { "ok", "caf\xc3\xa9" }),
+	    "Worker status: %s", "\x1b[2J\x7f\xc2\x9b" "1m\xff");
+}
+
 static void
 log_errno(void)
 {
@@ -88,6 +97,22 @@ test_logfmt_quoting(void **state)
 	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "test");
 	assert_string_equal(capture(log_quoting),
 	    "level=warning msg=\"a \\\"quoted\\\" word = x\\\\y\\nnext\"\n");
+}
+
+static void
+test_logfmt_control_bytes(void **state)
+{
+	const char *line;
+
+	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "test");
+	line = capture(log_control_bytes);
+	assert_string_equal(line,
+	    "level=warning status=\"\\x1b]0;owned\\x07\" ok=caf\xc3\xa9 "
+	    "msg=\"Worker status: \\x1b[2J\\x7f\\xc2\\x9b1m\\xff\"\n");
+	/* Nothing below 0x20 but the final newline, no DEL, no C1. */
+	for (const char *p = line; *p; p++)
+		assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p != 0x7f ? true : *p == '\n');
+	assert_null(strstr(line, "\xc2\x9b"));
 }
 
 static void
@@ -128,6 +153,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_logfmt_line),
 		cmocka_unit_test(test_logfmt_quoting),
+		cmocka_unit_test(test_logfmt_control_bytes),
 		cmocka_unit_test(test_errno_suffix),
 		cmocka_unit_test(test_level_threshold),
 		cmocka_unit_test(test_auto_target),

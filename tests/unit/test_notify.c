@@ -308,6 +308,15 @@ journal_fields(void **state)
 	assert_non_null(strstr(journal, "PRIORITY=4\n"));
 	assert_non_null(strstr(journal, "ERRNO=2\n"));
 	assert_non_null(strstr(journal, "MESSAGE=Failed to open 'x': No such file or directory\n"));
+
+	/* A worker's STATUS= with control bytes: escaped in MESSAGE= and in its field, as on
+	 * stderr (journalctl shows both on a terminal). */
+	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", "web.0" }, { "status", "\x1b[31mred\x7f" }),
+	    "Worker '%s' status: %s", "web.0", "\x1b[31mred\x7f\xc2\x9b");
+	assert_non_null(strstr(journal, "GRACED_STATUS=\\x1b[31mred\\x7f\n"));
+	assert_non_null(strstr(journal, "MESSAGE=Worker 'web.0' status: \\x1b[31mred\\x7f\\xc2\\x9b\n"));
+	assert_null(strchr(journal, '\x1b'));
+	assert_null(strchr(journal, '\x7f'));
 	log_setup(LOG_TARGET_STDERR, LOG_LEVEL_INFO, "graced");
 }
 

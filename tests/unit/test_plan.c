@@ -62,6 +62,101 @@ test_levels_follow_reverse_dependency_order(void **state)
 	free_both(p, c);
 }
 
+#define CHAIN 10000
+
+/* CHAIN workers; forward: w_i after= w_(i+1) (w0 is stopped first), else w_i after= w_(i-1)
+ * (w9999 first). */
+static char *
+chain_text(bool forward)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < CHAIN; i++) {
+		fprintf(f, "[worker:w%zu]\ncommand = true\nstop_timeout = 1s\n", i);
+		if (forward && i + 1 < CHAIN)
+			fprintf(f, "after = w%zu\n", i + 1);
+		else if (!forward && i > 0)
+			fprintf(f, "after = w%zu\n", i - 1);
+	}
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* One level per worker of a 10,000-long chain, in either file order, and the worst case sums
+ * them all. */
+static void
+test_long_chain_levels(void **state)
+{
+	for (int forward = 0; forward <= 1; forward++) {
+		_cleanup_free_ char *text = chain_text(forward);
+		struct config *c;
+		struct plan *p = plan_of(text, &c);
+		char name[16];
+
+		assert_int_equal(p->n_levels, CHAIN);
+		for (size_t l = 0; l < CHAIN; l++) {
+			snprintf(name, sizeof(name), "w%zu", forward ? l : CHAIN - 1 - l);
+			assert_int_equal(p->levels[l].n_workers, 1);
+			assert_string_equal(p->levels[l].workers[0]->worker->name, name);
+		}
+		/* Each level: stop 1s + join 5s + kill 5s (the defaults but stop_timeout). */
+		assert_int_equal(p->levels[0].budget, p->workers[0].total);
+		assert_int_equal(p->worst_case, p->intake + p->drain + CHAIN * p->workers[0].total +
+		    p->close);
+		free_both(p, c);
+	}
+}
+
+/* A worker after= two chains of different lengths waits for the longer one. */
+static void
+test_level_is_longest_path(void **state)
+{
+	struct config *c;
+	struct plan *p = plan_of("[worker:db]\ncommand = true\n"
+				 "[worker:a]\ncommand = true\nafter = db\n"
+				 "[worker:b]\ncommand = true\nafter = a\n"
+				 "[worker:c]\ncommand = true\nafter = b db\n"
+				 "[worker:d]\ncommand = true\nafter = db db\n",
+	    &c);
+
+	/* c and d first, then b, then a, then db. */
+	assert_int_equal(p->n_levels, 4);
+	assert_int_equal(p->levels[0].n_workers, 2);
+	assert_string_equal(p->levels[0].workers[0]->worker->name, "c");
+	assert_string_equal(p->levels[0].workers[1]->worker->name, "d");
+	assert_string_equal(p->levels[1].workers[0]->worker->name, "b");
+	assert_string_equal(p->levels[2].workers[0]->worker->name, "a");
+	assert_string_equal(p->levels[3].workers[0]->worker->name, "db");
+	free_both(p, c);
+}
+
+/* What the plan quotes from the config (a command, a path) is escaped; its own newlines stay. */
+static void
+test_print_escapes_config_text(void **state)
+{
+	struct config *c;
+	struct plan *p = plan_of("[supervisor]\npidfile = /run/g\x1b[2J.pid\n"
+				 "[resource:r]\ntype = exec\ncommand = /bin/echo \x1b]0;owned\x07 \x7f\n"
+				 "[worker:w]\ncommand = true\n",
+	    &c);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	plan_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "   - pidfile /run/g\\x1b[2J.pid: remove\n"));
+	assert_non_null(strstr(text, "run /bin/echo '\\x1b]0;owned\\x07' '\\x7f', up to"));
+	for (const char *q = text; *q; q++)
+		assert_true((unsigned char) *q >= 0x20 && (unsigned char) *q != 0x7f ? true : *q == '\n');
+	free(text);
+	free_both(p, c);
+}
+
 static void
 test_worst_case_sums_levels_and_steps(void **state)
 {
@@ -212,6 +307,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_levels_follow_reverse_dependency_order),
+		cmocka_unit_test(test_long_chain_levels),
+		cmocka_unit_test(test_print_escapes_config_text),
+		cmocka_unit_test(test_level_is_longest_path),
 		cmocka_unit_test(test_worst_case_sums_levels_and_steps),
 		cmocka_unit_test(test_none_signals_do_not_wait),
 		cmocka_unit_test(test_intake_signal_announces),

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,15 @@
 #include "util.h"
 
 #define MS USEC_PER_MSEC
+
+static mode_t
+st_umask(void)
+{
+	mode_t u = umask(0);
+
+	umask(u);
+	return u;
+}
 
 static char *
 to_json(const struct report *r)
@@ -109,6 +119,13 @@ test_string_escaping(void **state)
 	assert_non_null(strstr(json, "\"trigger\": \"\""));
 	free(json);
 	report_free(r);
+
+	/* DEL and the C1 controls (here CSI, U+009B) too: someone will cat the report. */
+	r = report_new("x\x7f\xc2\x9b" "1m\xc2\xa0y");
+	json = to_json(r);
+	assert_non_null(strstr(json, "\"supervisor\": \"x\\u007f\\u009b1m\xc2\xa0y\""));
+	free(json);
+	report_free(r);
 }
 
 static void
@@ -141,6 +158,145 @@ test_atomic_file(void **state)
 	report_free(r);
 }
 
+static char *
+read_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+struct planted {
+	char dir[40], path[64], tmp[128], victim[96];
+};
+
+/* A directory with an empty "victim" file; tmp is the name graced used to write through,
+ * path.tmp.PID (the unit test's own pid is the one report_write_file() sees). */
+static void
+planted_setup(struct planted *p)
+{
+	snprintf(p->dir, sizeof(p->dir), "/tmp/graced-test-report.XXXXXX");
+	assert_non_null(mkdtemp(p->dir));
+	snprintf(p->path, sizeof(p->path), "%s/report.json", p->dir);
+	snprintf(p->victim, sizeof(p->victim), "%s/victim", p->dir);
+	snprintf(p->tmp, sizeof(p->tmp), "%s.tmp.%ld", p->path, (long) getpid());
+	assert_int_equal(close(open(p->victim, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+}
+
+static void
+planted_teardown(struct planted *p)
+{
+	char *text;
+
+	/* Nothing was written through a link to the victim. */
+	assert_non_null(text = read_text(p->victim));
+	assert_string_equal(text, "");
+	unlink(p->tmp);
+	unlink(p->path);
+	unlink(p->victim);
+	assert_int_equal(rmdir(p->dir), 0); /* nothing else left behind */
+}
+
+static void
+assert_report_intact(const char *path)
+{
+	struct stat st;
+	char *text;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 07777, 0644 & ~st_umask());
+	assert_non_null(text = read_text(path));
+	assert_non_null(strstr(text, "\"tasks_pending_at_exit\": 0}"));
+}
+
+/* Another user who can write the directory pre-creates the old temp name, writable by all: it
+ * used to become the report, owned by the attacker. */
+static void
+test_planted_temp_file(void **state)
+{
+	struct report *r = sample();
+	struct stat st, planted;
+	struct planted p;
+	char *text;
+	FILE *f;
+
+	planted_setup(&p);
+	assert_non_null(f = fopen(p.tmp, "w"));
+	fputs("forged\n", f);
+	fclose(f);
+	assert_int_equal(chmod(p.tmp, 0666), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(p.tmp, 65534, 65534), 0);
+	assert_int_equal(stat(p.tmp, &planted), 0);
+
+	assert_int_equal(report_write_file(r, p.path), 0);
+	assert_report_intact(p.path);
+	assert_int_equal(stat(p.path, &st), 0);
+	assert_true(st.st_ino != planted.st_ino);
+	/* The planted file is untouched and still there. */
+	assert_non_null(text = read_text(p.tmp));
+	assert_string_equal(text, "forged\n");
+	assert_int_equal(stat(p.tmp, &st), 0);
+	assert_int_equal(st.st_ino, planted.st_ino);
+	planted_teardown(&p);
+	report_free(r);
+}
+
+/* Symlinks at the old temp name (it used to block the report: ELOOP) and at other guesses. */
+static void
+test_planted_temp_links(void **state)
+{
+	const char *guesses[] = { ".tmp", ".tmp.0", ".tmp.1", ".new", "~" };
+	struct report *r = sample();
+	struct planted p;
+	struct stat st;
+	char name[128];
+
+	planted_setup(&p);
+	assert_int_equal(symlink(p.victim, p.tmp), 0);
+	for (size_t i = 0; i < ELEMENTSOF(guesses); i++) {
+		snprintf(name, sizeof(name), "%s%s", p.path, guesses[i]);
+		assert_int_equal(symlink(p.victim, name), 0);
+	}
+
+	assert_int_equal(report_write_file(r, p.path), 0);
+	assert_report_intact(p.path);
+	assert_int_equal(lstat(p.tmp, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	for (size_t i = 0; i < ELEMENTSOF(guesses); i++) {
+		snprintf(name, sizeof(name), "%s%s", p.path, guesses[i]);
+		assert_int_equal(lstat(name, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+		unlink(name);
+	}
+	planted_teardown(&p);
+	report_free(r);
+}
+
+/* A symlink as the report's own path is replaced by the report, not followed. */
+static void
+test_target_link(void **state)
+{
+	struct report *r = sample();
+	struct planted p;
+
+	planted_setup(&p);
+	assert_int_equal(symlink(p.victim, p.path), 0);
+	assert_int_equal(report_write_file(r, p.path), 0);
+	assert_report_intact(p.path);
+	planted_teardown(&p);
+	report_free(r);
+}
+
 static void
 test_outcome_strings(void **state)
 {
@@ -157,6 +313,9 @@ main(void)
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_string_escaping),
 		cmocka_unit_test(test_atomic_file),
+		cmocka_unit_test(test_planted_temp_file),
+		cmocka_unit_test(test_planted_temp_links),
+		cmocka_unit_test(test_target_link),
 		cmocka_unit_test(test_outcome_strings),
 	};
 
