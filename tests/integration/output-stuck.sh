@@ -70,17 +70,30 @@ command = yes
 output = prefix
 INI
 
+# stop_behind_stuck_reader STDERR ARGS...: graced ARGS floods the FIFO (its stderr to the file
+# STDERR, or into the FIFO too with "fifo"); the reader stops once output flows, and once the pipe
+# is full graced gets SIGTERM. Its exit status in $rc, the time it took to exit (ms) in $took.
+stop_behind_stuck_reader() {
+	local err=$1 sent
+	shift
+	start_reader
+	if [ "$err" = fifo ]; then
+		( exec "$GRACED" "$@" >"$T/fifo" 2>&1 ) &
+	else
+		( exec "$GRACED" "$@" >"$T/fifo" 2>"$err" ) &
+	fi
+	GPID=$!
+	wait_for 10 test -s "$T/got" || fail "output reaches the reader"
+	kill -STOP "$CAT"
+	wait_for 10 pipe_full "$T/fifo" || fail "the pipe fills up"
+	sent=$(now_ms)
+	kill -TERM "$GPID"
+	wait_graced 10
+	took=$(($(now_ms) - sent))
+}
+
 # 1. stdout stuck: the reader is stopped while a worker floods it.
-start_reader
-( exec "$GRACED" -c "$T/flood.ini" >"$T/fifo" 2>"$T/graced.log" ) &
-GPID=$!
-wait_for 10 test -s "$T/got" || fail "output reaches the reader"
-kill -STOP "$CAT"
-wait_for 10 pipe_full "$T/fifo" || fail "the pipe fills up"
-sent=$(now_ms)
-kill -TERM "$GPID"
-wait_graced 10
-took=$(($(now_ms) - sent))
+stop_behind_stuck_reader "$T/graced.log" -c "$T/flood.ini"
 expect_rc 0 "a stuck stdout reader: the clean shutdown"
 expect_between "$took" 0 5000 "graced exits within its plan (2s stop, 0.5s output flush), not when the reader wakes"
 close_end=$(json 'r["steps"][4]["end_ms"]')
@@ -93,16 +106,7 @@ stop_reader
 expect_eq "$(grep -cvx 'f| y' "$T/got")" 0 "no line reaches the reader torn"
 
 # 2. stdout and stderr are one stuck pipe: log lines and worker output share one buffer.
-start_reader
-( exec "$GRACED" -c "$T/flood.ini" -v >"$T/fifo" 2>&1 ) &
-GPID=$!
-wait_for 10 test -s "$T/got" || fail "output reaches the reader"
-kill -STOP "$CAT"
-wait_for 10 pipe_full "$T/fifo" || fail "the pipe fills up"
-sent=$(now_ms)
-kill -TERM "$GPID"
-wait_graced 10
-took=$(($(now_ms) - sent))
+stop_behind_stuck_reader fifo -c "$T/flood.ini" -v
 expect_rc 0 "a stuck stdout and stderr reader: the clean shutdown"
 expect_between "$took" 0 5000 "graced exits within its plan with its log stuck too"
 expect_between "$(json 'r["output_dropped_bytes"]')" 1 1000000000 "dropped bytes are counted"
