@@ -284,11 +284,9 @@ is_distinct(size_t i)
 	return streams[i].data && (i == 0 || by_fd[STDERR_FILENO] == &streams[i]);
 }
 
-uint64_t
+void
 outbuf_drain(usec_t deadline)
 {
-	uint64_t before = dropped;
-
 	for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
 		struct outbuf *b = &streams[i];
 
@@ -301,7 +299,6 @@ outbuf_drain(usec_t deadline)
 		}
 		drop_all(b);
 	}
-	return dropped - before;
 }
 
 uint64_t

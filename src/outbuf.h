@@ -55,11 +55,9 @@ int outbuf_wait_room(int fd, usec_t deadline);
 /* The shutdown began: no writer waits from now on (waiting pumps are woken to drop). */
 void outbuf_stop_waiting(void);
 
-/*
- * In a task: writes until every buffer is empty or deadline passes, then drops and counts what is
- * left. Returns the bytes dropped by this call.
- */
-uint64_t outbuf_drain(usec_t deadline);
+/* In a task: writes until every buffer is empty or deadline passes, then drops and counts what is
+ * left. */
+void outbuf_drain(usec_t deadline);
 
 /* Every byte dropped so far, on both streams. */
 uint64_t outbuf_dropped(void);

@@ -480,7 +480,8 @@ close_step(struct supervisor *sv)
 	intake_close_all(sv);
 	resource_close_all(sv);
 	/* Last, so the step log below is the only thing a stuck reader can still cost. */
-	if (outbuf_drain(usec_add(now_usec(), OUTPUT_FLUSH_TIMEOUT)) > 0 || outbuf_dropped() > 0)
+	outbuf_drain(usec_add(now_usec(), OUTPUT_FLUSH_TIMEOUT));
+	if (outbuf_dropped() > 0)
 		log_warning("%llu bytes of graced's output were dropped: its stdout or stderr did not "
 			    "take them in time, continuing",
 		    (unsigned long long) outbuf_dropped());
