@@ -90,6 +90,7 @@ stop_behind_stuck_reader() {
 	kill -TERM "$GPID"
 	wait_graced 10
 	took=$(($(now_ms) - sent))
+	echo "behind a stuck reader: graced exited $took ms after SIGTERM"
 }
 
 # 1. stdout stuck: the reader is stopped while a worker floods it.
