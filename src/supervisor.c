@@ -33,6 +33,12 @@
 /* Then graced's own stdout and stderr get this long to be written; what is left is dropped. */
 #define OUTPUT_FLUSH_TIMEOUT (500 * USEC_PER_MSEC)
 
+static void
+reap_all(void *userdata)
+{
+	supervisor_reap(userdata);
+}
+
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
@@ -46,6 +52,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	sv->config = c;
 	sv->single = single;
 	sv->phase = _PHASE_INVALID;
+	sv->reaper = (struct command_reaper) { reap_all, sv };
 	task_event_init(&sv->trigger, "shutdown trigger");
 	task_event_init(&sv->stop, "stop");
 	task_event_init(&sv->wake, "supervisor changed");

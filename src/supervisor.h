@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "command.h"
 #include "graced.h"
 #include "task.h"
 
@@ -88,6 +89,7 @@ struct supervisor {
 	struct straggler *stragglers;
 	size_t n_stragglers;
 	int exit_status;
+	struct command_reaper reaper; /* supervisor_reap(), for command_run()'s look at a deadline */
 	struct event *watchdog;      /* notify.c: WATCHDOG=1 to systemd; NULL when it is off */
 	bool notified_ready;         /* notify.c: READY=1 was sent */
 	char status[600];            /* notify.c: the last STATUS= sent */
