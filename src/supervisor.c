@@ -462,9 +462,6 @@ exit_status(struct supervisor *sv)
 static void
 close_step(struct supervisor *sv)
 {
-	const char *report = sv->config->supervisor.report;
-	int r;
-
 	supervisor_step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
@@ -504,16 +501,8 @@ close_step(struct supervisor *sv)
 	}
 	sv->exit_status = exit_status(sv);
 	sv->report->exit_code = sv->exit_status;
-	/* Everything but this task should be gone now. */
-	sv->report->tasks_pending_at_exit = task_runtime_count(sv->rt) - 1;
-	if (report && (r = report_write_file(sv->report, report)) < 0) {
-		log_error_errno(r, "Failed to write the report '%s', continuing", report);
-		/* A run-time failure of graced's own: 1, unless a status is passed on. */
-		if (sv->exit_status == 0)
-			sv->exit_status = 1;
-	}
-	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
-	    sv->exit_status);
+	/* The report is written by supervisor_finish(), once the loop has ended. */
+	sv->closed = true;
 }
 
 static int
@@ -600,6 +589,30 @@ reap_last(struct supervisor *sv)
 	}
 }
 
+size_t
+supervisor_finish(struct supervisor *sv)
+{
+	const char *report = sv->config->supervisor.report;
+	size_t pending;
+	int r;
+
+	pending = task_runtime_shutdown(sv->rt);
+	if (pending > 0)
+		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
+	if (!sv->closed)
+		return pending; /* the loop failed before the close step: no report to write */
+	sv->report->tasks_pending_at_exit = pending;
+	if (report && (r = report_write_file(sv->report, report)) < 0) {
+		log_error_errno(r, "Failed to write the report '%s', continuing", report);
+		/* A run-time failure of graced's own: 1, unless a status is passed on. */
+		if (sv->exit_status == 0)
+			sv->exit_status = 1;
+	}
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
+	    sv->exit_status);
+	return pending;
+}
+
 static void
 reporter(enum task_report kind, const char *name, const char *message, void *userdata)
 {
@@ -646,13 +659,12 @@ supervisor_run(struct supervisor *sv)
 
 	reap_last(sv);
 	/* The loop ends after the close step; nothing may be left. */
-	pending = task_runtime_shutdown(sv->rt);
+	pending = supervisor_finish(sv);
 	if (pending == 0) {
 		if (sv->workers_group)
 			(void) task_group_free(sv->workers_group);
 		(void) task_group_free(sv->group);
 		sv->rt = task_runtime_free(sv->rt);
-	} else
-		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
+	}
 	return sv->exit_status;
 }

@@ -34,6 +34,7 @@ t1=$(date +%s%3N)
 expect_rc 137 "killed after --stop-timeout: 137"
 expect_between "$((t1 - t0))" 980 3000 "exit 1-3 s after SIGTERM with --stop-timeout 1s"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" killed "report: killed"
+expect_pending_at_exit 0
 
 # The default budget (8s stop, then SIGKILL) ends before docker stop's 10 s.
 rm -f "$EV"

@@ -63,7 +63,7 @@ outcomes=$(json '" ".join(w["name"] + "=" + w["outcome"] + "/" + str(w["step"]) 
 expect_eq "$outcomes" "stubborn=cancelled/join deaf=killed/join custom=cancelled/join direct=killed/join" \
     "outcomes and steps"
 expect_eq "$(json 'r["workers"][1]["term_signal"]')" 9 "deaf died of SIGKILL"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 # direct was killed after its own 500 ms, not after join_timeout on top.
 direct_exit=$(json '[w["exit_ms"] for w in r["workers"] if w["name"] == "direct"][0]')
 expect_between "$direct_exit" 450 1200 "kill right after stop_timeout with cancel_signal = none"

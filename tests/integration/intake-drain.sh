@@ -68,7 +68,7 @@ echo "first refusal: attempted $((refused_sent - intake_end)) ms, refused $((ref
 expect_eq "$(json '[(i["name"], i["type"], i["action"], i["result"]) for i in r["intakes"]]')" \
     "[('http', 'socket', 'shutdown', 'ok'), ('slow', 'socket', 'shutdown', 'ok'), ('ready', 'readiness', '503', 'ok')]" \
     "the report lists each intake with what it did"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 expect_in "$T/graced.log" "msg=\"Intake 'http' (tcp://127.0.0.1:$http) is shut down: new connections are refused\"" \
     "the door closing is logged"
 expect_eq "$($TCP get "$ready")" "refused" "the readiness endpoint is closed after the close step"

@@ -41,7 +41,7 @@ expect_eq "$(pids_alive "$(cat "$T/hang.pid")")" 0 "the hanging hook's whole pro
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited']" "the worker was stopped after the hooks"
 expect_in "$T/graced.log" "Intake 'hangs': command (pid" "the timeout is logged"
 expect_in "$T/graced.log" "still ran at intake_timeout, killed it, continuing shutdown" "... and says the shutdown goes on"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # A second signal cuts the hooks short at once. SIGINT: another SIGTERM this soon after the first
 # would be the same request (second_signal_window).

@@ -127,6 +127,19 @@ json() {
 	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$T/report.json"
 }
 
+# expect_pending_at_exit N [REPORT]: the report's tasks_pending_at_exit is N, and it is the figure
+# of the runtime's exit check after the loop ended, which names each such task in the log
+# (event=pending-at-exit): the report and the log must agree.
+expect_pending_at_exit() {
+	local want=$1 report=${2:-$T/report.json} got named
+	got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tasks_pending_at_exit"])' \
+	    "$report" 2>&1)
+	named=$(grep -c 'event=pending-at-exit' "$T/graced.log" 2>/dev/null)
+	if [ "$got" = "$want" ] && [ "${named:-0}" = "$want" ]; then pass; else
+		fail "tasks pending at exit: the report says '$got', the exit check named ${named:-0}, expected $want"
+	fi
+}
+
 # pids_alive PID...: how many of them still exist (zombies count as gone).
 pids_alive() {
 	local n=0 p state

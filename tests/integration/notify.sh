@@ -71,7 +71,7 @@ if grep -qE "STATUS=stopping: stop, [0-9] left: .*web \(pid [0-9]+\)" "$N"; then
 	fail "STATUS= names what is still alive: $(grep 'left:' "$N")"
 fi
 expect_eq "$(json '" ".join(w["outcome"] for w in r["workers"])')" "exited exited" "both exited"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # Without NOTIFY_SOCKET nothing is sent and nothing fails.
 start_graced -c "$T/shop.ini"

@@ -40,7 +40,7 @@ expect_eq "$(json 'all(s["end_ms"] <= r["steps"][-1]["start_ms"] for s in r["ste
 expect_eq "$(json '[s["end_ms"] - s["start_ms"] for s in r["steps"] if s["name"] == "cancel"][0] <= 1')" \
     True "nothing to cancel: every worker exited on SIGTERM"
 expect_eq "$(json 'r["trigger"]')" "SIGTERM" "trigger"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" "0" "nothing pending at exit"
+expect_pending_at_exit 0
 expect_eq "$(json '" ".join(w["outcome"] for w in r["workers"])')" "exited exited exited exited" \
     "every worker exited"
 

@@ -87,7 +87,7 @@ expect_eq "$($TCP raw "$short" "$(python3 -c 'print(b"DELETE /ready HTTP/1.1\r\n
 kill -TERM "$GPID"
 wait_graced 20
 expect_rc 1 "exit status (the crash-looping worker failed)"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # A descriptor limit too small for max_connections and the reserve (64 + 8 per instance): the
 # limit is lowered at start, so 300 clients still leave the worker its descriptors.
