@@ -228,8 +228,10 @@ test_killed_at_deadline(void **state)
 	assert_true(f->res.killed);
 	assert_false(f->res.cancelled);
 	assert_true(WIFSIGNALED(f->res.status) && WTERMSIG(f->res.status) == SIGKILL);
+	/* Not before the deadline; and killed, not waited for (sleep 30): no tighter upper bound,
+	 * a loaded machine makes the kill late, never early. */
 	assert_true(f->took >= 190 * USEC_PER_MSEC);
-	assert_true(f->took < 2 * USEC_PER_SEC);
+	assert_true(f->took < 20 * USEC_PER_SEC);
 	/* At the deadline command_run() asked the reaper, not waitpid(). */
 	assert_true(f->reaper_runs_in_task >= 1);
 	command_describe(&f->res, what, sizeof(what));
@@ -250,7 +252,7 @@ test_cancelled(void **state)
 	task_group_cancel(f->g);
 	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 5 * USEC_PER_SEC), 0);
 	assert_int_equal(f->r, 0);
-	assert_true(f->took < 2 * USEC_PER_SEC);
+	assert_true(f->took < 20 * USEC_PER_SEC); /* killed, not waited for (sleep 30) */
 	assert_true(f->res.killed && f->res.cancelled && f->res.reaped);
 	command_describe(&f->res, what, sizeof(what));
 	assert_string_equal(what, "cancelled");
