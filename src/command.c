@@ -80,7 +80,8 @@ command_run(struct task_runtime *rt, const struct command_reaper *reaper, char *
 	if (r == -ETIMEDOUT || r == -ECANCELED) {
 		result->killed = true;
 		result->cancelled = r == -ECANCELED;
-		r = task_shielded(reap_killed, &k, USEC_INFINITY);
+		/* The shield's budget is the reap's own: no wait inside it is unbounded. */
+		r = task_shielded(reap_killed, &k, usec_add(now_usec(), COMMAND_KILL_TIMEOUT));
 	}
 	if (r < 0)
 		return r;
