@@ -11,9 +11,31 @@
 #include "util.h"
 
 struct reap {
+	const struct command_reaper *reaper;
 	pid_t pid;
 	int status;
 };
+
+/*
+ * Waits for the command's exit as the reaper reports it. At the deadline, one more look: a command
+ * that ended while the loop was busy elsewhere, its SIGCHLD not handled yet, gets its own status,
+ * not "timeout". The reaper itself runs once (graced has one waitpid() caller, and its pid lookup
+ * keeps a reused pid from being taken for ours), and the wait, whose deadline has passed, returns
+ * an exit the runtime has by then at once.
+ */
+static int
+wait_exit(struct reap *k, usec_t deadline)
+{
+	int r;
+
+	r = task_wait_child(k->pid, deadline, &k->status);
+	if (r != -ETIMEDOUT)
+		return r;
+	k->reaper->fn(k->reaper->userdata);
+	if (task_wait_child(k->pid, 1, &k->status) == 0)
+		return 0;
+	return -ETIMEDOUT;
+}
 
 /* Shielded: a cancelled task still reaps what it killed, bounded by COMMAND_KILL_TIMEOUT. */
 static int
@@ -22,29 +44,12 @@ reap_killed(void *arg)
 	struct reap *k = arg;
 
 	(void) kill(-k->pid, SIGKILL);
-	return task_wait_child(k->pid, usec_add(now_usec(), COMMAND_KILL_TIMEOUT), &k->status);
-}
-
-/*
- * At the deadline, one more look: a command that ended while the loop was busy elsewhere, its
- * SIGCHLD not handled yet, gets its own status, not "timeout". The runtime does not have its
- * exit (task_wait_child() would have returned it), so the pid is still ours to reap; the
- * runtime is told, and the wait, whose deadline has passed, returns it at once.
- */
-static bool
-ended_meanwhile(struct task_runtime *rt, struct reap *k)
-{
-	int status;
-
-	if (waitpid(k->pid, &status, WNOHANG) != k->pid)
-		return false;
-	(void) task_runtime_child_exited(rt, k->pid, status);
-	return task_wait_child(k->pid, 1, &k->status) == 0;
+	return wait_exit(k, usec_add(now_usec(), COMMAND_KILL_TIMEOUT));
 }
 
 int
-command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
-    struct command_result *result)
+command_run(struct task_runtime *rt, const struct command_reaper *reaper, char *const *argv,
+    usec_t deadline, struct command_result *result)
 {
 	struct spawn_params p = {
 		.argv = argv,
@@ -53,7 +58,7 @@ command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
 		.stderr_fd = -1,
 		.stop_fd_index = -1,
 	};
-	struct reap k = {};
+	struct reap k = { .reaper = reaper };
 	int errfd, exec_error = 0, r;
 
 	*result = (struct command_result) { .stage = SPAWN_STAGE_NONE };
@@ -71,13 +76,12 @@ command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
 		exec_error = r;
 
 	if (r != -ETIMEDOUT && r != -ECANCELED)
-		r = task_wait_child(k.pid, deadline, &k.status);
-	if (r == -ETIMEDOUT && ended_meanwhile(rt, &k))
-		r = 0;
+		r = wait_exit(&k, deadline);
 	if (r == -ETIMEDOUT || r == -ECANCELED) {
 		result->killed = true;
 		result->cancelled = r == -ECANCELED;
-		r = task_shielded(reap_killed, &k, USEC_INFINITY);
+		/* The shield's budget is the reap's own: no wait inside it is unbounded. */
+		r = task_shielded(reap_killed, &k, usec_add(now_usec(), COMMAND_KILL_TIMEOUT));
 	}
 	if (r < 0)
 		return r;

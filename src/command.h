@@ -29,13 +29,24 @@ struct command_result {
 };
 
 /*
+ * The process's one reaper (supervisor_reap()): it collects every exited child with
+ * waitpid(-1, WNOHANG) and reports each to the runtime (task_runtime_child_exited()). command_run()
+ * never waits for a child itself: it waits for the runtime to have the exit, and at a deadline it
+ * runs the reaper once, so an exit whose SIGCHLD the loop has not handled yet is not a timeout.
+ */
+struct command_reaper {
+	void (*fn)(void *userdata);
+	void *userdata;
+};
+
+/*
  * Runs argv in its own process group from inside a task. Returns 0 once it ran and was reaped
  * (result->status; result->killed when the deadline or a cancellation cut it), or -errno: it could
  * not be forked or exec'ed (result->stage says where; the child is still reaped), or it was not
  * reaped even after SIGKILL. Never logs.
  */
-int command_run(struct task_runtime *rt, char *const *argv, usec_t deadline,
-    struct command_result *result);
+int command_run(struct task_runtime *rt, const struct command_reaper *reaper, char *const *argv,
+    usec_t deadline, struct command_result *result);
 
 /* "exit 0", "exit 3", "killed by SIGTERM", "timeout", ... for logs and the report. */
 void command_describe(const struct command_result *result, char *buf, size_t n);

@@ -356,7 +356,7 @@ exec_task(void *arg)
 	char what[96], pid[16];
 	int r;
 
-	r = command_run(i->sv->rt, i->config->argv, job->deadline, &res);
+	r = command_run(i->sv->rt, &i->sv->reaper, i->config->argv, job->deadline, &res);
 	snprintf(pid, sizeof(pid), "%ld", (long) res.pid);
 	if (r < 0) {
 		char failed[160];

@@ -33,7 +33,7 @@ run_close_command(struct supervisor *sv, const struct resource_config *rc)
 	char what[64];
 	int r;
 
-	r = command_run(sv->rt, rc->argv, usec_add(now_usec(), rc->close_timeout), &res);
+	r = command_run(sv->rt, &sv->reaper, rc->argv, usec_add(now_usec(), rc->close_timeout), &res);
 	if (r < 0 && res.stage != SPAWN_STAGE_NONE)
 		log_error_errno(r, "Failed to run the close command of resource '%s' (%s '%s'), continuing",
 		    rc->name, spawn_stage_to_string(res.stage), rc->argv[0]);

@@ -33,6 +33,12 @@
 /* Then graced's own stdout and stderr get this long to be written; what is left is dropped. */
 #define OUTPUT_FLUSH_TIMEOUT (500 * USEC_PER_MSEC)
 
+static void
+reap_all(void *userdata)
+{
+	supervisor_reap(userdata);
+}
+
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
@@ -46,6 +52,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	sv->config = c;
 	sv->single = single;
 	sv->phase = _PHASE_INVALID;
+	sv->reaper = (struct command_reaper) { reap_all, sv };
 	task_event_init(&sv->trigger, "shutdown trigger");
 	task_event_init(&sv->stop, "stop");
 	task_event_init(&sv->wake, "supervisor changed");
@@ -455,9 +462,6 @@ exit_status(struct supervisor *sv)
 static void
 close_step(struct supervisor *sv)
 {
-	const char *report = sv->config->supervisor.report;
-	int r;
-
 	supervisor_step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
@@ -498,16 +502,8 @@ close_step(struct supervisor *sv)
 	}
 	sv->exit_status = exit_status(sv);
 	sv->report->exit_code = sv->exit_status;
-	/* Everything but this task should be gone now. */
-	sv->report->tasks_pending_at_exit = task_runtime_count(sv->rt) - 1;
-	if (report && (r = report_write_file(sv->report, report)) < 0) {
-		log_error_errno(r, "Failed to write the report '%s', continuing", report);
-		/* A run-time failure of graced's own: 1, unless a status is passed on. */
-		if (sv->exit_status == 0)
-			sv->exit_status = 1;
-	}
-	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
-	    sv->exit_status);
+	/* The report is written by supervisor_finish(), once the loop has ended. */
+	sv->closed = true;
 }
 
 static int
@@ -594,6 +590,30 @@ reap_last(struct supervisor *sv)
 	}
 }
 
+size_t
+supervisor_finish(struct supervisor *sv)
+{
+	const char *report = sv->config->supervisor.report;
+	size_t pending;
+	int r;
+
+	pending = task_runtime_shutdown(sv->rt);
+	if (pending > 0)
+		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
+	if (!sv->closed)
+		return pending; /* the loop failed before the close step: no report to write */
+	sv->report->tasks_pending_at_exit = pending;
+	if (report && (r = report_write_file(sv->report, report)) < 0) {
+		log_error_errno(r, "Failed to write the report '%s', continuing", report);
+		/* A run-time failure of graced's own: 1, unless a status is passed on. */
+		if (sv->exit_status == 0)
+			sv->exit_status = 1;
+	}
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
+	    sv->exit_status);
+	return pending;
+}
+
 static void
 reporter(enum task_report kind, const char *name, const char *message, void *userdata)
 {
@@ -640,13 +660,12 @@ supervisor_run(struct supervisor *sv)
 
 	reap_last(sv);
 	/* The loop ends after the close step; nothing may be left. */
-	pending = task_runtime_shutdown(sv->rt);
+	pending = supervisor_finish(sv);
 	if (pending == 0) {
 		if (sv->workers_group)
 			(void) task_group_free(sv->workers_group);
 		(void) task_group_free(sv->group);
 		sv->rt = task_runtime_free(sv->rt);
-	} else
-		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
+	}
 	return sv->exit_status;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "command.h"
 #include "graced.h"
 #include "task.h"
 
@@ -88,6 +89,8 @@ struct supervisor {
 	struct straggler *stragglers;
 	size_t n_stragglers;
 	int exit_status;
+	bool closed;                 /* the close step ran: the report is due */
+	struct command_reaper reaper; /* supervisor_reap(), for command_run()'s look at a deadline */
 	struct event *watchdog;      /* notify.c: WATCHDOG=1 to systemd; NULL when it is off */
 	bool notified_ready;         /* notify.c: READY=1 was sent */
 	char status[600];            /* notify.c: the last STATUS= sent */
@@ -98,6 +101,13 @@ int supervisor_new(struct event_base *base, const struct config *c, bool single,
 /* Runs the configuration to the end of its shutdown; returns graced's exit status. */
 int supervisor_run(struct supervisor *sv);
 struct supervisor *supervisor_free(struct supervisor *sv);
+/*
+ * Once the loop has ended: the runtime's exit check (task_runtime_shutdown()), then, if the close
+ * step ran, the report with the number of tasks that check found still pending, and the exit
+ * status (1 if the report cannot be written, unless a status is passed on). Returns that number;
+ * while it is not 0 the runtime must stay allocated.
+ */
+size_t supervisor_finish(struct supervisor *sv);
 
 /* Called from the loop's signal callbacks. */
 void supervisor_on_signal(struct supervisor *sv, int sig);

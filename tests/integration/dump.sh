@@ -22,6 +22,6 @@ done
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 0 "clean shutdown"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 finish

@@ -30,5 +30,6 @@ wait_graced 30
 expect_rc 0 "web.ini shuts down cleanly"
 expect_eq "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print([(i["name"], i["result"]) for i in r["intakes"]], r["tasks_pending_at_exit"])' "$T/graced-web-report.json")" \
     "[('http', 'ok'), ('ready', 'ok'), ('deregister', 'exit 0')] 0" "web.ini's report"
+expect_pending_at_exit 0 "$T/graced-web-report.json"
 
 finish

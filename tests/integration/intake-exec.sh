@@ -35,13 +35,14 @@ expect_eq "$(json '"|".join("%s %s %s" % (i["name"], i["action"], i["result"]) f
     "deregister run exit 0|hangs run timeout|fails run exit 3|missing run failed: exec '$T/no-such-hook': No such file or directory" \
     "the report says what each hook did"
 intake_ms=$(json '[s["end_ms"] - s["start_ms"] for s in r["steps"] if s["name"] == "intake"][0]')
-expect_between "$intake_ms" 1990 2800 "the intake step lasts intake_timeout, not the hanging hook's 60 s"
+# By graced's own clock: not shorter than intake_timeout, nowhere near the hanging hook's 60 s.
+expect_between "$intake_ms" 1999 20000 "the intake step lasts intake_timeout, not the hanging hook's 60 s"
 [ -s "$T/hook" ] && pass || fail "the deregistration hook did not run"
 expect_eq "$(pids_alive "$(cat "$T/hang.pid")")" 0 "the hanging hook's whole process group was killed"
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited']" "the worker was stopped after the hooks"
 expect_in "$T/graced.log" "Intake 'hangs': command (pid" "the timeout is logged"
 expect_in "$T/graced.log" "still ran at intake_timeout, killed it, continuing shutdown" "... and says the shutdown goes on"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # A second signal cuts the hooks short at once. SIGINT: another SIGTERM this soon after the first
 # would be the same request (second_signal_window).
@@ -55,7 +56,7 @@ kill -INT "$GPID"
 wait_graced 20
 expect_eq "$(json '[i["result"] for i in r["intakes"] if i["name"] == "hangs"][0]')" "cancelled" \
     "a second signal cuts the hanging hook"
-expect_between "$(json '[s["end_ms"] for s in r["steps"] if s["name"] == "intake"][0]')" 0 3000 \
-    "... without waiting for intake_timeout"
+expect_between "$(json '[s["end_ms"] for s in r["steps"] if s["name"] == "intake"][0]')" 0 15000 \
+    "... without waiting for intake_timeout (30 s)"
 
 finish

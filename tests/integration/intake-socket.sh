@@ -89,7 +89,7 @@ expect_eq "$(json '[(i["name"], i["action"], i["result"]) for i in r["intakes"]]
     "[('http', 'shutdown', 'ok'), ('local', 'shutdown', 'ok'), ('ready', '503', 'ok')]" "the report lists each intake"
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited', 'exited', 'exited', 'exited']" \
     "every worker exited on its stop signal"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # A stale socket file is replaced; anything else at the path is an error.
 python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$T/web.sock"

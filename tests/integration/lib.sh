@@ -122,9 +122,35 @@ expect_between() {
 	fi
 }
 
+# Timing assertions must hold on a loaded machine (a load of 30 on two cores): bound what must
+# never happen, not a window. A lower bound ("not before the deadline") holds when both times come
+# from graced's own clock (the report), since load only makes things later. A worker reads its
+# clock when it gets to a signal, so a difference of two such times gets JITTER_MS of slack for
+# the first one's late delivery. Upper bounds only where a deadline of the product is the point,
+# and then far from the expected time; otherwise an order or a count.
+JITTER_MS=150
+
+# expect_at_least VALUE LOW WHAT
+expect_at_least() {
+	expect_between "$1" "$2" 999999999 "$3"
+}
+
 # json EXPRESSION: evaluates a Python expression on the report ($T/report.json) as r.
 json() {
 	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$T/report.json"
+}
+
+# expect_pending_at_exit N [REPORT]: the report's tasks_pending_at_exit is N, and it is the figure
+# of the runtime's exit check after the loop ended, which names each such task in the log
+# (event=pending-at-exit): the report and the log must agree.
+expect_pending_at_exit() {
+	local want=$1 report=${2:-$T/report.json} got named
+	got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tasks_pending_at_exit"])' \
+	    "$report" 2>&1)
+	named=$(grep -c 'event=pending-at-exit' "$T/graced.log" 2>/dev/null)
+	if [ "$got" = "$want" ] && [ "${named:-0}" = "$want" ]; then pass; else
+		fail "tasks pending at exit: the report says '$got', the exit check named ${named:-0}, expected $want"
+	fi
 }
 
 # pids_alive PID...: how many of them still exist (zombies count as gone).

@@ -25,9 +25,9 @@ NOTIFY_SOCKET=/nonexistent/graced.sock start_graced -c "$T/a.ini"
 wait_for 10 events_at_least 1 ' web start' || fail "web did not start: $(cat "$T/graced.log")"
 child_sent=$(event_ms ' db child-sent')
 web_start=$(event_ms ' web start')
-expect_between "$((web_start - child_sent))" 0 3000 "web starts only after db's child said READY=1"
+expect_at_least "$((web_start - child_sent))" 0 "web starts only after db's child said READY=1"
 db_start=$(event_ms ' db start')
-expect_between "$((web_start - db_start))" 480 5000 "web waited for db's READY=1"
+expect_at_least "$((web_start - db_start))" 480 "web waited for db's READY=1 (500 ms after its start)"
 expect_eq "$(grep -cE ' db env NOTIFY_SOCKET=@[0-9a-f]+$' "$EV")" 1 \
     "the worker gets an abstract NOTIFY_SOCKET of its own"
 wait_for 10 events_at_least 1 ' db fds-' || fail "no fds outcome"

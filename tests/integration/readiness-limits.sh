@@ -58,8 +58,9 @@ after=$(starts)
 echo "slow clients: $(cat "$T/swarm.out"); worker starts during the attack: $((after - before));" \
     "graced's descriptors at most $(sort -n "$T/fds" | tail -1)" >&2
 expect_eq "$(value failed "$lat")" 0 "every fresh request got an answer"
-# The goal is 100 ms; the bound is loose for a loaded 2-core machine.
-expect_between "$(value max "$lat")" 0 1000 "a fresh client is answered at once (max ms)"
+# The goal is 100 ms. What must never happen: a fresh client waits for a slow one's slot, which
+# would take request_timeout (5 s by default); a loaded 2-core machine gets 2.5 s.
+expect_between "$(value max "$lat")" 0 2500 "a fresh client is answered at once, not after a slow one's request_timeout (max ms)"
 case "$(value codes "$lat")" in
 *[!0-9,]* | "") fail "fresh requests: $(value codes "$lat")" ;;
 *) pass ;;
@@ -75,6 +76,8 @@ live_now || fail "the endpoint does not answer after the attack"
 # request_timeout = 1s covers the whole request: a client trickling a header line every 200 ms
 # is closed after about 1 s, not kept alive by its reads.
 line=$($TCP trickle "$short" 200 6)
+# Not before request_timeout (less the client's own lag), and not kept alive by its reads (that would be
+# its 1.2 s of trickling plus a second or more).
 expect_between "$(value closed_after "$line")" 700 3000 "a trickling client is closed at request_timeout ($line)"
 # max_connections = 2: two silent clients hold the slots; a fresh request takes the oldest one's.
 expect_eq "$($TCP evict "$short")" "200 first=closed second=open" \
@@ -87,7 +90,7 @@ expect_eq "$($TCP raw "$short" "$(python3 -c 'print(b"DELETE /ready HTTP/1.1\r\n
 kill -TERM "$GPID"
 wait_graced 20
 expect_rc 1 "exit status (the crash-looping worker failed)"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 # A descriptor limit too small for max_connections and the reserve (64 + 8 per instance): the
 # limit is lowered at start, so 300 clients still leave the worker its descriptors.

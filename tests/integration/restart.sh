@@ -24,9 +24,10 @@ gap3=$((starts[3] - starts[2]))
 # The delays double (the log says so), and each gap between starts is at least its delay.
 expect_eq "$(grep -o "Restarting worker 'flaky' in [0-9a-z]*" "$T/graced.log" | awk '{print $NF}' | tr '\n' ' ')" \
     "100ms 200ms 400ms " "restart delays double"
-expect_between "$gap1" 100 1100 "first restart after restart_delay"
-expect_between "$gap2" 200 1200 "then twice as long"
-expect_between "$gap3" 400 1400 "then four times"
+# Lower bounds only (lib.sh): a loaded machine makes a restart late, never early.
+expect_at_least "$gap1" 100 "first restart not before restart_delay"
+expect_at_least "$gap2" 200 "then not before twice as long"
+expect_at_least "$gap3" 400 "then not before four times"
 expect_in "$T/graced.log" "Worker 'flaky' failed: started 4 times within 1m (start_limit), giving up" \
     "start limit is logged"
 # A failed, non-critical worker does not stop the others.

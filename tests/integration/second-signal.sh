@@ -30,7 +30,8 @@ wait_graced 10
 expect_rc 0 "the worker exited on SIGINT: a clean, if hurried, shutdown"
 term=$(event_ms ' slow signal SIGTERM')
 int=$(event_ms ' slow signal SIGINT')
-expect_between "$((int - term))" 0 2000 "second SIGTERM: SIGINT at once instead of after 30 s"
+# Far from the 30 s it cuts short (a loaded machine may make "at once" late).
+expect_between "$((int - term))" 0 15000 "second SIGTERM: SIGINT at once instead of after 30 s"
 expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" cancelled "outcome after escalation"
 
@@ -44,7 +45,7 @@ kill -TERM "$GPID"
 wait_graced 10
 t1=$(date +%s%3N)
 expect_rc 5 "the command's status"
-expect_between "$((t1 - t0))" 0 2000 "second SIGTERM: the straggler is killed at once, not after 30 s"
+expect_between "$((t1 - t0))" 0 9000 "second SIGTERM: the straggler is killed at once, not after 30 s"
 expect_eq "$(json 'r["stragglers"][0]["outcome"]')" killed "the straggler was killed"
 expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
 
@@ -60,7 +61,7 @@ wait_graced 10
 expect_rc 0 "ignore: clean shutdown"
 term=$(event_ms ' slow signal SIGTERM')
 int=$(event_ms ' slow signal SIGINT')
-expect_between "$((int - term))" 980 1500 "second_signal = ignore keeps the stop_timeout"
+expect_at_least "$((int - term))" $((1000 - JITTER_MS)) "second_signal = ignore keeps the stop_timeout"
 expect_in "$T/graced.log" "second_signal = ignore" "ignored second signal is logged"
 
 finish

@@ -32,7 +32,7 @@ expect_eq "$(trigger)" "nothing left to run" "the trigger"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" exited "the job's outcome"
 expect_eq "$(json 'r["exit_code"]')" 0 "the report's exit code"
 expect_in "$T/graced.log" "Every worker has ended and none will start again" "it is logged"
-expect_eq "$(json 'r["tasks_pending_at_exit"]')" 0 "nothing pending at exit"
+expect_pending_at_exit 0
 
 write_config "" "command = sh -c 'exit 3'
 success_status = 3"

@@ -2,7 +2,9 @@
 /*
  * command_run(): a command run from a task on a real loop, reaped by a SIGCHLD reaper like
  * graced's: its exit status, the kill at the deadline (the whole process group), a cancelled
- * task, and an exec failure with its errno.
+ * task, and an exec failure with its errno. waitpid(), waitid() and wait4() are wrapped: only the
+ * reaper may call them (through __real_*), and every test checks that the command's exit came
+ * through the reaper and that nothing else waited for a child.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +25,39 @@
 #include "task.h"
 #include "util.h"
 
+/* Calls of waitpid(), waitid() or wait4() from outside the reaper (command.c, spawn.c, ...). */
+static unsigned waits_outside_reaper;
+
+pid_t __real_waitpid(pid_t pid, int *status, int options);
+int __real_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
+
+pid_t __wrap_waitpid(pid_t pid, int *status, int options);
+int __wrap_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
+pid_t __wrap_wait4(pid_t pid, int *status, int options, struct rusage *rusage);
+
+pid_t
+__wrap_waitpid(pid_t pid, int *status, int options)
+{
+	waits_outside_reaper++;
+	return __real_waitpid(pid, status, options);
+}
+
+int
+__wrap_waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	waits_outside_reaper++;
+	return __real_waitid(idtype, id, info, options);
+}
+
+pid_t
+__wrap_wait4(pid_t pid, int *status, int options, struct rusage *rusage)
+{
+	(void) pid, (void) status, (void) options, (void) rusage;
+	waits_outside_reaper++;
+	errno = ECHILD;
+	return -1;
+}
+
 struct fixture {
 	struct event_base *base;
 	struct event *sigchld;
@@ -34,17 +69,33 @@ struct fixture {
 	int r;
 	usec_t started; /* when the deadline was set: took counts from there too */
 	usec_t took;
+	struct command_reaper reaper;
+	pid_t reaped[16]; /* every pid the reaper collected */
+	size_t n_reaped;
+	unsigned reaper_runs_in_task; /* command_run() ran the reaper itself */
 };
 
+/* The test's one reaper, like supervisor_reap(): the only caller of waitpid(). */
 static void
-sigchld_cb(evutil_socket_t sig, short what, void *userdata)
+reap(void *userdata)
 {
 	struct fixture *f = userdata;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	if (task_current())
+		f->reaper_runs_in_task++;
+	while ((pid = __real_waitpid(-1, &status, WNOHANG)) > 0) {
+		if (f->n_reaped < sizeof(f->reaped) / sizeof(f->reaped[0]))
+			f->reaped[f->n_reaped++] = pid;
 		(void) task_runtime_child_exited(f->rt, pid, status);
+	}
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *userdata)
+{
+	reap(userdata);
 }
 
 static int
@@ -53,6 +104,8 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
+	f->reaper = (struct command_reaper) { reap, f };
+	waits_outside_reaper = 0;
 	assert_non_null(f->base = event_base_new());
 	assert_non_null(f->sigchld = evsignal_new(f->base, SIGCHLD, sigchld_cb, f));
 	assert_int_equal(event_add(f->sigchld, NULL), 0);
@@ -66,7 +119,14 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	bool seen = false;
 
+	/* Whatever happened to the command, its exit came through the reaper, and nothing else
+	 * waited for a child. */
+	for (size_t i = 0; i < f->n_reaped; i++)
+		seen = seen || f->reaped[i] == f->res.pid;
+	assert_true(f->res.pid <= 0 || seen);
+	assert_int_equal(waits_outside_reaper, 0);
 	assert_int_equal(task_group_free(f->g), 0);
 	task_runtime_free(f->rt);
 	event_free(f->sigchld);
@@ -80,7 +140,7 @@ run_task(void *arg)
 {
 	struct fixture *f = arg;
 
-	f->r = command_run(f->rt, f->argv, f->deadline, &f->res);
+	f->r = command_run(f->rt, &f->reaper, f->argv, f->deadline, &f->res);
 	f->took = now_usec() - f->started;
 	return 0;
 }
@@ -128,7 +188,7 @@ hog_task(void *arg)
 
 	while (f->res.pid <= 0)
 		assert_int_equal(task_yield(), 0);
-	assert_int_equal(waitid(P_PID, (id_t) f->res.pid, &info, WEXITED | WNOWAIT), 0);
+	assert_int_equal(__real_waitid(P_PID, (id_t) f->res.pid, &info, WEXITED | WNOWAIT), 0);
 	while (now_usec() <= f->deadline)
 		;
 	return 0;
@@ -168,8 +228,12 @@ test_killed_at_deadline(void **state)
 	assert_true(f->res.killed);
 	assert_false(f->res.cancelled);
 	assert_true(WIFSIGNALED(f->res.status) && WTERMSIG(f->res.status) == SIGKILL);
+	/* Not before the deadline; and killed, not waited for (sleep 30): no tighter upper bound,
+	 * a loaded machine makes the kill late, never early. */
 	assert_true(f->took >= 190 * USEC_PER_MSEC);
-	assert_true(f->took < 2 * USEC_PER_SEC);
+	assert_true(f->took < 20 * USEC_PER_SEC);
+	/* At the deadline command_run() asked the reaper, not waitpid(). */
+	assert_true(f->reaper_runs_in_task >= 1);
 	command_describe(&f->res, what, sizeof(what));
 	assert_string_equal(what, "timeout");
 }
@@ -188,7 +252,7 @@ test_cancelled(void **state)
 	task_group_cancel(f->g);
 	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 5 * USEC_PER_SEC), 0);
 	assert_int_equal(f->r, 0);
-	assert_true(f->took < 2 * USEC_PER_SEC);
+	assert_true(f->took < 20 * USEC_PER_SEC); /* killed, not waited for (sleep 30) */
 	assert_true(f->res.killed && f->res.cancelled && f->res.reaped);
 	command_describe(&f->res, what, sizeof(what));
 	assert_string_equal(what, "cancelled");

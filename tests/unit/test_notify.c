@@ -2,7 +2,9 @@
 /*
  * The notify message parser (every way a worker's datagram can be wrong), the messages graced
  * sends to systemd (sd_notify wrapped), the EXTEND_TIMEOUT_USEC= budget, the systemd deadline
- * source of the plan, and the journal fields of log.c (journal_send wrapped).
+ * source of the plan, and the journal fields of log.c (journal_send wrapped). The clock is fake
+ * (now_usec wrapped): it moves only when sd_bus_wait() (wrapped) waits, by what it was asked to
+ * wait, so the D-Bus time box is checked to the microsecond and no loaded machine can break it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <systemd/sd-bus.h>
 
 #include "config.h"
 #include "log.h"
@@ -26,6 +29,28 @@
 #include "report.h"
 #include "supervisor.h"
 #include "util.h"
+
+/* now_usec(): a fake clock, moved by the tests and by __wrap_sd_bus_wait() only. */
+static usec_t fake_now = 1000 * USEC_PER_SEC;
+usec_t __wrap_now_usec(void);
+usec_t
+__wrap_now_usec(void)
+{
+	return fake_now;
+}
+
+/* sd_bus_wait(): a bus that never answers, waited out in full on the fake clock. An unbounded
+ * wait moves the clock far past any deadline. */
+static unsigned bus_waits;
+int __wrap_sd_bus_wait(sd_bus *bus, uint64_t timeout_usec);
+int
+__wrap_sd_bus_wait(sd_bus *bus, uint64_t timeout_usec)
+{
+	(void) bus;
+	bus_waits++;
+	fake_now = timeout_usec == UINT64_MAX ? USEC_INFINITY / 2 : fake_now + timeout_usec;
+	return 0;
+}
 
 /* sd_notify(): the messages graced would send, joined with '|'. */
 static char sent[4096];
@@ -348,8 +373,9 @@ journal_auto(void **state)
 static void
 unit_stop_timeout_outside_systemd(void **state)
 {
-	usec_t t = 42, start = now_usec();
+	usec_t t = 42;
 
+	bus_waits = 0;
 	/* Not a service: no D-Bus call at all. */
 	unsetenv("INVOCATION_ID");
 	assert_int_equal(notify_unit_stop_timeout(NOTIFY_BUS_TIMEOUT, &t), -ENXIO);
@@ -358,7 +384,8 @@ unit_stop_timeout_outside_systemd(void **state)
 	assert_true(notify_unit_stop_timeout(NOTIFY_BUS_TIMEOUT, &t) < 0);
 	unsetenv("INVOCATION_ID");
 	assert_int_equal(t, 42);
-	assert_true(now_usec() - start < 3 * USEC_PER_SEC);
+	/* Quickly: without ever waiting for a bus. */
+	assert_int_equal(bus_waits, 0);
 }
 
 /* A system bus that accepts the connection and never answers: the lookup gives up on time. */
@@ -381,12 +408,15 @@ unit_stop_timeout_time_box(void **state)
 	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
 	fake_unit = "graced.service";
 
+	bus_waits = 0;
 	start = now_usec();
 	r = notify_unit_stop_timeout(300 * USEC_PER_MSEC, &t);
 	if (r != -ETIMEDOUT)
 		fail_msg("expected -ETIMEDOUT, got %d", r);
-	assert_true(now_usec() - start >= 250 * USEC_PER_MSEC);
-	assert_true(now_usec() - start < 2 * USEC_PER_SEC);
+	/* It waited for the bus, every wait bounded by the deadline, and gave up exactly there:
+	 * not before, not after. */
+	assert_true(bus_waits >= 1);
+	assert_int_equal(now_usec() - start, 300 * USEC_PER_MSEC);
 	assert_int_equal(t, 42);
 
 	/* Not a .service (a login session's scope): no bus at all. */

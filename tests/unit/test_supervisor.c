@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supervisor_finish(): what graced does once its loop has ended. The report's
+ * tasks_pending_at_exit is the number the runtime's exit check found then: a task genuinely
+ * still pending is counted (an estimate made before the loop ended, such as the live tasks less
+ * the supervisor's own, would say 0 here), and the report is written only after that check.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "report.h"
+#include "supervisor.h"
+#include "task.h"
+#include "util.h"
+
+struct fixture {
+	struct event_base *base;
+	struct task_runtime *rt;
+	struct task_group *g;
+	struct config *config;
+	struct supervisor sv;
+	struct task_event never;
+	char dir[64];
+	char path[96];
+	unsigned pending_reports; /* the exit check named this many tasks */
+	bool report_before_check; /* the report existed when the check named a task */
+};
+
+static void
+reporter(enum task_report kind, const char *name, const char *message, void *userdata)
+{
+	struct fixture *f = userdata;
+
+	(void) name, (void) message;
+	if (kind != TASK_REPORT_PENDING_AT_EXIT)
+		return;
+	f->pending_reports++;
+	f->report_before_check = f->report_before_check || access(f->path, F_OK) == 0;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_non_null(f->base = event_base_new());
+	assert_int_equal(task_runtime_new(f->base, &f->rt), 0);
+	task_runtime_set_reporter(f->rt, reporter, f);
+	assert_int_equal(task_group_new(f->rt, NULL, "test", &f->g), 0);
+	task_event_init(&f->never, "never");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_supervisor.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/report.json", f->dir);
+	assert_non_null(f->config = config_new());
+	assert_non_null(f->config->supervisor.report = strdup(f->path));
+	f->sv.config = f->config;
+	f->sv.rt = f->rt;
+	f->sv.base = f->base;
+	assert_non_null(f->sv.report = report_new("test"));
+	f->sv.closed = true;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	task_group_cancel(f->g);
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(task_group_free(f->g), 0);
+	task_runtime_free(f->rt);
+	event_base_free(f->base);
+	report_free(f->sv.report);
+	config_free(f->config);
+	(void) unlink(f->path);
+	(void) rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Waits for an event nobody sets: still pending when the loop ends. */
+static int
+stuck_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->never, USEC_INFINITY);
+}
+
+static int
+quick_task(void *arg)
+{
+	(void) arg;
+	return 0;
+}
+
+/* The report's tasks_pending_at_exit, read back from the file. */
+static long
+reported_pending(const struct fixture *f)
+{
+	char buf[4096];
+	const char *p;
+	size_t n;
+	FILE *file;
+
+	assert_non_null(file = fopen(f->path, "re"));
+	n = fread(buf, 1, sizeof(buf) - 1, file);
+	buf[n] = '\0';
+	fclose(file);
+	assert_non_null(p = strstr(buf, "\"tasks_pending_at_exit\": "));
+	return strtol(p + strlen("\"tasks_pending_at_exit\": "), NULL, 10);
+}
+
+static void
+test_nothing_pending(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(task_spawn(f->g, "quick", quick_task, f, NULL), 0);
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(supervisor_finish(&f->sv), 0);
+	assert_int_equal(f->pending_reports, 0);
+	assert_int_equal(reported_pending(f), 0);
+	assert_int_equal(f->sv.exit_status, 0);
+}
+
+static void
+test_pending_counted(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Two tasks still wait when the loop ends; one that returned is not counted. */
+	assert_int_equal(task_spawn(f->g, "stuck-1", stuck_task, f, NULL), 0);
+	assert_int_equal(task_spawn(f->g, "stuck-2", stuck_task, f, NULL), 0);
+	assert_int_equal(task_spawn(f->g, "quick", quick_task, f, NULL), 0);
+	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 100 * USEC_PER_MSEC) < 0);
+	assert_int_equal(supervisor_finish(&f->sv), 2);
+	assert_int_equal(f->pending_reports, 2);
+	assert_int_equal(reported_pending(f), 2);
+	/* The check ran first, the report was written after it. */
+	assert_false(f->report_before_check);
+}
+
+static void
+test_one_pending(void **state)
+{
+	struct fixture *f = *state;
+
+	/* The old estimate (live tasks less the supervisor's own) would say 0 here. */
+	assert_int_equal(task_spawn(f->g, "stuck", stuck_task, f, NULL), 0);
+	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 100 * USEC_PER_MSEC) < 0);
+	assert_int_equal(supervisor_finish(&f->sv), 1);
+	assert_int_equal(reported_pending(f), 1);
+}
+
+static void
+test_not_closed_no_report(void **state)
+{
+	struct fixture *f = *state;
+
+	/* The loop failed before the close step: the exit check runs, no report is written. */
+	f->sv.closed = false;
+	assert_int_equal(supervisor_finish(&f->sv), 0);
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
+static void
+test_report_unwritable(void **state)
+{
+	struct fixture *f = *state;
+	char *path;
+
+	assert_non_null(path = strdup("/nonexistent-graced-dir/report.json"));
+	free(f->config->supervisor.report);
+	f->config->supervisor.report = path;
+	/* A run-time failure of graced's own: 1 ... */
+	assert_int_equal(supervisor_finish(&f->sv), 0);
+	assert_int_equal(f->sv.exit_status, 1);
+	/* ... unless a status is passed on. */
+	f->sv.exit_status = 3;
+	assert_int_equal(supervisor_finish(&f->sv), 0);
+	assert_int_equal(f->sv.exit_status, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_nothing_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_closed_no_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_unwritable, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
