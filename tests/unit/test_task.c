@@ -46,6 +46,7 @@ struct fixture {
 	struct event_base *base;
 	struct task_runtime *rt;
 	struct task_group *g;
+	struct task_group *g2;
 	struct report reports[MAX_REPORTS];
 	size_t n_reports;
 	int failed_line;
@@ -791,6 +792,8 @@ parent_task(void *arg)
 	CHECK(f, r == -ECANCELED);
 	/* Closing joins even though we are cancelled: the pumps are cancelled too. */
 	CHECK(f, task_group_close(pumps, now_usec() + 5 * USEC_PER_SEC) == 0);
+	/* Closed, not freed: the holder lets go. */
+	CHECK(f, task_group_free(pumps) == 0);
 	f->counter += 100;
 	return r;
 }
@@ -1016,7 +1019,7 @@ test_stack_overflow_hits_guard(void **state)
 
 		(void) setrlimit(RLIMIT_CORE, &nocore);
 		(void) task_spawn(f->g, "overflow", overflow_task, f, NULL);
-		(void) task_runtime_run_until(f->rt, f->g, USEC_INFINITY);
+		(void) !task_runtime_run_until(f->rt, f->g, USEC_INFINITY);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1317,6 +1320,195 @@ test_misuse(void **state)
 	assert_null(task_report_to_string(_TASK_REPORT_MAX));
 }
 
+/* --- issue 11: the runtime's rules --- */
+
+static size_t
+count_named(const struct fixture *f, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n_reports; i++)
+		if (streq(f->reports[i].name, name))
+			n++;
+	return n;
+}
+
+static int
+orphaning_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_group *g = NULL;
+
+	/* A top-level group opened inside a task belongs to that task. */
+	CHECK(f, task_group_new(f->rt, NULL, "mine", &g) == 0);
+	if (g)
+		CHECK(f, task_spawn(g, "left-behind", wait_ev_task, f, NULL) == 0);
+	/* Returns with the spawned task still waiting. */
+	return 0;
+}
+
+static void
+test_owner_ends_with_live_group(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "owner", orphaning_task, &f->t[0]);
+	run(f);
+	/* run_until returned: nothing is left waiting, the runtime named and cancelled it. */
+	assert_int_equal(task_runtime_count(f->rt), 1);
+	assert_int_equal(task_get_state(f->t[0]), TASK_DONE);
+	assert_true(count_named(f, "left-behind") >= 1);
+}
+
+static void
+test_closed_group_refuses_spawn(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+	struct task *t;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "closing", &g), 0);
+	assert_int_equal(task_spawn(g, "kept", wait_ev_task, f, &t), 0);
+	settle(f);
+	assert_int_equal(task_group_close(g, now_usec() + RUN_BUDGET), 0);
+	/* The group and the handle stay valid until their owners let go. */
+	assert_int_equal(task_spawn(g, "late", wait_ev_task, f, NULL), -ESHUTDOWN);
+	assert_int_equal(task_get_outcome(t), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_get_state(t), TASK_DONE);
+	assert_int_equal(task_group_free(g), 0);
+	assert_int_equal(task_runtime_count(f->rt), 0);
+}
+
+static int
+sleep_300ms_task(void *arg)
+{
+	struct fixture *f = arg;
+	usec_t t0 = now_usec();
+
+	/* Spawned inside a 50 ms shield: the inherited deadline cuts the sleep short. */
+	CHECK(f, task_sleep_until(t0 + 300 * USEC_PER_MSEC) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+spawn_in_shield(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_spawn(f->g, "child", sleep_300ms_task, f, NULL) == 0);
+	return 0;
+}
+
+static int
+deadline_parent_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(spawn_in_shield, f, now_usec() + 50 * USEC_PER_MSEC) == 0);
+	return 0;
+}
+
+static void
+test_spawned_child_inherits_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "parent", deadline_parent_task, NULL);
+	run(f);
+}
+
+static int
+infinite_waits(void *arg)
+{
+	struct fixture *f = arg;
+	int status;
+
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -EDEADLK);
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY) == -EDEADLK);
+	CHECK(f, task_wait_child(getpid() + 100000, USEC_INFINITY, &status) == -EDEADLK);
+	CHECK(f, task_join(f->t[1], USEC_INFINITY, NULL) == -EDEADLK);
+	CHECK(f, task_group_join(f->g2, USEC_INFINITY) == -EDEADLK);
+	/* A finite deadline of its own is fine. */
+	CHECK(f, task_event_wait(&f->ev, now_usec() + USEC_PER_MSEC) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+infinite_shield_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(infinite_waits, f, USEC_INFINITY) == 0);
+	return 0;
+}
+
+static void
+test_infinite_shield_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC), 0);
+	assert_int_equal(task_group_new(f->rt, NULL, "other", &f->g2), 0);
+	assert_int_equal(task_spawn(f->g2, "parked", wait_ev_task, f, &f->t[1]), 0);
+	spawn(f, "shielded", infinite_shield_task, NULL);
+	run(f);
+	task_event_set(&f->ev);
+	assert_int_equal(task_group_close(f->g2, now_usec() + RUN_BUDGET), 0);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static int
+fail_soon_task(void *arg)
+{
+	(void) arg;
+	CHECK((struct fixture *) arg, task_yield() == 0);
+	return -EIO;
+}
+
+static int
+group_joiner_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_spawn(f->g2, "ok", record_task, f, NULL) == 0);
+	CHECK(f, task_spawn(f->g2, "failing", fail_soon_task, f, NULL) == 0);
+	CHECK(f, task_group_join(f->g2, now_usec() + RUN_BUDGET) == -EIO);
+	return 0;
+}
+
+static void
+test_join_returns_first_failure(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "failing", &f->g2), 0);
+	spawn(f, "joiner", group_joiner_task, NULL);
+	run(f);
+	/* From outside a task too. */
+	assert_int_equal(task_group_join(f->g2, now_usec() + RUN_BUDGET), -EIO);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static void
+test_free_names_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g;
+
+	/* Freeing is the exit check: no task_runtime_shutdown() first. */
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_spawn(g, "parked", park_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	task_runtime_free(rt);
+	event_base_free(base);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
+}
+
 int
 main(void)
 {
@@ -1355,6 +1547,12 @@ main(void)
 		T(test_shutdown_names_pending),
 		T(test_group_close_and_busy),
 		T(test_misuse),
+		T(test_owner_ends_with_live_group),
+		T(test_closed_group_refuses_spawn),
+		T(test_spawned_child_inherits_deadline),
+		T(test_infinite_shield_refused),
+		T(test_join_returns_first_failure),
+		T(test_free_names_pending),
 #undef T
 	};
 
