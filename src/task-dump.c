@@ -74,11 +74,14 @@ fill_info(const struct task *t, usec_t now, struct task_info *i)
 	memcpy(i->group, t->group->name, sizeof(i->group));
 	i->state = t->state;
 	const char *reason = NULL;
+	/* A scope's cancel, or the task's own (also while a shield holds it back). */
+	bool applies = t->state != TASK_DONE && task_cancel_applies(t, &reason);
 
-	i->cancelled = t->state != TASK_DONE ? task_cancel_applies(t, &reason) : t->cancelled;
-	if (!i->cancelled || !reason)
-		reason = i->cancelled ? (t->cancel_reason ? t->cancel_reason : "cancelled") : "";
-	(void) snprintf(i->reason, sizeof(i->reason), "%s", reason);
+	i->cancelled = applies || t->cancelled;
+	if (!applies || !reason)
+		reason = t->cancel_reason;
+	if (i->cancelled)
+		(void) snprintf(i->reason, sizeof(i->reason), "%s", reason ? reason : "cancelled");
 	format_awaits(t, now, i->awaits, sizeof(i->awaits));
 	i->since = t->since;
 	if (t->state == TASK_WAITING && t->wait.kind == WAIT_CHILD)

@@ -559,7 +559,7 @@ blocking_begin(struct task **ret)
 
 	if (!t)
 		return -EPERM;
-	if (task_cancel_applies(t, NULL))
+	if (t->scope ? task_cancel_applies(t, NULL) : t->cancelled)
 		return cancel_return(t);
 	*ret = t;
 	return 0;

@@ -47,6 +47,7 @@ struct fixture {
 	struct task_runtime *rt;
 	struct task_group *g;
 	struct task_group *g2;
+	struct task_scope *scope;
 	struct report reports[MAX_REPORTS];
 	size_t n_reports;
 	int failed_line;
@@ -1509,6 +1510,382 @@ test_free_names_pending(void **state)
 	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
 }
 
+static int
+scope_body_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_scope s;
+
+	/* Cancelled from outside while it waits: only the scope ends, not the task. */
+	CHECK(f, task_scope_enter(&s, USEC_INFINITY) == 0);
+	f->scope = &s;
+	CHECK(f, task_spawn(f->g, "scoped-child", wait_ev_task, f, &f->t[3]) == 0);
+	f->counter = 1;
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_scope_leave(&s) == -ECANCELED);
+	CHECK(f, !task_is_cancelled());
+	/* Later blocking calls work again. */
+	CHECK(f, task_sleep_until(now_usec() + USEC_PER_MSEC) == 0);
+	CHECK(f, task_yield() == 0);
+
+	/* A scope's deadline bounds the waits inside, then is gone. */
+	CHECK(f, task_scope_enter(&s, now_usec() + 20 * USEC_PER_MSEC) == 0);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ETIMEDOUT);
+	CHECK(f, task_scope_leave(&s) == -ETIMEDOUT);
+	CHECK(f, task_sleep_until(now_usec() + USEC_PER_MSEC) == 0);
+	f->counter = 2;
+	return 0;
+}
+
+static int
+scope_canceller_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result = 0;
+
+	while (f->counter == 0)
+		CHECK(f, task_yield() == 0);
+	CHECK(f, task_yield() == 0);
+	task_scope_cancel(f->scope, "one restart");
+	/* The task spawned inside the scope is cancelled with it. */
+	CHECK(f, task_join(f->t[3], now_usec() + RUN_BUDGET, &result) == 0);
+	CHECK(f, result == -ECANCELED);
+	return 0;
+}
+
+static void
+test_scope_cancelled_alone(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "scoped", scope_body_task, &f->t[0]);
+	spawn(f, "canceller", scope_canceller_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 2);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_RETURNED);
+}
+
+static void
+test_cancel_on_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct task_info *info = NULL;
+	size_t n = 0;
+	bool seen = false;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "taskgroup", &f->g2), 0);
+	task_group_set_cancel_on_failure(f->g2, true);
+	assert_int_equal(task_spawn(f->g2, "sibling", park_task, f, &f->t[0]), 0);
+	assert_int_equal(task_spawn(f->g2, "failing", fail_soon_task, f, NULL), 0);
+	settle(f);
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (streq(info[i].name, "sibling") && info[i].state == TASK_DONE)
+			seen = true;
+	free(info);
+	assert_true(seen);
+	assert_int_equal(task_group_join(f->g2, now_usec() + RUN_BUDGET), -EIO);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static int
+shielded_wait_ev(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_event_wait(&f->ev, now_usec() + RUN_BUDGET) == 0);
+	return 0;
+}
+
+static int
+shielded_holder_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(shielded_wait_ev, f, now_usec() + RUN_BUDGET) == 0);
+	return task_yield();
+}
+
+static void
+test_cancel_reason_shown(void **state)
+{
+	struct fixture *f = *state;
+	struct task_info *info = NULL;
+	char *text = NULL;
+	size_t n = 0, len = 0;
+	FILE *m;
+
+	spawn(f, "holder", shielded_holder_task, NULL);
+	settle(f);
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(info[0].cancelled);
+	free(info);
+	task_group_cancel_because(f->g, "shutdown step stop");
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	assert_int_equal(n, 1);
+	/* Shielded: the cancel is pending, and the table says why. */
+	assert_string_equal(info[0].reason, "shutdown step stop");
+	free(info);
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	task_runtime_dump(f->rt, m);
+	fclose(m);
+	assert_non_null(strstr(text, "(cancelled: shutdown step stop)"));
+	free(text);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static int
+overrun_body(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* Cancelled meanwhile; goes on past the shield's 10 ms. */
+	CHECK(f, task_sleep_until(now_usec() + RUN_BUDGET) == -ETIMEDOUT);
+	CHECK(f, task_sleep_until(now_usec() + RUN_BUDGET) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+overrun_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	task_cancel_because(task_current(), "escalation");
+	CHECK(f, task_shielded(overrun_body, f, now_usec() + 10 * USEC_PER_MSEC) == 0);
+	return task_yield();
+}
+
+static void
+test_shield_overrun_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "overrunner", overrun_task, NULL);
+	run(f);
+	assert_int_equal(count_reports(f, TASK_REPORT_SHIELD_OVERRUN, "overrunner"), 1);
+}
+
+static int
+shield_forever_body(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static int
+shield_forever_task(void *arg)
+{
+	struct fixture *f = arg;
+	int r = task_shielded(shield_forever_body, f, USEC_INFINITY);
+
+	CHECK(f, r == -EDEADLK);
+	return task_sleep_until(USEC_INFINITY);
+}
+
+static void
+test_close_infinite_does_not_hang(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "closing", &g), 0);
+	assert_int_equal(task_spawn(g, "shielded", shield_forever_task, f, NULL), 0);
+	assert_int_equal(task_group_close(g, USEC_INFINITY), 0);
+	assert_int_equal(task_group_free(g), 0);
+}
+
+/* --- task_wait_any() --- */
+
+static int
+any_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &f->ev },
+		{ .kind = TASK_CLAUSE_FD, .fd = f->fds[0], .events = TASK_FD_READ },
+		{ .kind = TASK_CLAUSE_CHILD, .pid = f->pid },
+		{ .kind = TASK_CLAUSE_TASK, .task = f->t[1] },
+		{ .kind = TASK_CLAUSE_GROUP, .group = f->g2 },
+	};
+	char b;
+	int r;
+
+	/* Nothing is true yet: each clause in turn fires. */
+	for (int want = 0; want < 5; want++) {
+		f->counter = want + 1;
+		r = task_wait_any(c, ELEMENTSOF(c), now_usec() + RUN_BUDGET);
+		CHECK(f, r == want);
+		if (r == 0)
+			task_event_reset(&f->ev);
+		else if (r == 1) {
+			CHECK(f, c[1].revents == TASK_FD_READ);
+			CHECK(f, read(f->fds[0], &b, 1) == 1);
+		} else if (r == 2) {
+			CHECK(f, WIFEXITED(c[2].status) && WEXITSTATUS(c[2].status) == 5);
+			c[2].pid = getpid() + 100000; /* a pid that never exits from now on */
+		} else if (r == 3) {
+			CHECK(f, task_join(f->t[1], now_usec(), NULL) == 0);
+			c[3].task = f->t[0]; /* never ends while we wait */
+		}
+		if (r == 4)
+			break;
+	}
+	/* Deadline and cancel. */
+	task_event_reset(&f->ev);
+	c[4].group = f->g; /* has us: never empty while we wait */
+	CHECK(f, task_wait_any(c, 3, now_usec() + 10 * USEC_PER_MSEC) == -ETIMEDOUT);
+	f->counter = 10;
+	CHECK(f, task_wait_any(c, 3, USEC_INFINITY) == -ECANCELED);
+	return 0;
+}
+
+static int
+any_driver_task(void *arg)
+{
+	struct fixture *f = arg;
+	int seen = 0;
+
+	while (seen < 10) {
+		/* Wait until the waiter asks for the next clause and is parked. */
+		while (f->counter == seen || task_get_state(f->t[0]) != TASK_WAITING)
+			if (task_yield() < 0)
+				return -EIO;
+		seen = f->counter;
+		switch (seen) {
+		case 1:
+			task_event_set(&f->ev);
+			break;
+		case 2:
+			CHECK(f, write(f->fds[1], "x", 1) == 1);
+			break;
+		case 3:
+			CHECK(f, kill(f->pid, SIGUSR1) == 0 || true);
+			break;
+		case 4:
+			task_event_set(&f->ev2);
+			break;
+		case 5:
+			task_event_set(&f->ev2);
+			break;
+		case 10:
+			task_cancel_because(f->t[0], "test");
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+ev2_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev2, USEC_INFINITY);
+}
+
+static void
+child_exits_with_5(struct fixture *f)
+{
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		/* Exits on SIGUSR1 with 5. */
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		(void) sigwait(&set, &sig);
+		_exit(5);
+	}
+	assert_int_equal(task_runtime_watch_child(f->rt, f->pid), 0);
+}
+
+static void
+test_wait_any_each_clause(void **state)
+{
+	struct fixture *f = *state;
+	struct event *sig = evsignal_new(f->base, SIGCHLD, sigchld_cb, f);
+	sigset_t set, old;
+
+	assert_non_null(sig);
+	assert_int_equal(event_add(sig, NULL), 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	/* Blocked before the fork, so the child's sigwait() gets it. */
+	assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
+	child_exits_with_5(f);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(task_group_new(f->rt, NULL, "any", &f->g2), 0);
+	spawn(f, "ender", ev2_task, &f->t[1]);
+	assert_int_equal(task_spawn(f->g2, "group-member", ev2_task, f, NULL), 0);
+	spawn(f, "any", any_task, &f->t[0]);
+	spawn(f, "driver", any_driver_task, NULL);
+	/* t[0] and t[1] hold handles: run until the waiter and the driver end. */
+	while (task_get_state(f->t[0]) != TASK_DONE)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	if (f->failed_line)
+		fail_msg("check failed in a task at line %d: %s", f->failed_line, f->failed_what);
+	assert_int_equal(task_group_free(f->g2), 0);
+	event_free(sig);
+}
+
+static int
+any_late_child_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &f->ev },
+		{ .kind = TASK_CLAUSE_CHILD, .pid = f->pid },
+	};
+
+	CHECK(f, task_wait_any(c, ELEMENTSOF(c), now_usec() + RUN_BUDGET) == 1);
+	CHECK(f, WIFSIGNALED(c[1].status) && WTERMSIG(c[1].status) == SIGTERM);
+	return 0;
+}
+
+static void
+test_wait_any_child_exit_before_wait(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+
+	f->pid = fork_child(f);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	assert_int_equal(task_runtime_child_exited(f->rt, f->pid, status), 0);
+	spawn(f, "late", any_late_child_task, NULL);
+	run(f);
+}
+
+static void
+test_runtime_close_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g;
+
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_spawn(g, "parked", park_task, f, NULL), 0);
+	assert_int_equal(task_spawn(g, "never-ran", park_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	assert_int_equal(task_runtime_close(rt), 2);
+	event_base_free(base);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "never-ran"), 1);
+}
+
 int
 main(void)
 {
@@ -1553,6 +1930,14 @@ main(void)
 		T(test_infinite_shield_refused),
 		T(test_join_returns_first_failure),
 		T(test_free_names_pending),
+		T(test_scope_cancelled_alone),
+		T(test_cancel_on_failure),
+		T(test_cancel_reason_shown),
+		T(test_shield_overrun_reported),
+		T(test_close_infinite_does_not_hang),
+		T(test_wait_any_each_clause),
+		T(test_wait_any_child_exit_before_wait),
+		T(test_runtime_close_counts),
 #undef T
 	};
 
