@@ -971,6 +971,15 @@ task_destroy(struct task *t)
 		wait_unregister(t);
 	if (t->spawn_scope)
 		TAILQ_REMOVE(&t->spawn_scope->spawned, t, scope_link);
+	if (t->n_owned > 0) {
+		/* Given up while it owned groups (the runtime is freed): they outlive it. */
+		struct task_group *g;
+
+		TAILQ_FOREACH(g, &t->group->subgroups, link)
+			if (g->owner == t)
+				g->owner = NULL;
+		t->n_owned = 0;
+	}
 	if (t->state != TASK_DONE) {
 		rt->n_live--;
 		group_task_ended(t->group);

@@ -1868,10 +1868,23 @@ test_wait_any_child_exit_before_wait(void **state)
 	run(f);
 }
 
+static int
+parked_owner_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_group *g = NULL;
+
+	CHECK(f, task_group_new(f->rt, NULL, "nursery", &g) == 0);
+	if (g)
+		CHECK(f, task_spawn(g, "nursed", park_task, f, NULL) == 0);
+	return park_task(f);
+}
+
 static void
 test_runtime_close_counts(void **state)
 {
 	struct fixture *f = *state;
+	struct task_runtime *saved = f->rt;
 	struct event_base *base = event_base_new();
 	struct task_runtime *rt;
 	struct task_group *g;
@@ -1882,10 +1895,16 @@ test_runtime_close_counts(void **state)
 	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
 	assert_int_equal(task_spawn(g, "parked", park_task, f, NULL), 0);
 	assert_int_equal(task_spawn(g, "never-ran", park_task, f, NULL), 0);
+	/* An owner given up while its nursery still has a task. */
+	f->rt = rt;
+	assert_int_equal(task_spawn(g, "owner", parked_owner_task, f, NULL), 0);
 	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(task_runtime_close(rt), 2);
+	assert_int_equal(task_runtime_close(rt), 4);
 	event_base_free(base);
 	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "owner"), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "nursed"), 1);
+	f->rt = saved;
 	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "never-ran"), 1);
 }
 
