@@ -65,6 +65,36 @@ struct fixture {
 	int counter;
 };
 
+/*
+ * The now_usec() seam (linked with -Wl,--wrap=now_usec): the real clock, unless a test freezes
+ * it, then only clock_advance() moves it. For tests whose assertion is about a duration the
+ * runtime measures (a slow step), so the machine's load cannot change the outcome. Timers still
+ * run on libevent's real clock: a frozen test must not depend on one firing.
+ */
+usec_t __real_now_usec(void);
+usec_t __wrap_now_usec(void);
+static bool clock_frozen;
+static usec_t clock_now;
+
+usec_t
+__wrap_now_usec(void)
+{
+	return clock_frozen ? clock_now : __real_now_usec();
+}
+
+static void
+clock_freeze(void)
+{
+	clock_now = __real_now_usec();
+	clock_frozen = true;
+}
+
+static void
+clock_advance(usec_t d)
+{
+	clock_now += d;
+}
+
 static bool
 under_valgrind(void)
 {
@@ -119,6 +149,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	clock_frozen = false;
 	/* Every scenario ends with nothing pending. */
 	assert_int_equal(task_runtime_shutdown(f->rt), 0);
 	assert_int_equal(task_group_free(f->g), 0);
@@ -1233,11 +1264,8 @@ test_dump(void **state)
 static int
 busy_task(void *arg)
 {
-	usec_t t0 = now_usec();
-
-	/* The bug being detected: CPU work without a yield. */
-	while (now_usec() < t0 + 40 * USEC_PER_MSEC)
-		;
+	/* The bug being detected: 40 ms of CPU work without a yield (on the fake clock). */
+	clock_advance(40 * USEC_PER_MSEC);
 	return 0;
 }
 
@@ -1246,6 +1274,8 @@ test_slow_step_reported(void **state)
 {
 	struct fixture *f = *state;
 
+	/* Frozen: the polite task's steps take no time however loaded the machine is. */
+	clock_freeze();
 	task_runtime_set_slow_step(f->rt, 20 * USEC_PER_MSEC);
 	spawn(f, "hog", busy_task, NULL);
 	spawn(f, "polite", deep_task, NULL);
