@@ -34,22 +34,26 @@
  * cancels them ("owner ended") and joins them before the owner counts as ended. task_cancel() of
  * the owner cancels its groups too. Groups opened outside any task (by main() or the supervisor
  * before the loop) stay top-level and belong to whoever frees them; a group opened with an
- * explicit parent belongs to that parent's tree.
+ * explicit parent belongs to that parent's tree. (Chosen over refusing, -EPERM, so a task can
+ * still open a group for its own work; what it cannot do is leave that work behind.)
  *
  * Closed groups and handles. task_group_close() cancels, joins and closes a group but does not
  * free it: a closed group refuses new tasks (-ESHUTDOWN) and the handles of its ended tasks stay
  * readable (task_get_outcome(), task_join()) until the group's holder lets go with
- * task_group_free(). task_group_free() frees the group, its (empty) subgroups and every handle
- * left in them; only then do those pointers die.
+ * task_group_free(). task_group_free() frees the group, the nurseries of ended owners under it
+ * and every handle left in them (it refuses, -EBUSY, while a subgroup somebody else holds is
+ * left); only then do those pointers die.
  *
  * Errors travel. task_group_join() returns the first failure (a negative result other than
  * -ECANCELED) of a task spawned directly into the group, once the group has no live task. With
  * task_group_set_cancel_on_failure(), the first failure also cancels the group ("sibling
  * failed"). A cancellation carries a reason (a string literal, not copied: "shutdown step stop",
- * "escalation", "owner ended", "scope deadline"...) that the task table shows.
+ * "escalation"; the runtime's own are "owner ended", "sibling failed", "group closed", "group
+ * cancelled") that the task table shows (task_info.reason, "(cancelled: why)" in the dump).
  *
  * Cancel scopes. struct task_scope lives on the task's stack between task_scope_enter() and
- * task_scope_leave() (strictly nested). Its deadline bounds every wait inside it, and
+ * task_scope_leave() (strictly nested). Its deadline bounds every wait inside it (a wait it cuts
+ * short returns -ETIMEDOUT, as for the wait's own deadline), and
  * task_scope_cancel() makes every wait inside it return -ECANCELED, without cancelling the task:
  * after task_scope_leave() the task's later waits work again. Tasks spawned inside a scope
  * inherit it: they start with its (and every enclosing) deadline as their own, start cancelled
@@ -72,8 +76,8 @@
  * count earlier without freeing.
  *
  * Reports. The runtime never logs above debug. Warnings (cancellation ignored, failed and never
- * joined, slow step, pending at exit, spawn refused) go to a reporter hook; the default one calls
- * log_warning().
+ * joined, slow step, pending at exit, spawn refused, owner ended with live tasks, shield overrun)
+ * go to a reporter hook; the default one calls log_warning().
  *
  * Stacks. Each task runs on its own stack (64 KiB by default, fixed size) with a guard page below
  * it, so an overflow is a SIGSEGV, never silent corruption. Budget: frames on a task stack must
