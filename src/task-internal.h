@@ -66,11 +66,7 @@ struct task {
 	struct task_waiter waiter;   /* in an event's or a group's waiters */
 	struct task_waiter *joiner;
 	struct task_scope *scope;       /* innermost scope entered, or NULL */
-	struct task_scope *spawn_scope; /* the spawner's scope it was spawned inside */
-	TAILQ_ENTRY(task) scope_link;   /* in spawn_scope->spawned */
 	usec_t deadline;		/* inherited at spawn: bounds every wait */
-	const char *cancel_reason;
-	unsigned n_owned; /* groups it owns */
 	uint64_t id;
 	task_fn fn;
 	void *arg;
@@ -102,6 +98,11 @@ struct task {
 	struct task_stack *stack;
 	void *fake_stack; /* ASan's, while switched out */
 	struct task_context ctx;
+	/* Colder: away from what every switch and wait touches. */
+	struct task_scope *spawn_scope; /* the spawner's scope it was spawned inside */
+	TAILQ_ENTRY(task) scope_link;   /* in spawn_scope->spawned */
+	const char *cancel_reason;
+	unsigned n_owned; /* groups it owns */
 	char name[TASK_NAME_MAX];
 	/* Followed by event_get_struct_event_size() bytes: the task's own timer/fd event. */
 };
