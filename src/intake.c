@@ -477,7 +477,7 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 		if (task_group_close(g, usec_add(now_usec(), 2 * COMMAND_KILL_TIMEOUT)) < 0)
 			log_error("Exec intakes did not end, continuing shutdown");
 		else
-			g = NULL;
+			g = task_group_free(g) == 0 ? NULL : g; /* a closed group is freed by its holder */
 	}
 	/* A group that did not close still references the jobs: keep them (reported as pending). */
 	if (!g)

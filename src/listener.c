@@ -230,6 +230,8 @@ listener_free(struct listener *l)
 			log_error_errno(r, "%s: connections did not end, continuing", l->label);
 			return NULL;
 		}
+		/* Closed, now let go of it. */
+		(void) task_group_free(l->group);
 		l->group = NULL;
 	}
 	safe_close(l->fd);

@@ -92,5 +92,5 @@ resource_close_all(struct supervisor *sv)
 {
 	/* Shielded: the close step runs to its end even if the supervisor's task was cancelled;
 	 * each command is bounded by its own close_timeout. */
-	(void) task_shielded(close_all, sv, USEC_INFINITY);
+	(void) !task_shielded(close_all, sv, USEC_INFINITY);
 }

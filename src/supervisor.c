@@ -466,7 +466,9 @@ close_step(struct supervisor *sv)
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
 	task_group_cancel(sv->workers_group);
-	if (task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0) {
+	/* 0, or the first failure of a worker task (reported when it ended): empty either way. */
+	r = task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT));
+	if (r >= 0 || task_group_live(sv->workers_group) == 0) {
 		for (size_t i = 0; i < sv->n_workers; i++)
 			for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
 				struct instance *in = &sv->workers[i].instances[j];
@@ -478,7 +480,8 @@ close_step(struct supervisor *sv)
 			sv->workers_group = NULL;
 	}
 	if (sv->stoppers &&
-	    task_group_close(sv->stoppers, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0)
+	    task_group_close(sv->stoppers, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0 &&
+	    task_group_free(sv->stoppers) == 0)
 		sv->stoppers = NULL;
 	/* Listening sockets and endpoints first, then the resources (DESIGN.md, step 5). */
 	intake_close_all(sv);

@@ -54,6 +54,9 @@ format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
 	case WAIT_CHILD:
 		n = snprintf(buf, size, "child %d", (int) t->wait.child->pid);
 		break;
+	case WAIT_ANY:
+		n = snprintf(buf, size, "any of %zu", t->wait.n_clauses);
+		break;
 	default:
 		n = snprintf(buf, size, "?");
 		break;
@@ -70,7 +73,15 @@ fill_info(const struct task *t, usec_t now, struct task_info *i)
 	memcpy(i->name, t->name, sizeof(i->name));
 	memcpy(i->group, t->group->name, sizeof(i->group));
 	i->state = t->state;
-	i->cancelled = t->cancelled;
+	const char *reason = NULL;
+	/* A scope's cancel, or the task's own (also while a shield holds it back). */
+	bool applies = t->state != TASK_DONE && task_cancel_applies(t, &reason);
+
+	i->cancelled = applies || t->cancelled;
+	if (!applies || !reason)
+		reason = t->cancel_reason;
+	if (i->cancelled)
+		(void) snprintf(i->reason, sizeof(i->reason), "%s", reason ? reason : "cancelled");
 	format_awaits(t, now, i->awaits, sizeof(i->awaits));
 	i->since = t->since;
 	if (t->state == TASK_WAITING && t->wait.kind == WAIT_CHILD)
@@ -111,9 +122,11 @@ task_runtime_dump(struct task_runtime *rt, FILE *f)
 		format_duration(since, sizeof(since), now > i.since ? now - i.since : 0);
 		if (i.child > 0)
 			(void) snprintf(child, sizeof(child), "%d", (int) i.child);
-		fprintf(f, "%-6" PRIu64 " %-20s %-16s %-8s %10s %-6s %s%s\n", i.id, i.name, i.group,
-		    task_state_to_string(i.state), since, child, i.awaits,
-		    i.cancelled && i.state != TASK_DONE ? " (cancelled)" : "");
+		fprintf(f, "%-6" PRIu64 " %-20s %-16s %-8s %10s %-6s %s%s%s%s\n", i.id, i.name,
+		    i.group, task_state_to_string(i.state), since, child, i.awaits,
+		    i.cancelled && i.state != TASK_DONE ? " (cancelled: " : "",
+		    i.cancelled && i.state != TASK_DONE ? i.reason : "",
+		    i.cancelled && i.state != TASK_DONE ? ")" : "");
 	}
 	fprintf(f, "%zu tasks, %zu alive\n", rt->n_tasks, rt->n_live);
 }
@@ -131,6 +144,7 @@ task_runtime_shutdown(struct task_runtime *rt)
 		if (t->state == TASK_DONE)
 			continue;
 		n++;
+		t->exit_reported = true;
 		format_awaits(t, now, awaits, sizeof(awaits));
 		task_report(rt, TASK_REPORT_PENDING_AT_EXIT, t->name,
 		    "task '%s' in group '%s' is still %s%s%s at exit", t->name, t->group->name,

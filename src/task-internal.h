@@ -24,6 +24,7 @@ enum wait_kind {
 	WAIT_JOIN,
 	WAIT_GROUP,
 	WAIT_CHILD,
+	WAIT_ANY,
 };
 
 /* A child some task waits for or will wait for; keeps an exit that arrives first. */
@@ -32,7 +33,7 @@ struct child_watch {
 	pid_t pid;
 	bool exited;
 	int status;
-	struct task *waiter;
+	struct task_waiter *waiter;
 };
 
 struct task_group {
@@ -41,9 +42,15 @@ struct task_group {
 	TAILQ_ENTRY(task_group) link; /* in parent->subgroups or rt->groups */
 	TAILQ_HEAD(, task_group) subgroups;
 	TAILQ_HEAD(, task) tasks;   /* alive, and ended ones still held by a handle */
-	TAILQ_HEAD(, task) joiners; /* tasks in task_group_join() */
+	TAILQ_HEAD(, task_waiter) joiners; /* tasks in task_group_join() */
 	size_t live;		    /* tasks not ended, here and in subgroups */
+	struct task *owner;	    /* the task that opened it, while alive (nursery) */
+	const char *cancel_reason;
+	int first_error;
 	bool cancelled;
+	bool closed;
+	bool nursery; /* opened by a task with no parent: owned by it */
+	bool cancel_on_failure;
 	char name[TASK_NAME_MAX];
 };
 
@@ -56,8 +63,10 @@ struct task {
 	TAILQ_ENTRY(task) all_link;
 	TAILQ_ENTRY(task) runq_link;
 	struct task_queue *queue; /* the run queue or yield queue it is on */
-	TAILQ_ENTRY(task) wait_link; /* in an event's or a group's waiters */
-	struct task *joiner;
+	struct task_waiter waiter;   /* in an event's or a group's waiters */
+	struct task_waiter *joiner;
+	struct task_scope *scope;       /* innermost scope entered, or NULL */
+	usec_t deadline;		/* inherited at spawn: bounds every wait */
 	uint64_t id;
 	task_fn fn;
 	void *arg;
@@ -66,9 +75,9 @@ struct task {
 	bool cancelled;
 	bool ignores_cancel;  /* over CANCEL_IGNORE_LIMIT, to be reported */
 	bool cancel_reported;
-	unsigned shield_depth;
+	bool shield_reported;
+	bool exit_reported;
 	unsigned cancel_returns;
-	usec_t shield_deadline;
 	int result;
 	int wake_result;
 	usec_t since;
@@ -83,10 +92,17 @@ struct task {
 		struct task *target;
 		struct task_group *group;
 		struct child_watch *child;
+		struct task_clause *clauses;
+		size_t n_clauses;
 	} wait;
 	struct task_stack *stack;
 	void *fake_stack; /* ASan's, while switched out */
 	struct task_context ctx;
+	/* Colder: away from what every switch and wait touches. */
+	struct task_scope *spawn_scope; /* the spawner's scope it was spawned inside */
+	TAILQ_ENTRY(task) scope_link;   /* in spawn_scope->spawned */
+	const char *cancel_reason;
+	unsigned n_owned; /* groups it owns */
 	char name[TASK_NAME_MAX];
 	/* Followed by event_get_struct_event_size() bytes: the task's own timer/fd event. */
 };
@@ -122,6 +138,9 @@ struct task_runtime {
 	const void *sched_stack_bottom;
 	size_t sched_stack_size;
 };
+
+/* Whether a cancellation reaches t's waits now, and why. */
+bool task_cancel_applies(const struct task *t, const char **ret_reason);
 
 /* Hands a warning to the runtime's reporter (and logs it at debug). */
 void task_report(struct task_runtime *rt, enum task_report kind, const char *name,

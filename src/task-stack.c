@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #endif
 
@@ -271,6 +272,11 @@ task_stack_get(struct task_stack_pool *p, struct task_stack **ret)
 		s = p->free;
 		p->free = s->next;
 		p->warm--;
+#if HAVE_VALGRIND_VALGRIND_H
+		/* memcheck marked the ended task's frames no-access as its stack pointer rose; the
+		 * spawner writes the new task's first frame there. */
+		VALGRIND_MAKE_MEM_UNDEFINED(s->lo, s->size);
+#endif
 		*ret = s;
 		return 0;
 	}

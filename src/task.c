@@ -55,6 +55,8 @@ static const char *const task_report_table[_TASK_REPORT_MAX] = {
 	[TASK_REPORT_SLOW_STEP] = "slow-step",
 	[TASK_REPORT_PENDING_AT_EXIT] = "pending-at-exit",
 	[TASK_REPORT_SPAWN_FAILED] = "spawn-failed",
+	[TASK_REPORT_OWNER_ENDED] = "owner-ended",
+	[TASK_REPORT_SHIELD_OVERRUN] = "shield-overrun",
 };
 
 const char *
@@ -148,6 +150,9 @@ copy_name(char dst[static TASK_NAME_MAX], const char *src)
 	dst[n] = '\0';
 }
 
+static int block(struct task *t, enum wait_kind kind, int fd, int events, usec_t deadline,
+    int timeout_result);
+
 static void
 runq_schedule(struct task_runtime *rt)
 {
@@ -166,6 +171,36 @@ runq_push(struct task *t)
 	runq_schedule(t->rt);
 }
 
+/* Undoes what one clause of task_wait_any() registered. */
+static void
+clause_unregister(struct task_clause *c)
+{
+	if (!c->waiter.task)
+		return;
+	switch (c->kind) {
+	case TASK_CLAUSE_CHILD:
+		((struct child_watch *) c->watch)->waiter = NULL;
+		break;
+	case TASK_CLAUSE_FD:
+		if (c->ev)
+			event_free(c->ev);
+		c->ev = NULL;
+		break;
+	case TASK_CLAUSE_EVENT:
+		TAILQ_REMOVE(&c->event->waiters, &c->waiter, link);
+		break;
+	case TASK_CLAUSE_TASK:
+		c->task->joiner = NULL;
+		break;
+	case TASK_CLAUSE_GROUP:
+		TAILQ_REMOVE(&c->group->joiners, &c->waiter, link);
+		break;
+	default:
+		break;
+	}
+	c->waiter.task = NULL;
+}
+
 /* Undoes whatever the task registered for its wait. */
 static void
 wait_unregister(struct task *t)
@@ -176,16 +211,20 @@ wait_unregister(struct task *t)
 	}
 	switch (t->wait.kind) {
 	case WAIT_EVENT:
-		TAILQ_REMOVE(&t->wait.event->waiters, t, wait_link);
+		TAILQ_REMOVE(&t->wait.event->waiters, &t->waiter, link);
 		break;
 	case WAIT_JOIN:
 		t->wait.target->joiner = NULL;
 		break;
 	case WAIT_GROUP:
-		TAILQ_REMOVE(&t->wait.group->joiners, t, wait_link);
+		TAILQ_REMOVE(&t->wait.group->joiners, &t->waiter, link);
 		break;
 	case WAIT_CHILD:
 		t->wait.child->waiter = NULL;
+		break;
+	case WAIT_ANY:
+		for (size_t i = 0; i < t->wait.n_clauses; i++)
+			clause_unregister(&t->wait.clauses[i]);
 		break;
 	default:
 		break;
@@ -204,6 +243,13 @@ wake(struct task *t, int result)
 	/* Outside the run queue the cached clock may be a whole idle poll old. */
 	t->since = t->rt->in_runq ? t->rt->now : now_usec();
 	runq_push(t);
+}
+
+/* Wakes whoever waits through w: a plain wait gets result, a task_wait_any() its clause. */
+static void
+wake_waiter(struct task_waiter *w, int result)
+{
+	wake(w->task, w->index >= 0 ? w->index : result);
 }
 
 static struct timeval
@@ -349,9 +395,43 @@ group_task_ended(struct task_group *g)
 		assert(g->live > 0);
 		if (--g->live > 0)
 			continue;
-		for (struct task *w; (w = TAILQ_FIRST(&g->joiners));)
-			wake(w, 0);
+		for (struct task_waiter *w; (w = TAILQ_FIRST(&g->joiners));)
+			wake_waiter(w, 0);
 	}
+}
+
+/*
+ * The owner's function returned: no group it owns may keep live tasks. Each one left is named,
+ * cancelled and joined (whatever the owner's own cancellation) before the owner ends.
+ */
+static void
+owned_groups_finish(struct task *t)
+{
+	struct task_group *g;
+
+	TAILQ_FOREACH(g, &t->group->subgroups, link) {
+		struct task *c;
+
+		if (g->owner != t)
+			continue;
+		if (g->live > 0) {
+			TAILQ_FOREACH(c, &g->tasks, group_link)
+				if (c->state != TASK_DONE)
+					task_report(t->rt, TASK_REPORT_OWNER_ENDED, c->name,
+					    "task '%s' ended while '%s' still ran in its group '%s': "
+					    "cancelling it",
+					    t->name, c->name, g->name);
+			task_group_cancel_because(g, "owner ended");
+		}
+		while (g->live > 0) {
+			t->waiter.index = -1;
+			t->wait.group = g;
+			TAILQ_INSERT_TAIL(&g->joiners, &t->waiter, link);
+			(void) block(t, WAIT_GROUP, -1, 0, USEC_INFINITY, -ETIMEDOUT);
+		}
+		g->owner = NULL;
+	}
+	t->n_owned = 0;
 }
 
 static void _noreturn_
@@ -362,11 +442,25 @@ task_main(void *userdata)
 
 	fiber_finish_switch(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
 	t->result = t->fn(t->arg);
+	/* A scope still entered is gone with the function's frames. */
+	t->scope = NULL;
+	if (t->n_owned > 0)
+		owned_groups_finish(t);
+	if (t->spawn_scope) {
+		TAILQ_REMOVE(&t->spawn_scope->spawned, t, scope_link);
+		t->spawn_scope = NULL;
+	}
 	t->state = TASK_DONE;
 	t->since = rt->now;
 	rt->n_live--;
 	if (t->joiner)
-		wake(t->joiner, 0);
+		wake_waiter(t->joiner, 0);
+	if (task_outcome_from_result(t->result) == TASK_OUTCOME_FAILED) {
+		if (t->group->first_error == 0)
+			t->group->first_error = t->result;
+		if (t->group->cancel_on_failure)
+			task_group_cancel_because(t->group, "sibling failed");
+	}
 	group_task_ended(t->group);
 	/* NULL: this stack's fake frames die with it. */
 	fiber_start_switch(NULL, rt->sched_stack_bottom, rt->sched_stack_size);
@@ -388,6 +482,75 @@ cancel_return(struct task *t)
 	return -ECANCELED;
 }
 
+/* What the scopes of t say right now, from the innermost out to the first shield. */
+struct scope_state {
+	usec_t deadline;
+	bool cancelled;
+	const struct task_scope *shield; /* the innermost shield, if any */
+	const char *reason;
+};
+
+static void
+scope_state(const struct task *t, struct scope_state *st)
+{
+	const struct task_scope *s;
+
+	*st = (struct scope_state) { .deadline = USEC_INFINITY };
+	for (s = t->scope; s; s = s->outer) {
+		st->deadline = MIN(st->deadline, s->deadline);
+		if (s->cancelled && !st->cancelled) {
+			st->cancelled = true;
+			st->reason = s->reason;
+		}
+		if (s->shield) {
+			st->shield = s;
+			return;
+		}
+	}
+	st->deadline = MIN(st->deadline, t->deadline);
+	if (t->cancelled && !st->cancelled) {
+		st->cancelled = true;
+		st->reason = t->cancel_reason;
+	}
+}
+
+bool
+task_cancel_applies(const struct task *t, const char **ret_reason)
+{
+	struct scope_state st;
+
+	if (!t->scope) {
+		if (ret_reason)
+			*ret_reason = t->cancel_reason;
+		return t->cancelled;
+	}
+	scope_state(t, &st);
+	if (ret_reason)
+		*ret_reason = st.reason;
+	return st.cancelled;
+}
+
+/* A cancellation held back by t's innermost shield past that shield's deadline: reported once. */
+static void
+shield_overrun_check(struct task *t, const struct task_scope *shield)
+{
+	const struct task_scope *s;
+	bool held = t->cancelled;
+
+	if (t->shield_reported || shield->deadline == USEC_INFINITY || now_usec() < shield->deadline)
+		return;
+	for (s = shield->outer; s && !held; s = s->outer) {
+		held = s->cancelled;
+		if (s->shield)
+			break;
+	}
+	if (!held)
+		return;
+	t->shield_reported = true;
+	task_report(t->rt, TASK_REPORT_SHIELD_OVERRUN, t->name,
+	    "task '%s' is cancelled and still shielded past its shield's deadline", t->name);
+}
+
 /* Entry of every blocking call: the current task, or an error to return. */
 static int
 blocking_begin(struct task **ret)
@@ -396,17 +559,33 @@ blocking_begin(struct task **ret)
 
 	if (!t)
 		return -EPERM;
-	if (t->cancelled && t->shield_depth == 0)
+	if (t->scope ? task_cancel_applies(t, NULL) : t->cancelled)
 		return cancel_return(t);
 	*ret = t;
 	return 0;
 }
 
-/* The deadline a wait really has: a shield's own deadline bounds it. */
-static usec_t
-effective_deadline(const struct task *t, usec_t deadline)
+/*
+ * The deadline a wait really has: the earliest of its own, its scopes' up to the first shield,
+ * and the task's inherited one. Inside a shield, none at all is -EDEADLK.
+ */
+static int
+wait_deadline(struct task *t, usec_t deadline, usec_t *ret)
 {
-	return t->shield_depth > 0 ? MIN(deadline, t->shield_deadline) : deadline;
+	struct scope_state st;
+
+	if (!t->scope) {
+		*ret = MIN(deadline, t->deadline);
+		return 0;
+	}
+	scope_state(t, &st);
+	*ret = MIN(deadline, st.deadline);
+	if (st.shield) {
+		if (*ret == USEC_INFINITY)
+			return -EDEADLK;
+		shield_overrun_check(t, st.shield);
+	}
+	return 0;
 }
 
 /*
@@ -482,12 +661,10 @@ task_sleep_until(usec_t deadline)
 
 	if (r < 0)
 		return r;
-	d = effective_deadline(t, deadline);
-	if (d == USEC_INFINITY) {
-		/* Until cancelled. */
-		if (t->shield_depth > 0)
-			return -EDEADLK;
-	} else if (now_usec() >= d)
+	r = wait_deadline(t, deadline, &d);
+	if (r < 0)
+		return r;
+	if (d != USEC_INFINITY && now_usec() >= d)
 		return d < deadline ? -ETIMEDOUT : 0;
 	/* Reaching its own deadline is what a sleep is for; a shield's earlier one is a timeout. */
 	return block(t, WAIT_SLEEP, -1, 0, d, d < deadline ? -ETIMEDOUT : 0);
@@ -523,7 +700,9 @@ task_wait_fd(int fd, int events, usec_t deadline)
 	r = blocking_begin(&t);
 	if (r < 0)
 		return r;
-	d = effective_deadline(t, deadline);
+	r = wait_deadline(t, deadline, &d);
+	if (r < 0)
+		return r;
 	if (d == USEC_INFINITY || now_usec() < d)
 		r = block(t, WAIT_FD, fd, events, d, -ETIMEDOUT);
 	else
@@ -547,8 +726,8 @@ void
 task_event_set(struct task_event *ev)
 {
 	ev->is_set = true;
-	for (struct task *t; (t = TAILQ_FIRST(&ev->waiters));)
-		wake(t, 0);
+	for (struct task_waiter *w; (w = TAILQ_FIRST(&ev->waiters));)
+		wake_waiter(w, 0);
 }
 
 void
@@ -574,11 +753,14 @@ task_event_wait(struct task_event *ev, usec_t deadline)
 		return r;
 	if (ev->is_set)
 		return 0;
-	d = effective_deadline(t, deadline);
+	r = wait_deadline(t, deadline, &d);
+	if (r < 0)
+		return r;
 	if (d != USEC_INFINITY && now_usec() >= d)
 		return -ETIMEDOUT;
 	t->wait.event = ev;
-	TAILQ_INSERT_TAIL(&ev->waiters, t, wait_link);
+	t->waiter.index = -1;
+	TAILQ_INSERT_TAIL(&ev->waiters, &t->waiter, link);
 	return block(t, WAIT_EVENT, -1, 0, d, -ETIMEDOUT);
 }
 
@@ -629,7 +811,7 @@ task_runtime_child_exited(struct task_runtime *rt, pid_t pid, int wait_status)
 	c->exited = true;
 	c->status = wait_status;
 	if (c->waiter)
-		wake(c->waiter, 0);
+		wake_waiter(c->waiter, 0);
 	return 0;
 }
 
@@ -652,10 +834,13 @@ task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
 	if (!c->exited) {
 		if (c->waiter)
 			return -EBUSY;
-		d = effective_deadline(t, deadline);
+		r = wait_deadline(t, deadline, &d);
+		if (r < 0)
+			return r;
 		if (d != USEC_INFINITY && now_usec() >= d)
 			return -ETIMEDOUT;
-		c->waiter = t;
+		t->waiter.index = -1;
+		c->waiter = &t->waiter;
 		t->wait.child = c;
 		r = block(t, WAIT_CHILD, -1, 0, d, -ETIMEDOUT);
 		/* On a timeout or a cancel the interest stays: a later wait still gets the exit. An
@@ -670,33 +855,109 @@ task_wait_child(pid_t pid, usec_t deadline, int *ret_status)
 	return 0;
 }
 
-int
-task_shielded(task_fn fn, void *arg, usec_t deadline)
+static int
+scope_enter(struct task_scope *s, usec_t deadline, bool shield)
 {
 	struct task *t = current;
-	usec_t saved;
-	int r;
 
 	if (!t)
 		return -EPERM;
-	saved = t->shield_deadline;
-	t->shield_deadline = effective_deadline(t, deadline);
-	t->shield_depth++;
+	*s = (struct task_scope) { .outer = t->scope, .task = t, .deadline = deadline,
+		.shield = shield };
+	TAILQ_INIT(&s->spawned);
+	t->scope = s;
+	return 0;
+}
+
+int
+task_scope_enter(struct task_scope *s, usec_t deadline)
+{
+	return scope_enter(s, deadline, false);
+}
+
+int
+task_scope_enter_shielded(struct task_scope *s, usec_t deadline)
+{
+	return scope_enter(s, deadline, true);
+}
+
+void
+task_scope_cancel(struct task_scope *s, const char *reason)
+{
+	struct task *t = s->task, *c;
+
+	if (s->cancelled)
+		return;
+	s->cancelled = true;
+	s->reason = reason ? reason : "scope cancelled";
+	TAILQ_FOREACH(c, &s->spawned, scope_link)
+		task_cancel_because(c, s->reason);
+	if (t && t->state == TASK_WAITING && task_cancel_applies(t, NULL))
+		wake(t, -ECANCELED);
+}
+
+int
+task_scope_leave(struct task_scope *s)
+{
+	struct task *t = s->task;
+
+	if (t && t->scope == s) {
+		t->scope = s->outer;
+		/* The tasks spawned inside keep their deadline, no longer the scope's cancel. */
+		for (struct task *c; (c = TAILQ_FIRST(&s->spawned));) {
+			TAILQ_REMOVE(&s->spawned, c, scope_link);
+			c->spawn_scope = NULL;
+		}
+		/* -ECANCELED returns that the scope caught are not ignored cancellations. */
+		if (!task_cancel_applies(t, NULL))
+			t->cancel_returns = 0;
+	}
+	s->task = NULL;
+	if (s->cancelled)
+		return -ECANCELED;
+	if (s->deadline != USEC_INFINITY && now_usec() >= s->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+int
+task_shielded(task_fn fn, void *arg, usec_t deadline)
+{
+	struct task_scope s;
+	int r;
+
+	r = task_scope_enter_shielded(&s, deadline);
+	if (r < 0)
+		return r;
 	r = fn(arg);
-	t->shield_depth--;
-	t->shield_deadline = saved;
+	(void) task_scope_leave(&s);
 	/* A cancel that came meanwhile is sticky: the next blocking call returns -ECANCELED. */
 	return r;
 }
 
 void
-task_cancel(struct task *t)
+task_cancel_because(struct task *t, const char *reason)
 {
 	if (t->state == TASK_DONE || t->cancelled)
 		return;
 	t->cancelled = true;
-	if (t->state == TASK_WAITING && t->shield_depth == 0)
+	t->cancel_reason = reason ? reason : "cancelled";
+	if (t->state == TASK_WAITING && task_cancel_applies(t, NULL))
 		wake(t, -ECANCELED);
+	/* The groups it owns are inside it. */
+	if (t->n_owned > 0) {
+		struct task_group *g;
+
+		TAILQ_FOREACH(g, &t->group->subgroups, link)
+			if (g->owner == t)
+				task_group_cancel_because(g, t->cancel_reason);
+	}
+}
+
+void
+task_cancel(struct task *t)
+{
+	task_cancel_because(t, NULL);
 }
 
 static void
@@ -708,12 +969,23 @@ task_destroy(struct task *t)
 		TAILQ_REMOVE(t->queue, t, runq_link);
 	if (t->state == TASK_WAITING)
 		wait_unregister(t);
+	if (t->spawn_scope)
+		TAILQ_REMOVE(&t->spawn_scope->spawned, t, scope_link);
+	if (t->n_owned > 0) {
+		/* Given up while it owned groups (the runtime is freed): they outlive it. */
+		struct task_group *g;
+
+		TAILQ_FOREACH(g, &t->group->subgroups, link)
+			if (g->owner == t)
+				g->owner = NULL;
+		t->n_owned = 0;
+	}
 	if (t->state != TASK_DONE) {
 		rt->n_live--;
 		group_task_ended(t->group);
 	}
 	if (t->joiner)
-		wake(t->joiner, -ESRCH);
+		wake_waiter(t->joiner, -ESRCH);
 	if (t->stack)
 		task_stack_put(rt->stacks, t->stack);
 	TAILQ_REMOVE(&t->group->tasks, t, group_link);
@@ -737,10 +1009,13 @@ task_join(struct task *t, usec_t deadline, int *ret_result)
 	if (t->state != TASK_DONE) {
 		if (t->joiner)
 			return -EBUSY;
-		d = effective_deadline(self, deadline);
+		r = wait_deadline(self, deadline, &d);
+		if (r < 0)
+			return r;
 		if (d != USEC_INFINITY && now_usec() >= d)
 			return -ETIMEDOUT;
-		t->joiner = self;
+		self->waiter.index = -1;
+		t->joiner = &self->waiter;
 		self->wait.target = t;
 		r = block(self, WAIT_JOIN, -1, 0, d, -ETIMEDOUT);
 		if (r < 0)
@@ -785,6 +1060,8 @@ task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
 	struct task *t;
 	int r;
 
+	if (g->closed)
+		return -ESHUTDOWN;
 	r = task_stack_get(rt->stacks, &stack);
 	if (r < 0) {
 		/* Once per episode: a spawn loop hitting the limit must not flood the log. */
@@ -808,7 +1085,34 @@ task_spawn(struct task_group *g, const char *name, task_fn fn, void *arg,
 	t->arg = arg;
 	t->state = TASK_NEW;
 	t->cancelled = g->cancelled;
+	t->cancel_reason = g->cancel_reason;
+	t->deadline = USEC_INFINITY;
+	t->waiter.task = t;
+	t->waiter.index = -1;
 	t->has_handle = ret_task != NULL;
+	if (current) {
+		/* Spawned inside the spawner's scopes: their deadlines and cancel reach it. */
+		struct task *p = current;
+
+		if (!p->scope) {
+			t->deadline = p->deadline;
+			if (p->cancelled && !t->cancelled) {
+				t->cancelled = true;
+				t->cancel_reason = p->cancel_reason;
+			}
+		} else {
+			struct scope_state st;
+
+			scope_state(p, &st);
+			t->deadline = st.deadline;
+			if (st.cancelled && !t->cancelled) {
+				t->cancelled = true;
+				t->cancel_reason = st.reason;
+			}
+			t->spawn_scope = p->scope;
+			TAILQ_INSERT_TAIL(&p->scope->spawned, t, scope_link);
+		}
+	}
 	t->stack = stack;
 	t->since = rt->in_runq ? rt->now : now_usec();
 	copy_name(t->name, name);
@@ -836,13 +1140,24 @@ int
 task_group_new(struct task_runtime *rt, struct task_group *parent, const char *name,
     struct task_group **ret)
 {
-	struct task_group *g = calloc(1, sizeof(*g));
+	struct task_group *g;
 
+	if (parent && parent->closed)
+		return -ESHUTDOWN;
+	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	if (!parent && current) {
+		/* A nursery: owned by the task that opens it, inside that task's group. */
+		parent = current->group;
+		g->owner = current;
+		g->nursery = true;
+		current->n_owned++;
+	}
 	g->rt = rt;
 	g->parent = parent;
 	g->cancelled = parent && parent->cancelled;
+	g->cancel_reason = parent ? parent->cancel_reason : NULL;
 	copy_name(g->name, name);
 	TAILQ_INIT(&g->subgroups);
 	TAILQ_INIT(&g->tasks);
@@ -862,16 +1177,31 @@ task_group_live(const struct task_group *g)
 }
 
 void
-task_group_cancel(struct task_group *g)
+task_group_cancel_because(struct task_group *g, const char *reason)
 {
 	struct task_group *sub;
 	struct task *t;
 
-	g->cancelled = true;
+	if (!g->cancelled) {
+		g->cancelled = true;
+		g->cancel_reason = reason;
+	}
 	TAILQ_FOREACH(t, &g->tasks, group_link)
-		task_cancel(t);
+		task_cancel_because(t, reason);
 	TAILQ_FOREACH(sub, &g->subgroups, link)
-		task_group_cancel(sub);
+		task_group_cancel_because(sub, reason);
+}
+
+void
+task_group_cancel(struct task_group *g)
+{
+	task_group_cancel_because(g, "group cancelled");
+}
+
+void
+task_group_set_cancel_on_failure(struct task_group *g, bool on)
+{
+	g->cancel_on_failure = on;
 }
 
 static bool
@@ -890,21 +1220,27 @@ task_group_join(struct task_group *g, usec_t deadline)
 	usec_t d;
 	int r;
 
-	if (!current)
-		return task_runtime_run_until(g->rt, g, deadline);
+	if (!current) {
+		r = task_runtime_run_until(g->rt, g, deadline);
+		return r < 0 ? r : g->first_error;
+	}
 	if (group_contains(g, current->group))
 		return -EDEADLK;
 	r = blocking_begin(&t);
 	if (r < 0)
 		return r;
 	if (g->live == 0)
-		return 0;
-	d = effective_deadline(t, deadline);
+		return g->first_error;
+	r = wait_deadline(t, deadline, &d);
+	if (r < 0)
+		return r;
 	if (d != USEC_INFINITY && now_usec() >= d)
 		return -ETIMEDOUT;
 	t->wait.group = g;
-	TAILQ_INSERT_TAIL(&g->joiners, t, wait_link);
-	return block(t, WAIT_GROUP, -1, 0, d, -ETIMEDOUT);
+	t->waiter.index = -1;
+	TAILQ_INSERT_TAIL(&g->joiners, &t->waiter, link);
+	r = block(t, WAIT_GROUP, -1, 0, d, -ETIMEDOUT);
+	return r < 0 ? r : g->first_error;
 }
 
 /* Frees g, its subgroups and the handles of its ended tasks; nothing in it may be alive. */
@@ -925,6 +1261,10 @@ group_free_recursive(struct task_group *g)
 	}
 	/* Joiners of an empty group were woken when it emptied. */
 	assert(TAILQ_EMPTY(&g->joiners));
+	if (g->owner) {
+		g->owner->n_owned--;
+		g->owner = NULL;
+	}
 	if (g->parent)
 		TAILQ_REMOVE(&g->parent->subgroups, g, link);
 	else
@@ -935,39 +1275,48 @@ group_free_recursive(struct task_group *g)
 int
 task_group_free(struct task_group *g)
 {
+	struct task_group *sub;
+
 	if (!g)
 		return 0;
-	if (g->live > 0 || !TAILQ_EMPTY(&g->subgroups))
+	if (g->live > 0)
 		return -EBUSY;
+	/* A subgroup somebody still holds is theirs to free first; the nurseries of ended owners
+	 * have nobody else and go with g. */
+	TAILQ_FOREACH(sub, &g->subgroups, link)
+		if (!sub->nursery || sub->owner)
+			return -EBUSY;
 	group_free_recursive(g);
 	return 0;
+}
+
+static void
+group_mark_closed(struct task_group *g)
+{
+	struct task_group *sub;
+
+	g->closed = true;
+	TAILQ_FOREACH(sub, &g->subgroups, link)
+		group_mark_closed(sub);
 }
 
 int
 task_group_close(struct task_group *g, usec_t deadline)
 {
-	struct task *t = current;
-	unsigned saved_depth = 0;
-	usec_t saved_deadline = 0;
+	struct task_scope shield;
+	bool shielded = current && deadline != USEC_INFINITY;
 	int r;
 
-	task_group_cancel(g);
-	if (t) {
-		/* Closing is cleanup: a cancelled owner still waits for its children. */
-		saved_depth = t->shield_depth;
-		saved_deadline = t->shield_deadline;
-		t->shield_deadline = effective_deadline(t, deadline);
-		t->shield_depth++;
-	}
+	group_mark_closed(g);
+	task_group_cancel_because(g, "group closed");
+	/* Closing is cleanup: a cancelled owner still waits for its children, up to deadline. */
+	if (shielded)
+		(void) task_scope_enter_shielded(&shield, deadline);
 	r = task_group_join(g, deadline);
-	if (t) {
-		t->shield_depth = saved_depth;
-		t->shield_deadline = saved_deadline;
-	}
-	if (r < 0)
-		return r;
-	group_free_recursive(g);
-	return 0;
+	if (shielded)
+		(void) task_scope_leave(&shield);
+	/* The first failure is for task_group_join(); closing succeeded. */
+	return r < 0 && g->live > 0 ? r : 0;
 }
 
 struct run_until {
@@ -1068,23 +1417,32 @@ task_runtime_new(struct event_base *base, struct task_runtime **ret)
 	return 0;
 
 fail:
-	task_runtime_free(rt);
+	(void) task_runtime_close(rt);
 	return r;
 }
 
-struct task_runtime *
-task_runtime_free(struct task_runtime *rt)
+size_t
+task_runtime_close(struct task_runtime *rt)
 {
+	size_t pending = 0;
+
 	if (!rt)
-		return NULL;
+		return 0;
 	/*
-	 * Pending tasks were named by task_runtime_shutdown(); their frames are abandoned. They go
-	 * first, so no group is freed while a task still waits to join it.
+	 * The exit check: every task not ended is named (unless task_runtime_shutdown() did) and
+	 * counted; their frames are abandoned. They go first, so no group is freed while a task
+	 * still waits to join it.
 	 */
 	for (struct task *t = TAILQ_FIRST(&rt->tasks), *next; t; t = next) {
 		next = TAILQ_NEXT(t, all_link);
-		if (t->state != TASK_DONE)
-			task_destroy(t);
+		if (t->state == TASK_DONE)
+			continue;
+		pending++;
+		if (!t->exit_reported)
+			task_report(rt, TASK_REPORT_PENDING_AT_EXIT, t->name,
+			    "task '%s' (group '%s') is still pending as the runtime is freed", t->name,
+			    t->group->name);
+		task_destroy(t);
 	}
 	for (struct task_group *g; (g = TAILQ_FIRST(&rt->groups));)
 		group_free_recursive(g);
@@ -1098,6 +1456,13 @@ task_runtime_free(struct task_runtime *rt)
 		event_free(rt->runq_later);
 	task_stack_pool_free(rt->stacks);
 	free(rt);
+	return pending;
+}
+
+struct task_runtime *
+task_runtime_free(struct task_runtime *rt)
+{
+	(void) task_runtime_close(rt);
 	return NULL;
 }
 
@@ -1158,4 +1523,163 @@ size_t
 task_runtime_count(const struct task_runtime *rt)
 {
 	return rt->n_tasks;
+}
+
+static void
+clause_fd_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct task_clause *c = userdata;
+
+	c->revents = ((what & EV_READ) ? TASK_FD_READ : 0) | ((what & EV_WRITE) ? TASK_FD_WRITE : 0);
+	/* Non-persistent: it is no longer added; wake() frees it with the other clauses. */
+	wake_waiter(&c->waiter, 0);
+}
+
+/* Whether clause c is true right now (and its outputs set). */
+static int
+clause_ready(struct task_runtime *rt, struct task_clause *c)
+{
+	switch (c->kind) {
+	case TASK_CLAUSE_CHILD: {
+		struct child_watch *w;
+		int r = child_watch(rt, c->pid, &w);
+
+		if (r < 0)
+			return r;
+		c->watch = w;
+		return w->exited;
+	}
+	case TASK_CLAUSE_FD: {
+		int r = fd_ready_now(c->fd, c->events);
+
+		c->revents = r > 0 ? r : 0;
+		return r > 0;
+	}
+	case TASK_CLAUSE_EVENT:
+		return c->event->is_set;
+	case TASK_CLAUSE_TASK:
+		return c->task->state == TASK_DONE;
+	case TASK_CLAUSE_GROUP:
+		return c->group->live == 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int
+clause_register(struct task *t, struct task_clause *c, size_t i)
+{
+	struct child_watch *w;
+	short what;
+
+	c->waiter = (struct task_waiter) { .task = t, .index = (int) i };
+	switch (c->kind) {
+	case TASK_CLAUSE_CHILD:
+		w = c->watch;
+		if (w->waiter) {
+			c->waiter.task = NULL;
+			return -EBUSY;
+		}
+		w->waiter = &c->waiter;
+		return 0;
+	case TASK_CLAUSE_FD:
+		what = (short) (((c->events & TASK_FD_READ) ? EV_READ : 0) |
+		    ((c->events & TASK_FD_WRITE) ? EV_WRITE : 0));
+		c->ev = event_new(t->rt->base, c->fd, what, clause_fd_cb, c);
+		if (!c->ev || event_add(c->ev, NULL) < 0) {
+			if (c->ev)
+				event_free(c->ev);
+			c->ev = NULL;
+			c->waiter.task = NULL;
+			return -EBADF;
+		}
+		return 0;
+	case TASK_CLAUSE_EVENT:
+		TAILQ_INSERT_TAIL(&c->event->waiters, &c->waiter, link);
+		return 0;
+	case TASK_CLAUSE_TASK:
+		if (c->task->joiner || c->task == t) {
+			c->waiter.task = NULL;
+			return c->task == t ? -EDEADLK : -EBUSY;
+		}
+		c->task->joiner = &c->waiter;
+		return 0;
+	case TASK_CLAUSE_GROUP:
+		TAILQ_INSERT_TAIL(&c->group->joiners, &c->waiter, link);
+		return 0;
+	default:
+		c->waiter.task = NULL;
+		return -EINVAL;
+	}
+}
+
+/* The clause that fired was child i: hand over the status and drop the interest. */
+static void
+clause_fired(struct task_runtime *rt, struct task_clause *c)
+{
+	struct child_watch *w = c->watch;
+
+	if (c->kind != TASK_CLAUSE_CHILD)
+		return;
+	c->status = w->status;
+	TAILQ_REMOVE(&rt->children, w, link);
+	free(w);
+	c->watch = NULL;
+}
+
+int
+task_wait_any(struct task_clause *clauses, size_t n, usec_t deadline)
+{
+	struct task *t;
+	usec_t d;
+	int r;
+
+	if (!clauses || n == 0 || n > INT32_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		struct task_clause *c = &clauses[i];
+
+		if ((c->kind == TASK_CLAUSE_CHILD && c->pid <= 0) ||
+		    (c->kind == TASK_CLAUSE_FD &&
+			(c->fd < 0 || !(c->events & (TASK_FD_READ | TASK_FD_WRITE)))) ||
+		    (c->kind == TASK_CLAUSE_EVENT && !c->event) ||
+		    (c->kind == TASK_CLAUSE_TASK && !c->task) ||
+		    (c->kind == TASK_CLAUSE_GROUP && !c->group) || c->kind >= _TASK_CLAUSE_KIND_MAX)
+			return -EINVAL;
+		c->waiter.task = NULL;
+		c->ev = NULL;
+		c->watch = NULL;
+		c->revents = 0;
+	}
+	r = blocking_begin(&t);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = clause_ready(t->rt, &clauses[i]);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			clause_fired(t->rt, &clauses[i]);
+			return (int) i;
+		}
+	}
+	r = wait_deadline(t, deadline, &d);
+	if (r < 0)
+		return r;
+	if (d != USEC_INFINITY && now_usec() >= d)
+		return -ETIMEDOUT;
+	for (size_t i = 0; i < n; i++) {
+		r = clause_register(t, &clauses[i], i);
+		if (r < 0) {
+			while (i-- > 0)
+				clause_unregister(&clauses[i]);
+			return r;
+		}
+	}
+	t->wait.clauses = clauses;
+	t->wait.n_clauses = n;
+	r = block(t, WAIT_ANY, -1, 0, d, -ETIMEDOUT);
+	if (r >= 0)
+		clause_fired(t->rt, &clauses[r]);
+	return r;
 }

@@ -46,6 +46,8 @@ struct fixture {
 	struct event_base *base;
 	struct task_runtime *rt;
 	struct task_group *g;
+	struct task_group *g2;
+	struct task_scope *scope;
 	struct report reports[MAX_REPORTS];
 	size_t n_reports;
 	int failed_line;
@@ -62,6 +64,36 @@ struct fixture {
 	pid_t pid;
 	int counter;
 };
+
+/*
+ * The now_usec() seam (linked with -Wl,--wrap=now_usec): the real clock, unless a test freezes
+ * it, then only clock_advance() moves it. For tests whose assertion is about a duration the
+ * runtime measures (a slow step), so the machine's load cannot change the outcome. Timers still
+ * run on libevent's real clock: a frozen test must not depend on one firing.
+ */
+usec_t __real_now_usec(void);
+usec_t __wrap_now_usec(void);
+static bool clock_frozen;
+static usec_t clock_now;
+
+usec_t
+__wrap_now_usec(void)
+{
+	return clock_frozen ? clock_now : __real_now_usec();
+}
+
+static void
+clock_freeze(void)
+{
+	clock_now = __real_now_usec();
+	clock_frozen = true;
+}
+
+static void
+clock_advance(usec_t d)
+{
+	clock_now += d;
+}
 
 static bool
 under_valgrind(void)
@@ -117,6 +149,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	clock_frozen = false;
 	/* Every scenario ends with nothing pending. */
 	assert_int_equal(task_runtime_shutdown(f->rt), 0);
 	assert_int_equal(task_group_free(f->g), 0);
@@ -226,7 +259,8 @@ join_timeout_task(void *arg)
 	CHECK(f, task_spawn(f->g, "waiter", wait_ev_task, f, &w) == 0);
 	t0 = now_usec();
 	CHECK(f, task_join(w, now_usec() + 30 * USEC_PER_MSEC, &result) == -ETIMEDOUT);
-	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 500);
+	/* Never before the deadline; how late depends on the machine's load. */
+	CHECK(f, ms_since(t0) >= 30);
 	CHECK(f, result == 1);
 	CHECK(f, task_get_state(w) == TASK_WAITING);
 	task_event_set(&f->ev);
@@ -252,7 +286,6 @@ sleep50_task(void *arg)
 
 	CHECK(f, task_sleep_until(t0 + 50 * USEC_PER_MSEC) == 0);
 	CHECK(f, now_usec() >= t0 + 50 * USEC_PER_MSEC);
-	CHECK(f, ms_since(t0) < 500);
 	/* A deadline already past does not block. */
 	CHECK(f, task_sleep_until(t0) == 0);
 	CHECK(f, task_event_wait(&f->ev, t0) == -ETIMEDOUT);
@@ -356,21 +389,21 @@ wait_ev2_task(void *arg)
 	return task_event_wait(&f->ev2, USEC_INFINITY);
 }
 
-/* Spawns victim, lets it block, cancels it and checks it ended with -ECANCELED promptly. */
+/*
+ * Spawns victim, lets it block, cancels it and checks it ended with -ECANCELED: the victims wait
+ * for good or for 60 s, so only the cancel can end them with that result (no time window).
+ */
 static int
 cancel_driver_task(void *arg)
 {
 	struct fixture *f = arg;
 	int result = 0;
-	usec_t t0;
 
 	CHECK(f, task_yield() == 0);
 	CHECK(f, task_get_state(f->t[0]) == TASK_WAITING);
-	t0 = now_usec();
 	task_cancel(f->t[0]);
-	CHECK(f, task_join(f->t[0], now_usec() + 5 * USEC_PER_SEC, &result) == 0);
+	CHECK(f, task_join(f->t[0], now_usec() + RUN_BUDGET, &result) == 0);
 	CHECK(f, result == -ECANCELED);
-	CHECK(f, ms_since(t0) < 500);
 	return 0;
 }
 
@@ -791,6 +824,8 @@ parent_task(void *arg)
 	CHECK(f, r == -ECANCELED);
 	/* Closing joins even though we are cancelled: the pumps are cancelled too. */
 	CHECK(f, task_group_close(pumps, now_usec() + 5 * USEC_PER_SEC) == 0);
+	/* Closed, not freed: the holder lets go. */
+	CHECK(f, task_group_free(pumps) == 0);
 	f->counter += 100;
 	return r;
 }
@@ -913,7 +948,8 @@ shield_deadline_task(void *arg)
 	usec_t t0 = now_usec();
 
 	CHECK(f, task_shielded(shielded_slow, f, t0 + 30 * USEC_PER_MSEC) == 0);
-	CHECK(f, ms_since(t0) >= 30 && ms_since(t0) < 1000);
+	/* Cut short by the shield (-ETIMEDOUT above), never before its deadline. */
+	CHECK(f, ms_since(t0) >= 30);
 	return 0;
 }
 
@@ -1016,7 +1052,7 @@ test_stack_overflow_hits_guard(void **state)
 
 		(void) setrlimit(RLIMIT_CORE, &nocore);
 		(void) task_spawn(f->g, "overflow", overflow_task, f, NULL);
-		(void) task_runtime_run_until(f->rt, f->g, USEC_INFINITY);
+		(void) !task_runtime_run_until(f->rt, f->g, USEC_INFINITY);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1180,7 +1216,7 @@ dump_probe_task(void *arg)
 	task_runtime_dump(f->rt, m);
 	fclose(m);
 	f->counter = text && strstr(text, "fd-reader") && strstr(text, "readable") &&
-	    strstr(text, "event stop") && strstr(text, "until +2.") && strstr(text, "sleeper") &&
+	    strstr(text, "event stop") && strstr(text, "until +") && strstr(text, "sleeper") &&
 	    strstr(text, "dump-probe") && strstr(text, "running");
 	if (!f->counter)
 		fprintf(stderr, "%s", strempty(text));
@@ -1228,11 +1264,8 @@ test_dump(void **state)
 static int
 busy_task(void *arg)
 {
-	usec_t t0 = now_usec();
-
-	/* The bug being detected: CPU work without a yield. */
-	while (now_usec() < t0 + 40 * USEC_PER_MSEC)
-		;
+	/* The bug being detected: 40 ms of CPU work without a yield (on the fake clock). */
+	clock_advance(40 * USEC_PER_MSEC);
 	return 0;
 }
 
@@ -1241,6 +1274,8 @@ test_slow_step_reported(void **state)
 {
 	struct fixture *f = *state;
 
+	/* Frozen: the polite task's steps take no time however loaded the machine is. */
+	clock_freeze();
 	task_runtime_set_slow_step(f->rt, 20 * USEC_PER_MSEC);
 	spawn(f, "hog", busy_task, NULL);
 	spawn(f, "polite", deep_task, NULL);
@@ -1317,6 +1352,592 @@ test_misuse(void **state)
 	assert_null(task_report_to_string(_TASK_REPORT_MAX));
 }
 
+/* --- issue 11: the runtime's rules --- */
+
+static size_t
+count_named(const struct fixture *f, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n_reports; i++)
+		if (streq(f->reports[i].name, name))
+			n++;
+	return n;
+}
+
+static int
+orphaning_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_group *g = NULL;
+
+	/* A top-level group opened inside a task belongs to that task. */
+	CHECK(f, task_group_new(f->rt, NULL, "mine", &g) == 0);
+	if (g)
+		CHECK(f, task_spawn(g, "left-behind", wait_ev_task, f, NULL) == 0);
+	/* Returns with the spawned task still waiting. */
+	return 0;
+}
+
+static void
+test_owner_ends_with_live_group(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "owner", orphaning_task, &f->t[0]);
+	run(f);
+	/* run_until returned: nothing is left waiting, the runtime named and cancelled it. */
+	assert_int_equal(task_runtime_count(f->rt), 1);
+	assert_int_equal(task_get_state(f->t[0]), TASK_DONE);
+	assert_true(count_named(f, "left-behind") >= 1);
+}
+
+static void
+test_closed_group_refuses_spawn(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+	struct task *t;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "closing", &g), 0);
+	assert_int_equal(task_spawn(g, "kept", wait_ev_task, f, &t), 0);
+	settle(f);
+	assert_int_equal(task_group_close(g, now_usec() + RUN_BUDGET), 0);
+	/* The group and the handle stay valid until their owners let go. */
+	assert_int_equal(task_spawn(g, "late", wait_ev_task, f, NULL), -ESHUTDOWN);
+	assert_int_equal(task_get_outcome(t), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_get_state(t), TASK_DONE);
+	assert_int_equal(task_group_free(g), 0);
+	assert_int_equal(task_runtime_count(f->rt), 0);
+}
+
+static int
+sleep_300ms_task(void *arg)
+{
+	struct fixture *f = arg;
+	usec_t t0 = now_usec();
+
+	/* Spawned inside a 50 ms shield: the inherited deadline cuts the sleep short. */
+	CHECK(f, task_sleep_until(t0 + 300 * USEC_PER_MSEC) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+spawn_in_shield(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_spawn(f->g, "child", sleep_300ms_task, f, NULL) == 0);
+	return 0;
+}
+
+static int
+deadline_parent_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(spawn_in_shield, f, now_usec() + 50 * USEC_PER_MSEC) == 0);
+	return 0;
+}
+
+static void
+test_spawned_child_inherits_deadline(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "parent", deadline_parent_task, NULL);
+	run(f);
+}
+
+static int
+infinite_waits(void *arg)
+{
+	struct fixture *f = arg;
+	int status;
+
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -EDEADLK);
+	CHECK(f, task_wait_fd(f->fds[0], TASK_FD_READ, USEC_INFINITY) == -EDEADLK);
+	CHECK(f, task_wait_child(getpid() + 100000, USEC_INFINITY, &status) == -EDEADLK);
+	CHECK(f, task_join(f->t[1], USEC_INFINITY, NULL) == -EDEADLK);
+	CHECK(f, task_group_join(f->g2, USEC_INFINITY) == -EDEADLK);
+	/* A finite deadline of its own is fine. */
+	CHECK(f, task_event_wait(&f->ev, now_usec() + USEC_PER_MSEC) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+infinite_shield_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(infinite_waits, f, USEC_INFINITY) == 0);
+	return 0;
+}
+
+static void
+test_infinite_shield_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC), 0);
+	assert_int_equal(task_group_new(f->rt, NULL, "other", &f->g2), 0);
+	assert_int_equal(task_spawn(f->g2, "parked", wait_ev_task, f, &f->t[1]), 0);
+	spawn(f, "shielded", infinite_shield_task, NULL);
+	run(f);
+	task_event_set(&f->ev);
+	assert_int_equal(task_group_close(f->g2, now_usec() + RUN_BUDGET), 0);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static int
+fail_soon_task(void *arg)
+{
+	(void) arg;
+	CHECK((struct fixture *) arg, task_yield() == 0);
+	return -EIO;
+}
+
+static int
+group_joiner_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_spawn(f->g2, "ok", record_task, f, NULL) == 0);
+	CHECK(f, task_spawn(f->g2, "failing", fail_soon_task, f, NULL) == 0);
+	CHECK(f, task_group_join(f->g2, now_usec() + RUN_BUDGET) == -EIO);
+	return 0;
+}
+
+static void
+test_join_returns_first_failure(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "failing", &f->g2), 0);
+	spawn(f, "joiner", group_joiner_task, NULL);
+	run(f);
+	/* From outside a task too. */
+	assert_int_equal(task_group_join(f->g2, now_usec() + RUN_BUDGET), -EIO);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static void
+test_free_names_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g;
+
+	/* Freeing is the exit check: no task_runtime_shutdown() first. */
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_spawn(g, "parked", park_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	task_runtime_free(rt);
+	event_base_free(base);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
+}
+
+static int
+scope_body_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_scope s;
+
+	/* Cancelled from outside while it waits: only the scope ends, not the task. */
+	CHECK(f, task_scope_enter(&s, USEC_INFINITY) == 0);
+	f->scope = &s;
+	CHECK(f, task_spawn(f->g, "scoped-child", wait_ev_task, f, &f->t[3]) == 0);
+	f->counter = 1;
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ECANCELED);
+	CHECK(f, task_scope_leave(&s) == -ECANCELED);
+	CHECK(f, !task_is_cancelled());
+	/* Later blocking calls work again. */
+	CHECK(f, task_sleep_until(now_usec() + USEC_PER_MSEC) == 0);
+	CHECK(f, task_yield() == 0);
+
+	/* A scope's deadline bounds the waits inside, then is gone. */
+	CHECK(f, task_scope_enter(&s, now_usec() + 20 * USEC_PER_MSEC) == 0);
+	CHECK(f, task_event_wait(&f->ev, USEC_INFINITY) == -ETIMEDOUT);
+	CHECK(f, task_scope_leave(&s) == -ETIMEDOUT);
+	CHECK(f, task_sleep_until(now_usec() + USEC_PER_MSEC) == 0);
+	f->counter = 2;
+	return 0;
+}
+
+static int
+scope_canceller_task(void *arg)
+{
+	struct fixture *f = arg;
+	int result = 0;
+
+	while (f->counter == 0)
+		CHECK(f, task_yield() == 0);
+	CHECK(f, task_yield() == 0);
+	task_scope_cancel(f->scope, "one restart");
+	/* The task spawned inside the scope is cancelled with it. */
+	CHECK(f, task_join(f->t[3], now_usec() + RUN_BUDGET, &result) == 0);
+	CHECK(f, result == -ECANCELED);
+	return 0;
+}
+
+static void
+test_scope_cancelled_alone(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "scoped", scope_body_task, &f->t[0]);
+	spawn(f, "canceller", scope_canceller_task, NULL);
+	run(f);
+	assert_int_equal(f->counter, 2);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_RETURNED);
+}
+
+static void
+test_cancel_on_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct task_info *info = NULL;
+	size_t n = 0;
+	bool seen = false;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "taskgroup", &f->g2), 0);
+	task_group_set_cancel_on_failure(f->g2, true);
+	assert_int_equal(task_spawn(f->g2, "sibling", park_task, f, &f->t[0]), 0);
+	assert_int_equal(task_spawn(f->g2, "failing", fail_soon_task, f, NULL), 0);
+	settle(f);
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (streq(info[i].name, "sibling") && info[i].state == TASK_DONE)
+			seen = true;
+	free(info);
+	assert_true(seen);
+	assert_int_equal(task_group_join(f->g2, now_usec() + RUN_BUDGET), -EIO);
+	assert_int_equal(task_get_outcome(f->t[0]), TASK_OUTCOME_CANCELLED);
+	assert_int_equal(task_group_free(f->g2), 0);
+}
+
+static int
+shielded_wait_ev(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_event_wait(&f->ev, now_usec() + RUN_BUDGET) == 0);
+	return 0;
+}
+
+static int
+shielded_holder_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	CHECK(f, task_shielded(shielded_wait_ev, f, now_usec() + RUN_BUDGET) == 0);
+	return task_yield();
+}
+
+static void
+test_cancel_reason_shown(void **state)
+{
+	struct fixture *f = *state;
+	struct task_info *info = NULL;
+	char *text = NULL;
+	size_t n = 0, len = 0;
+	FILE *m;
+
+	spawn(f, "holder", shielded_holder_task, NULL);
+	settle(f);
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(info[0].cancelled);
+	free(info);
+	task_group_cancel_because(f->g, "shutdown step stop");
+	assert_int_equal(task_runtime_list(f->rt, &info, &n), 0);
+	assert_int_equal(n, 1);
+	/* Shielded: the cancel is pending, and the table says why. */
+	assert_string_equal(info[0].reason, "shutdown step stop");
+	free(info);
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	task_runtime_dump(f->rt, m);
+	fclose(m);
+	assert_non_null(strstr(text, "(cancelled: shutdown step stop)"));
+	free(text);
+	task_event_set(&f->ev);
+	run(f);
+}
+
+static int
+overrun_body(void *arg)
+{
+	struct fixture *f = arg;
+
+	/* Cancelled meanwhile; goes on past the shield's 10 ms. */
+	CHECK(f, task_sleep_until(now_usec() + RUN_BUDGET) == -ETIMEDOUT);
+	CHECK(f, task_sleep_until(now_usec() + RUN_BUDGET) == -ETIMEDOUT);
+	return 0;
+}
+
+static int
+overrun_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	task_cancel_because(task_current(), "escalation");
+	CHECK(f, task_shielded(overrun_body, f, now_usec() + 10 * USEC_PER_MSEC) == 0);
+	return task_yield();
+}
+
+static void
+test_shield_overrun_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	spawn(f, "overrunner", overrun_task, NULL);
+	run(f);
+	assert_int_equal(count_reports(f, TASK_REPORT_SHIELD_OVERRUN, "overrunner"), 1);
+}
+
+static int
+shield_forever_body(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev, USEC_INFINITY);
+}
+
+static int
+shield_forever_task(void *arg)
+{
+	struct fixture *f = arg;
+	int r = task_shielded(shield_forever_body, f, USEC_INFINITY);
+
+	CHECK(f, r == -EDEADLK);
+	return task_sleep_until(USEC_INFINITY);
+}
+
+static void
+test_close_infinite_does_not_hang(void **state)
+{
+	struct fixture *f = *state;
+	struct task_group *g;
+
+	assert_int_equal(task_group_new(f->rt, NULL, "closing", &g), 0);
+	assert_int_equal(task_spawn(g, "shielded", shield_forever_task, f, NULL), 0);
+	assert_int_equal(task_group_close(g, USEC_INFINITY), 0);
+	assert_int_equal(task_group_free(g), 0);
+}
+
+/* --- task_wait_any() --- */
+
+static int
+any_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &f->ev },
+		{ .kind = TASK_CLAUSE_FD, .fd = f->fds[0], .events = TASK_FD_READ },
+		{ .kind = TASK_CLAUSE_CHILD, .pid = f->pid },
+		{ .kind = TASK_CLAUSE_TASK, .task = f->t[1] },
+		{ .kind = TASK_CLAUSE_GROUP, .group = f->g2 },
+	};
+	char b;
+	int r;
+
+	/* Nothing is true yet: each clause in turn fires. */
+	for (int want = 0; want < 5; want++) {
+		f->counter = want + 1;
+		r = task_wait_any(c, ELEMENTSOF(c), now_usec() + RUN_BUDGET);
+		CHECK(f, r == want);
+		if (r == 0)
+			task_event_reset(&f->ev);
+		else if (r == 1) {
+			CHECK(f, c[1].revents == TASK_FD_READ);
+			CHECK(f, read(f->fds[0], &b, 1) == 1);
+		} else if (r == 2) {
+			CHECK(f, WIFEXITED(c[2].status) && WEXITSTATUS(c[2].status) == 5);
+			c[2].pid = getpid() + 100000; /* a pid that never exits from now on */
+		} else if (r == 3) {
+			CHECK(f, task_join(f->t[1], now_usec(), NULL) == 0);
+			c[3].task = f->t[0]; /* never ends while we wait */
+		}
+		if (r == 4)
+			break;
+	}
+	/* Deadline and cancel. */
+	task_event_reset(&f->ev);
+	c[4].group = f->g; /* has us: never empty while we wait */
+	CHECK(f, task_wait_any(c, 3, now_usec() + 10 * USEC_PER_MSEC) == -ETIMEDOUT);
+	f->counter = 10;
+	CHECK(f, task_wait_any(c, 3, USEC_INFINITY) == -ECANCELED);
+	return 0;
+}
+
+static int
+any_driver_task(void *arg)
+{
+	struct fixture *f = arg;
+	int seen = 0;
+
+	while (seen < 10) {
+		/* Wait until the waiter asks for the next clause and is parked. */
+		while (f->counter == seen || task_get_state(f->t[0]) != TASK_WAITING)
+			if (task_yield() < 0)
+				return -EIO;
+		seen = f->counter;
+		switch (seen) {
+		case 1:
+			task_event_set(&f->ev);
+			break;
+		case 2:
+			CHECK(f, write(f->fds[1], "x", 1) == 1);
+			break;
+		case 3:
+			CHECK(f, kill(f->pid, SIGUSR1) == 0);
+			break;
+		case 4:
+			task_event_set(&f->ev2);
+			break;
+		case 5:
+			task_event_set(&f->ev2);
+			break;
+		case 10:
+			task_cancel_because(f->t[0], "test");
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+ev2_task(void *arg)
+{
+	struct fixture *f = arg;
+
+	return task_event_wait(&f->ev2, USEC_INFINITY);
+}
+
+static void
+child_exits_with_5(struct fixture *f)
+{
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		/* Exits on SIGUSR1 with 5. */
+		sigset_t set;
+		int sig;
+
+		/* Never outlives a broken test by long: SIGALRM's default ends it. */
+		(void) alarm(RUN_BUDGET / USEC_PER_SEC);
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		(void) sigwait(&set, &sig);
+		_exit(5);
+	}
+	assert_int_equal(task_runtime_watch_child(f->rt, f->pid), 0);
+}
+
+static void
+test_wait_any_each_clause(void **state)
+{
+	struct fixture *f = *state;
+	struct event *sig = evsignal_new(f->base, SIGCHLD, sigchld_cb, f);
+	sigset_t set, old;
+
+	assert_non_null(sig);
+	assert_int_equal(event_add(sig, NULL), 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	/* Blocked before the fork, so the child's sigwait() gets it. */
+	assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
+	child_exits_with_5(f);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(pipe2(f->fds, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(task_group_new(f->rt, NULL, "any", &f->g2), 0);
+	spawn(f, "ender", ev2_task, &f->t[1]);
+	assert_int_equal(task_spawn(f->g2, "group-member", ev2_task, f, NULL), 0);
+	spawn(f, "any", any_task, &f->t[0]);
+	spawn(f, "driver", any_driver_task, NULL);
+	/* t[0] and t[1] hold handles: run until the waiter and the driver end. */
+	while (task_get_state(f->t[0]) != TASK_DONE)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	if (f->failed_line)
+		fail_msg("check failed in a task at line %d: %s", f->failed_line, f->failed_what);
+	assert_int_equal(task_group_free(f->g2), 0);
+	event_free(sig);
+}
+
+static int
+any_late_child_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &f->ev },
+		{ .kind = TASK_CLAUSE_CHILD, .pid = f->pid },
+	};
+
+	CHECK(f, task_wait_any(c, ELEMENTSOF(c), now_usec() + RUN_BUDGET) == 1);
+	CHECK(f, WIFSIGNALED(c[1].status) && WTERMSIG(c[1].status) == SIGTERM);
+	return 0;
+}
+
+static void
+test_wait_any_child_exit_before_wait(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+
+	f->pid = fork_child(f);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	assert_int_equal(task_runtime_child_exited(f->rt, f->pid, status), 0);
+	spawn(f, "late", any_late_child_task, NULL);
+	run(f);
+}
+
+static int
+parked_owner_task(void *arg)
+{
+	struct fixture *f = arg;
+	struct task_group *g = NULL;
+
+	CHECK(f, task_group_new(f->rt, NULL, "nursery", &g) == 0);
+	if (g)
+		CHECK(f, task_spawn(g, "nursed", park_task, f, NULL) == 0);
+	return park_task(f);
+}
+
+static void
+test_runtime_close_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct task_runtime *saved = f->rt;
+	struct event_base *base = event_base_new();
+	struct task_runtime *rt;
+	struct task_group *g;
+
+	assert_non_null(base);
+	assert_int_equal(task_runtime_new(base, &rt), 0);
+	task_runtime_set_reporter(rt, capture_reporter, f);
+	assert_int_equal(task_group_new(rt, NULL, "left", &g), 0);
+	assert_int_equal(task_spawn(g, "parked", park_task, f, NULL), 0);
+	assert_int_equal(task_spawn(g, "never-ran", park_task, f, NULL), 0);
+	/* An owner given up while its nursery still has a task. */
+	f->rt = rt;
+	assert_int_equal(task_spawn(g, "owner", parked_owner_task, f, NULL), 0);
+	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
+	assert_int_equal(task_runtime_close(rt), 4);
+	event_base_free(base);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "parked"), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "owner"), 1);
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "nursed"), 1);
+	f->rt = saved;
+	assert_int_equal(count_reports(f, TASK_REPORT_PENDING_AT_EXIT, "never-ran"), 1);
+}
+
 int
 main(void)
 {
@@ -1355,6 +1976,20 @@ main(void)
 		T(test_shutdown_names_pending),
 		T(test_group_close_and_busy),
 		T(test_misuse),
+		T(test_owner_ends_with_live_group),
+		T(test_closed_group_refuses_spawn),
+		T(test_spawned_child_inherits_deadline),
+		T(test_infinite_shield_refused),
+		T(test_join_returns_first_failure),
+		T(test_free_names_pending),
+		T(test_scope_cancelled_alone),
+		T(test_cancel_on_failure),
+		T(test_cancel_reason_shown),
+		T(test_shield_overrun_reported),
+		T(test_close_infinite_does_not_hang),
+		T(test_wait_any_each_clause),
+		T(test_wait_any_child_exit_before_wait),
+		T(test_runtime_close_counts),
 #undef T
 	};
 
