@@ -396,18 +396,12 @@ signal_workers(struct supervisor *sv, const char *name, int sig)
 		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
 }
 
-static bool
-exec_done(struct task_group *g)
-{
-	return !g || task_group_live(g) == 0;
-}
-
 void
 intake_announce_all(struct supervisor *sv, usec_t deadline)
 {
 	struct task_group *g = NULL;
 	struct exec_job *jobs = NULL;
-	unsigned escalations = sv->escalations;
+	struct step_scope scope;
 	int r;
 
 	/* Readiness endpoints answer 503 from the trigger on (service_ready() sees sv->stopping). */
@@ -460,20 +454,17 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	}
 
 	/* Wait for the hooks, up to intake_timeout (each kills its own command at the deadline);
-	 * a second signal skips the wait and cuts them short. */
-	while (!exec_done(g)) {
-		task_event_reset(&sv->wake);
-		if (exec_done(g))
-			break;
-		if (sv->escalations != escalations) {
-			task_group_cancel(g);
-			break;
-		}
-		if ((r = task_event_wait(&sv->wake, usec_add(deadline, COMMAND_KILL_TIMEOUT))) < 0)
-			break;
+	 * a second signal cancels the step scope, which skips the wait and cuts them short. */
+	if (g && supervisor_step_scope_enter(sv, &scope) == 0) {
+		struct task_clause c[] = { { .kind = TASK_CLAUSE_GROUP, .group = g } };
+
+		if (task_wait_any(c, ELEMENTSOF(c), usec_add(deadline, COMMAND_KILL_TIMEOUT)) ==
+		    -ECANCELED)
+			task_group_cancel_because(g, "escalation");
+		(void) supervisor_step_scope_leave(sv, &scope);
 	}
 	if (g) {
-		task_group_cancel(g);
+		task_group_cancel_because(g, "intake step over");
 		if (task_group_close(g, usec_add(now_usec(), 2 * COMMAND_KILL_TIMEOUT)) < 0)
 			log_error("Exec intakes did not end, continuing shutdown");
 		else

@@ -56,6 +56,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	task_event_init(&sv->trigger, "shutdown trigger");
 	task_event_init(&sv->stop, "stop");
 	task_event_init(&sv->wake, "supervisor changed");
+	LIST_INIT(&sv->step_scopes);
 
 	if (!(sv->report = report_new(c->supervisor.name)) ||
 	    !(sv->workers = calloc(MAX(c->n_workers, 1), sizeof(struct worker)))) {
@@ -192,6 +193,34 @@ forward(struct supervisor *sv, int sig)
 		    signal_to_string(sig), pid);
 }
 
+int
+supervisor_step_scope_enter(struct supervisor *sv, struct step_scope *s)
+{
+	int r;
+
+	if ((r = task_scope_enter(&s->scope, USEC_INFINITY)) < 0)
+		return r;
+	LIST_INSERT_HEAD(&sv->step_scopes, s, link);
+	return 0;
+}
+
+int
+supervisor_step_scope_leave(struct supervisor *sv, struct step_scope *s)
+{
+	LIST_REMOVE(s, link);
+	return task_scope_leave(&s->scope);
+}
+
+/* A second signal: every step wait in progress ends now (each leaves its scope and moves on). */
+static void
+escalate(struct supervisor *sv)
+{
+	struct step_scope *s;
+
+	LIST_FOREACH(s, &sv->step_scopes, link)
+		task_scope_cancel(&s->scope, "escalation");
+}
+
 /*
  * GNU timeout (and other killers) send their signal to graced's pid and then to its process
  * group, microseconds apart: the same signal again within second_signal_window of the one acted
@@ -234,10 +263,9 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 			    signal_to_string(sig));
 			break;
 		}
-		sv->escalations++;
 		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "escalate" }),
 		    "Received %s again: skipping the current wait", signal_to_string(sig));
-		supervisor_poke(sv);
+		escalate(sv);
 		break;
 	case SIGUSR1:
 		dump_tasks(sv);
@@ -325,23 +353,18 @@ intake_step(struct supervisor *sv)
 {
 	const struct config *c = sv->config;
 	usec_t drain = c->shutdown.drain_delay;
-	unsigned escalations;
+	struct step_scope scope;
 
 	supervisor_step_begin(sv, PHASE_INTAKE);
 	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
-	escalations = sv->escalations;
 	if (drain > 0 && sv->empty)
 		log_info("No worker is left to accept, skipping drain_delay");
-	else if (drain > 0) {
-		usec_t deadline = usec_add(now_usec(), drain);
-
+	else if (drain > 0 && supervisor_step_scope_enter(sv, &scope) == 0) {
 		log_info("Draining for %s while workers still accept",
 		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, drain));
-		while (sv->escalations == escalations) {
-			task_event_reset(&sv->wake);
-			if (task_event_wait(&sv->wake, deadline) < 0)
-				break;
-		}
+		/* Until drain_delay has passed, or a second signal cancels the scope. */
+		(void) !task_sleep_until(usec_add(now_usec(), drain));
+		(void) supervisor_step_scope_leave(sv, &scope);
 	}
 	intake_shutdown_all(sv);
 	supervisor_step_end(sv, PHASE_INTAKE);
@@ -462,10 +485,12 @@ exit_status(struct supervisor *sv)
 static void
 close_step(struct supervisor *sv)
 {
+	int r;
+
 	supervisor_step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
-	task_group_cancel(sv->workers_group);
+	task_group_cancel_because(sv->workers_group, "shutdown step close");
 	/* 0, or the first failure of a worker task (reported when it ended): empty either way. */
 	r = task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT));
 	if (r >= 0 || task_group_live(sv->workers_group) == 0) {

@@ -10,6 +10,7 @@
  */
 
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include "command.h"
@@ -43,6 +44,7 @@ struct instance {
 	struct notify_worker *notify; /* notify-worker.c: its NOTIFY_SOCKET, NULL without one */
 	bool notified_ready;         /* the current process said READY=1 */
 	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */
+	struct task_scope *watch;    /* the watch of its process, cancelled at the cancel step */
 };
 
 /* One [worker:*] section. */
@@ -57,6 +59,13 @@ struct worker {
 	bool killed;                 /* the kill signal was sent */
 	bool joined;                 /* its stop, cancel and join are over */
 	struct task_event wake;      /* an instance exited, or a dependent was joined */
+};
+
+/* A wait of a shutdown step that a second signal (second_signal = escalate) cuts short: a cancel
+ * scope on the waiting task's stack, registered with the supervisor while it is entered. */
+struct step_scope {
+	struct task_scope scope;
+	LIST_ENTRY(step_scope) link;
 };
 
 struct supervisor {
@@ -80,7 +89,7 @@ struct supervisor {
 	usec_t started;
 	bool stopping;
 	enum phase phase;
-	unsigned escalations;        /* second signals received during the shutdown */
+	LIST_HEAD(, step_scope) step_scopes; /* the step waits in progress (escalation cancels them) */
 	int last_signal;             /* the last SIGTERM/SIGINT acted on, 0 before the first */
 	usec_t last_signal_at;       /* and when it came */
 	bool empty;                  /* the shutdown began because nothing was left to run */
@@ -115,6 +124,13 @@ void supervisor_on_signal(struct supervisor *sv, int sig);
 void supervisor_trigger(struct supervisor *sv, const char *why);
 /* Wakes every task that waits for a change in the supervisor's state. */
 void supervisor_poke(struct supervisor *sv);
+/*
+ * Runs a wait of a shutdown step in s: a second signal cancels every step scope entered at that
+ * moment ("escalation"), so the wait inside returns -ECANCELED and the step moves on, while the
+ * task itself is not cancelled. Leave returns what task_scope_leave() does.
+ */
+int supervisor_step_scope_enter(struct supervisor *sv, struct step_scope *s);
+int supervisor_step_scope_leave(struct supervisor *sv, struct step_scope *s);
 /* Records the start or end of a step in the report (the earliest start, the latest end). */
 void supervisor_step_begin(struct supervisor *sv, enum phase p);
 void supervisor_step_end(struct supervisor *sv, enum phase p);
