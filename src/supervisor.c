@@ -144,8 +144,9 @@ supervisor_trigger(struct supervisor *sv, const char *why)
 	notify_stopping(sv, "stopping: intake");
 	/* No step may wait on a stuck reader of graced's output from now on. */
 	outbuf_stop_waiting();
+	/* What must act on it waits on it: the supervisor's task, instances starting or waiting for
+	 * their dependencies. */
 	task_event_set(&sv->trigger);
-	supervisor_poke(sv);
 }
 
 static void
@@ -538,11 +539,17 @@ static int
 supervisor_task(void *arg)
 {
 	struct supervisor *sv = arg; /* owned by main(), which outlives the loop */
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->trigger },
+		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->wake },
+	};
 	int r;
 
 	if (start_workers(sv) < 0)
 		supervisor_trigger(sv, "start failure");
-	while (!sv->stopping) {
+	/* Until the trigger (clause 0); a change of the workers' state (clause 1) is looked at. */
+	task_event_set(&sv->wake);
+	while (task_wait_any(c, ELEMENTSOF(c), USEC_INFINITY) == 1) {
 		task_event_reset(&sv->wake);
 		/* Single-command mode ends with its command (a critical worker) anyway. */
 		if (report_running(sv) && !sv->single &&
@@ -552,12 +559,12 @@ supervisor_task(void *arg)
 			supervisor_trigger(sv, "nothing left to run");
 			break;
 		}
-		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
-			break;
 	}
 
 	intake_step(sv);
 	sv->phase = PHASE_STOP;
+	/* The stop step's in-process part: what waits on the stop event (an instance waiting out
+	 * its restart_delay) wakes up; the stoppers signal the processes. */
 	task_event_set(&sv->stop);
 	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
 		log_error_errno(r, "Failed to run the stop steps, killing every worker");

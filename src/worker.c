@@ -635,7 +635,8 @@ run_instance(struct instance *in)
 		return;
 	}
 
-	while (!sv->stopping) {
+	/* Restarted until the shutdown begins. */
+	while (!task_event_is_set(&sv->trigger)) {
 		usec_t delay;
 
 		record_start(in);
@@ -676,7 +677,7 @@ run_instance(struct instance *in)
 
 		/* Until it ends: on its own, or because the shutdown's stopper told it to (then this
 		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it). */
-		if (watch_exit(in) < 0 || sv->stopping)
+		if (watch_exit(in) < 0 || task_event_is_set(&sv->trigger))
 			return;
 		/* Gone, so not ready: a restarted process is checked again like the first. */
 		in->ready = false;
