@@ -369,7 +369,6 @@ exec_task(void *arg)
 		log_fields(LOG_ERR, 0, INTAKE_FIELDS(i, "exec-failed"),
 		    "Intake '%s': command %s, continuing shutdown", i->config->name, failed);
 		record(i, "run", failed);
-		task_event_set(&i->sv->wake);
 		return 0;
 	}
 	command_describe(&res, what, sizeof(what));
@@ -383,7 +382,6 @@ exec_task(void *arg)
 		    i->config->name, pid, what,
 		    WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 ? "" : ", continuing shutdown");
 	record(i, "run", what);
-	task_event_set(&i->sv->wake);
 	return 0;
 }
 

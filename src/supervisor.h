@@ -7,6 +7,15 @@
  * supervisor and runs as tasks on one event loop: one task per worker instance (spawn, ready,
  * watch, restart), one stopper per worker (stop, cancel, join in reverse dependency order), and
  * the supervisor's own task that runs the steps in order.
+ *
+ * How the tasks learn about the shutdown: they wait on its events, each as one clause of a
+ * task_wait_any() next to what they wait for anyway, never by polling a flag. The trigger event
+ * ends the supervisor's watch, the instances' start phase (readiness, dependencies) and their
+ * restarts; the stop event (set at the stop step) ends a restart_delay; at a worker's cancel step
+ * its stopper cancels the instances' watches of their processes ("shutdown step cancel": they
+ * are still reaped, outside that scope); the close step cancels what still serves the workers
+ * ("shutdown step close"). Every wait of a step runs in a struct step_scope that a second signal
+ * cancels ("escalation"). sv->stopping stays as state (status, readiness answers, outcomes).
  */
 
 #include <stdbool.h>
@@ -81,8 +90,8 @@ struct supervisor {
 	size_t n_intakes;
 	bool single;                 /* single-command mode: exit with the child's status */
 
-	struct task_event trigger;   /* set once: the shutdown begins */
-	struct task_event stop;      /* the stop event: set at the stop step */
+	struct task_event trigger;   /* set once: the shutdown begins (waited on, see above) */
+	struct task_event stop;      /* the stop event: set at the stop step (see above) */
 	struct task_event wake;      /* the supervisor's own waits: something changed */
 	struct task_group *workers_group;  /* instance tasks; each instance has a subgroup */
 	struct task_group *stoppers; /* one stopper per worker during the shutdown */
