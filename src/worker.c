@@ -413,7 +413,9 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
  * The clauses every wait of the start (readiness) phase ends on besides its own: the shutdown
  * trigger (clause 0: the phase is over, -ECANCELED) and the process's exit (clause 1).
  */
-#define START_CLAUSES(in)                                                                          	{ .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->sv->trigger },                        	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
+#define START_CLAUSES(in)                                                                          \
+	{ .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->sv->trigger },                        \
+	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
 
 /* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, -ECHILD (the
  * exit recorded) when the process ended, else r (its own clause's index, or an error). */
