@@ -62,6 +62,9 @@ command = sh -c "setsid $GW --name deaf --log $EV --ignore TERM & exec $GW --nam
 INI
 start_graced -c "$T/b.ini"
 wait_for 10 events_at_least 1 ' deaf start' || fail "the job did not start: $(cat "$T/graced.log")"
+# It left the test's session too (setsid): run.sh would not see it if graced failed to end it.
+deaf=$(grep -E ' deaf start pid=' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')
+trap '[ -n "$deaf" ] && kill -KILL "$deaf" 2>/dev/null' EXIT
 wait_for 10 events_at_least 1 ' main start' || fail "main did not start"
 kill -TERM "$GPID"
 wait_for 10 events_at_least 1 ' deaf signal SIGCONT' || fail "the straggler got no stop signal"
@@ -80,5 +83,6 @@ expect_eq "$(json 'len(r["stragglers"])')" 1 "one straggler in the report"
 expect_between "$(json 'r["stragglers"][0]["exit_ms"]')" 0 30000 \
     "the second SIGTERM ends the straggler's stop wait, not its 60 s stop_timeout"
 expect_pending_at_exit 0
+expect_eq "$(pids_alive "$deaf")" 0 "the straggler is gone"
 
 finish
