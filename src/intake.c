@@ -400,6 +400,7 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	struct task_group *g = NULL;
 	struct exec_job *jobs = NULL;
 	struct step_scope scope;
+	const char *why = "intake step over";
 	int r;
 
 	/* Readiness endpoints answer 503 from the trigger on (service_ready() sees sv->stopping). */
@@ -458,11 +459,12 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 
 		if (task_wait_any(c, ELEMENTSOF(c), usec_add(deadline, COMMAND_KILL_TIMEOUT)) ==
 		    -ECANCELED)
-			task_group_cancel_because(g, "escalation");
+			why = "escalation";
 		(void) supervisor_step_scope_leave(sv, &scope);
 	}
 	if (g) {
-		task_group_cancel_because(g, "intake step over");
+		/* Whatever still runs (a hook past its kill, one a second signal cut short). */
+		task_group_cancel_because(g, why);
 		if (task_group_close(g, usec_add(now_usec(), 2 * COMMAND_KILL_TIMEOUT)) < 0)
 			log_error("Exec intakes did not end, continuing shutdown");
 		else
