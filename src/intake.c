@@ -369,7 +369,6 @@ exec_task(void *arg)
 		log_fields(LOG_ERR, 0, INTAKE_FIELDS(i, "exec-failed"),
 		    "Intake '%s': command %s, continuing shutdown", i->config->name, failed);
 		record(i, "run", failed);
-		task_event_set(&i->sv->wake);
 		return 0;
 	}
 	command_describe(&res, what, sizeof(what));
@@ -383,7 +382,6 @@ exec_task(void *arg)
 		    i->config->name, pid, what,
 		    WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 ? "" : ", continuing shutdown");
 	record(i, "run", what);
-	task_event_set(&i->sv->wake);
 	return 0;
 }
 
@@ -396,18 +394,13 @@ signal_workers(struct supervisor *sv, const char *name, int sig)
 		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
 }
 
-static bool
-exec_done(struct task_group *g)
-{
-	return !g || task_group_live(g) == 0;
-}
-
 void
 intake_announce_all(struct supervisor *sv, usec_t deadline)
 {
 	struct task_group *g = NULL;
 	struct exec_job *jobs = NULL;
-	unsigned escalations = sv->escalations;
+	struct step_scope scope;
+	const char *why = "intake step over";
 	int r;
 
 	/* Readiness endpoints answer 503 from the trigger on (service_ready() sees sv->stopping). */
@@ -460,20 +453,18 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	}
 
 	/* Wait for the hooks, up to intake_timeout (each kills its own command at the deadline);
-	 * a second signal skips the wait and cuts them short. */
-	while (!exec_done(g)) {
-		task_event_reset(&sv->wake);
-		if (exec_done(g))
-			break;
-		if (sv->escalations != escalations) {
-			task_group_cancel(g);
-			break;
-		}
-		if ((r = task_event_wait(&sv->wake, usec_add(deadline, COMMAND_KILL_TIMEOUT))) < 0)
-			break;
+	 * a second signal cancels the step scope, which skips the wait and cuts them short. */
+	if (g && supervisor_step_scope_enter(sv, &scope) == 0) {
+		struct task_clause c[] = { { .kind = TASK_CLAUSE_GROUP, .group = g } };
+
+		if (task_wait_any(c, ELEMENTSOF(c), usec_add(deadline, COMMAND_KILL_TIMEOUT)) ==
+		    -ECANCELED)
+			why = "escalation";
+		(void) supervisor_step_scope_leave(sv, &scope);
 	}
 	if (g) {
-		task_group_cancel(g);
+		/* Whatever still runs (a hook past its kill, one a second signal cut short). */
+		task_group_cancel_because(g, why);
 		if (task_group_close(g, usec_add(now_usec(), 2 * COMMAND_KILL_TIMEOUT)) < 0)
 			log_error("Exec intakes did not end, continuing shutdown");
 		else

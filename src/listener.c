@@ -67,7 +67,7 @@ evict_one(struct listener *l)
 		return false;
 	victim->evicted = true;
 	if (victim->task)
-		task_cancel(victim->task);
+		task_cancel_because(victim->task, "evicted: too many clients");
 	return true;
 }
 

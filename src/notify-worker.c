@@ -407,7 +407,7 @@ notify_worker_close(struct instance *in)
 	if (!nw || !nw->reader)
 		return;
 	notify_worker_disarm(in);
-	task_cancel(nw->reader);
+	task_cancel_because(nw->reader, "process ended");
 	/* It ends at its next switch; if this task is cancelled itself, the reader's handle goes
 	 * with the instance's group instead. */
 	if (task_join(nw->reader, USEC_INFINITY, NULL) == 0)

@@ -10,8 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "config.h"
 #include "log.h"
 #include "parse.h"
@@ -172,14 +170,6 @@ command_of(pid_t pid, char *buf, size_t n)
 			buf[i] = ' ';
 }
 
-static void
-poke(evutil_socket_t fd, short what, void *userdata)
-{
-	struct supervisor *sv = userdata;
-
-	task_event_set(&sv->wake);
-}
-
 static int
 track(struct supervisor *sv, pid_t pid)
 {
@@ -195,11 +185,9 @@ track(struct supervisor *sv, pid_t pid)
 	*s = (struct straggler) { .pid = pid, .record = sv->report->n_stragglers };
 	if (!report_add_straggler(sv->report, pid, command))
 		return -ENOMEM;
-	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process; its end
-	 * wakes the straggler task like any other change. */
+	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process: the
+	 * straggler task waits on it (wait_gone()). */
 	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-	if (s->pidfd >= 0 && (s->exited = event_new(sv->base, s->pidfd, EV_READ, poke, sv)))
-		(void) event_add(s->exited, NULL);
 	sv->n_stragglers++;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "straggler" }, { "pid", pidbuf }),
@@ -247,8 +235,6 @@ mark_gone(struct supervisor *sv, struct straggler *s, enum outcome outcome)
 	struct report_straggler *rec = &sv->report->stragglers[s->record];
 
 	s->gone = true;
-	if (s->exited)
-		event_free(TAKE_PTR(s->exited));
 	s->pidfd = safe_close(s->pidfd);
 	rec->outcome = outcome;
 	rec->exit = now_usec();
@@ -288,42 +274,66 @@ is_gone(const struct straggler *s)
 	return poll(&(struct pollfd) { .fd = s->pidfd, .events = POLLIN }, 1, 0) > 0;
 }
 
+/* Marks what is gone; fills c (if not NULL: room for n_stragglers + 1) with a clause per pidfd
+ * of those left, then the supervisor's wake event (for the ones without a pidfd). Returns how
+ * many are left. */
+static size_t
+look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t *ret_n)
+{
+	size_t left = 0, n = 0;
+
+	task_event_reset(&sv->wake);
+	for (size_t i = 0; i < sv->n_stragglers; i++) {
+		struct straggler *s = &sv->stragglers[i];
+
+		if (s->gone)
+			continue;
+		if (is_gone(s)) {
+			mark_gone(sv, s, outcome);
+			continue;
+		}
+		left++;
+		if (c && s->pidfd >= 0)
+			c[n++] = (struct task_clause) {
+				.kind = TASK_CLAUSE_FD, .fd = s->pidfd, .events = TASK_FD_READ
+			};
+	}
+	if (c)
+		c[n++] = (struct task_clause) { .kind = TASK_CLAUSE_EVENT, .event = &sv->wake };
+	*ret_n = n;
+	return left;
+}
+
 /*
- * Waits until every tracked straggler is gone, the deadline, or a second signal (escalation):
- * true when none is left. Their pidfds wake the task; one without is only looked at again when
- * something else does, or at the deadline.
+ * Waits until every tracked straggler is gone, or the deadline, in a step scope (a second
+ * signal cancels it): true when none is left. The task waits on their pidfds; one without is
+ * only looked at again when something else wakes the supervisor, or at the deadline.
  */
 static bool
 wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
 {
-	unsigned escalations = sv->escalations;
-	bool timed_out = false;
+	_cleanup_free_ struct task_clause *c = calloc(sv->n_stragglers + 1, sizeof(*c));
+	struct step_scope scope;
+	bool gone = false;
+	size_t n;
+	int r;
 
+	if (!c || supervisor_step_scope_enter(sv, &scope) < 0)
+		return look(sv, outcome, NULL, &n) == 0;
 	for (;;) {
-		bool left = false;
-		int r;
-
-		task_event_reset(&sv->wake);
-		for (size_t i = 0; i < sv->n_stragglers; i++) {
-			struct straggler *s = &sv->stragglers[i];
-
-			if (s->gone)
-				continue;
-			if (is_gone(s))
-				mark_gone(sv, s, outcome);
-			else
-				left = true;
+		if (look(sv, outcome, c, &n) == 0) {
+			gone = true;
+			break;
 		}
-		if (!left)
-			return true;
-		if (timed_out || sv->escalations != escalations)
-			return false;
-		/* At the deadline, one more look: a busy loop may not have run the wakeup yet. */
-		if ((r = task_event_wait(&sv->wake, deadline)) == -ETIMEDOUT)
-			timed_out = true;
-		else if (r < 0)
-			return false;
+		if ((r = task_wait_any(c, n, deadline)) < 0) {
+			/* At the deadline (or the escalation), one more look: a busy loop may not have
+			 * run the wakeup yet. */
+			gone = look(sv, outcome, c, &n) == 0;
+			break;
+		}
 	}
+	(void) supervisor_step_scope_leave(sv, &scope);
+	return gone;
 }
 
 static bool
@@ -396,11 +406,8 @@ straggler_task(void *arg)
 void
 straggler_free_all(struct supervisor *sv)
 {
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		if (sv->stragglers[i].exited)
-			event_free(sv->stragglers[i].exited);
+	for (size_t i = 0; i < sv->n_stragglers; i++)
 		safe_close(sv->stragglers[i].pidfd);
-	}
 	free(sv->stragglers);
 	sv->stragglers = NULL;
 	sv->n_stragglers = 0;

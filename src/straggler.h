@@ -15,13 +15,12 @@
 
 #include "graced.h"
 
-struct event;
 struct supervisor;
 
 struct straggler {
 	pid_t pid;
-	int pidfd;             /* readable once the process is gone; -1 when it could not be had */
-	struct event *exited;  /* on the pidfd: wakes the straggler task */
+	int pidfd;             /* readable once the process is gone (the straggler task waits on
+				* it); -1 when it could not be had */
 	size_t record;         /* its entry in the report */
 	bool gone;
 };

@@ -56,6 +56,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	task_event_init(&sv->trigger, "shutdown trigger");
 	task_event_init(&sv->stop, "stop");
 	task_event_init(&sv->wake, "supervisor changed");
+	LIST_INIT(&sv->step_scopes);
 
 	if (!(sv->report = report_new(c->supervisor.name)) ||
 	    !(sv->workers = calloc(MAX(c->n_workers, 1), sizeof(struct worker)))) {
@@ -143,8 +144,9 @@ supervisor_trigger(struct supervisor *sv, const char *why)
 	notify_stopping(sv, "stopping: intake");
 	/* No step may wait on a stuck reader of graced's output from now on. */
 	outbuf_stop_waiting();
+	/* What must act on it waits on it: the supervisor's task, instances starting or waiting for
+	 * their dependencies. */
 	task_event_set(&sv->trigger);
-	supervisor_poke(sv);
 }
 
 static void
@@ -192,6 +194,34 @@ forward(struct supervisor *sv, int sig)
 		    signal_to_string(sig), pid);
 }
 
+int
+supervisor_step_scope_enter(struct supervisor *sv, struct step_scope *s)
+{
+	int r;
+
+	if ((r = task_scope_enter(&s->scope, USEC_INFINITY)) < 0)
+		return r;
+	LIST_INSERT_HEAD(&sv->step_scopes, s, link);
+	return 0;
+}
+
+int
+supervisor_step_scope_leave(struct supervisor *sv, struct step_scope *s)
+{
+	LIST_REMOVE(s, link);
+	return task_scope_leave(&s->scope);
+}
+
+/* A second signal: every step wait in progress ends now (each leaves its scope and moves on). */
+static void
+escalate(struct supervisor *sv)
+{
+	struct step_scope *s;
+
+	LIST_FOREACH(s, &sv->step_scopes, link)
+		task_scope_cancel(&s->scope, "escalation");
+}
+
 /*
  * GNU timeout (and other killers) send their signal to graced's pid and then to its process
  * group, microseconds apart: the same signal again within second_signal_window of the one acted
@@ -234,10 +264,9 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 			    signal_to_string(sig));
 			break;
 		}
-		sv->escalations++;
 		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "escalate" }),
 		    "Received %s again: skipping the current wait", signal_to_string(sig));
-		supervisor_poke(sv);
+		escalate(sv);
 		break;
 	case SIGUSR1:
 		dump_tasks(sv);
@@ -325,23 +354,18 @@ intake_step(struct supervisor *sv)
 {
 	const struct config *c = sv->config;
 	usec_t drain = c->shutdown.drain_delay;
-	unsigned escalations;
+	struct step_scope scope;
 
 	supervisor_step_begin(sv, PHASE_INTAKE);
 	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
-	escalations = sv->escalations;
 	if (drain > 0 && sv->empty)
 		log_info("No worker is left to accept, skipping drain_delay");
-	else if (drain > 0) {
-		usec_t deadline = usec_add(now_usec(), drain);
-
+	else if (drain > 0 && supervisor_step_scope_enter(sv, &scope) == 0) {
 		log_info("Draining for %s while workers still accept",
 		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, drain));
-		while (sv->escalations == escalations) {
-			task_event_reset(&sv->wake);
-			if (task_event_wait(&sv->wake, deadline) < 0)
-				break;
-		}
+		/* Until drain_delay has passed, or a second signal cancels the scope. */
+		(void) !task_sleep_until(usec_add(now_usec(), drain));
+		(void) supervisor_step_scope_leave(sv, &scope);
 	}
 	intake_shutdown_all(sv);
 	supervisor_step_end(sv, PHASE_INTAKE);
@@ -467,7 +491,7 @@ close_step(struct supervisor *sv)
 	supervisor_step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
-	task_group_cancel(sv->workers_group);
+	task_group_cancel_because(sv->workers_group, "shutdown step close");
 	/* 0, or the first failure of a worker task (reported when it ended): empty either way. */
 	r = task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT));
 	if (r >= 0 || task_group_live(sv->workers_group) == 0) {
@@ -515,11 +539,17 @@ static int
 supervisor_task(void *arg)
 {
 	struct supervisor *sv = arg; /* owned by main(), which outlives the loop */
+	struct task_clause c[] = {
+		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->trigger },
+		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->wake },
+	};
 	int r;
 
 	if (start_workers(sv) < 0)
 		supervisor_trigger(sv, "start failure");
-	while (!sv->stopping) {
+	/* Until the trigger (clause 0); a change of the workers' state (clause 1) is looked at. */
+	task_event_set(&sv->wake);
+	while (task_wait_any(c, ELEMENTSOF(c), USEC_INFINITY) == 1) {
 		task_event_reset(&sv->wake);
 		/* Single-command mode ends with its command (a critical worker) anyway. */
 		if (report_running(sv) && !sv->single &&
@@ -529,12 +559,12 @@ supervisor_task(void *arg)
 			supervisor_trigger(sv, "nothing left to run");
 			break;
 		}
-		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
-			break;
 	}
 
 	intake_step(sv);
 	sv->phase = PHASE_STOP;
+	/* The stop step's in-process part: what waits on the stop event (an instance waiting out
+	 * its restart_delay) wakes up; the stoppers signal the processes. */
 	task_event_set(&sv->stop);
 	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
 		log_error_errno(r, "Failed to run the stop steps, killing every worker");

@@ -7,9 +7,19 @@
  * supervisor and runs as tasks on one event loop: one task per worker instance (spawn, ready,
  * watch, restart), one stopper per worker (stop, cancel, join in reverse dependency order), and
  * the supervisor's own task that runs the steps in order.
+ *
+ * How the tasks learn about the shutdown: they wait on its events, each as one clause of a
+ * task_wait_any() next to what they wait for anyway, never by polling a flag. The trigger event
+ * ends the supervisor's watch, the instances' start phase (readiness, dependencies) and their
+ * restarts; the stop event (set at the stop step) ends a restart_delay; at a worker's cancel step
+ * its stopper cancels the instances' watches of their processes ("shutdown step cancel": they
+ * are still reaped, outside that scope); the close step cancels what still serves the workers
+ * ("shutdown step close"). Every wait of a step runs in a struct step_scope that a second signal
+ * cancels ("escalation"). sv->stopping stays as state (status, readiness answers, outcomes).
  */
 
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include "command.h"
@@ -43,6 +53,7 @@ struct instance {
 	struct notify_worker *notify; /* notify-worker.c: its NOTIFY_SOCKET, NULL without one */
 	bool notified_ready;         /* the current process said READY=1 */
 	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */
+	struct task_scope *watch;    /* the watch of its process, cancelled at the cancel step */
 };
 
 /* One [worker:*] section. */
@@ -59,6 +70,13 @@ struct worker {
 	struct task_event wake;      /* an instance exited, or a dependent was joined */
 };
 
+/* A wait of a shutdown step that a second signal (second_signal = escalate) cuts short: a cancel
+ * scope on the waiting task's stack, registered with the supervisor while it is entered. */
+struct step_scope {
+	struct task_scope scope;
+	LIST_ENTRY(step_scope) link;
+};
+
 struct supervisor {
 	struct event_base *base;
 	struct task_runtime *rt;
@@ -72,15 +90,15 @@ struct supervisor {
 	size_t n_intakes;
 	bool single;                 /* single-command mode: exit with the child's status */
 
-	struct task_event trigger;   /* set once: the shutdown begins */
-	struct task_event stop;      /* the stop event: set at the stop step */
+	struct task_event trigger;   /* set once: the shutdown begins (waited on, see above) */
+	struct task_event stop;      /* the stop event: set at the stop step (see above) */
 	struct task_event wake;      /* the supervisor's own waits: something changed */
 	struct task_group *workers_group;  /* instance tasks; each instance has a subgroup */
 	struct task_group *stoppers; /* one stopper per worker during the shutdown */
 	usec_t started;
 	bool stopping;
 	enum phase phase;
-	unsigned escalations;        /* second signals received during the shutdown */
+	LIST_HEAD(, step_scope) step_scopes; /* the step waits in progress (escalation cancels them) */
 	int last_signal;             /* the last SIGTERM/SIGINT acted on, 0 before the first */
 	usec_t last_signal_at;       /* and when it came */
 	bool empty;                  /* the shutdown began because nothing was left to run */
@@ -115,6 +133,13 @@ void supervisor_on_signal(struct supervisor *sv, int sig);
 void supervisor_trigger(struct supervisor *sv, const char *why);
 /* Wakes every task that waits for a change in the supervisor's state. */
 void supervisor_poke(struct supervisor *sv);
+/*
+ * Runs a wait of a shutdown step in s: a second signal cancels every step scope entered at that
+ * moment ("escalation"), so the wait inside returns -ECANCELED and the step moves on, while the
+ * task itself is not cancelled. Leave returns what task_scope_leave() does.
+ */
+int supervisor_step_scope_enter(struct supervisor *sv, struct step_scope *s);
+int supervisor_step_scope_leave(struct supervisor *sv, struct step_scope *s);
 /* Records the start or end of a step in the report (the earliest start, the latest end). */
 void supervisor_step_begin(struct supervisor *sv, enum phase p);
 void supervisor_step_end(struct supervisor *sv, enum phase p);

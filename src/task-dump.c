@@ -18,6 +18,45 @@ format_duration(char *buf, size_t size, usec_t d)
 	    (d % USEC_PER_SEC) / USEC_PER_MSEC);
 }
 
+/* task_wait_any()'s clauses, "event stop | child 4211 | fd 7": the snprintf() count. */
+static int
+format_clauses(const struct task_clause *c, size_t n_clauses, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s", "");
+
+	for (size_t i = 0; i < n_clauses && n >= 0 && (size_t) n < size; i++) {
+		const char *sep = i > 0 ? " | " : "";
+		char *p = buf + n;
+		size_t left = size - (size_t) n;
+		int k;
+
+		switch (c[i].kind) {
+		case TASK_CLAUSE_CHILD:
+			k = snprintf(p, left, "%schild %d", sep, (int) c[i].pid);
+			break;
+		case TASK_CLAUSE_FD:
+			k = snprintf(p, left, "%sfd %d", sep, c[i].fd);
+			break;
+		case TASK_CLAUSE_EVENT:
+			k = snprintf(p, left, "%sevent %s", sep, strempty(c[i].event->name));
+			break;
+		case TASK_CLAUSE_TASK:
+			k = snprintf(p, left, "%stask '%s'", sep, c[i].task->name);
+			break;
+		case TASK_CLAUSE_GROUP:
+			k = snprintf(p, left, "%sgroup '%s'", sep, c[i].group->name);
+			break;
+		default:
+			k = snprintf(p, left, "%s?", sep);
+			break;
+		}
+		if (k < 0)
+			return k;
+		n += k;
+	}
+	return n;
+}
+
 /* "fd 7 readable", "child 4211", "event stop", "until +2.500s": what t waits for, from now. */
 static void
 format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
@@ -55,7 +94,7 @@ format_awaits(const struct task *t, usec_t now, char *buf, size_t size)
 		n = snprintf(buf, size, "child %d", (int) t->wait.child->pid);
 		break;
 	case WAIT_ANY:
-		n = snprintf(buf, size, "any of %zu", t->wait.n_clauses);
+		n = format_clauses(t->wait.clauses, t->wait.n_clauses, buf, size);
 		break;
 	default:
 		n = snprintf(buf, size, "?");

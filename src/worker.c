@@ -24,9 +24,8 @@
 #include "task.h"
 #include "util.h"
 
-/* How often a ready = notify worker that has not said READY=1 yet is checked for an exit. */
-#define READY_NOTIFY_POLL (50 * USEC_PER_MSEC)
-/* How often a tcp: readiness probe is repeated while the worker starts. */
+/* How often a tcp: readiness probe is repeated while the worker starts (a probe interval: an
+ * exit or the shutdown trigger ends the wait between two probes at once). */
 #define READY_TCP_INTERVAL (50 * USEC_PER_MSEC)
 /* How long the output of an exited process may take to reach EOF before its pumps are cut. */
 #define OUTPUT_DRAIN_TIMEOUT (2 * USEC_PER_SEC)
@@ -214,6 +213,26 @@ wait_exit(struct instance *in, usec_t deadline)
 	return 0;
 }
 
+/*
+ * The watch of a running process: wait_exit() inside a scope of its own, which the worker's
+ * stopper cancels at the cancel step ("shutdown step cancel"). Only the watch is cancelled:
+ * worker_instance_task() reaps the process afterwards, outside it.
+ */
+static int
+watch_exit(struct instance *in)
+{
+	struct task_scope watch;
+	int r;
+
+	if ((r = task_scope_enter(&watch, USEC_INFINITY)) < 0)
+		return r;
+	in->watch = &watch;
+	r = wait_exit(in, USEC_INFINITY);
+	in->watch = NULL;
+	(void) task_scope_leave(&watch);
+	return r;
+}
+
 /* Creates a pipe whose read end (non-blocking, ours) gets the child's output. */
 static int
 output_pipe(int ret[2])
@@ -366,35 +385,72 @@ fail:
 }
 
 /*
- * Waits on the instance's wake event until done(in) holds, the deadline passes, or (with
- * escalation) a second signal asks to skip this wait: 0, -ETIMEDOUT, or -ECANCELED.
+ * Waits on the instance's wake event until done(in) holds, the deadline passes, or the event end
+ * is set (the shutdown trigger, the stop event): 0, -ETIMEDOUT, or -ECANCELED.
  */
 static int
-wait_until(struct instance *in, bool (*done)(const struct instance *), usec_t deadline)
+wait_until(struct instance *in, bool (*done)(const struct instance *), struct task_event *end,
+    usec_t deadline)
 {
 	for (;;) {
+		struct task_clause c[] = {
+			{ .kind = TASK_CLAUSE_EVENT, .event = end },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &in->wake },
+		};
 		int r;
 
 		task_event_reset(&in->wake);
 		if (done(in))
 			return 0;
-		if ((r = task_event_wait(&in->wake, deadline)) < 0)
+		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) == 0)
+			return -ECANCELED;
+		if (r < 0)
 			return r;
 	}
 }
 
-static bool
-stopping(const struct instance *in)
+/*
+ * The clauses every wait of the start (readiness) phase ends on besides its own: the shutdown
+ * trigger (clause 0: the phase is over, -ECANCELED) and the process's exit (clause 1).
+ */
+#define START_CLAUSES(in)                                                                          \
+	{ .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->sv->trigger },                        \
+	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
+
+/* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, -ECHILD (the
+ * exit recorded) when the process ended, else r (its own clause's index, or an error). */
+static int
+start_clause_result(struct instance *in, const struct task_clause *c, int r)
 {
-	return in->worker->sv->stopping;
+	if (r == 0)
+		return -ECANCELED;
+	if (r == 1) {
+		record_exit(in, c[1].status);
+		return -ECHILD;
+	}
+	return r;
 }
 
-/* A non-blocking connect to 127.0.0.1:port: 0 once something accepts. */
+/* Until the deadline (-ETIMEDOUT), the trigger or the process's exit. */
 static int
-probe_tcp(uint16_t port, usec_t deadline)
+wait_start_phase(struct instance *in, usec_t deadline)
+{
+	struct task_clause c[] = { START_CLAUSES(in) };
+
+	return start_clause_result(in, c, task_wait_any(c, ELEMENTSOF(c), deadline));
+}
+
+/* A non-blocking connect to 127.0.0.1:port: 0 once something accepts; -ECANCELED, -ECHILD as
+ * wait_start_phase(). */
+static int
+probe_tcp(struct instance *in, uint16_t port, usec_t deadline)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct task_clause c[] = {
+		START_CLAUSES(in),
+		{ .kind = TASK_CLAUSE_FD, .fd = fd, .events = TASK_FD_WRITE },
+	};
 	socklen_t len = sizeof(int);
 	int r, error = 0;
 
@@ -405,7 +461,7 @@ probe_tcp(uint16_t port, usec_t deadline)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -errno;
-	if ((r = task_wait_fd(fd, TASK_FD_WRITE, deadline)) < 0)
+	if ((r = start_clause_result(in, c, task_wait_any(c, ELEMENTSOF(c), deadline))) < 0)
 		return r;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
 		return -errno;
@@ -413,32 +469,29 @@ probe_tcp(uint16_t port, usec_t deadline)
 }
 
 /*
- * ready = notify: until the process (or one of its process group) sends READY=1. Its
+ * ready = notify: until the process (or one of its process group) sends READY=1, which wakes
+ * this through the instance's wake event, as its exit and the trigger do. Its
  * EXTEND_TIMEOUT_USEC= moves the deadline past start_timeout.
  */
 static int
 wait_notified(struct instance *in, usec_t deadline)
 {
 	for (;;) {
-		usec_t d = MAX(deadline, in->extended), now = now_usec();
+		usec_t d = MAX(deadline, in->extended);
+		struct task_clause c[] = {
+			START_CLAUSES(in),
+			{ .kind = TASK_CLAUSE_EVENT, .event = &in->wake },
+		};
 		int r;
 
 		task_event_reset(&in->wake);
 		if (in->notified_ready)
 			return 0;
-		if (in->worker->sv->stopping)
-			return -ECANCELED;
-		/* This task reaps its own process: look for an exit without waiting for one. */
-		if ((r = wait_exit(in, now)) == 0)
-			return -ECHILD;
-		if (r != -ETIMEDOUT)
-			return r;
-		if (now >= d)
-			return -ETIMEDOUT;
-		/* READY=1 (and EXTEND_TIMEOUT_USEC=) wake this at once; an exit is seen within
-		 * READY_NOTIFY_POLL. */
-		r = task_event_wait(&in->wake, MIN(d, usec_add(now, READY_NOTIFY_POLL)));
-		if (r < 0 && r != -ETIMEDOUT)
+		r = start_clause_result(in, c, task_wait_any(c, ELEMENTSOF(c), d));
+		/* An EXTEND_TIMEOUT_USEC= that came with the deadline still counts. */
+		if (r == -ETIMEDOUT && (in->notified_ready || MAX(deadline, in->extended) > d))
+			continue;
+		if (r < 0)
 			return r;
 	}
 }
@@ -458,24 +511,19 @@ wait_ready(struct instance *in)
 	case READY_DELAY:
 		if (c->ready.delay >= c->start_timeout)
 			return -ETIMEDOUT;
-		r = wait_exit(in, usec_add(now_usec(), c->ready.delay));
-		if (r == -ETIMEDOUT)
-			return 0;
-		return r < 0 ? r : in->worker->sv->stopping ? -ECANCELED : -ECHILD;
+		r = wait_start_phase(in, usec_add(now_usec(), c->ready.delay));
+		return r == -ETIMEDOUT ? 0 : r;
 	case READY_TCP:
 		for (;;) {
 			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
 
-			if (in->worker->sv->stopping)
-				return -ECANCELED;
-			if (probe_tcp(c->ready.port, next) == 0)
-				return 0;
+			r = probe_tcp(in, c->ready.port, next);
+			if (r == 0 || r == -ECANCELED || r == -ECHILD)
+				return r;
 			if (now_usec() >= deadline)
 				return -ETIMEDOUT;
-			r = wait_exit(in, next);
-			if (r == 0)
-				return in->worker->sv->stopping ? -ECANCELED : -ECHILD;
-			if (r != -ETIMEDOUT)
+			/* The rest of the interval, if the probe was refused at once. */
+			if ((r = wait_start_phase(in, next)) != -ETIMEDOUT)
 				return r;
 		}
 	case READY_NOTIFY:
@@ -524,7 +572,7 @@ dependencies_settled(const struct instance *in)
 {
 	struct supervisor *sv = in->worker->sv;
 
-	if (sv->stopping || failed_dependency(in))
+	if (failed_dependency(in))
 		return true;
 	for (char **a = in->worker->config->after; a && *a; a++) {
 		struct worker *d = supervisor_find_worker(sv, *a);
@@ -580,7 +628,8 @@ run_instance(struct instance *in)
 	const char *dep;
 	int r;
 
-	if (wait_until(in, dependencies_settled, USEC_INFINITY) < 0 || sv->stopping)
+	/* Until every worker it is after= is ready, or the shutdown makes that moot. */
+	if (wait_until(in, dependencies_settled, &sv->trigger, USEC_INFINITY) < 0)
 		return;
 	if ((dep = failed_dependency(in))) {
 		snprintf(why, sizeof(why), "not started, worker '%s' it is after= failed", dep);
@@ -588,7 +637,8 @@ run_instance(struct instance *in)
 		return;
 	}
 
-	while (!sv->stopping) {
+	/* Restarted until the shutdown begins. */
+	while (!task_event_is_set(&sv->trigger)) {
 		usec_t delay;
 
 		record_start(in);
@@ -605,8 +655,9 @@ run_instance(struct instance *in)
 			return;
 		}
 		if (!in->ready) {
+			/* The shutdown trigger ends the start phase: -ECANCELED. */
 			r = wait_ready(in);
-			if (r == -ECANCELED && sv->stopping)
+			if (r == -ECANCELED)
 				return;
 			if (r < 0) {
 				snprintf(why, sizeof(why), "%s",
@@ -626,8 +677,9 @@ run_instance(struct instance *in)
 			supervisor_poke(sv);
 		}
 
-		/* Until it ends: on its own, or because the shutdown's stopper told it to. */
-		if (wait_exit(in, USEC_INFINITY) < 0 || sv->stopping)
+		/* Until it ends: on its own, or because the shutdown's stopper told it to (then this
+		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it). */
+		if (watch_exit(in) < 0 || task_event_is_set(&sv->trigger))
 			return;
 		/* Gone, so not ready: a restarted process is checked again like the first. */
 		in->ready = false;
@@ -659,7 +711,9 @@ run_instance(struct instance *in)
 		}
 		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "restart"), "Restarting worker '%s' in %s",
 		    in->name, format_duration(d, sizeof(d), delay));
-		if (wait_until(in, stopping, usec_add(now_usec(), delay)) != -ETIMEDOUT)
+		/* No restart once the shutdown began (the loop's condition); an instance with no
+		 * process has nothing to stop, and the stop step ends its wait. */
+		if (task_event_wait(&sv->stop, usec_add(now_usec(), delay)) != -ETIMEDOUT)
 			return;
 	}
 }
@@ -680,7 +734,7 @@ worker_instance_task(void *arg)
 	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
 	 * still hold the pipe. */
 	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
-		task_group_cancel(in->group);
+		task_group_cancel_because(in->group, "output not at EOF in time");
 	return 0;
 }
 
@@ -729,15 +783,14 @@ reset_extensions(struct worker *w)
 }
 
 /*
- * Like wait_until() for the whole worker; a second signal (escalation) ends the wait early. With
- * extendable, an instance's EXTEND_TIMEOUT_USEC= moves the deadline (stop and join budgets).
+ * Waits on the worker's wake event until done(w) holds or the deadline: 0, -ETIMEDOUT, or
+ * -ECANCELED. With extendable, an instance's EXTEND_TIMEOUT_USEC= moves the deadline (stop and
+ * join budgets).
  */
 static int
 wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadline,
     bool extendable)
 {
-	unsigned escalations = w->sv->escalations;
-
 	for (;;) {
 		usec_t d = extendable ? extended_deadline(w, deadline) : deadline;
 		int r;
@@ -745,8 +798,6 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 		task_event_reset(&w->wake);
 		if (done(w))
 			return 0;
-		if (w->sv->escalations != escalations)
-			return -ETIMEDOUT;
 		if ((r = task_event_wait(&w->wake, d)) < 0) {
 			if (r == -ETIMEDOUT && extendable && extended_deadline(w, deadline) > d)
 				continue;
@@ -755,11 +806,35 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 	}
 }
 
+/* A step's wait for every instance's process to end, in a step scope: a second signal
+ * (escalation) cancels it and the step moves on. */
+static void
+wait_step(struct worker *w, usec_t deadline, bool extendable)
+{
+	struct step_scope scope;
+
+	if (supervisor_step_scope_enter(w->sv, &scope) < 0)
+		return;
+	(void) wait_worker(w, none_running, deadline, extendable);
+	(void) supervisor_step_scope_leave(w->sv, &scope);
+}
+
 static void
 signal_all(struct worker *w, int sig, bool group, enum phase step)
 {
 	for (unsigned i = 0; i < w->n_instances; i++)
 		(void) worker_signal(&w->instances[i], sig, group, step);
+}
+
+/* The cancel step's in-process part: the instances' watches of their processes (not the output
+ * pumps, which drain to EOF, nor the notify readers, whose EXTEND_TIMEOUT_USEC= still moves
+ * join_timeout). */
+static void
+cancel_watches(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (w->instances[i].watch)
+			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
 }
 
 static void
@@ -778,7 +853,7 @@ stop_step(struct worker *w, const struct plan_worker *pw)
 	for (unsigned i = 0; i < w->n_instances; i++)
 		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
 	if (pw->stop > 0)
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->stop), true);
+		wait_step(w, usec_add(now_usec(), pw->stop), true);
 	supervisor_step_end(w->sv, PHASE_STOP);
 }
 
@@ -791,11 +866,11 @@ join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
 	reset_extensions(w);
 	supervisor_step_begin(w->sv, PHASE_JOIN);
 	if (cancelled && pw->join > 0)
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->join), true);
+		wait_step(w, usec_add(now_usec(), pw->join), true);
 	if (any_running(w) && s->kill_signal != SIGNAL_NONE) {
 		w->killed = true;
 		signal_all(w, s->kill_signal, s->kill_mode == KILL_MODE_GROUP, PHASE_JOIN);
-		(void) wait_worker(w, none_running, usec_add(now_usec(), pw->kill), false);
+		wait_step(w, usec_add(now_usec(), pw->kill), false);
 	}
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		struct instance *in = &w->instances[i];
@@ -823,10 +898,9 @@ worker_stop_task(void *arg)
 	const struct shutdown_settings *s = &w->config->shutdown;
 	int r;
 
-	/* Reverse dependency order: only once everything after= this worker is joined. */
-	while ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) == -ETIMEDOUT)
-		;
-	if (r < 0)
+	/* Reverse dependency order: only once everything after= this worker is joined (not a step
+	 * wait: a second signal does not skip it). */
+	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
 
 	if (any_running(w))
@@ -835,6 +909,7 @@ worker_stop_task(void *arg)
 		w->step = PHASE_CANCEL;
 		supervisor_step_begin(sv, PHASE_CANCEL);
 		signal_all(w, s->cancel_signal, false, PHASE_CANCEL);
+		cancel_watches(w);
 		supervisor_step_end(sv, PHASE_CANCEL);
 		join_step(w, pw, true);
 	} else if (any_running(w))

@@ -4,8 +4,13 @@
  * tasks_pending_at_exit is the number the runtime's exit check found then: a task genuinely
  * still pending is counted (an estimate made before the loop ended, such as the live tasks less
  * the supervisor's own, would say 0 here), and the report is written only after that check.
+ *
+ * Escalation: a second signal cancels the step scopes entered at that moment ("escalation", shown
+ * in the task table), so their waits return -ECANCELED; the task itself is not cancelled, and a
+ * step scope entered afterwards is not either. With second_signal = ignore nothing is cancelled.
  */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +75,7 @@ setup(void **state)
 	f->sv.base = f->base;
 	assert_non_null(f->sv.report = report_new("test"));
 	f->sv.closed = true;
+	LIST_INIT(&f->sv.step_scopes);
 	*state = f;
 	return 0;
 }
@@ -196,6 +202,102 @@ test_report_unwritable(void **state)
 	assert_int_equal(f->sv.exit_status, 3);
 }
 
+/* What a step task saw. */
+struct step_run {
+	struct fixture *f;
+	int wait;      /* the step wait, in its scope */
+	int leave;     /* leaving that scope */
+	int after;     /* a wait of the task's after leaving it */
+	int next_wait; /* a wait in a step scope entered after the escalation */
+	int next_leave;
+};
+
+static int
+step_task(void *arg)
+{
+	struct step_run *s = arg;
+	struct step_scope scope, next;
+
+	if (supervisor_step_scope_enter(&s->f->sv, &scope) < 0)
+		return -EINVAL;
+	s->wait = task_event_wait(&s->f->never, now_usec() + 30 * USEC_PER_SEC);
+	s->leave = supervisor_step_scope_leave(&s->f->sv, &scope);
+	s->after = task_sleep_until(now_usec() + USEC_PER_MSEC);
+	if (supervisor_step_scope_enter(&s->f->sv, &next) < 0)
+		return -EINVAL;
+	s->next_wait = task_sleep_until(now_usec() + USEC_PER_MSEC);
+	s->next_leave = supervisor_step_scope_leave(&s->f->sv, &next);
+	return 0;
+}
+
+/* The reason the task table gives for the task named name, or "" when it is not cancelled. */
+static void
+cancel_reason(struct fixture *f, const char *name, char *buf, size_t n)
+{
+	struct task_info *info;
+	size_t count;
+
+	buf[0] = '\0';
+	assert_int_equal(task_runtime_list(f->rt, &info, &count), 0);
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(info[i].name, name) == 0 && info[i].cancelled)
+			snprintf(buf, n, "%s", info[i].reason);
+	free(info);
+}
+
+static void
+test_escalation_cancels_step_scopes(void **state)
+{
+	struct fixture *f = *state;
+	/* Static: a failed assertion leaves the function while the task still points here. */
+	static struct step_run s;
+	char reason[64];
+
+	s = (struct step_run) { .f = f };
+
+	f->sv.stopping = true;
+	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
+	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
+	cancel_reason(f, "stopper", reason, sizeof(reason));
+	assert_string_equal(reason, "");
+
+	supervisor_on_signal(&f->sv, SIGTERM); /* the second signal of a shutdown */
+	cancel_reason(f, "stopper", reason, sizeof(reason));
+	assert_string_equal(reason, "escalation");
+
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(s.wait, -ECANCELED);
+	assert_int_equal(s.leave, -ECANCELED);
+	assert_int_equal(s.after, 0);
+	assert_int_equal(s.next_wait, 0);
+	assert_int_equal(s.next_leave, 0);
+	assert_true(LIST_EMPTY(&f->sv.step_scopes));
+}
+
+static void
+test_ignored_second_signal(void **state)
+{
+	struct fixture *f = *state;
+	static struct step_run s;
+	char reason[64];
+
+	s = (struct step_run) { .f = f, .wait = 1 };
+
+	f->sv.stopping = true;
+	f->config->shutdown.second_signal = SECOND_SIGNAL_IGNORE;
+	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
+	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
+	supervisor_on_signal(&f->sv, SIGTERM);
+	cancel_reason(f, "stopper", reason, sizeof(reason));
+	assert_string_equal(reason, "");
+	/* The step wait goes on; the teardown cancels it. */
+	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
+	assert_int_equal(s.wait, 1); /* still waiting */
+	task_group_cancel(f->g);
+	assert_int_equal(task_runtime_run_until(f->rt, f->g, now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(s.wait, -ECANCELED);
+}
+
 int
 main(void)
 {
@@ -205,6 +307,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_one_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_closed_no_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_unwritable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_cancels_step_scopes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ignored_second_signal, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
