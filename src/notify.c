@@ -8,15 +8,17 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#if HAVE_LIBSYSTEMD
 #include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
+#endif
 
 #include "config.h"
 #include "log.h"
 #include "notify.h"
 #include "plan.h"
 #include "report.h"
+#include "sd-compat.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -174,6 +176,7 @@ notify_extend(struct supervisor *sv)
 	send_state(msg);
 }
 
+#if HAVE_LIBSYSTEMD
 static int
 reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -294,3 +297,14 @@ finish:
 	sd_bus_close_unref(bus); /* no flush: it would wait out an authentication */
 	return r;
 }
+#else
+int
+notify_unit_stop_timeout(usec_t timeout, usec_t *ret)
+{
+	/* The static build has no D-Bus client: say so where it would have mattered. */
+	if (getenv("INVOCATION_ID"))
+		log_warning("This graced is the static build, without D-Bus: the unit's "
+			    "TimeoutStopSec= is not read, set [shutdown] deadline = instead");
+	return -EOPNOTSUPP;
+}
+#endif
