@@ -2,16 +2,14 @@
 #pragma once
 
 /*
- * The three sd-daemon calls graced makes. The normal build takes them from libsystemd; the
- * static build (configure --enable-static-binary) has no libsystemd to link against and compiles
- * src/sd-compat.c instead, which speaks the documented protocols itself: the NOTIFY_SOCKET
- * datagram (path and abstract '@' sockets), WATCHDOG_USEC/WATCHDOG_PID, and socket activation
- * (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES). The names and contracts are libsystemd's, so the call
- * sites and the unit tests' --wrap seams are the same in both builds.
+ * The sd-daemon calls graced makes, implemented by graced itself (src/sd-compat.c) in both
+ * builds: the documented protocols of the NOTIFY_SOCKET datagram (path and abstract '@'
+ * sockets), WATCHDOG_USEC/WATCHDOG_PID, and socket activation (LISTEN_PID, LISTEN_FDS,
+ * LISTEN_FDNAMES). They are small, on the hot path (a watchdog ping, every notification), and
+ * need no library: the static build has no libsystemd, the normal one loads it only for what
+ * it alone can do (src/sd-dl.c). The names and contracts are libsystemd's, so the call sites and
+ * the unit tests' --wrap seams read as with libsystemd.
  */
-#if HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#else
 #include <stdint.h>
 
 #define SD_LISTEN_FDS_START 3
@@ -26,4 +24,3 @@ int sd_listen_fds_with_names(int unset_environment, char ***names);
 /* 1 when fd is a socket of that family (AF_UNSPEC: any), type (0: any) and listening state
  * (< 0: either), 0 when not, -errno. */
 int sd_is_socket(int fd, int family, int type, int listening);
-#endif

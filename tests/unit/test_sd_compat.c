@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/sd-compat.c, the static build's sd-daemon: compiled into this test in both builds (its
- * definitions come before libsystemd's), so the normal build's suite checks it too.
- * NOTIFY_SOCKET as a path and as an abstract '@' name, WATCHDOG_USEC/WATCHDOG_PID, LISTEN_PID/
+ * src/sd-compat.c, graced's own sd-daemon (both builds): NOTIFY_SOCKET as a path and as an abstract '@' name, WATCHDOG_USEC/WATCHDOG_PID, LISTEN_PID/
  * LISTEN_FDS/LISTEN_FDNAMES, sd_is_socket().
  */
 #include <errno.h>
