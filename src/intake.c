@@ -11,8 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "command.h"
 #include "config.h"
 #include "intake.h"
@@ -20,6 +18,7 @@
 #include "log.h"
 #include "parse.h"
 #include "report.h"
+#include "sd-compat.h"
 #include "spawn.h"
 #include "supervisor.h"
 #include "task.h"

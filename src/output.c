@@ -10,7 +10,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#if HAVE_LIBSYSTEMD
 #include <systemd/sd-journal.h>
+#endif
 
 #include "log.h"
 #include "outbuf.h"
@@ -171,6 +173,7 @@ output_pump_start(struct task_group *group, const char *prefix, int fd, int out_
 	return r;
 }
 
+#if HAVE_LIBSYSTEMD
 void
 output_journal_streams(const char *name, int *ret_out, int *ret_err)
 {
@@ -193,3 +196,14 @@ output_journal_streams(const char *name, int *ret_out, int *ret_err)
 	*ret_out = out;
 	*ret_err = err;
 }
+#else
+void
+output_journal_streams(const char *name, int *ret_out, int *ret_err)
+{
+	/* journald's stdout stream protocol is not a documented interface: only libsystemd speaks it. */
+	log_warning("Worker '%s': cannot reach the journal for output = journal, inheriting "
+		    "graced's output instead (the static build has no journal streams)",
+	    name);
+	*ret_out = *ret_err = -1;
+}
+#endif

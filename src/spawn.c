@@ -18,6 +18,7 @@
 
 #include "spawn.h"
 #include "task-sanitizer.h"
+#include "userdb.h"
 #include "util.h"
 
 /* Code run by the child on graced's memory: left out of ASan's instrumentation, so it leaves
@@ -76,7 +77,7 @@ spawn_resolve_user(const char *user, const char *group, uid_t *ret_uid, gid_t *r
 		struct passwd *pw;
 
 		errno = 0;
-		pw = parse_id(user, &id) >= 0 ? getpwuid(id) : getpwnam(user);
+		pw = parse_id(user, &id) >= 0 ? userdb_user_by_uid(id) : userdb_user_by_name(user);
 		if (pw) {
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
@@ -89,7 +90,7 @@ spawn_resolve_user(const char *user, const char *group, uid_t *ret_uid, gid_t *r
 		struct group *gr;
 
 		errno = 0;
-		gr = parse_id(group, &id) >= 0 ? getgrgid(id) : getgrnam(group);
+		gr = parse_id(group, &id) >= 0 ? userdb_group_by_gid(id) : userdb_group_by_name(group);
 		if (gr)
 			gid = gr->gr_gid;
 		else if (parse_id(group, &id) >= 0)
@@ -332,7 +333,7 @@ resolve_groups(const struct spawn_params *p, struct child_args *a)
 	if (!p->user && !p->group)
 		return 0;
 	a->n_groups = 0;
-	if (!p->user || !(pw = getpwuid(a->uid)))
+	if (!p->user || !(pw = userdb_user_by_uid(a->uid)))
 		return 0;
 	for (;;) {
 		gid_t *m = realloc(a->groups, (size_t) n * sizeof(gid_t));
@@ -341,7 +342,7 @@ resolve_groups(const struct spawn_params *p, struct child_args *a)
 		if (!m)
 			return -ENOMEM;
 		a->groups = m;
-		if (getgrouplist(pw->pw_name, a->gid, a->groups, &got) >= 0) {
+		if (userdb_grouplist(pw->pw_name, a->gid, a->groups, &got) >= 0) {
 			long max = sysconf(_SC_NGROUPS_MAX);
 
 			/* As initgroups(): the groups past the kernel's limit are left out. */

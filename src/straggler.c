@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -196,6 +197,20 @@ track(struct supervisor *sv, pid_t pid)
 }
 
 /*
+ * Whether graced has any child, alive or waiting to be reaped (waitid() only looks). Without one
+ * it has no descendant either: graced is a subreaper, and an orphan moves up to it in the same
+ * instant its parent exits, so no process is ever between two parents. This one system call
+ * spares the walks down /proc on the common path, a stop whose command left nothing behind.
+ */
+static bool
+has_children(void)
+{
+	siginfo_t si = {};
+
+	return !(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD);
+}
+
+/*
  * Adds the descendants nobody else stops; returns how many are being tracked and alive.
  *
  * A walk is not atomic: a process whose parent exits during it moves up to graced (the
@@ -208,7 +223,7 @@ scan(struct supervisor *sv)
 {
 	size_t alive = 0, found = 0;
 
-	for (int walk = 0; walk < 4 && (walk < 2 || found > 0); walk++) {
+	for (int walk = 0; walk < 4 && (walk < 2 || found > 0) && has_children(); walk++) {
 		struct proc *procs = NULL;
 		size_t n = 0;
 		int r;
