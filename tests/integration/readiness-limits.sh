@@ -89,7 +89,10 @@ expect_eq "$($TCP raw "$short" "$(python3 -c 'print(b"DELETE /ready HTTP/1.1\r\n
 
 kill -TERM "$GPID"
 wait_graced 20
-expect_rc 1 "exit status (the crash-looping worker failed)"
+# The worker fails between restarts (1), unless SIGTERM caught a fresh one before its exit 1,
+# which then died of the stop signal cleanly (0): the report says which.
+expect_rc "$(json '1 if r["workers"][0]["outcome"] == "failed" else 0')" \
+    "exit status as the crash-looping worker's outcome says"
 expect_pending_at_exit 0
 
 # A descriptor limit too small for max_connections and the reserve (64 + 8 per instance): the
@@ -132,5 +135,8 @@ expect_between "$(($(starts) - before))" 1 1000 "the worker kept being restarted
 expect_eq "$(grep -c 'Too many open files' "$T/graced.log")" 0 "never out of descriptors"
 kill -TERM "$GPID"
 wait_graced 20
-expect_rc 1 "exit status (the crash-looping worker failed)"
+# The worker fails between restarts (1), unless SIGTERM caught a fresh one before its exit 1,
+# which then died of the stop signal cleanly (0): the report says which.
+expect_rc "$(json '1 if r["workers"][0]["outcome"] == "failed" else 0')" \
+    "exit status as the crash-looping worker's outcome says"
 finish
