@@ -462,6 +462,8 @@ exit_status(struct supervisor *sv)
 static void
 close_step(struct supervisor *sv)
 {
+	int r;
+
 	supervisor_step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
