@@ -62,6 +62,17 @@ expect_eq "$(count_events ' rw signal SIGWINCH$')" 0 "-r 28:0: SIGWINCH dropped"
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 0 "-r leaves SIGTERM to graced"
+# dumb-init's --rewrite 15:3: SIGTERM still starts graced's shutdown, whose stop step sends
+# SIGQUIT; --stop-signal would win.
+rm -f "$EV"
+start_graced --rewrite 15:3 --report "$T/report.json" -- "$GW" --name rq --log "$EV" --exit-on QUIT
+wait_for 10 events_at_least 1 ' rq start' || fail "command did not start"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "--rewrite 15:3: the command exited on SIGQUIT"
+expect_eq "$(count_events ' rq signal SIGQUIT$')" 1 "--rewrite 15:3: the stop step sent SIGQUIT"
+expect_eq "$(count_events ' rq signal SIGTERM$')" 0 "--rewrite 15:3: no SIGTERM"
+expect_eq "$(json 'r["trigger"]')" SIGTERM "graced's own shutdown was triggered by SIGTERM"
 
 # -g, TINI_KILL_PROCESS_GROUP, DUMB_INIT_SETSID=1: forwarded to the command's process group
 # (a gworker child keeps default dispositions: SIGUSR2 ends it). Without them (and with
