@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +38,7 @@ enum action {
 	ACTION_PLAN,
 	ACTION_HELP,
 	ACTION_VERSION,
+	ACTION_LICENSE,
 };
 
 static enum action arg_action = ACTION_RUN;
@@ -45,6 +47,11 @@ static char **arg_command = NULL; /* points into argv: single-command mode */
 static struct single_options arg_single;
 static bool arg_single_set = false;
 static int arg_verbosity = 0;
+static bool arg_verbosity_set = false;
+static int arg_pdeathsig = SIGNAL_NONE;
+static int arg_group = -1;           /* -g 1, --single-child 0, -1: not given */
+static char *arg_report_path = NULL; /* --report made absolute */
+static char *arg_directory = NULL;   /* graced's directory at start, for the command */
 
 static void
 help(void)
@@ -74,6 +81,15 @@ help(void)
 	       "      --kill-signal SIG    signal to the whole process group at last (default SIGKILL)\n"
 	       "      --kill-timeout DUR   time to reap after it (default 1s)\n"
 	       "      --report FILE        write the JSON shutdown report to FILE\n"
+	       "  -g                       forward signals to the command's process group\n"
+	       "      --single-child       forward signals to the command only (the default)\n"
+	       "  -r, --rewrite S:R        the command receives R for signal S (R 0: nothing)\n"
+	       "  -e CODE                  exit status CODE counts as 0 (repeatable)\n"
+	       "  -p SIG                   SIG to graced when its parent dies\n"
+	       "  -w                       warn when reaping zombies\n"
+	       "  -s                       subreaper (accepted: graced always is one)\n"
+	       "  -l                       show the licence and version\n"
+	       "  (quiet: warnings and errors; -v the step log, -vv debug)\n"
 	       "\n"
 	       "Exit status: 0 clean shutdown; 1 forced (something killed) or run-time failure;\n"
 	       "2 invalid configuration or usage. Single-command mode: the command's own status,\n"
@@ -104,7 +120,57 @@ enum {
 	OPT_KILL_SIGNAL,
 	OPT_KILL_TIMEOUT,
 	OPT_REPORT,
+	OPT_SINGLE_CHILD,
 };
+
+/* -r S:R (dumb-init): R may be 0, "drop it". */
+static int
+parse_rewrite(const char *value)
+{
+	_cleanup_free_ char *from = NULL;
+	const char *colon = strchr(value, ':');
+	int s, r;
+
+	if (!colon || !(from = strndup(value, (size_t) (colon - value))))
+		return -EINVAL;
+	if (parse_signal(from, &s) < 0 || s == SIGNAL_NONE || s >= NSIG)
+		return -EINVAL;
+	if (streq(colon + 1, "0"))
+		r = SIGNAL_NONE;
+	else if (parse_signal(colon + 1, &r) < 0 || r >= NSIG)
+		return -EINVAL;
+	arg_single.forwarding.rewrite[s] = r;
+	return 0;
+}
+
+static int
+parse_exit_code(const char *value)
+{
+	char *end;
+	long code;
+
+	errno = 0;
+	code = strtol(value, &end, 10);
+	if (errno || end == value || *end || code < 0 || code > 255)
+		return -EINVAL;
+	arg_single.forwarding.exit_zero[code / 8] |= (uint8_t) (1u << (code % 8));
+	return 0;
+}
+
+/* A relative --report names a file where graced was started, which it leaves for /. */
+static int
+absolute_path(const char *path, char **ret)
+{
+	_cleanup_free_ char *cwd = NULL;
+
+	if (path[0] == '/')
+		return (*ret = strdup(path)) ? 0 : -ENOMEM;
+	if (!(cwd = getcwd(NULL, 0)))
+		return -errno;
+	if (asprintf(ret, "%s/%s", streq(cwd, "/") ? "" : cwd, path) < 0)
+		return -ENOMEM;
+	return 0;
+}
 
 static int
 parse_single_option(int opt, const char *name, const char *value)
@@ -132,9 +198,39 @@ parse_single_option(int opt, const char *name, const char *value)
 		r = parse_duration(value, &arg_single.kill_timeout);
 		break;
 	case OPT_REPORT:
-		arg_single.report = value;
+		free(arg_report_path);
+		arg_report_path = NULL;
+		if ((r = absolute_path(value, &arg_report_path)) < 0) {
+			fprintf(stderr, "graced: --report %s: %s\n", value, strerror(-r));
+			return -EINVAL;
+		}
+		arg_single.report = arg_report_path;
+		break;
+	case 'g':
+		arg_group = 1;
+		break;
+	case OPT_SINGLE_CHILD:
+		arg_group = 0;
+		break;
+	case 'w':
+		arg_single.forwarding.warn_zombies = true;
+		break;
+	case 'e':
+		if (parse_exit_code(value) < 0)
+			return usage_error("-e: invalid exit code '%s' (0 to 255)", value);
+		break;
+	case 'p':
+		if (parse_signal(value, &arg_pdeathsig) < 0)
+			return usage_error("-p: invalid signal '%s'", value);
+		break;
+	case 'r':
+		if (parse_rewrite(value) < 0)
+			return usage_error("--rewrite: expected S:R, two signals (R may be 0), not '%s'",
+			    value);
 		break;
 	}
+	if (opt == OPT_STOP_SIGNAL && r >= 0)
+		arg_single.forwarding.stop_signal_set = true;
 	if (r < 0) {
 		_cleanup_free_ char *e = escape_strdup(value, 0);
 
@@ -159,19 +255,21 @@ parse_argv_options(int argc, char **argv)
 		{ "kill-signal", required_argument, NULL, OPT_KILL_SIGNAL },
 		{ "kill-timeout", required_argument, NULL, OPT_KILL_TIMEOUT },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "rewrite", required_argument, NULL, 'r' },
+		{ "single-child", no_argument, NULL, OPT_SINGLE_CHILD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	int opt, index, r;
+	int opt, index = 0, r;
 
 	single_options_init(&arg_single);
 	opterr = 0;
 	/* "+": the first word that is not an option starts the command, so its own options
 	 * ("graced -- ls -l" or "graced ls -l") are never taken for ours. */
-	while ((opt = getopt_long(argc, argv, "+:c:vqhV", options, &index)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "+:c:vqhVsgwle:p:r:", options, &index)) >= 0) {
 		switch (opt) {
 		case 'c':
 			arg_config = optarg;
@@ -184,10 +282,17 @@ parse_argv_options(int argc, char **argv)
 			break;
 		case 'v':
 			arg_verbosity++;
+			arg_verbosity_set = true;
 			break;
 		case 'q':
 			arg_verbosity--;
+			arg_verbosity_set = true;
 			break;
+		case 's':
+			break; /* tini's subreaper: graced always is one */
+		case 'l':
+			arg_action = ACTION_LICENSE;
+			return 0;
 		case 'h':
 			arg_action = ACTION_HELP;
 			return 0;
@@ -212,13 +317,38 @@ parse_argv_options(int argc, char **argv)
 	if (!arg_command && arg_single_set)
 		return usage_error("%s",
 		    "--stop-signal, --stop-timeout, --cancel-signal, --join-timeout, --kill-signal, "
-		    "--kill-timeout and --report need a command: graced [OPTIONS] -- CMD [ARG...]");
+		    "--kill-timeout, --report, -g, -r, -e, -p, -w and --single-child need a command: "
+		    "graced [OPTIONS] -- CMD [ARG...]");
 	return 0;
+}
+
+/* tini's and dumb-init's environment variables, for single-command mode; the command line
+ * wins. TINI_SUBREAPER is accepted: graced always is a subreaper. */
+static void
+entry_environment(void)
+{
+	const char *e;
+
+	if (arg_group < 0 && (e = getenv("TINI_KILL_PROCESS_GROUP")) && *e)
+		arg_group = 1;
+	/* dumb-init's setsid mode forwards to the process group; 0 is --single-child. */
+	if (arg_group < 0 && (e = getenv("DUMB_INIT_SETSID")) && *e)
+		arg_group = !streq(e, "0");
+	if (!arg_verbosity_set && (e = getenv("TINI_VERBOSITY")) && *e >= '0' && *e <= '9')
+		arg_verbosity = atoi(e) - 1; /* tini's default is 1 */
+	arg_single.forwarding.group = arg_group > 0;
 }
 
 static enum log_level
 verbosity_level(void)
 {
+	/* Single-command mode is quiet: -v brings the step log (info), -vv debug. */
+	if (arg_command) {
+		int level = arg_verbosity > 0 ? LOG_LEVEL_INFO + arg_verbosity - 1 :
+						LOG_LEVEL_WARNING + arg_verbosity;
+
+		return (enum log_level) MIN(MAX(level, (int) LOG_LEVEL_ERR), (int) LOG_LEVEL_DEBUG);
+	}
 	if (arg_verbosity > 0)
 		return LOG_LEVEL_DEBUG;
 	if (arg_verbosity < 0)
@@ -310,8 +440,13 @@ run_loop(const struct config *c, struct event_base *base)
 		log_error("Nothing was started");
 		return EXIT_FORCED;
 	}
+	if (arg_command)
+		sv->forwarding = &arg_single.forwarding;
 	status = supervisor_run(sv);
 	supervisor_free(sv);
+	/* -e CODE: tini's "this exit status is a success". */
+	if (arg_command && single_exit_is_zero(&arg_single.forwarding, status))
+		return EXIT_CLEAN;
 	return status;
 }
 
@@ -321,7 +456,7 @@ run(const struct config *c)
 	_cleanup_(event_base_freep) struct event_base *base = NULL;
 	int r, status;
 
-	if (arg_verbosity == 0)
+	if (arg_verbosity == 0 && !arg_command)
 		log_setup(c->supervisor.log_target, c->supervisor.log_level, "graced");
 	else
 		log_setup(c->supervisor.log_target, verbosity_level(), "graced");
@@ -354,6 +489,12 @@ main(int argc, char **argv)
 		return EXIT_FORCED;
 	if (parse_argv_options(argc, argv) < 0)
 		return EXIT_INVALID;
+	if (arg_command) {
+		entry_environment();
+		/* The command starts here; graced goes to / so that it holds no mount. */
+		arg_directory = getcwd(NULL, 0);
+		arg_single.directory = arg_directory;
+	}
 	log_set_level(verbosity_level());
 
 	switch (arg_action) {
@@ -362,6 +503,9 @@ main(int argc, char **argv)
 		return EXIT_CLEAN;
 	case ACTION_VERSION:
 		printf("%s\n", PACKAGE_STRING);
+		return EXIT_CLEAN;
+	case ACTION_LICENSE:
+		printf("%s\nLicence: MIT (SPDX-License-Identifier: MIT)\n", PACKAGE_STRING);
 		return EXIT_CLEAN;
 	default:
 		break;
@@ -394,5 +538,14 @@ main(int argc, char **argv)
 		break;
 	}
 
-	return run(c);
+	if (arg_command) {
+		if (arg_pdeathsig != SIGNAL_NONE && prctl(PR_SET_PDEATHSIG, arg_pdeathsig) < 0)
+			log_warning_errno(errno, "Failed to set the parent-death signal, continuing");
+		if (arg_directory && chdir("/") < 0)
+			log_warning_errno(errno, "Failed to change to /, continuing");
+	}
+	r = run(c);
+	free(arg_report_path);
+	free(arg_directory);
+	return r;
 }

@@ -18,6 +18,23 @@ single_options_init(struct single_options *o)
 		.kill_signal = SIGKILL,
 		.kill_timeout = 1 * USEC_PER_SEC,
 	};
+	for (int sig = 0; sig < NSIG; sig++)
+		o->forwarding.rewrite[sig] = sig;
+}
+
+/* What the command receives for a signal graced passes on, after -r S:R; 0: nothing. */
+int
+single_rewrite(const struct single_forwarding *f, int sig)
+{
+	if (sig <= 0 || sig >= NSIG)
+		return sig;
+	return f->rewrite[sig];
+}
+
+bool
+single_exit_is_zero(const struct single_forwarding *f, int status)
+{
+	return status >= 0 && status < 256 && (f->exit_zero[status / 8] & (1u << (status % 8)));
 }
 
 /* The worker is named after the command's basename, reduced to the characters a name may hold,
@@ -56,6 +73,8 @@ single_config(char *const *argv, const struct single_options *o, struct config *
 		return -ENOMEM;
 	if (o->report && !(c->supervisor.report = strdup(o->report)))
 		return -ENOMEM;
+	/* Quiet like tini and dumb-init: warnings and errors; -v brings the step log. */
+	c->supervisor.log_level = LOG_LEVEL_WARNING;
 
 	/* The command line sets the defaults too: stragglers the command leaves behind are
 	 * stopped with them, within the same budget. */
@@ -72,6 +91,10 @@ single_config(char *const *argv, const struct single_options *o, struct config *
 	if (!(w->argv = strv_copy(argv)) || !(w->command = strv_join(argv, " ")))
 		return -ENOMEM;
 	w->critical = true;
+	/* graced itself goes to / once it runs (main.c), so that it holds no mount; the command
+	 * starts where graced was started. */
+	if (o->directory && !(w->directory = strdup(o->directory)))
+		return -ENOMEM;
 	if (!(c->supervisor.exit_code_from = strdup(name)))
 		return -ENOMEM;
 

@@ -382,11 +382,12 @@ straggler_task(void *arg)
 
 	/* With the first workers: stop, then cancel, then kill what is left. */
 	if (scan(sv) > 0) {
+		int stop_signal = supervisor_stop_signal(sv, s->stop_signal);
 		bool gone = false;
 
 		supervisor_step_begin(sv, PHASE_STOP);
-		if (s->stop_signal != SIGNAL_NONE) {
-			signal_all(sv, s->stop_signal, PHASE_STOP);
+		if (stop_signal != SIGNAL_NONE) {
+			signal_all(sv, stop_signal, PHASE_STOP);
 			signal_all(sv, SIGCONT, PHASE_STOP);
 			gone = wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
 		}

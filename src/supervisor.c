@@ -19,6 +19,7 @@
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
+#include "single.h"
 #include "straggler.h"
 #include "supervisor.h"
 #include "task.h"
@@ -174,24 +175,98 @@ dump_tasks(struct supervisor *sv)
 	free(text);
 }
 
-/* Single-command mode passes job-control and user signals on to the command, as tini does. */
-static void
+/*
+ * Single-command mode passes every signal it does not act on itself to the command, as tini
+ * does: to its pid, or with -g to its process group; -r S:R changes what the command receives
+ * (0: nothing). Returns whether a signal was sent.
+ */
+static bool
 forward(struct supervisor *sv, int sig)
 {
 	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	int to = sv->forwarding ? single_rewrite(sv->forwarding, sig) : sig;
+	bool group = sv->forwarding && sv->forwarding->group;
 	char pid[16];
 
 	if (!in || !in->running) {
 		log_debug("Received %s with no command running, ignoring", signal_to_string(sig));
-		return;
+		return false;
+	}
+	if (to == SIGNAL_NONE) {
+		log_debug("Received %s: dropped (-r)", signal_to_string(sig));
+		return false;
 	}
 	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
-	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(sig) },
+	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(to) },
 				     { "pid", pid }, { "event", "forward" }),
-	    "Forwarding %s to '%s' (pid %s)", signal_to_string(sig), in->name, pid);
-	if (kill(in->pid, sig) < 0 && errno != ESRCH)
+	    "Forwarding %s to '%s' (%s %s)", signal_to_string(to), in->name,
+	    group ? "process group" : "pid", pid);
+	if (kill(group ? -in->pid : in->pid, to) < 0 && errno != ESRCH)
 		log_warning_errno(errno, "Failed to forward %s to pid %s, continuing",
-		    signal_to_string(sig), pid);
+		    signal_to_string(to), pid);
+	return true;
+}
+
+/*
+ * Job control as dumb-init does it: once the command got SIGTSTP, SIGTTIN or SIGTTOU (from
+ * graced, or from the terminal when it is in the foreground), graced stops itself, so the shell
+ * that started it sees its job stopped. On SIGCONT (fg, bg) it gives the terminal back to the
+ * command's group, which spawn.c made the foreground one, and continues it.
+ */
+static void
+job_stop(void)
+{
+	log_debug("The command was stopped by job control: stopping graced too");
+	(void) raise(SIGSTOP);
+}
+
+static void
+job_continue(struct supervisor *sv)
+{
+	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	sigset_t ttou, old;
+
+	if (!in || !in->running || !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp())
+		return;
+	/* Only the foreground group may hand the terminal on without SIGTTOU; block it anyway. */
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	(void) sigprocmask(SIG_BLOCK, &ttou, &old);
+	(void) tcsetpgrp(STDIN_FILENO, in->pid);
+	(void) sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void
+supervisor_job_stopped(struct supervisor *sv)
+{
+	if (sv->single)
+		job_stop();
+}
+
+int
+supervisor_stop_signal(const struct supervisor *sv, int configured)
+{
+	return sv->stop_signal_replaced ? sv->stop_signal_received : configured;
+}
+
+/* Signals with no meaning in config mode: graced takes none over, it only says so, at most
+ * once per signal every SIGNAL_LOG_INTERVAL. */
+#define SIGNAL_LOG_INTERVAL (10 * USEC_PER_SEC)
+
+static void
+ignore_signal(struct supervisor *sv, int sig)
+{
+	usec_t now = now_usec();
+
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGWINCH || sig == SIGURG)
+		return; /* their default action is to do nothing: no news */
+	if (sig > 0 && (size_t) sig < ELEMENTSOF(sv->signal_logged)) {
+		if (sv->signal_logged[sig] && now - sv->signal_logged[sig] < SIGNAL_LOG_INTERVAL)
+			return;
+		sv->signal_logged[sig] = now;
+	}
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "signal", signal_to_string(sig) }, { "event", "ignore" }),
+	    "Received %s: it has no meaning in config mode, ignoring", signal_to_string(sig));
 }
 
 int
@@ -240,8 +315,16 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 	usec_t now;
 
 	if (sv->single && sig != SIGTERM && sig != SIGINT) {
-		forward(sv, sig);
+		if (sig == SIGCONT)
+			job_continue(sv);
+		if (forward(sv, sig) && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
+			job_stop();
 		return;
+	}
+	/* Without --stop-signal the command gets the SIGTERM or SIGINT graced received. */
+	if (sv->single && !sv->stopping && sv->forwarding && !sv->forwarding->stop_signal_set) {
+		sv->stop_signal_replaced = true;
+		sv->stop_signal_received = single_rewrite(sv->forwarding, sig);
 	}
 	switch (sig) {
 	case SIGTERM:
@@ -275,6 +358,7 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 		log_notice("Received SIGHUP: reloading is not supported by this version, ignoring");
 		break;
 	default:
+		ignore_signal(sv, sig);
 		break;
 	}
 }
@@ -292,7 +376,9 @@ supervisor_reap(struct supervisor *sv)
 			return; /* 0: nothing more to reap now; ECHILD: no children at all */
 		}
 		if (task_runtime_child_exited(sv->rt, pid, status) == -ESRCH)
-			log_debug("Reaped orphan pid %ld", (long) pid);
+			log_fields(sv->forwarding && sv->forwarding->warn_zombies ? LOG_WARNING :
+				LOG_DEBUG, 0, LOG_FIELDS({ "event", "reap-orphan" }),
+			    "Reaped orphan pid %ld", (long) pid);
 	}
 }
 

@@ -31,6 +31,7 @@ struct event_base;
 struct intake;
 struct notify_worker;
 struct report;
+struct single_forwarding;
 
 /* One running copy of a worker ("web.0"). */
 struct instance {
@@ -103,7 +104,15 @@ struct supervisor {
 	usec_t last_signal_at;       /* and when it came */
 	bool empty;                  /* the shutdown began because nothing was left to run */
 	bool forced;                 /* something was killed or abandoned, or a run-time failure */
-	struct event *signals[16];
+	struct event *signals[72];   /* signals.c: by signal number, one per signal graced catches */
+	struct event *sigpipe;       /* signals.c: SIGPIPE, read from a signalfd */
+	/* Single-command mode: how signals reach the command (-g, -r, -w...), NULL in config mode. */
+	const struct single_forwarding *forwarding;
+	/* Single-command mode without --stop-signal: what the stop step sends instead of the
+	 * configured signal (the SIGTERM or SIGINT received, after -r; SIGNAL_NONE when dropped). */
+	bool stop_signal_replaced;
+	int stop_signal_received;
+	usec_t signal_logged[72];    /* config mode: when each ignored signal was last logged */
 	struct straggler *stragglers;
 	size_t n_stragglers;
 	int exit_status;
@@ -129,6 +138,12 @@ size_t supervisor_finish(struct supervisor *sv);
 
 /* Called from the loop's signal callbacks. */
 void supervisor_on_signal(struct supervisor *sv, int sig);
+/* The signal the stop step sends: the configured one, or in single-command mode without
+ * --stop-signal the one graced received. */
+int supervisor_stop_signal(const struct supervisor *sv, int configured);
+/* Single-command mode: the command is stopped by job control (signals.c saw it): graced stops
+ * itself, so the shell sees its job stopped. */
+void supervisor_job_stopped(struct supervisor *sv);
 /* Starts the shutdown (once); why is the report's "trigger". */
 void supervisor_trigger(struct supervisor *sv, const char *why);
 /* Wakes every task that waits for a change in the supervisor's state. */

@@ -151,7 +151,8 @@ exit_outcome(const struct instance *in, int status, enum phase step, bool killed
 	if (WIFSIGNALED(status) && in->worker->sv->stopping) {
 		int sig = WTERMSIG(status);
 
-		clean = clean || sig == s->stop_signal || sig == s->intake_signal ||
+		clean = clean || sig == supervisor_stop_signal(in->worker->sv, s->stop_signal) ||
+		    sig == s->intake_signal ||
 		    (step >= PHASE_CANCEL && sig == s->cancel_signal);
 	}
 	if (!in->worker->sv->stopping || step < PHASE_STOP)
@@ -841,12 +842,13 @@ static void
 stop_step(struct worker *w, const struct plan_worker *pw)
 {
 	const struct shutdown_settings *s = &w->config->shutdown;
+	int stop_signal = supervisor_stop_signal(w->sv, s->stop_signal);
 
 	w->step = PHASE_STOP;
 	reset_extensions(w);
 	supervisor_step_begin(w->sv, PHASE_STOP);
-	if (s->stop_signal != SIGNAL_NONE) {
-		signal_all(w, s->stop_signal, false, PHASE_STOP);
+	if (stop_signal != SIGNAL_NONE) {
+		signal_all(w, stop_signal, false, PHASE_STOP);
 		/* A worker stopped by job control or a quiet signal must wake up to act on it. */
 		signal_all(w, SIGCONT, false, PHASE_STOP);
 	}

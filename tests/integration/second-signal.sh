@@ -36,9 +36,10 @@ expect_in "$T/graced.log" "skipping the current wait" "escalation is logged"
 expect_eq "$(json 'r["workers"][0]["outcome"]')" cancelled "outcome after escalation"
 
 # escalate cuts the stragglers' waits short too: a background job left by the command, which
-# ignores SIGTERM, is killed at the second SIGTERM instead of after --stop-timeout 30s.
+# ignores SIGTERM, is killed at the second SIGTERM instead of after --stop-timeout 30s (-v: the
+# step log, which single-command mode keeps quiet by default).
 rm -f "$EV"
-start_graced --stop-timeout 30s --report "$T/report.json" -- sh -c "$GW --name deafbg --log $EV --ignore TERM & until grep -q ' deafbg start' $EV 2>/dev/null; do sleep 0.01; done; exit 5"
+start_graced -v --stop-timeout 30s --report "$T/report.json" -- sh -c "$GW --name deafbg --log $EV --ignore TERM & until grep -q ' deafbg start' $EV 2>/dev/null; do sleep 0.01; done; exit 5"
 wait_for 10 events_at_least 1 ' deafbg signal SIGCONT' || fail "the job got no stop signal"
 t0=$(date +%s%3N)
 kill -TERM "$GPID"

@@ -8,7 +8,7 @@
  *   --log FILE         where events go (default: nowhere)
  *   --exit-on SIGS     exit 0 on these signals (default TERM,INT), after --delay ms
  *   --die-on SIGS      die of these signals (default action, re-raised)
- *   --ignore SIGS      only record these signals
+ *   --ignore SIGS      only record these signals (names such as TERM, or numbers)
  *   --delay MS         how long to take to exit after an exit-on signal
  *   --children N       fork N children that stay in its process group and sleep
  *   --lines N          print N lines "line I" on stdout, then exit (--last-partial: the last
@@ -23,7 +23,10 @@
  *   --setsid-child     fork a child that calls setsid() (escapes the process group) and
  *                      behaves like gworker --name NAME.escapee
  *
- * Every other event: "start pid=N pgid=N", "signal SIGTERM", "exit CODE", "stop-fd eof".
+ *   --cwd              record its working directory ("cwd PATH") at start
+ *
+ * Every other event: "start pid=N pgid=N", "signal SIGTERM" (real-time ones "signal
+ * SIGRTMIN+N"), "exit CODE", "stop-fd eof".
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -73,6 +76,8 @@ signal_number(const char *s)
 
 	if (strncmp(s, "SIG", 3) == 0)
 		s += 3;
+	if (s[0] >= '0' && s[0] <= '9')
+		return atoi(s);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcmp(s, table[i].name) == 0)
 			return table[i].sig;
@@ -83,10 +88,16 @@ signal_number(const char *s)
 static const char *
 signal_name(int sig)
 {
-	static char buf[16];
+	static char buf[32];
 	const char *s = sigabbrev_np(sig);
 
-	snprintf(buf, sizeof(buf), "SIG%s", s ? s : "?");
+	/* Real-time signals by their offset, as graced and the tests name them. */
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, sizeof(buf), "SIGRTMIN+%d", sig - SIGRTMIN);
+	else if (sig == SIGIO)
+		snprintf(buf, sizeof(buf), "SIGIO"); /* not SIGPOLL, as kill -l says */
+	else
+		snprintf(buf, sizeof(buf), "SIG%s", s ? s : "?");
 	return buf;
 }
 
@@ -180,7 +191,7 @@ main(int argc, char **argv)
 {
 	sigset_t exit_on, die_on, ignore, all;
 	int delay = 0, children = 0, lines = -1, stderr_lines = 0, exit_code = -1, port = 0;
-	bool last_partial = false, fds = false, stop_fd = false, setsid_child = false;
+	bool last_partial = false, fds = false, stop_fd = false, setsid_child = false, cwd = false;
 	int orphans = 0;
 	char pidbuf[16], def_exit[] = "TERM,INT";
 	int sfd, stop = -1, listener = -1;
@@ -208,6 +219,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(o, "--setsid-child") == 0) {
 			setsid_child = true;
+			continue;
+		}
+		if (strcmp(o, "--cwd") == 0) {
+			cwd = true;
 			continue;
 		}
 		if (!v) {
@@ -253,6 +268,11 @@ main(int argc, char **argv)
 	sfd = signal_fd = signalfd(-1, &all, SFD_CLOEXEC);
 
 	event("start pid=%ld pgid=%ld", (long) getpid(), (long) getpgrp());
+	if (cwd) {
+		char dir[256];
+
+		event("cwd %s", getcwd(dir, sizeof(dir)) ? dir : "?");
+	}
 	if (setsid_child && fork() == 0) {
 		static char child_name[64];
 
