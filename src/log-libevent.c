@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 
+#include "log-ratelimit.h"
 #include "log.h"
 #include "util.h"
 
@@ -11,36 +12,7 @@
  * worker (notify-worker.c): a condition libevent meets in a loop (a failing accept(), a broken
  * descriptor) must not flood the log.
  */
-#define LIBEVENT_WARN_BURST 20
-#define LIBEVENT_WARN_INTERVAL (10 * USEC_PER_SEC)
-
-static struct {
-	usec_t begin;      /* the current interval */
-	unsigned logged;   /* messages logged in it */
-	unsigned unlogged; /* messages not logged in it */
-} libevent_warnings;
-
-static bool
-may_log(void)
-{
-	usec_t now = now_usec();
-
-	if (libevent_warnings.begin == 0 || now - libevent_warnings.begin >= LIBEVENT_WARN_INTERVAL) {
-		if (libevent_warnings.unlogged > 0)
-			log_warning("libevent: %u more messages were not logged",
-			    libevent_warnings.unlogged);
-		libevent_warnings.begin = now;
-		libevent_warnings.logged = libevent_warnings.unlogged = 0;
-	}
-	if (libevent_warnings.logged < LIBEVENT_WARN_BURST) {
-		libevent_warnings.logged++;
-		return true;
-	}
-	if (libevent_warnings.unlogged++ == 0)
-		log_warning("libevent: too many messages, not logging them for %us",
-		    (unsigned) (LIBEVENT_WARN_INTERVAL / USEC_PER_SEC));
-	return false;
-}
+static struct log_ratelimit libevent_warnings;
 
 static void
 libevent_log_cb(int severity, const char *msg)
@@ -62,7 +34,7 @@ libevent_log_cb(int severity, const char *msg)
 		priority = LOG_ERR;
 		break;
 	}
-	if (may_log())
+	if (log_ratelimit(&libevent_warnings, "libevent", "messages"))
 		log_fields(priority, 0, LOG_FIELDS({ "event", "libevent" }), "libevent: %s", msg);
 }
 

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "log-ratelimit.h"
 #include "log.h"
 #include "notify.h"
 #include "parse.h"
@@ -36,9 +37,6 @@
 #define NOTIFY_BATCH 32
 /* At most this many warnings about bad notifications per worker instance and interval: a
  * worker (or a stranger) sending garbage in a loop must not flood the log. */
-#define NOTIFY_WARN_BURST 20
-#define NOTIFY_WARN_INTERVAL (10 * USEC_PER_SEC)
-
 struct notify_worker {
 	struct instance *in;
 	int fd;
@@ -47,9 +45,7 @@ struct notify_worker {
 	struct event *watchdog;      /* fires when the worker missed its WATCHDOG=1 */
 	pid_t main_pid;              /* MAINPID= of the current process, 0 when none */
 	bool has_status;
-	usec_t warn_begin;           /* the current warning interval */
-	unsigned warned;             /* warnings logged in it */
-	unsigned unlogged;           /* bad notifications not logged in it */
+	struct log_ratelimit warnings; /* about its bad notifications */
 	char status[NOTIFY_STATUS_MAX];
 	char buf[NOTIFY_MESSAGE_MAX];
 	union {
@@ -210,28 +206,14 @@ apply(struct notify_worker *nw, const struct notify_message *m, pid_t sender)
 		watchdog_fired(in, "sent WATCHDOG=trigger");
 }
 
-/* Whether a bad notification may be logged: NOTIFY_WARN_BURST per interval, then one line
- * saying the rest are not, and at the next interval how many were not. */
+/* Bad notifications are logged at a limited rate (log-ratelimit.h). */
 static bool
 may_warn(struct notify_worker *nw)
 {
-	usec_t now = now_usec();
+	char who[sizeof(nw->in->name) + 16];
 
-	if (now - nw->warn_begin >= NOTIFY_WARN_INTERVAL) {
-		if (nw->unlogged > 0)
-			log_warning("Worker '%s': %u more bad notifications were not logged",
-			    nw->in->name, nw->unlogged);
-		nw->warn_begin = now;
-		nw->warned = nw->unlogged = 0;
-	}
-	if (nw->warned < NOTIFY_WARN_BURST) {
-		nw->warned++;
-		return true;
-	}
-	if (nw->unlogged++ == 0)
-		log_warning("Worker '%s': too many bad notifications, not logging them for %us",
-		    nw->in->name, (unsigned) (NOTIFY_WARN_INTERVAL / USEC_PER_SEC));
-	return false;
+	snprintf(who, sizeof(who), "Worker '%s'", nw->in->name);
+	return log_ratelimit(&nw->warnings, who, "bad notifications");
 }
 
 /* Reads one datagram: 0 handled (or dropped), -EAGAIN when none is left, other -errno. */
