@@ -105,10 +105,49 @@ expect_eq "$(cat "$T/plain.log")" "$(printf 'line 1\nline 2')" "stdout alone in 
 expect_eq "$(grep -c '^err [12]$' "$T/err")" 2 "stderr = separate: graced's stderr"
 expect_eq "$(stat -c %a "$T/sep-out.log")" 640 "created with mode 0640"
 
-# The last lines of a stopped worker reach the file: it writes them on SIGTERM, then exits.
+# Instances share one file: their lines interleave whole.
+cat >"$T/inst.ini" <<INI
+[worker:many]
+command = $GW --lines 20000
+instances = 3
+output = file:$T/many.log
+output_max_size = 0
+INI
+run "$GRACED" -c "$T/inst.ini"
+expect_rc 0 "three instances"
+expect_eq "$(grep -c '^line [0-9]*$' "$T/many.log")" 60000 "every instance's lines, whole"
+expect_eq "$(cut -d' ' -f2 "$T/many.log" | sort -n | uniq -c | awk '$1 != 3' | wc -l)" 0 \
+    "each number from each instance"
+
+# stderr = stdout and stderr = file: with the other output modes.
+cat >"$T/modes.ini" <<INI
+[worker:pre]
+command = $GW --lines 2 --stderr-lines 2
+output = prefix
+stderr = stdout
+
+[worker:inh]
+command = $GW --lines 1 --stderr-lines 1 --name inh
+stderr = stdout
+
+[worker:tofile]
+command = $GW --lines 1 --stderr-lines 2
+output = prefix
+stderr = file:$T/tofile.err
+INI
+run "$GRACED" -c "$T/modes.ini"
+expect_rc 0 "other output modes"
+expect_eq "$(grep -c '^pre| err [12]$' "$T/out")" 2 "prefix, stderr = stdout: on graced's stdout"
+expect_eq "$(grep -c '^err 1$' "$T/out")" 1 "inherit, stderr = stdout: graced's stdout"
+expect_eq "$(grep -c '^err' "$T/err")" 0 "nothing of theirs on graced's stderr"
+expect_eq "$(cat "$T/tofile.err")" "$(printf 'err 1\nerr 2')" "prefix, stderr = file:"
+expect_in "$T/out" "tofile| line 1" "its stdout still prefixed"
+
+# The last lines of a stopped worker reach the file: it writes them (more than a pipe holds) on
+# SIGTERM, then exits.
 cat >"$T/stop.ini" <<INI
 [worker:stopper]
-command = sh -c 'trap "seq 1 5000 | sed s/^/bye-/; exit 0" TERM; echo started; while :; do sleep 0.05; done'
+command = sh -c 'trap "seq 1 50000 | sed s/^/bye-/; exit 0" TERM; echo started; while :; do sleep 0.05; done'
 output = file:$T/stop.log
 INI
 start_graced -c "$T/stop.ini"
@@ -117,8 +156,8 @@ wait_for 10 started || fail "the worker's first line in its file"
 kill -TERM "$GPID"
 wait_graced 20
 expect_rc 0 "stopped"
-expect_eq "$(grep -c '^bye-' "$T/stop.log")" 5000 "every line written while stopping"
-expect_eq "$(tail -1 "$T/stop.log")" "bye-5000" "up to the last"
+expect_eq "$(grep -c '^bye-' "$T/stop.log")" 50000 "every line written while stopping"
+expect_eq "$(tail -1 "$T/stop.log")" "bye-50000" "up to the last"
 
 # Config errors, at --check with FILE:LINE.
 cat >"$T/bad.ini" <<INI
