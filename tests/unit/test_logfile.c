@@ -200,6 +200,22 @@ test_reopen_all(void **state)
 	logfile_unref(m);
 }
 
+static void
+test_write_error(void **state)
+{
+	struct logfile *l;
+	uint64_t before = logfile_dropped();
+
+	(void) state;
+	/* Every write fails with ENOSPC: the lines are taken (the pump must not stall), dropped and
+	 * counted. No limit: nothing to rotate. */
+	assert_int_equal(logfile_open("/dev/full", 0, 0, &l), 0);
+	assert_int_equal(logfile_put(l, "one\ntwo\nrest", 12, false), 8);
+	assert_int_equal(logfile_put(l, "rest", 4, true), 4);
+	assert_true(logfile_dropped() == before + 8 + 5);
+	logfile_unref(l);
+}
+
 int
 main(void)
 {
@@ -209,6 +225,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_backups_and_no_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_all, setup, teardown),
+		cmocka_unit_test(test_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
