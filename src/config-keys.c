@@ -450,8 +450,87 @@ DEFINE_ENUM_KEY(when_empty, when_empty, _WHEN_EMPTY_MAX)
 DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
 DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
 DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
-DEFINE_ENUM_KEY(output_mode, output_mode, _OUTPUT_MODE_MAX)
 DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
+
+/* "file:PATH" (absolute) into *path, replacing what was there; false after reporting an error. */
+static bool
+take_file(struct config_parser *p, const struct config_key *k, const char *v, char **path)
+{
+	const char *f = v + strlen("file:");
+	char *s;
+
+	if (*f != '/') {
+		bad_value(p, "path", f, k, "file:/ABSOLUTE/PATH");
+		return false;
+	}
+	if (f[strlen(f) - 1] == '/') {
+		bad_value(p, "path", f, k, "a file, not a directory");
+		return false;
+	}
+	if (!(s = strdup(f))) {
+		p->oom = true;
+		return false;
+	}
+	free(*path);
+	*path = s;
+	return true;
+}
+
+static void
+parse_output_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	enum output_mode m = output_mode_from_string(v);
+
+	if (strncmp(v, "file:", 5) == 0) {
+		if (!take_file(p, k, v, &w->output_file))
+			return;
+		w->output = OUTPUT_FILE;
+		w->output_at = (struct config_location) { p->src->file, p->src->line };
+		return;
+	}
+	if ((int) m < 0 || m == OUTPUT_FILE) {
+		bad_value(p, "value", v, k, "inherit, prefix, journal or file:PATH");
+		return;
+	}
+	w->output = m;
+	free(w->output_file);
+	w->output_file = NULL;
+}
+
+static void
+parse_stderr_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	enum stderr_mode m = stderr_mode_from_string(v);
+
+	if (strncmp(v, "file:", 5) == 0) {
+		if (!take_file(p, k, v, &w->stderr_file))
+			return;
+		w->stderr_mode = STDERR_FILE;
+		w->stderr_at = (struct config_location) { p->src->file, p->src->line };
+		return;
+	}
+	if (m != STDERR_STDOUT && m != STDERR_SEPARATE) {
+		bad_value(p, "value", v, k, "stdout, separate or file:PATH");
+		return;
+	}
+	w->stderr_mode = m;
+	free(w->stderr_file);
+	w->stderr_file = NULL;
+}
+
+static void
+parse_size_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	uint64_t n;
+
+	if (parse_size(v, &n) < 0) {
+		bad_value(p, "size", v, k, "bytes, e.g. 65536, 512K, 10M, 1G, or 0 for no limit");
+		return;
+	}
+	*FIELD(obj, k, uint64_t) = n;
+}
 
 /* The key tables. */
 
@@ -546,7 +625,10 @@ const struct config_key config_keys[] = {
 	WRK("directory", parse_path_opt, directory),
 	WRK("environment", parse_environment_field, environment),
 	WRK("umask", parse_mode_field, umask, HAS(struct worker_config, has_umask)),
-	WRK("output", parse_output_mode_field, output),
+	WRK("output", parse_output_field, output),
+	WRK("stderr", parse_stderr_field, stderr_mode),
+	WRK("output_max_size", parse_size_field, output_max_size),
+	WRK("output_backups", parse_unsigned_field, output_backups, RANGE(0, 1000)),
 	WRK("critical", parse_boolean_field, critical),
 	WRK("success_status", parse_success_status, success_status),
 	WRK("watchdog", parse_watchdog, watchdog),

@@ -203,6 +203,8 @@ worker_config_free(struct worker_config *w)
 	free(w->group);
 	free(w->directory);
 	strv_free(w->environment);
+	free(w->output_file);
+	free(w->stderr_file);
 	free(w->success_status);
 	free(w->success_signal);
 	free(w);
@@ -296,6 +298,9 @@ config_add_worker(struct config *c, const char *name)
 	w->start_limit_interval = 60 * USEC_PER_SEC;
 	w->shutdown = c->shutdown.defaults;
 	w->output = OUTPUT_INHERIT;
+	w->stderr_mode = STDERR_AUTO;
+	w->output_max_size = 10 * 1024 * 1024;
+	w->output_backups = 5;
 	w->critical = false;
 	w->watchdog = USEC_INFINITY;
 	if (array_push(&c->workers, &c->n_workers, w) < 0)

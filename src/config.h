@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -107,6 +108,13 @@ struct worker_config {
 	mode_t umask;
 	bool has_umask;
 	enum output_mode output;           /* inherit */
+	char *output_file;                 /* output = file:PATH */
+	struct config_location output_at;
+	enum stderr_mode stderr_mode;      /* auto: see worker_config_stderr() */
+	char *stderr_file;                 /* stderr = file:PATH */
+	struct config_location stderr_at;
+	uint64_t output_max_size;          /* 10M; 0: never rotate */
+	unsigned output_backups;           /* 5: PATH.1 ... PATH.5 */
 	bool critical;                     /* no */
 	int *success_status;               /* extra clean exit codes (0..255) */
 	size_t n_success_status;
@@ -114,6 +122,15 @@ struct worker_config {
 	size_t n_success_signal;
 	usec_t watchdog;                   /* USEC_INFINITY: off */
 };
+
+/* Where the worker's stderr goes, auto resolved: stdout with output = file:, else separate. */
+static inline enum stderr_mode
+worker_config_stderr(const struct worker_config *w)
+{
+	if (w->stderr_mode != STDERR_AUTO)
+		return w->stderr_mode;
+	return w->output == OUTPUT_FILE ? STDERR_STDOUT : STDERR_SEPARATE;
+}
 
 struct resource_config {
 	char *name;

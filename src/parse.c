@@ -347,6 +347,35 @@ parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
 }
 
 int
+parse_size(const char *s, uint64_t *ret)
+{
+	const char *e = s + strlen(s), *u = s;
+	uint64_t v, mult = 1;
+	int r;
+
+	while (u < e && is_digit(*u))
+		u++;
+	if (u < e) {
+		switch (*u) {
+		case 'K': case 'k': mult = UINT64_C(1) << 10; break;
+		case 'M': case 'm': mult = UINT64_C(1) << 20; break;
+		case 'G': case 'g': mult = UINT64_C(1) << 30; break;
+		default: return -EINVAL;
+		}
+		/* "10MB" as supervisord writes it; nothing else may follow the unit. */
+		if (e - u > 2 || (e - u == 2 && u[1] != 'B' && u[1] != 'b'))
+			return -EINVAL;
+	}
+	r = parse_decimal(s, u, &v);
+	if (r < 0)
+		return r;
+	if (v > SIZE_LIMIT / mult)
+		return -ERANGE;
+	*ret = v * mult;
+	return 0;
+}
+
+int
 parse_mode(const char *s, mode_t *ret)
 {
 	unsigned v = 0;
@@ -1131,8 +1160,17 @@ static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
 	[OUTPUT_INHERIT] = "inherit",
 	[OUTPUT_PREFIX] = "prefix",
 	[OUTPUT_JOURNAL] = "journal",
+	[OUTPUT_FILE] = "file",
 };
 DEFINE_STRING_TABLE(output_mode, enum output_mode, output_mode_table)
+
+static const char *const stderr_mode_table[_STDERR_MODE_MAX] = {
+	[STDERR_AUTO] = "auto",
+	[STDERR_STDOUT] = "stdout",
+	[STDERR_SEPARATE] = "separate",
+	[STDERR_FILE] = "file",
+};
+DEFINE_STRING_TABLE(stderr_mode, enum stderr_mode, stderr_mode_table)
 
 static const char *const resource_type_table[_RESOURCE_TYPE_MAX] = {
 	[RESOURCE_FILE] = "file",

@@ -15,7 +15,7 @@
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
-#include "output.h"
+#include "output-route.h"
 #include "parse.h"
 #include "plan.h"
 #include "report.h"
@@ -234,15 +234,6 @@ watch_exit(struct instance *in)
 	return r;
 }
 
-/* Creates a pipe whose read end (non-blocking, ours) gets the child's output. */
-static int
-output_pipe(int ret[2])
-{
-	if (pipe2(ret, O_CLOEXEC) < 0)
-		return -errno;
-	return fd_nonblock(ret[0], true);
-}
-
 /* Waits for the exec outcome on the error pipe: 0 once the exec succeeded. */
 static int
 wait_exec(struct instance *in, int errfd, usec_t deadline)
@@ -277,7 +268,8 @@ start_process(struct instance *in)
 	struct worker *w = in->worker;
 	struct supervisor *sv = w->sv;
 	const struct worker_config *c = w->config;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, stop[2] = { -1, -1 };
+	int stop[2] = { -1, -1 };
+	struct output_route route;
 	_cleanup_free_ char *fdnames = NULL;
 	_cleanup_free_ int *fds = NULL;
 	int errfd = -1, r;
@@ -327,12 +319,10 @@ start_process(struct instance *in)
 		env[n] = (char *) notify_worker_environment(in);
 		p.environment = env;
 	}
-	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
-		goto fail;
-	if (c->output == OUTPUT_JOURNAL)
-		output_journal_streams(in->name, &out[1], &err[1]);
-	p.stdout_fd = out[1];
-	p.stderr_fd = err[1];
+	if ((r = output_route_open(c, in->name, &route)) < 0)
+		return r;
+	p.stdout_fd = route.child_out;
+	p.stderr_fd = route.child_err;
 	if (c->shutdown.stop_fd) {
 		if (pipe2(stop, O_CLOEXEC) < 0) {
 			r = -errno;
@@ -358,8 +348,6 @@ start_process(struct instance *in)
 	in->running = true;
 	notify_worker_started(in);
 	record_of(in)->pid = child;
-	safe_close(out[1]);
-	safe_close(err[1]);
 	safe_close(stop[0]);
 	safe_close(in->stop_fd);
 	in->stop_fd = stop[1];
@@ -367,10 +355,8 @@ start_process(struct instance *in)
 	/* Interest in the pid at once: an exit reaped before the task waits for it is kept. */
 	(void) task_runtime_watch_child(sv->rt, child);
 	snprintf(pid, sizeof(pid), "%ld", (long) child);
-	if (out[0] >= 0)
-		(void) output_pump_start(in->group, in->name, TAKE_FD(out[0]), STDOUT_FILENO);
-	if (err[0] >= 0)
-		(void) output_pump_start(in->group, in->name, TAKE_FD(err[0]), STDERR_FILENO);
+	output_route_start(&route, in->group, in->name);
+	output_route_close(&route);
 
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", in->name }, { "event", "start" }, { "pid", pid }),
 	    "Started worker '%s' (pid %s): %s", in->name, pid, c->command ? c->command : c->argv[0]);
@@ -379,8 +365,7 @@ start_process(struct instance *in)
 	return r;
 
 fail:
-	safe_close(out[0]), safe_close(out[1]);
-	safe_close(err[0]), safe_close(err[1]);
+	output_route_close(&route);
 	safe_close(stop[0]), safe_close(stop[1]);
 	return r;
 }

@@ -144,6 +144,11 @@ test_defaults(void **state)
 	assert_null(w->environment);
 	assert_false(w->has_umask);
 	assert_int_equal(w->output, OUTPUT_INHERIT);
+	assert_null(w->output_file);
+	assert_int_equal(w->stderr_mode, STDERR_AUTO);
+	assert_int_equal(worker_config_stderr(w), STDERR_SEPARATE);
+	assert_true(w->output_max_size == 10 * 1024 * 1024);
+	assert_int_equal(w->output_backups, 5);
 	assert_false(w->critical);
 	assert_int_equal(w->n_success_status, 0);
 	assert_int_equal(w->n_success_signal, 0);
@@ -249,6 +254,9 @@ static const char every_key[] =
     "environment = PORT=8080 MODE=prod\n"
     "umask = 027\n"
     "output = prefix\n"
+    "stderr = file:/tmp/graced-test-config.err\n"
+    "output_max_size = 64K\n"
+    "output_backups = 0\n"
     "critical = yes\n"
     "success_status = 3 75 SIGHUP USR2\n"
     "watchdog = 30s\n"
@@ -364,6 +372,11 @@ test_every_key(void **state)
 	assert_true(w->has_umask);
 	assert_int_equal(w->umask, 027);
 	assert_int_equal(w->output, OUTPUT_PREFIX);
+	assert_null(w->output_file);
+	assert_int_equal(w->stderr_mode, STDERR_FILE);
+	assert_string_equal(w->stderr_file, "/tmp/graced-test-config.err");
+	assert_true(w->output_max_size == 64 * 1024);
+	assert_int_equal(w->output_backups, 0);
 	assert_true(w->critical);
 	assert_int_equal(w->n_success_status, 2);
 	assert_int_equal(w->success_status[0], 3);
