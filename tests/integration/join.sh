@@ -1,7 +1,7 @@
 #!/bin/bash
-# The join step: a worker (or a straggler) that exits within join_timeout after the cancel signal is cancelled,
-# not killed (join_timeout is a minimum wait, in its own unit); one that survives with
-# kill_signal = none is abandoned, and that makes the shutdown forced: exit status 1.
+# The join step: a worker (or a straggler) that exits within join_timeout after the cancel
+# signal is cancelled, not killed (join_timeout is a minimum wait, in its own unit); one that
+# survives with kill_signal = none is abandoned, and that makes the shutdown forced: exit status 1.
 . "$TEST_LIB"
 
 # slow exits 700 ms after SIGINT, well within join_timeout = 3s.
