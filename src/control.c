@@ -18,6 +18,7 @@
 #include "config.h"
 #include "control-protocol.h"
 #include "control.h"
+#include "http.h"
 #include "listener.h"
 #include "log-ratelimit.h"
 #include "log.h"
@@ -449,7 +450,10 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 			    "%s (pid %ld): not graced's user, root, or in control_group, refused", who,
 			    (long) cred.pid);
 		listener_conn_set_answering(lc, true);
-		return send_error(fd, deadline, "permission denied");
+		/* The request it sent is not read, only drained, so that the reply is not lost. */
+		if ((r = send_error(fd, deadline, "permission denied")) < 0)
+			return r;
+		return http_linger(fd, deadline);
 	}
 	if (!(c = calloc(1, sizeof(*c))))
 		return -ENOMEM;
@@ -462,8 +466,10 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 		if (n == -EMSGSIZE) {
 			/* Refused unread: there is no telling where the next request would start. */
 			listener_conn_set_answering(lc, true);
-			return send_error(fd, deadline, "request longer than %u bytes",
-			    CONTROL_LINE_MAX);
+			if ((r = send_error(fd, deadline, "request longer than %u bytes",
+				 CONTROL_LINE_MAX)) < 0)
+				return r;
+			return http_linger(fd, deadline);
 		}
 		if (n < 0)
 			return n == -ENODATA ? 0 : (int) n;

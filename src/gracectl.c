@@ -398,7 +398,9 @@ main(int argc, char **argv)
 		return EXIT_FAILED;
 	if ((fd = connect_to(path)) < 0)
 		return EXIT_UNREACHABLE;
-	if (dprintf(fd, "%s\n", text) < 0 || !(f = fdopen(fd, "r"))) {
+	/* A write graced cut short (it refused the peer at once) still leaves its reply to read. */
+	if ((dprintf(fd, "%s\n", text) < 0 && errno != EPIPE && errno != ECONNRESET) ||
+	    !(f = fdopen(fd, "r"))) {
 		fprintf(stderr, "gracectl: cannot reach graced at %s: %s\n", path, strerror(errno));
 		close(fd);
 		return EXIT_UNREACHABLE;
