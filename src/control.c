@@ -180,7 +180,7 @@ read_line(struct conn *c, size_t *consumed)
 static bool
 process_uptime(pid_t pid, usec_t *ret)
 {
-	char path[64], line[1024], *p;
+	char path[64], line[512], *p;
 	unsigned long long start;
 	struct timespec ts;
 	FILE *f;

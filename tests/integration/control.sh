@@ -213,13 +213,30 @@ cat >"$T/b.ini" <<INI
 control_socket = $S
 [worker:stubborn]
 command = $GW --name stubborn --log $EV --ignore TERM,INT
-stop_timeout = 200ms
+stop_timeout = 3s
 join_timeout = 200ms
 INI
 rm -f "$EV"
 start_graced -c "$T/b.ini"
 wait_for 10 events_at_least 1 'stubborn start' || fail "stubborn did not start"
 wait_for 10 grep -q "Control socket on" "$T/graced.log" || fail "the stale socket was not replaced"
+# During the shutdown the socket still answers: the step, the trigger, the instance stopping.
+run $CTL shutdown
+expect_rc 0 "shutdown without --wait"
+expect_in "$T/out" "Shutdown started" "shutdown without --wait"
+wait_for 10 events_at_least 1 'stubborn signal SIGTERM' || fail "stubborn got no SIGTERM"
+run $CTL --json status
+expect_rc 0 "status during the shutdown"
+python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["stopping"] is True and r["step"] == "stop" and r["trigger"] == "gracectl shutdown", r
+i = r["instances"][0]
+assert i["state"] == "stopping" and i["step"] == "stop" and i["pid"] > 0, i' "$T/out" 2>"$T/py.err" &&
+	pass || fail "status during the shutdown: $(cat "$T/py.err" "$T/out")"
+run $CTL shutdown
+expect_rc 0 "shutdown again"
+expect_in "$T/out" "already under way" "a second shutdown changes nothing"
 run $CTL shutdown --wait
 expect_rc 1 "shutdown --wait returns 1 after a forced shutdown"
 expect_in "$T/out" "graced exited with status 1" "forced shutdown's status"
@@ -241,8 +258,7 @@ run "$GRACED" -c "$T/c.ini"
 expect_rc 1 "a second graced on the same control socket"
 expect_in "$T/err" "another graced serves it" "the second graced says why"
 run $CTL shutdown
-expect_rc 0 "shutdown without --wait"
-expect_in "$T/out" "Shutdown started" "shutdown without --wait"
+expect_rc 0 "shutdown of the first graced"
 GPID=$FIRST
 wait_graced 10
 expect_rc 0 "the first graced ended cleanly"
