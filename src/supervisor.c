@@ -107,6 +107,10 @@ supervisor_free(struct supervisor *sv)
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
 	free(sv->workers);
+	/* supervisor_run() failed before its loop (the control socket, the pidfile...): nothing
+	 * ran, so nothing can still reference the runtime. */
+	if (sv->rt && sv->started == 0)
+		sv->rt = task_runtime_free(sv->rt);
 	plan_free(sv->plan);
 	report_free(sv->report);
 	free(sv);
