@@ -14,13 +14,17 @@ CTL="$GRACECTL -s $S"
 #   raw SOCKET LINE...   sends each line, prints every reply line until graced closes
 #   hold SOCKET N TEXT   opens N connections, sends TEXT on each (may be empty), holds them
 cat >"$T/client.py" <<'PY'
-import socket, sys, time
+import os, socket, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "raw":
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(20)
     s.connect(path)
-    s.sendall("".join(l + "\n" for l in sys.argv[3:]).encode())
+    text = "".join(l + "\n" for l in sys.argv[3:])
+    # RAW_NO_NEWLINE=1: the last request ends with the end of the input instead.
+    if os.environ.get("RAW_NO_NEWLINE"):
+        text = text[:-1]
+    s.sendall(text.encode())
     s.shutdown(socket.SHUT_WR)
     data = b""
     while True:
@@ -29,6 +33,16 @@ if mode == "raw":
             break
         data += b
     sys.stdout.write(data.decode())
+elif mode == "trickle":
+    # Half a request, then nothing: how long until graced closes the connection (ms).
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(60)
+    start = time.monotonic()
+    s.connect(path)
+    s.sendall(b'{"command":')
+    while s.recv(4096):
+        pass
+    print(int((time.monotonic() - start) * 1000), flush=True)
 elif mode == "hold":
     conns = []
     for _ in range(int(sys.argv[3])):
@@ -58,6 +72,11 @@ INI
 start_graced -c "$T/a.ini"
 wait_for 10 events_at_least 3 ' start ' || fail "workers did not start"
 wait_for 10 socket_there || fail "no control socket at $S"
+
+# A client that sends half a request and then nothing is closed at its deadline (10 s after
+# its accept, CONTROL_REQUEST_TIMEOUT), not before, while the others below are served.
+$CLIENT trickle "$S" >"$T/trickle" 2>&1 &
+TRICKLE=$!
 
 # The socket: 0600, in a directory graced made 0700, owned by graced's user.
 expect_eq "$(stat -c %a "$S")" 600 "socket mode"
@@ -146,6 +165,10 @@ assert r[1] == {"ok": False, "error": "not valid JSON"}, r[1]
 assert r[2]["ok"] is False and "unknown command" in r[2]["error"], r[2]
 assert r[3]["ok"] and r[3]["tasks"], r[3]' "$T/out" 2>"$T/py.err" && pass ||
 	fail "raw protocol replies: $(cat "$T/py.err"; cat "$T/out")"
+# Blank lines between requests are skipped; the last request may end without a newline.
+run env RAW_NO_NEWLINE=1 $CLIENT raw "$S" '' '{"command":"dump"}' '' '{"command":"status"}'
+expect_rc 0 "raw protocol without a last newline"
+expect_eq "$(grep -c '"ok":true' "$T/out")" 2 "both requests answered, blank lines skipped"
 run $CLIENT raw "$S" "{\"command\":\"status\",\"x\":\"$(head -c 5000 /dev/zero | tr '\0' a)\"}"
 expect_in "$T/out" '"request longer than 4096 bytes"' "an overlong line is refused"
 
@@ -169,6 +192,10 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 else
 	echo "control.sh: no user nobody or no setpriv, skipping the other-uid checks" >&2
 fi
+
+wait_for 30 grep -q . "$T/trickle" || fail "the half-request client was never closed"
+wait "$TRICKLE"
+expect_between "$(cat "$T/trickle")" 9500 25000 "a half request is closed at its 10 s deadline (ms)"
 
 # Stalled clients: more connections than the limit (16) that send nothing or half a line do
 # not keep others from being served.
