@@ -385,11 +385,12 @@ static int
 answer_shutdown(struct control *ctl, struct listener_conn *lc, int fd, usec_t deadline,
     const struct control_request *req)
 {
-	bool started = supervisor_view_shutdown(ctl->sv, "gracectl shutdown");
+	bool started;
 	int r;
 
 	if (ctl->closing)
 		return send_error(fd, deadline, "graced is exiting");
+	started = supervisor_view_shutdown(ctl->sv, "gracectl shutdown");
 	r = send_json(fd, json_pack("{s:b, s:b}", "ok", 1, "started", started), deadline);
 	if (r < 0 || !req->wait)
 		return r;
