@@ -96,6 +96,23 @@ parse_socket_path(struct config_parser *p, const struct config_key *k, const cha
 	parse_path_opt(p, k, v, obj);
 }
 
+/* control_socket: a path, or none (also an empty value) for no control socket. */
+static void
+parse_control_socket(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	struct supervisor_config *sc = obj;
+
+	if (*v == '\0' || streq(v, "none")) {
+		free(sc->control_socket);
+		sc->control_socket = NULL;
+		sc->control_socket_none = true;
+		return;
+	}
+	parse_socket_path(p, k, v, obj);
+	sc->control_socket_none = false;
+}
+
 static void
 parse_name_ref(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
 {
@@ -563,7 +580,8 @@ const struct config_key config_keys[] = {
 	SUP("log_target", parse_log_target_field, log_target),
 	SUP("pidfile", parse_path_opt, pidfile),
 	SUP("report", parse_path_opt, report),
-	SUP("control_socket", parse_socket_path, control_socket),
+	SUP("control_socket", parse_control_socket, control_socket),
+	SUP("control_group", parse_string_opt, control_group),
 	SUP("subreaper", parse_boolean_field, subreaper),
 	SUP("debug", parse_boolean_field, debug),
 	SUP("slow_step", parse_duration_field, slow_step),

@@ -246,6 +246,7 @@ config_free(struct config *c)
 	free(c->supervisor.pidfile);
 	free(c->supervisor.report);
 	free(c->supervisor.control_socket);
+	free(c->supervisor.control_group);
 	free(c->supervisor.exit_code_from);
 	for (size_t i = 0; i < c->n_intakes; i++)
 		intake_config_free(c->intakes[i]);

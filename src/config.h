@@ -42,7 +42,9 @@ struct supervisor_config {
 	enum log_target log_target;   /* auto */
 	char *pidfile;                /* NULL: none */
 	char *report;                 /* NULL: none */
-	char *control_socket;         /* NULL: none */
+	char *control_socket;         /* NULL: the default path (control_socket_path()) */
+	bool control_socket_none;     /* control_socket = none; single-command mode by default */
+	char *control_group;          /* NULL: none; its members may use the control socket */
 	bool subreaper;               /* yes */
 	bool debug;                   /* no */
 	usec_t slow_step;             /* 100ms, for debug = yes */

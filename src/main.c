@@ -51,6 +51,7 @@ static bool arg_verbosity_set = false;
 static int arg_pdeathsig = SIGNAL_NONE;
 static int arg_group = -1;           /* -g 1, --single-child 0, -1: not given */
 static char *arg_report_path = NULL; /* --report made absolute */
+static char *arg_control_socket = NULL; /* --control-socket made absolute */
 static char *arg_directory = NULL;   /* graced's directory at start, for the command */
 
 static void
@@ -81,6 +82,7 @@ help(void)
 	       "      --kill-signal SIG    signal to the whole process group at last (default SIGKILL)\n"
 	       "      --kill-timeout DUR   time to reap after it (default 1s)\n"
 	       "      --report FILE        write the JSON shutdown report to FILE\n"
+	       "      --control-socket PATH  serve gracectl on PATH (default: no control socket)\n"
 	       "  -g                       forward signals to the command's process group\n"
 	       "      --single-child       forward signals to the command only (the default)\n"
 	       "  -r, --rewrite S:R        the command receives R for signal S (R 0: nothing)\n"
@@ -120,6 +122,7 @@ enum {
 	OPT_KILL_SIGNAL,
 	OPT_KILL_TIMEOUT,
 	OPT_REPORT,
+	OPT_CONTROL_SOCKET,
 	OPT_SINGLE_CHILD,
 };
 
@@ -206,6 +209,17 @@ parse_single_option(int opt, const char *name, const char *value)
 		}
 		arg_single.report = arg_report_path;
 		break;
+	case OPT_CONTROL_SOCKET:
+		free(arg_control_socket);
+		arg_control_socket = NULL;
+		if ((r = absolute_path(value, &arg_control_socket)) < 0 ||
+		    strlen(arg_control_socket) >= 108) {
+			fprintf(stderr, "graced: --control-socket %s: %s\n", value,
+			    r < 0 ? strerror(-r) : "path too long (at most 107 bytes)");
+			return -EINVAL;
+		}
+		arg_single.control_socket = arg_control_socket;
+		break;
 	case 'g':
 		arg_group = 1;
 		break;
@@ -255,6 +269,7 @@ parse_argv_options(int argc, char **argv)
 		{ "kill-signal", required_argument, NULL, OPT_KILL_SIGNAL },
 		{ "kill-timeout", required_argument, NULL, OPT_KILL_TIMEOUT },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
 		{ "rewrite", required_argument, NULL, 'r' },
 		{ "single-child", no_argument, NULL, OPT_SINGLE_CHILD },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -317,7 +332,8 @@ parse_argv_options(int argc, char **argv)
 	if (!arg_command && arg_single_set)
 		return usage_error("%s",
 		    "--stop-signal, --stop-timeout, --cancel-signal, --join-timeout, --kill-signal, "
-		    "--kill-timeout, --report, -g, -r, -e, -p, -w and --single-child need a command: "
+		    "--kill-timeout, --report, --control-socket, -g, -r, -e, -p, -w and --single-child need a "
+		    "command: "
 		    "graced [OPTIONS] -- CMD [ARG...]");
 	return 0;
 }
@@ -546,6 +562,7 @@ main(int argc, char **argv)
 	}
 	r = run(c);
 	free(arg_report_path);
+	free(arg_control_socket);
 	free(arg_directory);
 	return r;
 }

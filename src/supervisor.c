@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "control.h"
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
@@ -99,12 +100,17 @@ supervisor_free(struct supervisor *sv)
 	if (!sv)
 		return NULL;
 	signals_free(sv);
+	sv->control = control_close(sv->control, 1);
 	notify_free(sv);
 	straggler_free_all(sv);
 	intake_free_all(sv);
 	for (size_t i = 0; i < sv->n_workers; i++)
 		worker_done(&sv->workers[i]);
 	free(sv->workers);
+	/* supervisor_run() failed before its loop (the control socket, the pidfile...): nothing
+	 * ran, so nothing can still reference the runtime. */
+	if (sv->rt && sv->started == 0)
+		sv->rt = task_runtime_free(sv->rt);
 	plan_free(sv->plan);
 	report_free(sv->report);
 	free(sv);
@@ -402,6 +408,7 @@ supervisor_step_begin(struct supervisor *sv, enum phase p)
 		snprintf(status, sizeof(status), "stopping: %s", phase_to_string(p));
 		notify_status(sv, status);
 		notify_extend(sv);
+		control_step_changed(sv->control);
 	}
 }
 
@@ -617,6 +624,8 @@ close_step(struct supervisor *sv)
 	}
 	sv->exit_status = exit_status(sv);
 	sv->report->exit_code = sv->exit_status;
+	/* `gracectl shutdown --wait` learns the exit status; the socket goes last. */
+	sv->control = control_close(sv->control, sv->exit_status);
 	/* The report is written by supervisor_finish(), once the loop has ended. */
 	sv->closed = true;
 }
@@ -767,9 +776,8 @@ supervisor_run(struct supervisor *sv)
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");
-	if (c->control_socket)
-		log_warning("control_socket = %s: this version has no control socket, ignoring",
-		    c->control_socket);
+	if (control_new(sv, sv->rt, c, &sv->control) < 0)
+		return 1;
 	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
 		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile), 1;
 	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)

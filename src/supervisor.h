@@ -27,6 +27,7 @@
 #include "task.h"
 
 struct event;
+struct control;
 struct event_base;
 struct intake;
 struct notify_worker;
@@ -88,6 +89,7 @@ struct supervisor {
 	struct worker *workers;
 	size_t n_workers;
 	struct intake *intakes;      /* one per [intake:*], in config order (intake.c) */
+	struct control *control;     /* control.c: the control socket, NULL without one */
 	size_t n_intakes;
 	bool single;                 /* single-command mode: exit with the child's status */
 
