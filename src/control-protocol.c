@@ -20,6 +20,7 @@ static const char *const command_table[_CONTROL_COMMAND_MAX] = {
 	[CONTROL_DUMP] = "dump",
 	[CONTROL_SIGNAL] = "signal",
 	[CONTROL_SHUTDOWN] = "shutdown",
+	[CONTROL_REOPEN_LOGS] = "reopen-logs",
 };
 
 const char *

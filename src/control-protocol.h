@@ -9,6 +9,7 @@
  *   {"command": "dump"}
  *   {"command": "signal", "worker": "web", "signal": "HUP"}   a name, "SIGHUP", or a number
  *   {"command": "shutdown", "wait": true}           wait optional (false)
+ *   {"command": "reopen-logs"}
  *
  * Every request gets one reply line, {"ok": true, ...} or {"ok": false, "error": "..."}; a
  * shutdown with wait is then followed by event lines until graced exits. This file only parses
@@ -29,6 +30,7 @@ enum control_command {
 	CONTROL_DUMP,
 	CONTROL_SIGNAL,
 	CONTROL_SHUTDOWN,
+	CONTROL_REOPEN_LOGS,
 	_CONTROL_COMMAND_MAX,
 	_CONTROL_COMMAND_INVALID = -22, /* -EINVAL */
 };

@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log-ratelimit.h"
 #include "log.h"
+#include "logfile.h"
 #include "parse.h"
 #include "supervisor-view.h"
 #include "task.h"
@@ -273,6 +274,18 @@ answer_status(struct control *ctl, int fd, usec_t deadline, const struct control
 	return send_json(fd, o, deadline);
 }
 
+/* The workers' log files (output = file:, stderr = file:) are opened again by path, as after
+ * logrotate moved them away. One that cannot be opened keeps its old file and fails the request. */
+static int
+answer_reopen_logs(int fd, usec_t deadline)
+{
+	int r;
+
+	if ((r = logfile_reopen_all()) < 0)
+		return send_error(fd, deadline, "cannot reopen every log file: %s", strerror(-r));
+	return send_json(fd, json_pack("{s:b}", "ok", 1), deadline);
+}
+
 static int
 answer_dump(struct control *ctl, int fd, usec_t deadline)
 {
@@ -492,6 +505,9 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 				break;
 			case CONTROL_SIGNAL:
 				r = answer_signal(ctl, fd, deadline, &req);
+				break;
+			case CONTROL_REOPEN_LOGS:
+				r = answer_reopen_logs(fd, deadline);
 				break;
 			case CONTROL_SHUTDOWN:
 				r = answer_shutdown(ctl, lc, fd, deadline, &req);

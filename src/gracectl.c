@@ -54,6 +54,7 @@ help(void)
 	       "  signal WORKER SIG      send SIG to every running instance of WORKER\n"
 	       "  shutdown [--wait]      start the ordered shutdown (as SIGTERM); --wait prints its\n"
 	       "                         steps and exits with graced's exit status\n"
+	       "  reopen-logs            open the workers' log files (output = file:) again by path\n"
 	       "\n"
 	       "Options:\n"
 	       "  -s, --socket PATH      the control socket (default: $GRACED_SOCKET, else the one\n"
@@ -272,10 +273,10 @@ build_request(int argc, char **argv, json_t **ret, bool *ret_wait)
 			json_object_set_new(o, "workers", list);
 		else
 			json_decref(list);
-	} else if (streq(cmd, "dump")) {
+	} else if (streq(cmd, "dump") || streq(cmd, "reopen-logs")) {
 		if (argc > 1) {
 			json_decref(o);
-			return usage_error("dump takes no argument");
+			return usage_error("%s takes no argument", cmd);
 		}
 	} else if (streq(cmd, "signal")) {
 		if (argc != 3) {
@@ -438,6 +439,8 @@ main(int argc, char **argv)
 			    (long long) json_integer_value(json_object_get(reply, "signalled")),
 			    json_integer_value(json_object_get(reply, "signalled")) == 1 ? "" : "s",
 			    str(reply, "worker", "?"));
+		else if (streq(cmd, "reopen-logs"))
+			printf("Log files reopened\n");
 		else if (streq(cmd, "shutdown"))
 			printf("%s\n", json_is_true(json_object_get(reply, "started"))
 				? "Shutdown started"

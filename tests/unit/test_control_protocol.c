@@ -77,6 +77,10 @@ test_commands(void **state)
 	assert_int_equal(req.command, CONTROL_SHUTDOWN);
 	assert_true(req.wait);
 	control_request_done(&req);
+
+	assert_int_equal(parse("{\"command\":\"reopen-logs\"}", &req, &error), 0);
+	assert_int_equal(req.command, CONTROL_REOPEN_LOGS);
+	control_request_done(&req);
 }
 
 static void
@@ -108,6 +112,7 @@ test_refused(void **state)
 	expect_refused("{\"command\":\"restart\",\"workers\":[\"web\"]}", "unknown command");
 	expect_refused("{\"command\":\"Status\"}", "unknown command");
 	expect_refused("{\"command\":\"status\",\"worker\":\"web\"}", "unknown key");
+	expect_refused("{\"command\":\"reopen-logs\",\"wait\":true}", "unknown key");
 	expect_refused("{\"command\":\"dump\",\"wait\":true}", "unknown key");
 	expect_refused("{\"command\":\"status\",\"command\":\"dump\"}", "not valid JSON");
 	expect_refused("{\"command\":\"status\",\"workers\":\"web\"}", "array of names");
