@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "jsontext.h"
 #include "report.h"
 #include "util.h"
 
@@ -149,75 +150,6 @@ report_intake_set(struct report_intake *i, const char *action, const char *resul
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_length(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	cp = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/*
- * s as valid UTF-8: each byte that does not start a valid sequence becomes U+FFFD, so the report
- * always parses (jansson refuses invalid UTF-8). NULL on OOM.
- */
-static char *
-utf8_fixed(const char *s, size_t *ret_len)
-{
-	const unsigned char *p = (const unsigned char *) strempty(s);
-	size_t len = strlen((const char *) p);
-	char *out = malloc(len * 3 + 1), *o = out; /* at worst every byte becomes 3 */
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		size_t n = *p < 0x80 ? 1 : utf8_length(p);
-
-		if (n > 0) {
-			memcpy(o, p, n);
-			o += n, p += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3, p++;
-		}
-	}
-	*o = '\0';
-	*ret_len = (size_t) (o - out);
-	return out;
-}
-
-/* A JSON string of any C string (NULL: ""); NULL on OOM. */
-static json_t *
-text(const char *s)
-{
-	_cleanup_free_ char *fixed = NULL;
-	size_t n;
-
-	if (!(fixed = utf8_fixed(s, &n)))
-		return NULL;
-	return json_stringn(fixed, n);
-}
-
-static json_t *
-text_or_null(const char *s)
-{
-	return s ? text(s) : json_null();
-}
-
 /* Milliseconds since the trigger; times before it (a worker that died earlier) count as 0. */
 static json_int_t
 ms_since(const struct report *r, usec_t t)
@@ -292,7 +224,7 @@ workers_json(const struct report *r)
 		const struct report_worker *w = &r->workers[i];
 		bool stepped = w->step >= 0 && w->step < _PHASE_MAX;
 
-		if (!append(a, OBJECT({ "name", text(w->name) },
+		if (!append(a, OBJECT({ "name", jsontext_new(w->name) },
 		    { "instance", json_integer(w->instance) },
 		    { "pid", json_integer(w->pid) },
 		    { "outcome", json_string(outcome_to_string(w->outcome)) },
@@ -314,7 +246,7 @@ stragglers_json(const struct report *r)
 		const struct report_straggler *s = &r->stragglers[i];
 
 		if (!append(a, OBJECT({ "pid", json_integer(s->pid) },
-		    { "command", text(s->command) },
+		    { "command", jsontext_new(s->command) },
 		    { "outcome", json_string(outcome_to_string(s->outcome)) },
 		    { "exit_ms", s->exit ? json_integer(ms_since(r, s->exit)) : json_null() })))
 			return json_decref(a), NULL;
@@ -330,10 +262,10 @@ intakes_json(const struct report *r)
 	for (size_t i = 0; a && i < r->n_intakes; i++) {
 		const struct report_intake *in = &r->intakes[i];
 
-		if (!append(a, OBJECT({ "name", text(in->name) },
-		    { "type", text(in->type) },
-		    { "action", text_or_null(in->action) },
-		    { "result", text_or_null(in->result) })))
+		if (!append(a, OBJECT({ "name", jsontext_new(in->name) },
+		    { "type", jsontext_new(in->type) },
+		    { "action", jsontext_new_or_null(in->action) },
+		    { "result", jsontext_new_or_null(in->result) })))
 			return json_decref(a), NULL;
 	}
 	return a;
@@ -342,9 +274,9 @@ intakes_json(const struct report *r)
 json_t *
 report_to_json(const struct report *r)
 {
-	return OBJECT({ "supervisor", text(r->supervisor) },
+	return OBJECT({ "supervisor", jsontext_new(r->supervisor) },
 	    { "exit_code", json_integer(r->exit_code) },
-	    { "trigger", text(r->trigger) },
+	    { "trigger", jsontext_new(r->trigger) },
 	    { "steps", steps_json(r) },
 	    { "workers", workers_json(r) },
 	    { "stragglers", stragglers_json(r) },
