@@ -113,7 +113,8 @@ read_steps(struct timeline *t, const json_t *steps, char *err, size_t n)
 			return -ENOMEM;
 		r->start_ms = start;
 		r->end_ms = end;
-		if (!(r->label = strdup(name)) || asprintf(&r->note, "%" JSON_INTEGER_FORMAT " ms", end - start) < 0) {
+		if (!(r->label = strdup(name)) ||
+		    asprintf(&r->note, "%" JSON_INTEGER_FORMAT " ms", end - start) < 0) {
 			r->note = NULL;
 			return -ENOMEM;
 		}
@@ -308,9 +309,7 @@ timeline_span(const struct timeline *t)
 {
 	int64_t span = MAX(t->end_ms, INT64_C(1));
 
-	span = MAX(span, t->budget_ms);
-	span = MAX(span, t->deadline_ms);
-	return span;
+	return MAX(span, t->budget_ms);
 }
 
 unsigned
@@ -388,7 +387,7 @@ draw_bar(const struct timeline *t, const struct timeline_row *r, int64_t span, c
 	bar[BAR_W] = '\0';
 	if (t->budget_ms >= 0)
 		bar[timeline_column(t->budget_ms, span, BAR_W)] = ':';
-	if (t->deadline_ms >= 0)
+	if (t->deadline_ms >= 0 && t->deadline_ms <= span)
 		bar[timeline_column(t->deadline_ms, span, BAR_W)] = '!';
 	if (r->kind == TIMELINE_STEP) {
 		from = timeline_column(r->start_ms, span, BAR_W);
@@ -435,7 +434,8 @@ timeline_print(const struct timeline *t, FILE *f)
 		format_ms(d, sizeof(d), t->budget_ms);
 		fprintf(f, "Budget (the plan's worst case): %s, marked ':'", d);
 		if (t->deadline_ms >= 0)
-			fprintf(f, "; deadline %s, marked '!'", (format_ms(d2, sizeof(d2), t->deadline_ms), d2));
+			fprintf(f, "; deadline %s%s", (format_ms(d2, sizeof(d2), t->deadline_ms), d2),
+			    t->deadline_ms <= span ? ", marked '!'" : " (beyond the axis)");
 		fputs(".\n", f);
 	} else
 		fputs("Budget: not in the report (graced --timeline REPORT -c CONFIG marks it).\n", f);
@@ -448,7 +448,7 @@ timeline_print(const struct timeline *t, FILE *f)
 	bar[0] = bar[BAR_W - 1] = '+';
 	if (t->budget_ms >= 0)
 		bar[timeline_column(t->budget_ms, span, BAR_W)] = 'B';
-	if (t->deadline_ms >= 0)
+	if (t->deadline_ms >= 0 && t->deadline_ms <= span)
 		bar[timeline_column(t->deadline_ms, span, BAR_W)] = 'D';
 	format_ms(d, sizeof(d), span);
 	k = (int) strlen(d);
@@ -603,7 +603,7 @@ timeline_write_svg(const struct timeline *t, FILE *f)
 	}
 	if (t->budget_ms >= 0)
 		svg_marker(f, t->budget_ms, span, height, "#c0392b", "budget");
-	if (t->deadline_ms >= 0)
+	if (t->deadline_ms >= 0 && t->deadline_ms <= span)
 		svg_marker(f, t->deadline_ms, span, height, "#000000", "deadline");
 	fputs("</svg>\n", f);
 	return ferror(f) ? -EIO : 0;

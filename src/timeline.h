@@ -51,7 +51,8 @@ int timeline_load(const char *path, struct timeline **ret, char *err, size_t n);
 struct timeline *timeline_free(struct timeline *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct timeline *, timeline_free);
 
-/* The time the axis covers: the report's end, the budget and the deadline, at least 1 ms. */
+/* The time the axis covers: the report's end and the budget, at least 1 ms. A deadline beyond
+ * it is named, not drawn (a 30 s deadline would squeeze a 600 ms shutdown into two columns). */
 int64_t timeline_span(const struct timeline *t);
 /* The column (0..width-1) of ms on an axis of width columns covering 0..span ms. */
 unsigned timeline_column(int64_t ms, int64_t span, unsigned width);
