@@ -26,6 +26,9 @@
 #define SVG_TOP 96
 #define SVG_W 1080
 
+/* The longest time a report may hold: about 31 years, and no overflow in microseconds. */
+#define MAX_MS INT64_C(1000000000000)
+
 #define EXIT_OK 0
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -67,7 +70,7 @@ read_ms(const json_t *v, bool nullable, int64_t *ret)
 		*ret = -1;
 		return 0;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > MAX_MS)
 		return -EBADMSG;
 	*ret = json_integer_value(v);
 	return 0;
@@ -107,8 +110,8 @@ read_steps(struct timeline *t, const json_t *steps, char *err, size_t n)
 		if (json_unpack_ex((json_t *) s, &e, 0, "{s:s, s:I, s:I}", "name", &name,
 		    "start_ms", &start, "end_ms", &end) < 0)
 			return fail_at(err, n, "steps", i, e.text);
-		if (start < 0 || end < start)
-			return fail_at(err, n, "steps", i, "start_ms and end_ms out of order");
+		if (start < 0 || end < start || end > MAX_MS)
+			return fail_at(err, n, "steps", i, "start_ms and end_ms out of order or range");
 		if (!(r = add_row(t, TIMELINE_STEP)))
 			return -ENOMEM;
 		r->start_ms = start;
@@ -419,26 +422,26 @@ timeline_print(const struct timeline *t, FILE *f)
 	char bar[BAR_W + 1], d[DURATION_MAX], d2[DURATION_MAX], scale[32];
 	int k;
 
+	/* Each line within 79 columns whatever the report holds: names cut, times bounded. */
 	fputs("Shutdown of '", f);
-	print_cut(f, t->supervisor, 24, false);
-	fputs("', trigger '", f);
-	print_cut(f, t->trigger, 24, false);
+	print_cut(f, t->supervisor, 64, false);
+	fputs("'\nTrigger '", f);
+	print_cut(f, t->trigger, 34, false);
 	fprintf(f, "', exit status %" PRId64 "\n", t->exit_code);
 	if (span >= 10 * (BAR_W - 1))
 		snprintf(scale, sizeof(scale), "%" PRId64 " ms", (span + BAR_W - 2) / (BAR_W - 1));
 	else
 		snprintf(scale, sizeof(scale), "%.2f ms", (double) span / (BAR_W - 1));
 	format_ms(d, sizeof(d), span);
-	fprintf(f, "Scale: 1 column = %s; the axis runs from the trigger (0) to %s.\n", scale, d);
+	fprintf(f, "Scale: 1 column = %s, from the trigger (0) to %s.\n", scale, d);
 	if (t->budget_ms >= 0) {
 		format_ms(d, sizeof(d), t->budget_ms);
-		fprintf(f, "Budget (the plan's worst case): %s, marked ':'", d);
-		if (t->deadline_ms >= 0)
-			fprintf(f, "; deadline %s%s", (format_ms(d2, sizeof(d2), t->deadline_ms), d2),
-			    t->deadline_ms <= span ? ", marked '!'" : " (beyond the axis)");
-		fputs(".\n", f);
+		fprintf(f, "Budget (the plan's worst case): %s, marked ':'.\n", d);
 	} else
 		fputs("Budget: not in the report (graced --timeline REPORT -c CONFIG marks it).\n", f);
+	if (t->deadline_ms >= 0)
+		fprintf(f, "Deadline: %s%s.\n", (format_ms(d2, sizeof(d2), t->deadline_ms), d2),
+		    t->deadline_ms <= span ? ", marked '!'" : ", beyond the axis");
 	fputs("Bars: # step; - alive from the trigger (the report has no signal times) until\n"
 	      "| exited, C cancelled, K killed, F failed; > abandoned, alive at the end.\n", f);
 
@@ -633,9 +636,9 @@ read_budget(struct timeline *t, const char *path)
 	}
 	plan_resolve_deadline(p, false);
 	if (p->worst_case != USEC_INFINITY)
-		t->budget_ms = (int64_t) (p->worst_case / USEC_PER_MSEC);
+		t->budget_ms = (int64_t) MIN(p->worst_case / USEC_PER_MSEC, (usec_t) MAX_MS);
 	if (p->deadline != USEC_INFINITY)
-		t->deadline_ms = (int64_t) (p->deadline / USEC_PER_MSEC);
+		t->deadline_ms = (int64_t) MIN(p->deadline / USEC_PER_MSEC, (usec_t) MAX_MS);
 	return 0;
 }
 

@@ -43,8 +43,8 @@ expect_eq "$(grep -cE '^web\.[01] +-*\|.* exited 0, stop, ' "$T/out")" 2 "web's 
 # -c: the plan's worst case and the deadline are marked.
 run "$GRACED" --timeline "$T/report.json" -c "$T/t.ini"
 expect_rc 0 "--timeline -c"
-expect_in "$T/out" "Budget (the plan's worst case): 2s600ms, marked ':'; deadline 2s, marked '!'." \
-    "the budget and the deadline"
+expect_in "$T/out" "Budget (the plan's worst case): 2s600ms, marked ':'." "the budget"
+expect_in "$T/out" "Deadline: 2s, marked '!'." "the deadline"
 expect_eq "$(grep -E '^ +\+-' "$T/out" | grep -c 'D.*B')" 1 "the axis marks them"
 
 # The SVG: well-formed, one group per row, in order.
