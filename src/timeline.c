@@ -472,11 +472,18 @@ timeline_print(const struct timeline *t, FILE *f)
 }
 
 /* Text for XML: markup characters as references; what XML 1.0 cannot hold at all (C0 controls,
- * U+FFFE, U+FFFF) as U+FFFD. The text is valid UTF-8 (jansson checked it). */
+ * U+FFFE, U+FFFF) as U+FFFD. The text is valid UTF-8 (jansson checked it). At most max
+ * characters, an ellipsis marking a cut. */
 static void
-xml_text(FILE *f, const char *s)
+xml_text_cut(FILE *f, const char *s, size_t max)
 {
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	size_t chars = 0;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+		if ((*p & 0xc0) != 0x80 && ++chars == max && columns((const char *) p) > 1) {
+			fputs("\xe2\x80\xa6", f); /* U+2026 */
+			return;
+		}
 		switch (*p) {
 		case '&':
 			fputs("&amp;", f);
@@ -502,6 +509,13 @@ xml_text(FILE *f, const char *s)
 			} else
 				fputc(*p, f);
 		}
+	}
+}
+
+static void
+xml_text(FILE *f, const char *s)
+{
+	xml_text_cut(f, s, SIZE_MAX);
 }
 
 static const char *
@@ -587,15 +601,18 @@ timeline_write_svg(const struct timeline *t, FILE *f)
 		int64_t from = r->kind == TIMELINE_STEP ? r->start_ms : 0;
 		int64_t to = r->end_ms >= 0 ? r->end_ms : t->end_ms;
 		double x = svg_x(from, span), w = MAX(svg_x(to, span) - x, 2.0);
+		/* As in the text: no exit time and not abandoned, no bar (the note says so). */
+		bool drawn = r->end_ms >= 0 || r->kind == TIMELINE_STEP ||
+			     (r->outcome && streq(r->outcome, "abandoned"));
 
 		fprintf(f, "<g class=\"%s\">\n<text x=\"10\" y=\"%d\">",
 		    r->kind == TIMELINE_STEP ? "step" : r->kind == TIMELINE_INSTANCE ? "instance" :
 										      "straggler",
 		    y + 15);
-		xml_text(f, r->label);
+		xml_text_cut(f, r->label, 22);
 		fprintf(f, "</text>\n<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"%s>"
 			   "<title>",
-		    x, y + 3, w, SVG_ROW_H - 6, svg_color(r),
+		    x, y + 3, drawn ? w : 0.0, SVG_ROW_H - 6, svg_color(r),
 		    r->end_ms < 0 ? " fill-opacity=\"0.5\"" : "");
 		xml_text(f, r->label);
 		fputs(": ", f);
