@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "graced.h"
@@ -77,3 +78,5 @@ void intake_free_all(struct supervisor *sv);
 
 /* Serves one client of a readiness endpoint (readiness.c; userdata: its struct intake). */
 int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);
+/* The body of GET /status: one JSON object and a newline. -ENOMEM, -EIO. */
+int readiness_status_write(const struct supervisor *sv, FILE *f);

@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "single.h"
 #include "supervisor.h"
+#include "timeline.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct event_base *, event_base_free);
@@ -39,6 +40,7 @@ enum action {
 	ACTION_HELP,
 	ACTION_VERSION,
 	ACTION_LICENSE,
+	ACTION_TIMELINE,
 };
 
 static enum action arg_action = ACTION_RUN;
@@ -53,6 +55,8 @@ static int arg_group = -1;           /* -g 1, --single-child 0, -1: not given */
 static char *arg_report_path = NULL; /* --report made absolute */
 static char *arg_control_socket = NULL; /* --control-socket made absolute */
 static char *arg_directory = NULL;   /* graced's directory at start, for the command */
+static const char *arg_timeline = NULL; /* --timeline REPORT */
+static const char *arg_svg = NULL;      /* --svg FILE */
 
 static void
 help(void)
@@ -61,6 +65,8 @@ help(void)
 	       "       graced -c FILE --check           validate only: exit 0, or 2 and every error\n"
 	       "       graced -c FILE --plan            print the ordered shutdown plan\n"
 	       "       graced [OPTIONS] -- CMD [ARG...] run one command as a container entrypoint\n"
+	       "       graced --timeline REPORT [--svg FILE] [-c FILE]\n"
+	       "                                        draw a shutdown report as a timeline\n"
 	       "\n"
 	       "graced starts a service's workers and, on SIGTERM or SIGINT, stops them through an\n"
 	       "ordered shutdown: intake, stop, cancel, join, close, each step bounded in time.\n"
@@ -69,6 +75,8 @@ help(void)
 	       "  -c, --config FILE        configuration file\n"
 	       "      --check              validate the configuration and exit\n"
 	       "      --plan               print the shutdown plan and its worst case, and exit\n"
+	       "      --timeline REPORT    draw the report's steps and workers (80 columns)\n"
+	       "      --svg FILE           ... as an SVG in FILE instead (- for stdout)\n"
 	       "  -v, --verbose            log debug messages\n"
 	       "  -q, --quiet              log warnings and errors only\n"
 	       "  -h, --help               show this help\n"
@@ -124,6 +132,8 @@ enum {
 	OPT_REPORT,
 	OPT_CONTROL_SOCKET,
 	OPT_SINGLE_CHILD,
+	OPT_TIMELINE,
+	OPT_SVG,
 };
 
 /* -r S:R (dumb-init): R may be 0, "drop it". */
@@ -262,6 +272,8 @@ parse_argv_options(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "plan", no_argument, NULL, OPT_PLAN },
+		{ "timeline", required_argument, NULL, OPT_TIMELINE },
+		{ "svg", required_argument, NULL, OPT_SVG },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "cancel-signal", required_argument, NULL, OPT_CANCEL_SIGNAL },
@@ -294,6 +306,13 @@ parse_argv_options(int argc, char **argv)
 			break;
 		case OPT_PLAN:
 			arg_action = ACTION_PLAN;
+			break;
+		case OPT_TIMELINE:
+			arg_action = ACTION_TIMELINE;
+			arg_timeline = optarg;
+			break;
+		case OPT_SVG:
+			arg_svg = optarg;
 			break;
 		case 'v':
 			arg_verbosity++;
@@ -329,6 +348,10 @@ parse_argv_options(int argc, char **argv)
 		arg_command = argv + optind;
 	if (arg_command && arg_config)
 		return usage_error("%s", "-c FILE and a command (-- CMD) exclude each other");
+	if (arg_svg && arg_action != ACTION_TIMELINE)
+		return usage_error("%s", "--svg FILE goes with --timeline REPORT");
+	if (arg_action == ACTION_TIMELINE && arg_command)
+		return usage_error("%s", "--timeline REPORT takes no command");
 	if (!arg_command && arg_single_set)
 		return usage_error("%s",
 		    "--stop-signal, --stop-timeout, --cancel-signal, --join-timeout, --kill-signal, "
@@ -523,6 +546,8 @@ main(int argc, char **argv)
 	case ACTION_LICENSE:
 		printf("%s\nLicence: MIT (SPDX-License-Identifier: MIT)\n", PACKAGE_STRING);
 		return EXIT_CLEAN;
+	case ACTION_TIMELINE:
+		return timeline_run(arg_timeline, arg_svg, arg_config);
 	default:
 		break;
 	}

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "http.h"
 #include "intake.h"
+#include "jsontext.h"
 #include "listener.h"
 #include "log.h"
 #include "parse.h"
@@ -42,24 +45,40 @@ current_step(const struct supervisor *sv)
 	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
 }
 
-static void
-status_json(const struct supervisor *sv, FILE *f)
+static json_t *
+status_json(const struct supervisor *sv)
 {
-	bool first = true;
+	json_t *workers = json_array();
 
-	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
-	fprintf(f, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [", current_step(sv),
-	    service_ready(sv) ? "true" : "false");
-	for (size_t i = 0; i < sv->n_workers; i++)
+	for (size_t i = 0; workers && i < sv->n_workers; i++)
 		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
 			const struct instance *in = &sv->workers[i].instances[j];
+			json_t *o = json_pack("{s:o, s:I, s:b, s:b}", "name", jsontext_new(in->name),
+			    "pid", (json_int_t) (in->running ? in->pid : 0), "running", in->running,
+			    "ready", in->ready);
 
-			fprintf(f, "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
-			    first ? "" : ", ", in->name, (long) (in->running ? in->pid : 0),
-			    in->running ? "true" : "false", in->ready ? "true" : "false");
-			first = false;
+			if (!o || json_array_append_new(workers, o) < 0) {
+				json_decref(workers);
+				return NULL;
+			}
 		}
-	fprintf(f, "]}\n");
+	return json_pack("{s:s, s:b, s:o}", "step", current_step(sv), "ready", service_ready(sv),
+	    "workers", workers);
+}
+
+int
+readiness_status_write(const struct supervisor *sv, FILE *f)
+{
+	json_t *j = status_json(sv);
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	r = json_dumpf(j, f, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (r < 0 || fputc('\n', f) == EOF || ferror(f))
+		return -EIO;
+	return 0;
 }
 
 static int
@@ -77,7 +96,10 @@ reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
 
 	if (!f)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
-	status_json(sv, f);
+	if (readiness_status_write(sv, f) < 0) {
+		fclose(f);
+		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
+	}
 	if (fclose(f) != 0 || !body)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
 	return http_reply(fd, deadline, 200, "OK", NULL, "application/json", body, len, head);
