@@ -10,6 +10,8 @@
 #include <sys/un.h>
 
 #include "config-internal.h"
+#include "envfile.h"
+#include "expand.h"
 #include "parse.h"
 #include "util.h"
 
@@ -217,6 +219,27 @@ parse_ready_field(struct config_parser *p, const struct config_key *k, const cha
 {
 	struct ready_spec r;
 
+	if (p->kind == SECTION_WORKER) {
+		struct worker_config *w = obj;
+
+		w->ready_at = (struct config_location) { p->src->file, p->src->line };
+		free(w->ready_template);
+		w->ready_template = NULL;
+		/* Ports per instance: checked for each once instances= is known. */
+		if (expand_has_instance(v)) {
+			if (strncmp(v, "tcp:", 4) != 0) {
+				bad_value(p, "readiness", v, k,
+				    "${INSTANCE} only in a port: tcp:PORT");
+				return;
+			}
+			if (!(w->ready_template = strdup(v))) {
+				p->oom = true;
+				return;
+			}
+			w->ready = (struct ready_spec) { .kind = READY_TCP };
+			return;
+		}
+	}
 	if (parse_ready(v, &r) < 0) {
 		bad_value(p, "readiness", v, k, "none, notify, tcp:PORT or delay:DURATION");
 		return;
@@ -296,6 +319,39 @@ parse_environment_field(struct config_parser *p, const struct config_key *k, con
 	}
 	strv_free(*FIELD(obj, k, char **));
 	*FIELD(obj, k, char **) = env;
+}
+
+/* environment_file = [-]PATH: read at each start; read here too, so that a malformed file is an
+ * error now (a missing one is --check's warning: something may create it before the start). */
+static void
+parse_environment_file(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	struct worker_config *w = obj;
+	_cleanup_strv_free_ char **env = NULL;
+	struct envfile_error e = {};
+	const char *path = envfile_path(v);
+	int r;
+
+	if (*path != '/') {
+		bad_value(p, "path", v, k, "an absolute path, with a leading '-' if it is optional");
+		return;
+	}
+	r = envfile_read(v, &env, &e);
+	if (r == -ENOMEM) {
+		p->oom = true;
+		return;
+	}
+	if (r == -EINVAL) {
+		parser_error(p, "environment_file %.*s:%u: %s", QUOTE_MAX, path, e.line, e.message);
+		return;
+	}
+	free(w->environment_file);
+	if (!(w->environment_file = strdup(v))) {
+		p->oom = true;
+		return;
+	}
+	w->environment_file_at = (struct config_location) { p->src->file, p->src->line };
 }
 
 /* after, sockets, workers: names, each checked here; what they name is checked later. */
@@ -545,6 +601,7 @@ const struct config_key config_keys[] = {
 	WRK("group", parse_string_opt, group),
 	WRK("directory", parse_path_opt, directory),
 	WRK("environment", parse_environment_field, environment),
+	WRK("environment_file", parse_environment_file, environment_file),
 	WRK("umask", parse_mode_field, umask, HAS(struct worker_config, has_umask)),
 	WRK("output", parse_output_mode_field, output),
 	WRK("critical", parse_boolean_field, critical),

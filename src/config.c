@@ -11,6 +11,7 @@
 
 #include "config-internal.h"
 #include "config.h"
+#include "expand.h"
 #include "parse.h"
 #include "util.h"
 
@@ -203,6 +204,8 @@ worker_config_free(struct worker_config *w)
 	free(w->group);
 	free(w->directory);
 	strv_free(w->environment);
+	free(w->environment_file);
+	free(w->ready_template);
 	free(w->success_status);
 	free(w->success_signal);
 	free(w);
@@ -492,9 +495,11 @@ parser_begin_section(struct config_parser *p, const char *title)
 	if (kind == SECTION_INTAKE)
 		((struct intake_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
-	else if (kind == SECTION_WORKER)
+	else if (kind == SECTION_WORKER) {
 		((struct worker_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
+		((struct worker_config *) obj)->instance_templates = true;
+	}
 	else if (kind == SECTION_RESOURCE)
 		((struct resource_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
@@ -576,15 +581,29 @@ unknown_key(struct config_parser *p, const char *name)
 		parser_error(p, "unknown key '%.*s' in [%s]", QUOTE_MAX, name, title);
 }
 
+/* The keys in which ${INSTANCE} stands for the instance number (expand.h). */
+static bool
+instance_key(enum section_kind kind, const char *name)
+{
+	return kind == SECTION_WORKER && (streq(name, "command") || streq(name, "environment") ||
+	    streq(name, "directory") || streq(name, "ready"));
+}
+
 /* Expands ${VAR}; NULL (with the error reported) when that fails. */
 static char *
 expand_value(struct config_parser *p, const char *name, const char *value)
 {
 	_cleanup_free_ char *missing = NULL;
+	bool keep = instance_key(p->kind, name);
 	char *v = NULL;
 	int r;
 
-	r = expand_env(value, &v, &missing);
+	if (!keep && expand_has_instance(value)) {
+		parser_error(p, "${INSTANCE} does not expand in %s; it does only in command, "
+		    "environment, directory and ready of a [worker:NAME]", name);
+		return NULL;
+	}
+	r = expand_env_keeping(value, keep ? "INSTANCE" : NULL, &v, &missing);
 	if (r == -ENOMEM)
 		p->oom = true;
 	else if (r == -ENXIO)
@@ -696,6 +715,29 @@ check_unix_only(struct config_parser *p, const struct section_rec *s, const stru
 		    "key '%s' applies only to a unix: address in [%s]", name, s->title);
 }
 
+/* ready = tcp:...${INSTANCE}...: a valid port for every instance. */
+static void
+check_ready_template(struct config_parser *p, const struct section_rec *s)
+{
+	const struct worker_config *w = s->obj;
+
+	if (s->kind != SECTION_WORKER || !w->ready_template)
+		return;
+	for (unsigned n = 0; n < w->instances; n++) {
+		_cleanup_free_ char *v = NULL;
+		uint16_t port;
+
+		if (expand_ready_port(w->ready_template, n, &port) == 0)
+			continue;
+		(void) expand_instance(w->ready_template, n, &v);
+		parser_error_at(p, w->ready_at.file, w->ready_at.line, s->ordinal,
+		    "ready = %.*s gives '%.*s' for instance %u of [%s] (instances = %u): the port "
+		    "must be 1..65535", QUOTE_MAX, w->ready_template, QUOTE_MAX, strempty(v), n,
+		    s->title, w->instances);
+		return;
+	}
+}
+
 static void
 check_sections(struct config_parser *p)
 {
@@ -721,6 +763,7 @@ check_sections(struct config_parser *p)
 						      : resource_type_to_string(type),
 			    s->title);
 		}
+		check_ready_template(p, s);
 		missing = section_missing_key(s->kind, s->obj);
 		/* A key that was written but had a bad value has been reported already. */
 		if (missing && !section_key(s, missing))

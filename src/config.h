@@ -104,6 +104,12 @@ struct worker_config {
 	char *group;
 	char *directory;
 	char **environment;                /* NAME=VALUE */
+	char *environment_file;            /* "[-]PATH", read at each start of an instance */
+	struct config_location environment_file_at;
+	bool instance_templates;           /* ${INSTANCE} and $$ in command, environment,
+					    * directory, ready (a file's worker; not single mode) */
+	char *ready_template;              /* ready = tcp:...${INSTANCE}..., else NULL */
+	struct config_location ready_at;
 	mode_t umask;
 	bool has_umask;
 	enum output_mode output;           /* inherit */
