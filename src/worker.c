@@ -246,7 +246,7 @@ output_pipe(int ret[2])
 
 /* Waits for the exec outcome on the error pipe: 0 once the exec succeeded. */
 static int
-wait_exec(struct instance *in, int errfd, usec_t deadline)
+wait_exec(struct instance *in, const struct worker_params *wp, int errfd, usec_t deadline)
 {
 	enum spawn_stage stage = SPAWN_STAGE_NONE;
 	int r;
@@ -262,9 +262,9 @@ wait_exec(struct instance *in, int errfd, usec_t deadline)
 	if (r < 0 && stage != SPAWN_STAGE_NONE)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to start worker '%s' (%s '%s')", in->name, spawn_stage_to_string(stage),
-		    stage == SPAWN_STAGE_DIRECTORY ? in->worker->config->directory :
+		    stage == SPAWN_STAGE_DIRECTORY ? strempty(wp->directory) :
 		    stage == SPAWN_STAGE_USER      ? strempty(in->worker->config->user) :
-						       in->worker->config->argv[0]);
+						       wp->argv[0]);
 	else if (r < 0)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to learn whether worker '%s' started", in->name);
@@ -379,7 +379,7 @@ start_process(struct instance *in)
 
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", in->name }, { "event", "start" }, { "pid", pid }),
 	    "Started worker '%s' (pid %s): %s", in->name, pid, c->command ? c->command : c->argv[0]);
-	r = wait_exec(in, errfd, usec_add(now_usec(), c->start_timeout));
+	r = wait_exec(in, &wp, errfd, usec_add(now_usec(), c->start_timeout));
 	safe_close(errfd);
 	return r;
 
