@@ -394,6 +394,76 @@ section_kind_from_string(const char *s, size_t n)
 	return SECTION_NONE;
 }
 
+/* supervisord's words, for files being migrated: what graced calls the same thing. */
+static const struct {
+	const char *theirs;
+	const char *ours;
+} supervisord_keys[] = {
+	{ "numprocs", "instances (numbered from 0: ${INSTANCE}, GRACED_INSTANCE)" },
+	{ "numprocs_start", "no equivalent: instances are numbered from 0" },
+	{ "process_name", "no equivalent: instances are named NAME.0, NAME.1, ..." },
+	{ "stopwaitsecs", "stop_timeout, with a unit (e.g. 10s)" },
+	{ "stopsignal", "stop_signal" },
+	{ "stopasgroup", "kill_mode = group" },
+	{ "killasgroup", "kill_mode = group" },
+	{ "autorestart", "restart (no, on-failure or always)" },
+	{ "autostart", "no equivalent yet: every worker starts" },
+	{ "startsecs", "ready = delay:DURATION (e.g. delay:1s)" },
+	{ "startretries", "start_limit (e.g. 3 in 60s)" },
+	{ "exitcodes", "success_status (0 is always a success)" },
+	{ "priority", "after (start order by dependencies)" },
+	{ "redirect_stderr", "output (inherit or prefix: both streams go the same way)" },
+	{ "stdout_logfile", "output" },
+	{ "stderr_logfile", "output" },
+	{ "stdout_logfile_maxbytes", "output" },
+	{ "stdout_logfile_backups", "output" },
+	{ "stdout_events_enabled", "no equivalent" },
+	{ "serverurl", "no equivalent: workers need no supervisor URL" },
+};
+
+static const char *
+supervisord_key(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(supervisord_keys); i++)
+		if (streq(supervisord_keys[i].theirs, name))
+			return supervisord_keys[i].ours;
+	return NULL;
+}
+
+/* [program:x], [group:x], ...: a supervisord.conf section, with what graced has instead. */
+static bool
+supervisord_section(struct config_parser *p, const char *title, const char *kind, const char *name)
+{
+	static const struct {
+		const char *theirs;
+		const char *ours;
+	} sections[] = {
+		{ "program", "[worker:%s]" },
+		{ "fcgi-program", "[worker:%s] with sockets = and an [intake:NAME]" },
+		{ "group", "no equivalent: name the workers in after= instead of [group:%s]" },
+		{ "supervisord", "[supervisor]" },
+		{ "include", "include = at the top of the file" },
+		{ "unix_http_server", "control_socket = in [supervisor]" },
+		{ "inet_http_server", "control_socket = in [supervisor]" },
+		{ "supervisorctl", "gracectl (no section needed)" },
+		{ "rpcinterface", "no equivalent: gracectl talks to control_socket" },
+		{ "eventlistener", "no equivalent yet" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+		char ours[128];
+
+		if (!streq(sections[i].theirs, kind))
+			continue;
+		snprintf(ours, sizeof(ours), sections[i].ours, name ? name : "NAME");
+		parser_error(p, "unknown section [%.*s]: that is supervisord's; %s%s (graced "
+		    "--import supervisord FILE converts a whole file)", QUOTE_MAX, title,
+		    strncmp(ours, "no equivalent", 13) == 0 ? "graced has " : "graced calls this ", ours);
+		return true;
+	}
+	return false;
+}
+
 static void
 unknown_section(struct config_parser *p, const char *title, const char *kind, const char *name)
 {
@@ -401,6 +471,8 @@ unknown_section(struct config_parser *p, const char *title, const char *kind, co
 	static const char *const named[] = { "intake", "worker", "resource" };
 	const char *s;
 
+	if (supervisord_section(p, title, kind, name))
+		return;
 	s = name ? suggest_closest(kind, named, ELEMENTSOF(named))
 		 : suggest_closest(kind, plain, ELEMENTSOF(plain));
 	if (s && name)
@@ -570,6 +642,11 @@ unknown_key(struct config_parser *p, const char *name)
 
 	if (misplaced_key(p, name, title))
 		return;
+	if (p->kind == SECTION_WORKER && (s = supervisord_key(name))) {
+		parser_error(p, "unknown key '%s' in [%s]: that is supervisord's; %s%s", name, title,
+		    strncmp(s, "no equivalent", 13) == 0 ? "graced has " : "graced calls this ", s);
+		return;
+	}
 	for (size_t i = 0; i < config_keys_n; i++)
 		if (config_keys[i].section == p->kind && n < CONFIG_KEYS_MAX)
 			candidates[n++] = config_keys[i].name;
