@@ -259,7 +259,23 @@ config_free(struct config *c)
 		resource_config_free(c->resources[i]);
 	free(c->resources);
 	strv_free(c->files);
+	free(c->key_locations);
 	free(c);
+	return NULL;
+}
+
+const struct config_location *
+config_key_location(const struct config *c, const void *obj, const char *key)
+{
+	for (size_t i = 0; i < c->n_key_locations; i++)
+		if (c->key_locations[i].obj == obj && streq(c->key_locations[i].key, key))
+			return &c->key_locations[i].at;
+	for (size_t i = 0; i < c->n_workers; i++)
+		if (c->workers[i] == obj)
+			return c->workers[i]->at.file ? &c->workers[i]->at : NULL;
+	for (size_t i = 0; i < c->n_intakes; i++)
+		if (c->intakes[i] == obj)
+			return c->intakes[i]->at.file ? &c->intakes[i]->at : NULL;
 	return NULL;
 }
 
@@ -743,6 +759,23 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 		.at = { p->src->file, p->src->line },
 		.ordinal = p->ordinal,
 	};
+	{
+		struct config *c = p->config;
+		struct config_key_location *l;
+
+		l = reallocarray(c->key_locations, c->n_key_locations + 1, sizeof(*l));
+		if (!l) {
+			p->oom = true;
+			return;
+		}
+		c->key_locations = l;
+		l[c->n_key_locations++] = (struct config_key_location) {
+			.obj = p->section->obj,
+			.section = section_kind_to_string(p->kind),
+			.key = k->name,
+			.at = { p->src->file, p->src->line },
+		};
+	}
 
 	v = expand_value(p, name, value);
 	if (!v)

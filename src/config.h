@@ -130,7 +130,17 @@ struct resource_config {
 	usec_t close_timeout;              /* [shutdown] close_timeout unless set */
 };
 
+/* Where a key was set: obj is the section's struct, key the table's (static) name. */
+struct config_key_location {
+	const void *obj;
+	const char *section;  /* "worker", "intake", "supervisor", ... */
+	const char *key;
+	struct config_location at;
+};
+
 struct config {
+	struct config_key_location *key_locations; /* every key read from a file, in order */
+	size_t n_key_locations;
 	char **files;                      /* every file read, main file first; locations point here */
 	struct supervisor_config supervisor;
 	struct shutdown_config shutdown;
@@ -181,6 +191,19 @@ void config_errors_clear(struct config_errors *errors);
  * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
  * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
+
+/* Where key was set in the section whose struct is obj; the section's own line if it was not
+ * (a default), or NULL for a config built in memory. */
+const struct config_location *config_key_location(const struct config *c, const void *obj,
+    const char *key);
+
+/*
+ * What --check can see beyond the file: unknown users and groups, missing directories, commands
+ * not found in the worker's PATH, unwritable directories for the files graced writes, listen
+ * addresses in use, a missing environment_file. Each is added to warnings as "warning: ...";
+ * nothing is started or changed. Returns 0 or -ENOMEM.
+ */
+int config_lint(const struct config *c, struct config_errors *warnings);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);
 /* The worker's position in c->workers (and so in anything kept parallel to it), or -1. */

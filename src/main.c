@@ -387,7 +387,13 @@ check(const struct config *c, const struct plan *p)
 	_cleanup_free_ char *source = escape_strdup(arg_command ? "command line" : arg_config, 0);
 	size_t instances = 0;
 	char d[DURATION_MAX], step[256];
+	struct config_errors warnings = {};
 
+	/* What the machine says about the file: warnings, the check still passes. */
+	if (config_lint(c, &warnings) < 0)
+		log_warning("Out of memory while checking the machine, continuing");
+	config_errors_print(&warnings, stderr);
+	config_errors_clear(&warnings);
 	for (size_t i = 0; i < c->n_workers; i++)
 		instances += c->workers[i]->instances;
 	printf("%s: OK: %zu worker%s (%zu instance%s), %zu intake%s, %zu resource%s; "
