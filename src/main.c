@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "import-supervisord.h"
 #include "log.h"
 #include "notify.h"
 #include "outbuf.h"
@@ -36,6 +37,7 @@ enum action {
 	ACTION_RUN,
 	ACTION_CHECK,
 	ACTION_PLAN,
+	ACTION_IMPORT,
 	ACTION_HELP,
 	ACTION_VERSION,
 	ACTION_LICENSE,
@@ -43,6 +45,7 @@ enum action {
 
 static enum action arg_action = ACTION_RUN;
 static const char *arg_config = NULL;
+static const char *arg_import = NULL; /* --import supervisord FILE: FILE */
 static char **arg_command = NULL; /* points into argv: single-command mode */
 static struct single_options arg_single;
 static bool arg_single_set = false;
@@ -59,6 +62,7 @@ help(void)
 	printf("Usage: graced [-c FILE]                 run a configuration (default %s)\n"
 	       "       graced -c FILE --check           validate only: exit 0, or 2 and every error\n"
 	       "       graced -c FILE --plan            print the ordered shutdown plan\n"
+	       "       graced --import supervisord FILE print an equivalent graced.ini\n"
 	       "       graced [OPTIONS] -- CMD [ARG...] run one command as a container entrypoint\n"
 	       "\n"
 	       "graced starts a service's workers and, on SIGTERM or SIGINT, stops them through an\n"
@@ -68,6 +72,7 @@ help(void)
 	       "  -c, --config FILE        configuration file\n"
 	       "      --check              validate the configuration and exit\n"
 	       "      --plan               print the shutdown plan and its worst case, and exit\n"
+	       "      --import supervisord FILE  convert a supervisord.conf to graced.ini (stdout)\n"
 	       "  -v, --verbose            log debug messages\n"
 	       "  -q, --quiet              log warnings and errors only\n"
 	       "  -h, --help               show this help\n"
@@ -113,6 +118,7 @@ usage_error(const char *fmt, const char *what)
 enum {
 	OPT_CHECK = 0x100,
 	OPT_PLAN,
+	OPT_IMPORT,
 	OPT_STOP_SIGNAL,
 	OPT_STOP_TIMEOUT,
 	OPT_CANCEL_SIGNAL,
@@ -248,6 +254,7 @@ parse_argv_options(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "plan", no_argument, NULL, OPT_PLAN },
+		{ "import", required_argument, NULL, OPT_IMPORT },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "cancel-signal", required_argument, NULL, OPT_CANCEL_SIGNAL },
@@ -280,6 +287,12 @@ parse_argv_options(int argc, char **argv)
 		case OPT_PLAN:
 			arg_action = ACTION_PLAN;
 			break;
+		case OPT_IMPORT:
+			if (!streq(optarg, "supervisord"))
+				return usage_error("--import: the only format is supervisord, not '%s'",
+				    optarg);
+			arg_action = ACTION_IMPORT;
+			break;
 		case 'v':
 			arg_verbosity++;
 			arg_verbosity_set = true;
@@ -310,6 +323,12 @@ parse_argv_options(int argc, char **argv)
 		}
 	}
 
+	if (arg_action == ACTION_IMPORT) {
+		if (optind + 1 != argc || arg_config || arg_single_set)
+			return usage_error("%s", "usage: graced --import supervisord FILE");
+		arg_import = argv[optind];
+		return 0;
+	}
 	if (optind < argc)
 		arg_command = argv + optind;
 	if (arg_command && arg_config)
@@ -513,6 +532,9 @@ main(int argc, char **argv)
 	case ACTION_LICENSE:
 		printf("%s\nLicence: MIT (SPDX-License-Identifier: MIT)\n", PACKAGE_STRING);
 		return EXIT_CLEAN;
+	case ACTION_IMPORT:
+		r = import_supervisord(arg_import, stdout, stderr);
+		return r == -ENOMEM ? EXIT_FORCED : r < 0 ? EXIT_INVALID : EXIT_CLEAN;
 	default:
 		break;
 	}
