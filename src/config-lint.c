@@ -102,8 +102,12 @@ lint_command(const struct worker_config *w, const struct config_location *at,
 
 	if (!w->argv || !w->argv[0])
 		return 0;
-	if (expand_instance(w->argv[0], 0, &prog) < 0)
+	if (!(w->instance_templates & INSTANCE_IN_COMMAND))
+		prog = strdup(w->argv[0]);
+	else if (expand_instance(w->argv[0], 0, &prog) < 0)
 		return 0;
+	if (!prog)
+		return -ENOMEM;
 	if (!strchr(prog, '/')) {
 		const char *path = worker_path(w);
 		int r = find_in_path(prog, path);
@@ -118,8 +122,12 @@ lint_command(const struct worker_config *w, const struct config_location *at,
 	}
 	/* A relative program is looked up from the worker's directory. */
 	if (prog[0] != '/' && w->directory) {
-		if (expand_instance(w->directory, 0, &dir) < 0)
+		if (!(w->instance_templates & INSTANCE_IN_DIRECTORY))
+			dir = strdup(w->directory);
+		else if (expand_instance(w->directory, 0, &dir) < 0)
 			return 0;
+		if (!dir)
+			return -ENOMEM;
 		char *full;
 
 		if (asprintf(&full, "%s/%s", dir, prog) < 0)
@@ -139,13 +147,19 @@ static int
 lint_directory(const struct worker_config *w, const struct config_location *at,
     struct config_errors *warnings)
 {
+	bool template = w->instance_templates & INSTANCE_IN_DIRECTORY;
+
 	/* With ${INSTANCE}, each instance has its own: the first missing one is named. */
-	for (unsigned n = 0; n < (w->instance_templates ? w->instances : 1); n++) {
+	for (unsigned n = 0; n < (template ? w->instances : 1); n++) {
 		_cleanup_free_ char *dir = NULL;
 		struct stat st;
 
-		if (expand_instance(w->directory, n, &dir) < 0)
+		if (!template)
+			dir = strdup(w->directory);
+		else if (expand_instance(w->directory, n, &dir) < 0)
 			return 0;
+		if (!dir)
+			return -ENOMEM;
 		if (stat(dir, &st) < 0) {
 			warn(warnings, at, "warning: directory '%s' of [worker:%s] does not exist", dir,
 			    w->name);
@@ -156,8 +170,6 @@ lint_directory(const struct worker_config *w, const struct config_location *at,
 			    dir, w->name);
 			return 0;
 		}
-		if (!expand_has_instance(w->directory))
-			break;
 	}
 	return 0;
 }

@@ -583,11 +583,9 @@ parser_begin_section(struct config_parser *p, const char *title)
 	if (kind == SECTION_INTAKE)
 		((struct intake_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
-	else if (kind == SECTION_WORKER) {
+	else if (kind == SECTION_WORKER)
 		((struct worker_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
-		((struct worker_config *) obj)->instance_templates = true;
-	}
 	else if (kind == SECTION_RESOURCE)
 		((struct resource_config *) obj)->at = (struct config_location) { p->src->file,
 		    p->src->line };
@@ -682,15 +680,21 @@ instance_key(enum section_kind kind, const char *name)
 	    streq(name, "directory") || streq(name, "ready"));
 }
 
-/* Expands ${VAR}; NULL (with the error reported) when that fails. */
+/*
+ * Expands ${VAR}; NULL (with the error reported) when that fails. A value of a key that takes
+ * ${INSTANCE} and has it stays a template (${INSTANCE} and "$$" kept, expand.h), and *ret_template
+ * says so; any other value is final.
+ */
 static char *
-expand_value(struct config_parser *p, const char *name, const char *value)
+expand_value(struct config_parser *p, const char *name, const char *value, bool *ret_template)
 {
 	_cleanup_free_ char *missing = NULL;
-	bool keep = instance_key(p->kind, name);
+	bool keep = expand_has_instance(value) && instance_key(p->kind, name);
 	char *v = NULL;
 	int r;
 
+	if (ret_template)
+		*ret_template = keep;
 	if (!keep && expand_has_instance(value)) {
 		parser_error(p, "${INSTANCE} does not expand in %s; it does only in command, "
 		    "environment, directory and ready of a [worker:NAME]", name);
@@ -716,6 +720,7 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 	const struct config_key *k;
 	const struct key_rec *first;
 	struct key_rec *keys;
+	bool template = false;
 
 	if (p->kind == SECTION_IGNORED)
 		return;
@@ -726,7 +731,7 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 			    "file, before any section, or in [supervisor])", p->section->title);
 			return;
 		}
-		v = expand_value(p, name, value);
+		v = expand_value(p, name, value, NULL);
 		if (v)
 			config_include(p, v);
 		return;
@@ -777,10 +782,20 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 		};
 	}
 
-	v = expand_value(p, name, value);
+	v = expand_value(p, name, value, &template);
 	if (!v)
 		return;
 	k->parse(p, k, v, p->section->obj);
+	if (p->kind == SECTION_WORKER) {
+		struct worker_config *w = p->section->obj;
+		unsigned bit = streq(name, "command")	  ? INSTANCE_IN_COMMAND :
+		    streq(name, "environment")		  ? INSTANCE_IN_ENVIRONMENT :
+		    streq(name, "directory")		  ? INSTANCE_IN_DIRECTORY :
+							    0;
+
+		w->instance_templates = template ? w->instance_templates | bit :
+						   w->instance_templates & ~bit;
+	}
 }
 
 /* After reading: inheritance, keys that do not apply, missing keys. */

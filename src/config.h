@@ -82,6 +82,12 @@ struct intake_config {
 	struct config_location workers_at;
 };
 
+enum {
+	INSTANCE_IN_COMMAND = 1 << 0,
+	INSTANCE_IN_ENVIRONMENT = 1 << 1,
+	INSTANCE_IN_DIRECTORY = 1 << 2,
+};
+
 struct worker_config {
 	char *name;
 	struct config_location at;
@@ -106,8 +112,8 @@ struct worker_config {
 	char **environment;                /* NAME=VALUE */
 	char *environment_file;            /* "[-]PATH", read at each start of an instance */
 	struct config_location environment_file_at;
-	bool instance_templates;           /* ${INSTANCE} and $$ in command, environment,
-					    * directory, ready (a file's worker; not single mode) */
+	unsigned instance_templates;       /* INSTANCE_IN_*: which of these hold ${INSTANCE}
+					    * (and "$$" for "$"), to expand for each instance */
 	char *ready_template;              /* ready = tcp:...${INSTANCE}..., else NULL */
 	struct config_location ready_at;
 	mode_t umask;

@@ -43,9 +43,10 @@ push(char ***l, size_t *n, char *s)
 }
 
 static int
-copy_or_expand(const struct worker_config *c, const char *s, unsigned n, char **ret)
+copy_or_expand(const struct worker_config *c, unsigned field, const char *s, unsigned n,
+    char **ret)
 {
-	if (!c->instance_templates) {
+	if (!(c->instance_templates & field)) {
 		*ret = strdup(s);
 		return *ret ? 0 : -ENOMEM;
 	}
@@ -77,12 +78,12 @@ worker_params_build(const struct worker_config *c, unsigned n, struct worker_par
 	}
 
 	for (char **a = c->argv; a && *a; a++) {
-		if ((r = copy_or_expand(c, *a, n, &s)) < 0 || (r = push(&p.argv, &k, s)) < 0)
+		if ((r = copy_or_expand(c, INSTANCE_IN_COMMAND, *a, n, &s)) < 0 || (r = push(&p.argv, &k, s)) < 0)
 			goto fail;
 	}
 	k = 0;
 	for (char **e = c->environment; e && *e; e++)
-		if ((r = copy_or_expand(c, *e, n, &s)) < 0 || (r = push(&p.environment, &k, s)) < 0)
+		if ((r = copy_or_expand(c, INSTANCE_IN_ENVIRONMENT, *e, n, &s)) < 0 || (r = push(&p.environment, &k, s)) < 0)
 			goto fail;
 	for (char **e = file_env; e && *e; e++)
 		if ((r = push(&p.environment, &k, strdup(*e))) < 0)
@@ -95,7 +96,7 @@ worker_params_build(const struct worker_config *c, unsigned n, struct worker_par
 		s = NULL;
 	if ((r = push(&p.environment, &k, s)) < 0)
 		goto fail;
-	if (c->directory && (r = copy_or_expand(c, c->directory, n, &p.directory)) < 0)
+	if (c->directory && (r = copy_or_expand(c, INSTANCE_IN_DIRECTORY, c->directory, n, &p.directory)) < 0)
 		goto fail;
 	*ret = p;
 	return 0;
