@@ -264,21 +264,6 @@ config_free(struct config *c)
 	return NULL;
 }
 
-const struct config_location *
-config_key_location(const struct config *c, const void *obj, const char *key)
-{
-	for (size_t i = 0; i < c->n_key_locations; i++)
-		if (c->key_locations[i].obj == obj && streq(c->key_locations[i].key, key))
-			return &c->key_locations[i].at;
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (c->workers[i] == obj)
-			return c->workers[i]->at.file ? &c->workers[i]->at : NULL;
-	for (size_t i = 0; i < c->n_intakes; i++)
-		if (c->intakes[i] == obj)
-			return c->intakes[i]->at.file ? &c->intakes[i]->at : NULL;
-	return NULL;
-}
-
 /* Appends obj to *array (of n pointers); the array owns it only on success. */
 static int
 array_push(void *array, size_t *n, void *obj)

@@ -198,11 +198,6 @@ void config_errors_clear(struct config_errors *errors);
  * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
 
-/* Where key was set in the section whose struct is obj; the section's own line if it was not
- * (a default), or NULL for a config built in memory. */
-const struct config_location *config_key_location(const struct config *c, const void *obj,
-    const char *key);
-
 /*
  * What --check can see beyond the file: unknown users and groups, missing directories, commands
  * not found in the worker's PATH, unwritable directories for the files graced writes, listen

@@ -66,11 +66,12 @@ worker_params_build(const struct worker_config *c, unsigned n, struct worker_par
 		struct envfile_error e = {};
 
 		r = envfile_read(c->environment_file, &file_env, &e);
-		if (r == -EINVAL)
-			return log_error_errno(r, "Worker '%s'[%u]: %s:%u: %s (environment_file at "
-			    "%s:%u)", c->name, n, envfile_path(c->environment_file), e.line,
-			    e.message, strempty(c->environment_file_at.file),
-			    c->environment_file_at.line);
+		if (r == -EINVAL) {
+			log_error("Worker '%s'[%u]: %s:%u: %s (environment_file at %s:%u)", c->name,
+			    n, envfile_path(c->environment_file), e.line, e.message,
+			    strempty(c->environment_file_at.file), c->environment_file_at.line);
+			return r;
+		}
 		if (r < 0)
 			return log_error_errno(r, "Worker '%s'[%u]: cannot read environment_file '%s' "
 			    "(%s:%u)", c->name, n, envfile_path(c->environment_file),
@@ -102,9 +103,11 @@ worker_params_build(const struct worker_config *c, unsigned n, struct worker_par
 	return 0;
 fail:
 	worker_params_done(&p);
-	if (r == -EINVAL)
-		return log_error_errno(r, "Worker '%s'[%u]: invalid ${...} in its settings", c->name,
-		    n);
+	if (r == -EINVAL) {
+		/* config.c lets no other "${" through: a bug if it happens. */
+		log_error("Worker '%s'[%u]: invalid ${...} in its settings", c->name, n);
+		return r;
+	}
 	return r;
 }
 

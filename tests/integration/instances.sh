@@ -83,6 +83,10 @@ wait_for 10 grep -q "v=first" "$T/seen3" || fail "first start"
 printf 'V=second\n' >"$T/env2"
 wait_for 10 grep -q "v=second" "$T/seen3" || fail "a restart did not read the changed file"
 pass
+# Broken now: the next start fails, naming the file's line and the key's.
+printf 'BROKEN\n' >"$T/env2"
+wait_for 10 grep -q "env2:1: missing '='" "$T/graced.log" || fail "no error for the broken file"
+expect_in "$T/graced.log" "Worker 'r'[0]: $T/env2:1: missing '=' (expected NAME=VALUE) (environment_file at $T/r.ini:3)" "FILE:LINE of both at the start"
 kill -TERM "$GPID"
 wait_graced 10
 finish
