@@ -85,6 +85,12 @@ struct intake_config {
 	struct config_location workers_at;
 };
 
+enum {
+	INSTANCE_IN_COMMAND = 1 << 0,
+	INSTANCE_IN_ENVIRONMENT = 1 << 1,
+	INSTANCE_IN_DIRECTORY = 1 << 2,
+};
+
 struct worker_config {
 	char *name;
 	struct config_location at;
@@ -107,6 +113,12 @@ struct worker_config {
 	char *group;
 	char *directory;
 	char **environment;                /* NAME=VALUE */
+	char *environment_file;            /* "[-]PATH", read at each start of an instance */
+	struct config_location environment_file_at;
+	unsigned instance_templates;       /* INSTANCE_IN_*: which of these hold ${INSTANCE}
+					    * (and "$$" for "$"), to expand for each instance */
+	char *ready_template;              /* ready = tcp:...${INSTANCE}..., else NULL */
+	struct config_location ready_at;
 	mode_t umask;
 	bool has_umask;
 	enum output_mode output;           /* inherit */
@@ -143,7 +155,17 @@ struct resource_config {
 	usec_t close_timeout;              /* [shutdown] close_timeout unless set */
 };
 
+/* Where a key was set: obj is the section's struct, key the table's (static) name. */
+struct config_key_location {
+	const void *obj;
+	const char *section;  /* "worker", "intake", "supervisor", ... */
+	const char *key;
+	struct config_location at;
+};
+
 struct config {
+	struct config_key_location *key_locations; /* every key read from a file, in order */
+	size_t n_key_locations;
 	char **files;                      /* every file read, main file first; locations point here */
 	struct supervisor_config supervisor;
 	struct shutdown_config shutdown;
@@ -194,6 +216,14 @@ void config_errors_clear(struct config_errors *errors);
  * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
  * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
+
+/*
+ * What --check can see beyond the file: unknown users and groups, missing directories, commands
+ * not found in the worker's PATH, unwritable directories for the files graced writes, listen
+ * addresses in use, a missing environment_file. Each is added to warnings as "warning: ...";
+ * nothing is started or changed. Returns 0 or -ENOMEM.
+ */
+int config_lint(const struct config *c, struct config_errors *warnings);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);
 /* The worker's position in c->workers (and so in anything kept parallel to it), or -1. */

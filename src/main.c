@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "import-supervisord.h"
 #include "log.h"
 #include "notify.h"
 #include "outbuf.h"
@@ -37,6 +38,7 @@ enum action {
 	ACTION_RUN,
 	ACTION_CHECK,
 	ACTION_PLAN,
+	ACTION_IMPORT,
 	ACTION_HELP,
 	ACTION_VERSION,
 	ACTION_LICENSE,
@@ -45,6 +47,7 @@ enum action {
 
 static enum action arg_action = ACTION_RUN;
 static const char *arg_config = NULL;
+static const char *arg_import = NULL; /* --import supervisord FILE: FILE */
 static char **arg_command = NULL; /* points into argv: single-command mode */
 static struct single_options arg_single;
 static bool arg_single_set = false;
@@ -64,6 +67,7 @@ help(void)
 	printf("Usage: graced [-c FILE]                 run a configuration (default %s)\n"
 	       "       graced -c FILE --check           validate only: exit 0, or 2 and every error\n"
 	       "       graced -c FILE --plan            print the ordered shutdown plan\n"
+	       "       graced --import supervisord FILE print an equivalent graced.ini\n"
 	       "       graced [OPTIONS] -- CMD [ARG...] run one command as a container entrypoint\n"
 	       "       graced --timeline REPORT [--svg FILE] [-c FILE]\n"
 	       "                                        draw a shutdown report as a timeline\n"
@@ -77,6 +81,7 @@ help(void)
 	       "      --plan               print the shutdown plan and its worst case, and exit\n"
 	       "      --timeline REPORT    draw the report's steps and workers (80 columns)\n"
 	       "      --svg FILE           ... as an SVG in FILE instead (- for stdout)\n"
+	       "      --import supervisord FILE  convert a supervisord.conf to graced.ini (stdout)\n"
 	       "  -v, --verbose            log debug messages\n"
 	       "  -q, --quiet              log warnings and errors only\n"
 	       "  -h, --help               show this help\n"
@@ -123,6 +128,7 @@ usage_error(const char *fmt, const char *what)
 enum {
 	OPT_CHECK = 0x100,
 	OPT_PLAN,
+	OPT_IMPORT,
 	OPT_STOP_SIGNAL,
 	OPT_STOP_TIMEOUT,
 	OPT_CANCEL_SIGNAL,
@@ -274,6 +280,7 @@ parse_argv_options(int argc, char **argv)
 		{ "plan", no_argument, NULL, OPT_PLAN },
 		{ "timeline", required_argument, NULL, OPT_TIMELINE },
 		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "import", required_argument, NULL, OPT_IMPORT },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "cancel-signal", required_argument, NULL, OPT_CANCEL_SIGNAL },
@@ -314,6 +321,12 @@ parse_argv_options(int argc, char **argv)
 		case OPT_SVG:
 			arg_svg = optarg;
 			break;
+		case OPT_IMPORT:
+			if (!streq(optarg, "supervisord"))
+				return usage_error("--import: the only format is supervisord, not '%s'",
+				    optarg);
+			arg_action = ACTION_IMPORT;
+			break;
 		case 'v':
 			arg_verbosity++;
 			arg_verbosity_set = true;
@@ -344,6 +357,12 @@ parse_argv_options(int argc, char **argv)
 		}
 	}
 
+	if (arg_action == ACTION_IMPORT) {
+		if (optind + 1 != argc || arg_config || arg_single_set)
+			return usage_error("%s", "usage: graced --import supervisord FILE");
+		arg_import = argv[optind];
+		return 0;
+	}
 	if (optind < argc)
 		arg_command = argv + optind;
 	if (arg_command && arg_config)
@@ -426,7 +445,13 @@ check(const struct config *c, const struct plan *p)
 	_cleanup_free_ char *source = escape_strdup(arg_command ? "command line" : arg_config, 0);
 	size_t instances = 0;
 	char d[DURATION_MAX], step[256];
+	struct config_errors warnings = {};
 
+	/* What the machine says about the file: warnings, the check still passes. */
+	if (config_lint(c, &warnings) < 0)
+		log_warning("Out of memory while checking the machine, continuing");
+	config_errors_print(&warnings, stderr);
+	config_errors_clear(&warnings);
 	for (size_t i = 0; i < c->n_workers; i++)
 		instances += c->workers[i]->instances;
 	printf("%s: OK: %zu worker%s (%zu instance%s), %zu intake%s, %zu resource%s; "
@@ -548,6 +573,9 @@ main(int argc, char **argv)
 		return EXIT_CLEAN;
 	case ACTION_TIMELINE:
 		return timeline_run(arg_timeline, arg_svg, arg_config);
+	case ACTION_IMPORT:
+		r = import_supervisord(arg_import, stdout, stderr);
+		return r == -ENOMEM ? EXIT_FORCED : r < 0 ? EXIT_INVALID : EXIT_CLEAN;
 	default:
 		break;
 	}

@@ -895,6 +895,21 @@ sbuf_append(struct sbuf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Text that must come out of a second expansion as it is: each "$" doubled when keeping. */
+static int
+sbuf_append_text(struct sbuf *b, const char *s, size_t n, bool keep)
+{
+	int r;
+
+	if (!keep)
+		return sbuf_append(b, s, n);
+	for (size_t i = 0; i < n; i++)
+		if ((r = sbuf_append(b, s + i, 1)) < 0 ||
+		    (s[i] == '$' && (r = sbuf_append(b, "$", 1)) < 0))
+			return r;
+	return 0;
+}
+
 static void
 sbuf_done(struct sbuf *b)
 {
@@ -906,14 +921,14 @@ sbuf_done(struct sbuf *b)
  * and a nested "${" is -EINVAL: defaults are plain text, not expanded.
  */
 static int
-append_default(struct sbuf *b, const char *p, const char *e)
+append_default(struct sbuf *b, const char *p, const char *e, bool keep)
 {
 	int r;
 
 	while (p < e) {
 		if (*p == '$' && p + 1 < e && p[1] == '{')
 			return -EINVAL;
-		r = sbuf_append(b, p, 1);
+		r = sbuf_append_text(b, p, 1, keep);
 		if (r < 0)
 			return r;
 		p += (*p == '$' && p + 1 < e && p[1] == '$') ? 2 : 1;
@@ -923,6 +938,12 @@ append_default(struct sbuf *b, const char *p, const char *e)
 
 int
 expand_env(const char *s, char **ret, char **ret_missing)
+{
+	return expand_env_keeping(s, NULL, ret, ret_missing);
+}
+
+int
+expand_env_keeping(const char *s, const char *keep, char **ret, char **ret_missing)
 {
 	_cleanup_(sbuf_done) struct sbuf b = {};
 	const char *p = s;
@@ -946,7 +967,8 @@ expand_env(const char *s, char **ret, char **ret_missing)
 			continue;
 		}
 		if (p[1] == '$') {
-			r = sbuf_append(&b, "$", 1);
+			/* Kept for the second expansion, which turns it into "$". */
+			r = keep ? sbuf_append(&b, "$$", 2) : sbuf_append(&b, "$", 1);
 			if (r < 0)
 				return r;
 			p += 2;
@@ -973,14 +995,16 @@ expand_env(const char *s, char **ret, char **ret_missing)
 			return -ENOMEM;
 
 		value = getenv(name);
-		if (def && (!value || !*value))
-			r = append_default(&b, def, end);
+		if (keep && !def && streq(name, keep))
+			r = sbuf_append(&b, p, (size_t) (end + 1 - p));
+		else if (def && (!value || !*value))
+			r = append_default(&b, def, end, keep);
 		else if (!value) {
 			if (ret_missing)
 				*ret_missing = TAKE_PTR(name);
 			return -ENXIO;
 		} else
-			r = sbuf_append(&b, value, strlen(value));
+			r = sbuf_append_text(&b, value, strlen(value), keep);
 		if (r < 0)
 			return r;
 		p = end + 1;

@@ -105,6 +105,9 @@ bool name_is_valid(const char *s);
  * as "$", and a "${" inside it is -EINVAL (no nesting). Values are not expanded again.
  */
 int expand_env(const char *s, char **ret, char **ret_missing);
+/* The same, but "${keep}" (no default) and "$$" are left as they are, for a second expansion
+ * (expand.c's ${INSTANCE}). */
+int expand_env_keeping(const char *s, const char *keep, char **ret, char **ret_missing);
 
 /* Closest candidate by edit distance (adjacent transpositions count 1), if within
  * max(1, strlen(s) / 3) edits and not tied with another; else NULL. NULL entries are skipped. */

@@ -23,6 +23,7 @@
 #include "supervisor.h"
 #include "task.h"
 #include "util.h"
+#include "worker-params.h"
 
 /* How often a tcp: readiness probe is repeated while the worker starts (a probe interval: an
  * exit or the shutdown trigger ends the wait between two probes at once). */
@@ -236,7 +237,7 @@ watch_exit(struct instance *in)
 
 /* Waits for the exec outcome on the error pipe: 0 once the exec succeeded. */
 static int
-wait_exec(struct instance *in, int errfd, usec_t deadline)
+wait_exec(struct instance *in, const struct worker_params *wp, int errfd, usec_t deadline)
 {
 	enum spawn_stage stage = SPAWN_STAGE_NONE;
 	int r;
@@ -252,9 +253,9 @@ wait_exec(struct instance *in, int errfd, usec_t deadline)
 	if (r < 0 && stage != SPAWN_STAGE_NONE)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to start worker '%s' (%s '%s')", in->name, spawn_stage_to_string(stage),
-		    stage == SPAWN_STAGE_DIRECTORY ? in->worker->config->directory :
+		    stage == SPAWN_STAGE_DIRECTORY ? strempty(wp->directory) :
 		    stage == SPAWN_STAGE_USER      ? strempty(in->worker->config->user) :
-						       in->worker->config->argv[0]);
+						       wp->argv[0]);
 	else if (r < 0)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to learn whether worker '%s' started", in->name);
@@ -273,10 +274,8 @@ start_process(struct instance *in)
 	_cleanup_free_ char *fdnames = NULL;
 	_cleanup_free_ int *fds = NULL;
 	int errfd = -1, r;
+	_cleanup_(worker_params_done) struct worker_params wp = {};
 	struct spawn_params p = {
-		.argv = c->argv,
-		.environment = c->environment,
-		.directory = c->directory,
 		.user = c->user,
 		.group = c->group,
 		.umask = c->umask,
@@ -291,6 +290,12 @@ start_process(struct instance *in)
 	char pid[16];
 	pid_t child;
 
+	/* ${INSTANCE} expanded, GRACED_WORKER and GRACED_INSTANCE, environment_file read now. */
+	if ((r = worker_params_build(c, in->index, &wp)) < 0)
+		return r;
+	p.argv = wp.argv;
+	p.environment = wp.environment;
+	p.directory = wp.directory;
 	/* The sockets= intakes first, from fd 3 in sockets= order (LISTEN_FDS), then the stop pipe. */
 	if (!(fds = calloc(strv_length(c->sockets) + 1, sizeof(int))))
 		return -ENOMEM;
@@ -306,7 +311,7 @@ start_process(struct instance *in)
 		p.listen_fdnames = fdnames;
 	}
 	if (notify_worker_wanted(in)) {
-		size_t n = strv_length(c->environment);
+		size_t n = strv_length(wp.environment);
 
 		if ((r = notify_worker_open(in)) < 0)
 			return log_error_errno(r, "Failed to create the NOTIFY_SOCKET of worker '%s'",
@@ -315,7 +320,7 @@ start_process(struct instance *in)
 		if (!(env = calloc(n + 2, sizeof(char *))))
 			return -ENOMEM;
 		if (n > 0)
-			memcpy(env, c->environment, n * sizeof(char *));
+			memcpy(env, wp.environment, n * sizeof(char *));
 		env[n] = (char *) notify_worker_environment(in);
 		p.environment = env;
 	}
@@ -360,7 +365,7 @@ start_process(struct instance *in)
 
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", in->name }, { "event", "start" }, { "pid", pid }),
 	    "Started worker '%s' (pid %s): %s", in->name, pid, c->command ? c->command : c->argv[0]);
-	r = wait_exec(in, errfd, usec_add(now_usec(), c->start_timeout));
+	r = wait_exec(in, &wp, errfd, usec_add(now_usec(), c->start_timeout));
 	safe_close(errfd);
 	return r;
 
@@ -503,7 +508,7 @@ wait_ready(struct instance *in)
 		for (;;) {
 			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
 
-			r = probe_tcp(in, c->ready.port, next);
+			r = probe_tcp(in, worker_params_ready_port(c, in->index), next);
 			if (r == 0 || r == -ECANCELED || r == -ECHILD)
 				return r;
 			if (now_usec() >= deadline)

@@ -503,6 +503,40 @@ test_env_expansion(void **state)
 	unsetenv("GRACED_TEST_CMD");
 }
 
+/* ${INSTANCE}: kept as a template (with "$$") only where it appears, in the keys that take it;
+ * the port of ready = tcp: is checked for every instance. */
+static void
+test_instance_templates(void **state)
+{
+	struct config *c;
+
+	(void) state;
+	assert_int_equal(setenv("GRACED_TEST_DOLLAR", "a$b", 1), 0);
+	c = load_ok(
+	    "[worker:a]\n"
+	    "command = /bin/srv --port 90${INSTANCE} --price $$5 ${GRACED_TEST_DOLLAR}\n"
+	    "instances = 100\n"
+	    "ready = tcp:90${INSTANCE}\n"
+	    "environment = PRICE=$$5\n"
+	    "directory = /srv/${INSTANCE}\n");
+	assert_string_equal(c->workers[0]->argv[2], "90${INSTANCE}");
+	assert_string_equal(c->workers[0]->argv[4], "$$5");
+	assert_string_equal(c->workers[0]->argv[5], "a$$b");
+	assert_string_equal(c->workers[0]->environment[0], "PRICE=$5");
+	assert_int_equal(c->workers[0]->instance_templates,
+	    INSTANCE_IN_COMMAND | INSTANCE_IN_DIRECTORY);
+	assert_string_equal(c->workers[0]->ready_template, "tcp:90${INSTANCE}");
+	config_free(c);
+	unsetenv("GRACED_TEST_DOLLAR");
+
+	expect_errors(MINIMAL "instances = 101\nready = tcp:90${INSTANCE}\n",
+	    "t.ini:4: ready = tcp:90${INSTANCE} gives 'tcp:90100' for instance 100 of [worker:a] "
+	    "(instances = 101): the port must be 1..65535\n");
+	expect_errors(MINIMAL "stop_timeout = ${INSTANCE}s\n",
+	    "t.ini:3: ${INSTANCE} does not expand in stop_timeout; it does only in command, "
+	    "environment, directory and ready of a [worker:NAME]\n");
+}
+
 static void
 test_quoting_and_comments(void **state)
 {
@@ -809,8 +843,8 @@ static const struct {
 	{ MINIMAL "after = b!\n",
 	  "t.ini:3: invalid name 'b!' in after (expected letters, digits, '_' and '-')\n" },
 	{ MINIMAL "[intake:i]\nlisten = http://x\n",
-	  "t.ini:4: invalid address 'http://x' for listen (expected tcp://HOST:PORT, unix:/PATH "
-	  "or systemd:NAME)\n" },
+	  "t.ini:4: invalid address 'http://x' for listen: unknown scheme 'http' (expected "
+	  "tcp://, unix: or systemd:)\n" },
 	{ MINIMAL "[intake:i]\nlisten = tcp://127.0.0.1:1\nbacklog = 0\n",
 	  "t.ini:5: invalid number '0' for backlog (expected 1..65535)\n" },
 	{ "[supervisor]\nlog_level = loud\n" MINIMAL,
@@ -1112,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_many_unknown_workers),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
+		cmocka_unit_test(test_instance_templates),
 		cmocka_unit_test(test_quoting_and_comments),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_long_line),
