@@ -547,6 +547,25 @@ group_of(const struct sv_conf *c, const char *program)
 	return program;
 }
 
+/* A supervisord log file setting that names a file, not graced's own output (/dev/stdout and
+ * /dev/stderr are what output = inherit does; none and auto are not kept by graced either). */
+static bool
+logfile_is_file(const char *v)
+{
+	return !streq(v, "/dev/stdout") && !streq(v, "/dev/stderr") && !streq(v, "/dev/fd/1") &&
+	    !streq(v, "/dev/fd/2") && strcasecmp(v, "none") != 0 && strcasecmp(v, "auto") != 0;
+}
+
+/* Whether the program's key (stdout_logfile) becomes a log file graced writes. */
+static bool
+logfile_carried(const struct sv_section *s, const char *key)
+{
+	const struct sv_key *k = key_find(s, key);
+
+	return k && logfile_is_file(k->value) && (k->value[0] == '/' ||
+	    strncmp(k->value, "%(here)s", 8) == 0) && !strstr(k->value, "%(process_num)");
+}
+
 static void
 put_program(FILE *out, const struct sv_conf *c, const struct sv_section *s,
     const struct sv_section *sup)
@@ -654,18 +673,35 @@ put_program(FILE *out, const struct sv_conf *c, const struct sv_section *s,
 			not_carried(out, k, "graced orders start and stop by after= dependencies");
 		} else if (streq(n, "redirect_stderr")) {
 			if (is_true(v))
-				not_carried(out, k, "graced passes stderr through apart from stdout");
+				fputs("stderr = stdout\n", out);
 		} else if (streq(n, "stdout_logfile") || streq(n, "stderr_logfile")) {
-			/* /dev/stdout and /dev/stderr are what graced does anyway (output = inherit). */
-			if (streq(v, "/dev/stdout") || streq(v, "/dev/stderr") ||
-			    streq(v, "/dev/fd/1") || streq(v, "/dev/fd/2"))
+			bool is_stdout = streq(n, "stdout_logfile");
+
+			if (!logfile_is_file(v))
+				continue; /* /dev/stdout, none, auto: graced's own output */
+			if (v[0] != '/' && strncmp(v, "%(here)s", 8) != 0)
+				not_carried(out, k, "graced's log files are absolute paths");
+			else if (strstr(v, "%(process_num)"))
+				not_carried(out, k, "graced's instances share one log file (${INSTANCE} "
+				    "does not expand in output)");
+			else {
+				fputs(is_stdout ? "output = file:" : "stderr = file:", out);
+				put_expanded(out, v, &x);
+				fputc('\n', out);
+			}
+		} else if (streq(n, "stdout_logfile_maxbytes") || streq(n, "stdout_logfile_backups")) {
+			/* Only next to a log file graced writes. supervisord's maxbytes 0 is no limit,
+			 * as graced's, and its KB, MB and GB suffixes are graced's too. */
+			if (!logfile_carried(s, "stdout_logfile"))
 				continue;
-			if (strcasecmp(v, "none") != 0 && strcasecmp(v, "auto") != 0)
-				not_carried(out, k, "graced writes worker output to its own stdout and "
-				    "stderr (output = inherit); redirect it there");
-		} else if ((streq(n, "stdout_logfile_maxbytes") || streq(n, "stderr_logfile_maxbytes")) &&
-		    streq(v, "0")) {
-			continue;
+			if (streq(n, "stdout_logfile_maxbytes"))
+				fprintf(out, "output_max_size = %s\n", v);
+			else
+				fprintf(out, "output_backups = %d\n", atoi(v));
+		} else if (streq(n, "stderr_logfile_maxbytes") || streq(n, "stderr_logfile_backups")) {
+			if (logfile_carried(s, "stderr_logfile"))
+				not_carried(out, k, "graced rotates stderr's file by "
+				    "output_max_size and output_backups too");
 		} else if (streq(n, "stdout_syslog") || streq(n, "stderr_syslog")) {
 			if (is_true(v))
 				fputs("output = journal\n", out);

@@ -9,8 +9,12 @@ imp() {
 	run "$GRACED" --import supervisord "$1"
 	cp "$T/out" "$T/$(basename "$1" .conf).ini"
 }
+# Log files (output = file:) go under $T/logs, in directories made for them: --check refuses a
+# log file whose directory is missing.
 check() {
-	local f=$T/$1.ini
+	local f=$T/$1.ini d
+	sed -i "s#= file:/#= file:$T/logs/#" "$f"
+	for d in $(sed -n "s#^[a-z]* = file:\(.*\)/[^/]*\$#\1#p" "$f"); do mkdir -p "$d"; done
 	SHOP_SECRET=s run "$GRACED" -c "$f" --check
 	expect_rc 0 "$1: graced --check on the import"
 	if grep -v ': warning: ' "$T/err" | grep -q .; then
@@ -28,8 +32,8 @@ expect_in "$o" "stop_timeout = 3600s" "stopwaitsecs with a unit"
 expect_in "$o" "restart = always" "autorestart"
 expect_in "$o" "kill_mode = group" "killasgroup"
 expect_in "$o" "user = forge" "user"
-expect_in "$o" "; not carried over: redirect_stderr = true" "redirect_stderr commented"
-expect_in "$o" "; not carried over: stdout_logfile = /home/forge/app.com/worker.log" "stdout_logfile commented"
+expect_in "$o" "stderr = stdout" "redirect_stderr"
+expect_in "$o" "output = file:/home/forge/app.com/worker.log" "stdout_logfile"
 expect_in "$o" "; process_name = %(program_name)s_%(process_num)02d -- instances are named laravel-worker.0" "process_name"
 check laravel
 
@@ -49,6 +53,8 @@ expect_in "$o" "; not carried over: autostart = false" "autostart commented"
 expect_in "$o" "; not carried over: priority = 100" "priority commented"
 expect_in "$o" "; not carried over: [group:shop]" "group commented"
 expect_in "$o" "; not carried over: [unix_http_server]" "http server commented"
+expect_in "$o" "output = file:/var/log/celery/worker.log" "stdout_logfile"
+expect_in "$o" "stderr = file:/var/log/celery/worker.err.log" "stderr_logfile"
 check django
 
 imp "$D/docker.conf"
@@ -61,6 +67,8 @@ expect_in "$o" "[worker:cron-daily]" "a name graced cannot take is rewritten"
 expect_in "$o" "; not carried over: [eventlistener:memmon]" "eventlistener commented"
 expect_in "$o" "command = /usr/sbin/nginx -g 'daemon off;'" "quotes kept"
 expect_not_in "$o" "stdout_logfile = /dev/stdout" "/dev/stdout is what graced does anyway"
+expect_not_in "$o" "stderr_logfile_maxbytes" "no rotation without a log file"
+expect_not_in "$o" "output_max_size" "nor for stdout"
 check docker
 
 # Not a supervisord.conf, unreadable, bad usage: exit 2 with a reason.
