@@ -192,7 +192,8 @@ lint_user(const struct worker_config *w, const char *key, const struct config_lo
 	return 0;
 }
 
-/* report, pidfile, control_socket: graced creates the file, so its directory must take it. */
+/* report, pidfile, control_socket and the log files (output = file:, stderr = file:): graced
+ * creates the file, so its directory must take it. */
 static int
 lint_writable(const char *key, const char *path, const struct config_location *at,
     struct config_errors *warnings)
@@ -275,6 +276,10 @@ config_lint(const struct config *c, struct config_errors *warnings)
 				r = lint_user(w, key, &l->at, warnings);
 			else if (streq(key, "environment_file") && w->environment_file)
 				r = lint_environment_file(w, &l->at, warnings);
+			else if (streq(key, "output") && w->output_file)
+				r = lint_writable(key, w->output_file, &l->at, warnings);
+			else if (streq(key, "stderr") && w->stderr_file)
+				r = lint_writable(key, w->stderr_file, &l->at, warnings);
 		} else if (streq(l->section, "supervisor")) {
 			const struct supervisor_config *s = l->obj;
 			const char *path = streq(key, "report") ? s->report :

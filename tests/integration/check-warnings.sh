@@ -70,4 +70,19 @@ expect_in "$T/err" "$w:19: warning: command 'sh' of [worker:c] is not in its PAT
 expect_not_in "$T/err" "[worker:fine]" "a worker with nothing wrong"
 expect_eq "$(grep -c warning "$T/err")" "$(( $(id -u) == 0 ? 11 : 12 ))" "one warning each"
 chmod 0755 "$T/ro"
+
+# Log files whose directory graced cannot write to: a warning each, checked as nobody (root can
+# write anywhere), in a directory nobody can read.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	L=$(mktemp -d /tmp/graced-lint.XXXXXX)
+	mkdir "$L/logs"
+	chmod 755 "$L" "$L/logs"
+	printf '[worker:a]\ncommand = /bin/true\noutput = file:%s/logs/a.log\nstderr = file:%s/logs/b.log\n' "$L" "$L" >"$L/x.ini"
+	chmod 644 "$L/x.ini"
+	run setpriv --reuid nobody --regid nogroup --clear-groups "$GRACED" -c "$L/x.ini" --check
+	expect_rc 0 "log directory warnings do not fail the check"
+	expect_in "$T/err" "$L/x.ini:3: warning: the directory '$L/logs' of output is not writable" "output = file:"
+	expect_in "$T/err" "$L/x.ini:4: warning: the directory '$L/logs' of stderr is not writable" "stderr = file:"
+	rm -rf "$L"
+fi
 finish
