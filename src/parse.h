@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -35,6 +36,11 @@ int parse_boolean(const char *s, bool *ret);
 int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
 /* An octal file mode such as 0660 or 077, at most 07777. */
 int parse_mode(const char *s, mode_t *ret);
+/* A decimal integer with an optional '-' in [min, max] (-ERANGE outside); no '+', no spaces. */
+int parse_int(const char *s, int min, int max, int *ret);
+/* A resource limit "SOFT[:HARD]", each a decimal number or "infinity" (RLIM_INFINITY); a single
+ * value is both. A soft limit above the hard one is -EDOM. */
+int parse_rlimit(const char *s, struct rlimit *ret);
 
 struct listen_address {
 	enum listen_kind kind;
