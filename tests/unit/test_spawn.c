@@ -294,7 +294,7 @@ test_environment_and_listen_fds(void **state)
 	p.umask = 027;
 	p.directory = "/tmp";
 	assert_int_equal(run(&p, &res), 0);
-	/* The child borrowed graced's memory (CLONE_VM): graced's own environment is untouched. */
+	/* graced's own environment is untouched by the child's. */
 	assert_string_equal(getenv("MODE"), "inherited");
 	assert_string_equal(getenv("NOTIFY_SOCKET"), "/run/systemd/notify");
 	assert_null(getenv("LISTEN_PID"));
@@ -405,6 +405,41 @@ test_user_and_groups(void **state)
 }
 
 static void
+test_limits(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c",
+	    "ulimit -Sn; ulimit -Hn; ulimit -Sc; cut -d' ' -f19 /proc/$$/stat; "
+	    "cat /proc/$$/oom_score_adj", NULL });
+	struct process_limits l = {
+		.rlimit[PROCESS_RLIMIT_NOFILE] = { 100, 200 },
+		.has_rlimit[PROCESS_RLIMIT_NOFILE] = true,
+		.rlimit[PROCESS_RLIMIT_CORE] = { 0, 0 },
+		.has_rlimit[PROCESS_RLIMIT_CORE] = true,
+		.nice = 3,
+		.has_nice = true,
+		.oom_score_adjust = 50,
+		.has_oom_score_adjust = true,
+	};
+	struct result res;
+
+	p.limits = &l;
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "100\n200\n0\n3\n50\n");
+
+	/* Above the kernel's nr_open: refused even to root, at the stage that says so. */
+	l = (struct process_limits) {
+		.rlimit[PROCESS_RLIMIT_NOFILE] = { RLIM_INFINITY, RLIM_INFINITY },
+		.has_rlimit[PROCESS_RLIMIT_NOFILE] = true,
+	};
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -EPERM);
+	assert_int_equal(res.stage, SPAWN_STAGE_LIMITS);
+	assert_string_equal(spawn_stage_to_string(res.stage), "limits");
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 126);
+}
+
+static void
 test_bad_params(void **state)
 {
 	struct spawn_params p = params((char *[]) { NULL });
@@ -436,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_environment_and_listen_fds),
 		cmocka_unit_test(test_path_lookup),
 		cmocka_unit_test(test_user_and_groups),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_params),
 	};
 
