@@ -19,9 +19,9 @@ Figures (lower is better):
 
 Usage: supervisors.py [--quick] [-n N] [--idle-seconds S] [--peers graced,supervisord,s6,runit]
                       [--graced PATH] [--gworker PATH] [--also NAME=PATH ...] [--rounds R]
-                      [--scale-only]
+                      [--keys NAME='KEY = VALUE;...' ...] [--scale-only]
 BENCH_QUICK=1 is --quick (N=100, 3 s idle window). --also adds another graced binary (a build of
-an older commit) as NAME; --rounds repeats start/stop R times, the peers interleaved round by
+an older commit) as NAME, --keys more [worker:w] keys for one of them; --rounds repeats start/stop R times, the peers interleaved round by
 round, and reports the median; --scale-only measures start, RSS and stop only (no idle window,
 no overrun). X_start_stop_over_bare is graced's start+stop over the bare posix_spawn() loop's
 (issue 12: within 10 %).
@@ -84,6 +84,7 @@ class Peer:
 class Graced(Peer):
     name = "graced"
     binary = None  # the bench's --graced; --also variants set their own
+    keys = ""      # more [worker:w] keys (--keys NAME=...)
 
     def setup(self, n, overrun=False):
         argv = " ".join(self.worker_argv(overrun))
@@ -93,6 +94,8 @@ class Graced(Peer):
             if overrun:
                 f.write("stop_timeout = 1s\ncancel_signal = SIGINT\njoin_timeout = 5s\n")
             f.write(f"[worker:w]\ncommand = {argv}\ninstances = {n}\noutput = inherit\n")
+            if self.keys:
+                f.write(self.keys.replace(";", "\n") + "\n")
         self.argv = [self.binary or self.bench.graced, "-c", ini]
 
     def start(self):
@@ -394,9 +397,11 @@ def run_overrun(bench, cls):
         finish(peer)
 
 
-def graced_variant(name, path):
-    """Another graced binary, measured like graced under its own name."""
-    return type(f"Graced_{name}", (Graced,), {"name": name, "binary": os.path.abspath(path)})
+def graced_variant(name, path, keys=""):
+    """Another graced binary (or the same with more worker keys), measured like graced under its
+    own name."""
+    return type(f"Graced_{name}", (Graced,),
+                {"name": name, "binary": os.path.abspath(path), "keys": keys})
 
 
 def median(values):
@@ -417,6 +422,8 @@ def main():
     ap.add_argument("--gworker", default=os.environ.get(
         "GWORKER", os.path.join(TOP, "_build/tests/integration/helpers/gworker")))
     ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--keys", action="append", default=[], metavar="NAME=KEY = VALUE;...",
+                    help="more [worker:w] keys for the --also variant NAME")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--scale-only", action="store_true")
     bench = ap.parse_args()
@@ -436,9 +443,10 @@ def main():
         name, path = also.split("=", 1)
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} ({name}) not built")
+        keys = "".join(k.split("=", 1)[1] + ";" for k in bench.keys if k.split("=", 1)[0] == name)
         GRACED_LIKE.add(name)
         names.append(name)
-        classes.append(graced_variant(name, path))
+        classes.append(graced_variant(name, path, keys))
     become_subreaper()
     raise_priority()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
