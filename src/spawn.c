@@ -16,6 +16,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "spawn.h"
 #include "task-sanitizer.h"
 #include "userdb.h"
@@ -472,12 +478,14 @@ child_args_free(struct child_args *a)
  * What posix_spawn() cannot do, or not without a child of our own: switch user, set the umask
  * or limits, write the child's own pid into LISTEN_PID, or hand over the terminal (a child
  * stopped by Ctrl+Z before exec would hold graced, which posix_spawn() suspends until the exec).
+ * Under valgrind, which runs a CLONE_VFORK child as a fork(), posix_spawn() returns before the
+ * exec and cannot report its failure: every child is forked there.
  */
 static bool
 needs_fork(const struct spawn_params *p)
 {
 	return p->user || p->group || p->set_umask || p->foreground || p->listen_fds > 0 ||
-	    limits_set(p->limits);
+	    limits_set(p->limits) || RUNNING_ON_VALGRIND;
 }
 
 /*

@@ -408,11 +408,12 @@ static void
 test_limits(void **state)
 {
 	struct spawn_params p = params((char *[]) { "sh", "-c",
-	    "ulimit -Sn; ulimit -Hn; ulimit -Sc; cut -d' ' -f19 /proc/$$/stat; "
+	    "ulimit -Sl; ulimit -Hl; ulimit -Sc; cut -d' ' -f19 /proc/$$/stat; "
 	    "cat /proc/$$/oom_score_adj", NULL });
+	/* Not RLIMIT_NOFILE: valgrind keeps that one to itself. */
 	struct process_limits l = {
-		.rlimit[PROCESS_RLIMIT_NOFILE] = { 100, 200 },
-		.has_rlimit[PROCESS_RLIMIT_NOFILE] = true,
+		.rlimit[PROCESS_RLIMIT_MEMLOCK] = { 65536, 131072 },
+		.has_rlimit[PROCESS_RLIMIT_MEMLOCK] = true,
 		.rlimit[PROCESS_RLIMIT_CORE] = { 0, 0 },
 		.has_rlimit[PROCESS_RLIMIT_CORE] = true,
 		.nice = 3,
@@ -425,7 +426,7 @@ test_limits(void **state)
 	p.limits = &l;
 	assert_int_equal(run(&p, &res), 0);
 	assert_int_equal(res.error, 0);
-	assert_string_equal(res.out, "100\n200\n0\n3\n50\n");
+	assert_string_equal(res.out, "64\n128\n0\n3\n50\n");
 
 	/* Above the kernel's nr_open: refused even to root, at the stage that says so. */
 	l = (struct process_limits) {
