@@ -18,8 +18,13 @@ Figures (lower is better):
           worker recorded to the next signal it recorded (or its death, for SIGKILL), minus 1 s
 
 Usage: supervisors.py [--quick] [-n N] [--idle-seconds S] [--peers graced,supervisord,s6,runit]
-                      [--graced PATH] [--gworker PATH]
-BENCH_QUICK=1 is --quick (N=100, 3 s idle window).
+                      [--graced PATH] [--gworker PATH] [--also NAME=PATH ...] [--rounds R]
+                      [--keys NAME='KEY = VALUE;...' ...] [--scale-only]
+BENCH_QUICK=1 is --quick (N=100, 3 s idle window). --also adds another graced binary (a build of
+an older commit) as NAME, --keys more [worker:w] keys for one of them; --rounds repeats start/stop R times, the peers interleaved round by
+round, and reports the median; --scale-only measures start, RSS and stop only (no idle window,
+no overrun). X_start_stop_over_bare is graced's start+stop over the bare posix_spawn() loop's
+(issue 12: within 10 %).
 """
 import argparse
 import os
@@ -78,6 +83,8 @@ class Peer:
 
 class Graced(Peer):
     name = "graced"
+    binary = None  # the bench's --graced; --also variants set their own
+    keys = ""      # more [worker:w] keys (--keys NAME=...)
 
     def setup(self, n, overrun=False):
         argv = " ".join(self.worker_argv(overrun))
@@ -87,7 +94,9 @@ class Graced(Peer):
             if overrun:
                 f.write("stop_timeout = 1s\ncancel_signal = SIGINT\njoin_timeout = 5s\n")
             f.write(f"[worker:w]\ncommand = {argv}\ninstances = {n}\noutput = inherit\n")
-        self.argv = [self.bench.graced, "-c", ini]
+            if self.keys:
+                f.write(self.keys.replace(";", "\n") + "\n")
+        self.argv = [self.binary or self.bench.graced, "-c", ini]
 
     def start(self):
         self.launch(self.argv)
@@ -245,6 +254,7 @@ class Bare(Peer):
     how_stop = "SIGTERM to the spawner: SIGTERM to each worker, wait for all"
 
 
+GRACED_LIKE = {"graced"}  # graced and its --also variants: measured, not compared as peers
 PEERS = {"bare": Bare, "graced": Graced, "supervisord": Supervisord, "s6": S6, "runit": Runit}
 BINARIES = {"supervisord": "supervisor", "s6-svscan": "s6", "runsvdir": "runit"}
 NEEDS = {"bare": None, "supervisord": "supervisord", "s6": "s6-svscan", "runit": "runsvdir"}
@@ -387,6 +397,21 @@ def run_overrun(bench, cls):
         finish(peer)
 
 
+def graced_variant(name, path, keys=""):
+    """Another graced binary (or the same with more worker keys), measured like graced under its
+    own name."""
+    return type(f"Graced_{name}", (Graced,),
+                {"name": name, "binary": os.path.abspath(path), "keys": keys})
+
+
+def median(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
@@ -396,6 +421,11 @@ def main():
     ap.add_argument("--graced", default=os.environ.get("GRACED", os.path.join(TOP, "_build/src/graced")))
     ap.add_argument("--gworker", default=os.environ.get(
         "GWORKER", os.path.join(TOP, "_build/tests/integration/helpers/gworker")))
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--keys", action="append", default=[], metavar="NAME=KEY = VALUE;...",
+                    help="more [worker:w] keys for the --also variant NAME")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--scale-only", action="store_true")
     bench = ap.parse_args()
     n = bench.n or (100 if bench.quick else 1000)
     idle = bench.idle_seconds or (3.0 if bench.quick else 10.0)
@@ -409,6 +439,14 @@ def main():
                     if any(NEEDS.get(w) == b for w in wanted)})
     names = [w for w in wanted if w in PEERS and (w == "graced" or NEEDS[w] is None or NEEDS[w] in have)]
     classes = [PEERS[w] for w in names]
+    for also in bench.also:
+        name, path = also.split("=", 1)
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} ({name}) not built")
+        keys = "".join(k.split("=", 1)[1] + ";" for k in bench.keys if k.split("=", 1)[0] == name)
+        GRACED_LIKE.add(name)
+        names.append(name)
+        classes.append(graced_variant(name, path, keys))
     become_subreaper()
     raise_priority()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -417,9 +455,22 @@ def main():
     res = {w: {} for w in names}
     load0 = os.getloadavg()[0]
     try:
-        for cls in classes:
-            print(f"# {cls.name}: {n} workers: start, rss, stop", file=sys.stderr, flush=True)
-            res[cls.name].update(run_scale(bench, cls, n))
+        rounds = {w: [] for w in names}
+        for i in range(bench.rounds):
+            for cls in classes:
+                print(f"# {cls.name}: {n} workers: start, rss, stop"
+                      + (f" (round {i + 1}/{bench.rounds})" if bench.rounds > 1 else ""),
+                      file=sys.stderr, flush=True)
+                rounds[cls.name].append(run_scale(bench, cls, n))
+        for w, rs in rounds.items():
+            res[w].update(rs[-1])
+            for key in ("start", "stop", "rss", "pss"):
+                res[w][key] = median(r.get(key) for r in rs)
+            if bench.rounds > 1:
+                res[w]["all_start"] = [r.get("start") for r in rs]
+                res[w]["all_stop"] = [r.get("stop") for r in rs]
+        if bench.scale_only:
+            return report(res, names, n, None, (load0, os.getloadavg()[0]))
         classes = [c for c in classes if c is not Bare]
         print(f"# idle: {len(classes)} supervisors with 10 workers each, {idle:.0f} s",
               file=sys.stderr, flush=True)
@@ -440,8 +491,9 @@ def main():
 def report(res, names, n, idle, load):
     rows = [("start", f"start {n} (ms)", "ms"), ("stop", f"stop {n} (ms)", "ms"),
             ("rss", f"RSS {n} (KiB)", "kib"), ("pss", f"PSS {n} (KiB)", "kib"),
-            ("procs", "supervisor processes", ""), ("idle", f"wakeups {idle:.0f}s idle", ""),
-            ("overrun", "stop overrun (ms)", "ms")]
+            ("procs", "supervisor processes", "")]
+    if idle is not None:
+        rows += [("idle", f"wakeups {idle:.0f}s idle", ""), ("overrun", "stop overrun (ms)", "ms")]
     w = 22
     print(f"\n{'':{w}}" + "".join(f"{x:>13}" for x in names))
     for key, label, _ in rows:
@@ -451,7 +503,7 @@ def report(res, names, n, idle, load):
         for key, label, _ in rows[:4] + rows[5:]:
             line = [f"{'x graced, ' + key:{w}}"]
             for x in names:
-                r = ratio(g.get(key), res[x].get(key)) if x not in ("graced", "bare") else None
+                r = ratio(g.get(key), res[x].get(key)) if x not in GRACED_LIKE | {"bare"} else None
                 line.append(f"{fmt(r):>13}")
             print("".join(line))
     print()
@@ -465,10 +517,30 @@ def report(res, names, n, idle, load):
         kv[f"{x}_stop_{n}_ms"] = r.get("stop")
         kv[f"{x}_rss_{n}_kib"] = r.get("rss")
         kv[f"{x}_pss_{n}_kib"] = r.get("pss")
-        kv[f"{x}_idle_wakeups_{idle:.0f}s"] = r.get("idle")
-        kv[f"{x}_stop_overrun_ms"] = r.get("overrun")
+        if idle is not None:
+            kv[f"{x}_idle_wakeups_{idle:.0f}s"] = r.get("idle")
+            kv[f"{x}_stop_overrun_ms"] = r.get("overrun")
+        if "all_start" in r:
+            kv[f"{x}_start_{n}_ms_rounds"] = ",".join(fmt(v) for v in r["all_start"])
+            kv[f"{x}_stop_{n}_ms_rounds"] = ",".join(fmt(v) for v in r["all_stop"])
+    b = res.get("bare", {})
+    for x in names:
+        r = res[x]
+        if x not in GRACED_LIKE or not b:
+            continue
+        # X / bare (the inverse of the peers' ratios): 1.10 is 10 % slower than the floor
+        for key in ("start", "stop"):
+            if r.get(key) is not None and b.get(key):
+                kv[f"{x}_{key}_over_bare"] = r[key] / b[key]
+        both = [r.get("start"), r.get("stop"), b.get("start"), b.get("stop")]
+        if None not in both:
+            kv[f"{x}_start_stop_over_bare"] = (both[0] + both[1]) / (both[2] + both[3])
     g = res.get("graced", {})
-    peers = [x for x in names if x not in ("graced", "bare")]
+    if g and b and kv.get("graced_start_stop_over_bare") is not None:
+        # issue 12: start and stop of N workers within 10 % of the bare posix_spawn() loop
+        kv[f"target_start_stop_{n}_within_10pct_of_bare"] = \
+            "yes" if kv["graced_start_stop_over_bare"] <= 1.10 else "no"
+    peers = [x for x in names if x not in GRACED_LIKE | {"bare"}]
     for key, unit in (("start", "ms"), ("stop", "ms"), ("rss", "kib"), ("overrun", "ms")):
         vals = [(res[x].get(key), x) for x in peers if res[x].get(key) is not None]
         if vals and g.get(key) is not None:
@@ -486,8 +558,9 @@ def report(res, names, n, idle, load):
         kv["target_start_1000_le_2s"] = met(g.get("start") is not None and g["start"] <= 2000)
         kv["target_stop_1000_le_200ms"] = met(g.get("stop") is not None and g["stop"] <= 200)
         kv["target_rss_1000_lt_16mib"] = met(g.get("rss") is not None and g["rss"] < 16 * 1024)
-        kv["target_overrun_le_5ms"] = met(g.get("overrun") is not None and g["overrun"] <= 5)
-    if g and idle == 10:
+        if idle is not None:
+            kv["target_overrun_le_5ms"] = met(g.get("overrun") is not None and g["overrun"] <= 5)
+    if g and idle is not None and idle == 10:
         kv["target_idle_wakeups_0"] = "yes" if g.get("idle") == 0 else "no"
     kv["cpus"], kv["nice"] = os.cpu_count(), os.getpriority(os.PRIO_PROCESS, 0)
     kv["loadavg_before"], kv["loadavg_after"] = load

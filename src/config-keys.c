@@ -290,6 +290,56 @@ listen_problem(const char *v, char *buf, size_t n)
 	return buf;
 }
 
+/* limit_nofile, limit_nproc, limit_core, limit_memlock. */
+static void
+parse_rlimit_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct rlimit l;
+	int r;
+
+	r = parse_rlimit(v, &l);
+	if (r == -EDOM) {
+		parser_error(p, "invalid limit '%.*s%s' for %s (the soft limit is above the hard "
+		    "limit)", QUOTE_MAX, v, strlen(v) > QUOTE_MAX ? "..." : "", k->name);
+		return;
+	}
+	if (r < 0) {
+		bad_value(p, "limit", v, k, "SOFT[:HARD], each a number or infinity");
+		return;
+	}
+	*FIELD(obj, k, struct rlimit) = l;
+	set_flag(k, obj);
+}
+
+static void
+parse_int_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj,
+    int min, int max)
+{
+	char range[64];
+	int x;
+
+	if (parse_int(v, min, max, &x) < 0) {
+		snprintf(range, sizeof(range), "%d..%d", min, max);
+		bad_value(p, "number", v, k, range);
+		return;
+	}
+	*FIELD(obj, k, int) = x;
+	set_flag(k, obj);
+}
+
+static void
+parse_nice_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	parse_int_field(p, k, v, obj, -20, 19);
+}
+
+static void
+parse_oom_score_adjust_field(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	parse_int_field(p, k, v, obj, -1000, 1000);
+}
+
 static void
 parse_listen_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
 {
@@ -784,6 +834,17 @@ const struct config_key config_keys[] = {
 	WRK("critical", parse_boolean_field, critical),
 	WRK("success_status", parse_success_status, success_status),
 	WRK("watchdog", parse_watchdog, watchdog),
+	WRK("limit_nofile", parse_rlimit_field, limits.rlimit[PROCESS_RLIMIT_NOFILE],
+	    HAS(struct worker_config, limits.has_rlimit[PROCESS_RLIMIT_NOFILE])),
+	WRK("limit_nproc", parse_rlimit_field, limits.rlimit[PROCESS_RLIMIT_NPROC],
+	    HAS(struct worker_config, limits.has_rlimit[PROCESS_RLIMIT_NPROC])),
+	WRK("limit_core", parse_rlimit_field, limits.rlimit[PROCESS_RLIMIT_CORE],
+	    HAS(struct worker_config, limits.has_rlimit[PROCESS_RLIMIT_CORE])),
+	WRK("limit_memlock", parse_rlimit_field, limits.rlimit[PROCESS_RLIMIT_MEMLOCK],
+	    HAS(struct worker_config, limits.has_rlimit[PROCESS_RLIMIT_MEMLOCK])),
+	WRK("nice", parse_nice_field, limits.nice, HAS(struct worker_config, limits.has_nice)),
+	WRK("oom_score_adjust", parse_oom_score_adjust_field, limits.oom_score_adjust,
+	    HAS(struct worker_config, limits.has_oom_score_adjust)),
 
 	RES("type", parse_resource_type_field, type),
 	RES("path", parse_path, path, TYPES(T(RESOURCE_FILE))),

@@ -15,6 +15,7 @@
 #include "graced.h"
 #include "macro.h"
 #include "parse.h"
+#include "process-limits.h"
 #include "util.h"
 
 /* Where a section or key was written, for FILE:LINE messages. file points into config->files. */
@@ -135,6 +136,7 @@ struct worker_config {
 	int *success_signal;               /* extra clean death signals */
 	size_t n_success_signal;
 	usec_t watchdog;                   /* USEC_INFINITY: off */
+	struct process_limits limits;      /* limit_*, nice, oom_score_adjust: graced's unless set */
 };
 
 /* Where the worker's stderr goes, auto resolved: stdout with output = file:, else separate. */

@@ -394,6 +394,64 @@ parse_mode(const char *s, mode_t *ret)
 	return 0;
 }
 
+int
+parse_int(const char *s, int min, int max, int *ret)
+{
+	bool negative = *s == '-';
+	uint64_t v;
+	int64_t x;
+	int r;
+
+	r = parse_decimal(s + negative, s + strlen(s), &v);
+	if (r < 0)
+		return r;
+	if (v > (uint64_t) INT64_MAX)
+		return -ERANGE;
+	x = negative ? -(int64_t) v : (int64_t) v;
+	if (x < min || x > max)
+		return -ERANGE;
+	*ret = (int) x;
+	return 0;
+}
+
+/* One side of a limit: digits, or "infinity". */
+static int
+parse_rlim(const char *s, const char *e, rlim_t *ret)
+{
+	uint64_t v;
+	int r;
+
+	if ((size_t) (e - s) == strlen("infinity") && strncmp(s, "infinity", (size_t) (e - s)) == 0) {
+		*ret = RLIM_INFINITY;
+		return 0;
+	}
+	if ((r = parse_decimal(s, e, &v)) < 0)
+		return r;
+	if (v >= (uint64_t) RLIM_INFINITY)
+		return -ERANGE;
+	*ret = (rlim_t) v;
+	return 0;
+}
+
+int
+parse_rlimit(const char *s, struct rlimit *ret)
+{
+	const char *colon = strchr(s, ':'), *end = s + strlen(s);
+	struct rlimit l;
+	int r;
+
+	if ((r = parse_rlim(s, colon ? colon : end, &l.rlim_cur)) < 0)
+		return r;
+	l.rlim_max = l.rlim_cur;
+	if (colon && (r = parse_rlim(colon + 1, end, &l.rlim_max)) < 0)
+		return r;
+	/* RLIM_INFINITY is the largest value: infinity:N is above N too. */
+	if (l.rlim_cur > l.rlim_max)
+		return -EDOM;
+	*ret = l;
+	return 0;
+}
+
 /* Listen addresses. */
 
 static int

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -41,6 +42,11 @@ int parse_size(const char *s, uint64_t *ret);
 #define SIZE_LIMIT (UINT64_C(1) << 50)
 /* An octal file mode such as 0660 or 077, at most 07777. */
 int parse_mode(const char *s, mode_t *ret);
+/* A decimal integer with an optional '-' in [min, max] (-ERANGE outside); no '+', no spaces. */
+int parse_int(const char *s, int min, int max, int *ret);
+/* A resource limit "SOFT[:HARD]", each a decimal number or "infinity" (RLIM_INFINITY); a single
+ * value is both. A soft limit above the hard one is -EDOM. */
+int parse_rlimit(const char *s, struct rlimit *ret);
 
 struct listen_address {
 	enum listen_kind kind;

@@ -5,24 +5,30 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "spawn.h"
 #include "task-sanitizer.h"
 #include "userdb.h"
 #include "util.h"
 
-/* Code run by the child on graced's memory: left out of ASan's instrumentation, so it leaves
- * no marks in the shared shadow and makes no __asan_handle_no_return() on graced's stack. */
+/* Code run by a forked child, which may still be on a task's stack: left out of ASan's
+ * instrumentation, so it makes no __asan_handle_no_return() on a stack ASan does not know. */
 #ifdef TASK_ASAN
 #define _child_ __attribute__((no_sanitize_address))
 #else
@@ -42,6 +48,7 @@ static const char *const stage_table[_SPAWN_STAGE_MAX] = {
 	[SPAWN_STAGE_NONE] = "none",
 	[SPAWN_STAGE_SETUP] = "setup",
 	[SPAWN_STAGE_DIRECTORY] = "directory",
+	[SPAWN_STAGE_LIMITS] = "limits",
 	[SPAWN_STAGE_USER] = "user",
 	[SPAWN_STAGE_EXEC] = "exec",
 };
@@ -116,9 +123,10 @@ child_fail(int errfd, enum spawn_stage stage, int error)
 
 /*
  * glibc refuses sigaction() on the two real-time signals it reserves for itself (32 and 33), yet
- * an ignored disposition of those is inherited across exec like any other, so they are reset
- * with the system call itself. The kernel's struct sigaction has this layout on x86-64 and
- * aarch64; elsewhere they keep whatever graced inherited.
+ * an ignored disposition of those is inherited across exec like any other, so the forked child
+ * resets them with the system call itself (posix_spawn() does it inside glibc, see
+ * spawn_posix()). The kernel's struct sigaction has this layout on x86-64 and aarch64;
+ * elsewhere they keep whatever graced inherited.
  */
 _child_ static void
 reset_reserved_signal(int sig)
@@ -137,6 +145,9 @@ reset_reserved_signal(int sig)
 #endif
 }
 
+/* Every disposition back to the default, then the mask emptied: in this order, because until
+ * then a signal would run graced's handlers, which write to the pipe libevent shares with
+ * graced, as if graced had received it. */
 _child_ static int
 child_reset_signals(void)
 {
@@ -166,46 +177,6 @@ child_take_terminal(void)
 	(void) sigprocmask(SIG_BLOCK, &ttou, &old);
 	(void) tcsetpgrp(STDIN_FILENO, getpid());
 	(void) sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/*
- * Puts each source descriptor at its target: stdio at 0-2, passed ones at 3, 4, ... Sources are
- * first moved above every target so that placing one never overwrites another that is still to
- * be placed. dup2() leaves the targets without FD_CLOEXEC: exactly these are inherited.
- */
-_child_ static int
-child_place_fds(const struct spawn_params *p, int *errfd)
-{
-	int base = 3 + (int) p->n_fds;
-	int stdio[3] = { p->stdin_fd, p->stdout_fd, p->stderr_fd };
-	int moved[3 + 64];
-
-	if (p->n_fds > 64)
-		return -E2BIG;
-	if ((*errfd = fcntl(*errfd, F_DUPFD_CLOEXEC, base)) < 0)
-		return -errno;
-	for (int i = 0; i < 3; i++)
-		if (stdio[i] >= 0 && (moved[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, base)) < 0)
-			return -errno;
-	for (size_t i = 0; i < p->n_fds; i++)
-		if ((moved[3 + i] = fcntl(p->fds[i], F_DUPFD_CLOEXEC, base)) < 0)
-			return -errno;
-
-	for (int i = 0; i < 3; i++)
-		if (stdio[i] >= 0 && dup2(moved[i], i) < 0)
-			return -errno;
-	for (size_t i = 0; i < p->n_fds; i++)
-		if (dup2(moved[3 + i], 3 + (int) i) < 0)
-			return -errno;
-	/* Whatever else is open (ours are all O_CLOEXEC already, a library's may not be) stays
-	 * behind at exec. */
-	if (close_range((unsigned) base, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (int fd = base; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-			(void) fd_cloexec(fd, true);
-	}
-	return 0;
 }
 
 /* graced's own activation and notify variables are for graced, not for its workers. */
@@ -249,23 +220,23 @@ drop_shadowed(char **envp)
 	envp[k] = NULL;
 }
 
-/*
- * Everything the child needs, prepared by the parent: the child shares graced's memory until it
- * execs (see spawn_process()), so it must not allocate, and must not change anything graced
- * keeps. Its only write is its own pid into listen_pid, a buffer made for it.
- */
+#define MAX_TARGETS (3 + 64)
+
+/* Everything the child needs, prepared by the parent before the child exists. */
 struct child_args {
 	const struct spawn_params *p;
 	char **envp;
-	char **sh_argv;      /* "/bin/sh", (the file), argv[1], ...: for a file without #! */
 	char *strings;       /* LISTEN_* and GRACED_STOP_FD entries of envp */
-	char *listen_pid;    /* the digits of LISTEN_PID=, filled in by the child, or NULL */
-	const char *path;    /* where argv[0] is looked up */
+	char *listen_pid;    /* the digits of LISTEN_PID=, filled in by the forked child, or NULL */
+	int source[MAX_TARGETS]; /* what becomes descriptor 0, 1, 2, 3, ...; -1: graced's own */
+	int n_targets;       /* 3 + n_fds */
+	int lifted[MAX_TARGETS + 1]; /* duplicates made by lift(), closed after the spawn */
+	size_t n_lifted;
 	gid_t *groups;
 	int n_groups;        /* -1: leave the supplementary groups alone */
 	uid_t uid;
 	gid_t gid;
-	int errfd;
+	int errfd;           /* the forked child's end of the error pipe */
 };
 
 #define PID_DIGITS 20
@@ -313,12 +284,6 @@ build_environment(const struct spawn_params *p, struct child_args *a)
 	}
 	a->envp[k] = NULL;
 	drop_shadowed(a->envp);
-
-	/* The lookup of argv[0] uses the child's PATH, as execvp() after setenv() would. */
-	a->path = "/bin:/usr/bin";
-	for (char **e = a->envp; *e; e++)
-		if (strncmp(*e, "PATH=", 5) == 0)
-			a->path = *e + 5;
 	return 0;
 }
 
@@ -355,17 +320,106 @@ resolve_groups(const struct spawn_params *p, struct child_args *a)
 	}
 }
 
-_child_ static void
-child_write_pid(char *digits)
+/*
+ * Placing descriptor after descriptor must never overwrite one that is still to be placed, so
+ * a source below the last target (and the error pipe) is first duplicated above every target.
+ * Then each dup2() in the child lands on a target that holds nothing still needed.
+ */
+static int
+lift(struct child_args *a, int *fd)
 {
-	char buf[PID_DIGITS];
-	size_t n = 0;
+	int d;
 
-	for (unsigned long v = (unsigned long) getpid(); v || n == 0; v /= 10)
-		buf[n++] = (char) ('0' + v % 10);
-	while (n > 0)
-		*digits++ = buf[--n];
-	*digits = '\0';
+	if (*fd < 0 || *fd >= a->n_targets)
+		return 0;
+	if ((d = fcntl(*fd, F_DUPFD_CLOEXEC, a->n_targets)) < 0)
+		return -errno;
+	a->lifted[a->n_lifted++] = *fd = d;
+	return 0;
+}
+
+static int
+collect_sources(const struct spawn_params *p, struct child_args *a)
+{
+	int r;
+
+	a->n_targets = 3 + (int) p->n_fds;
+	a->source[0] = p->stdin_fd;
+	a->source[1] = p->stdout_fd;
+	a->source[2] = p->stderr_fd;
+	for (size_t i = 0; i < p->n_fds; i++)
+		a->source[3 + i] = p->fds[i];
+	for (int i = 0; i < a->n_targets; i++)
+		if ((r = lift(a, &a->source[i])) < 0)
+			return r;
+	return 0;
+}
+
+/* dup2() leaves the targets without FD_CLOEXEC: exactly these are inherited. Whatever else is
+ * open (ours are all O_CLOEXEC already, a library's may not be) stays behind at exec; the error
+ * pipe, close-on-exec too, is still there for a failure until then. */
+_child_ static int
+child_place_fds(const struct child_args *a)
+{
+	for (int i = 0; i < a->n_targets; i++)
+		if (a->source[i] >= 0 && dup2(a->source[i], i) < 0)
+			return -errno;
+	if (close_range((unsigned) a->n_targets, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (int fd = a->n_targets; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			(void) fd_cloexec(fd, true);
+	}
+	return 0;
+}
+
+static const int rlimit_resource[_PROCESS_RLIMIT_MAX] = {
+	[PROCESS_RLIMIT_NOFILE] = RLIMIT_NOFILE,
+	[PROCESS_RLIMIT_NPROC] = RLIMIT_NPROC,
+	[PROCESS_RLIMIT_CORE] = RLIMIT_CORE,
+	[PROCESS_RLIMIT_MEMLOCK] = RLIMIT_MEMLOCK,
+};
+
+static bool
+limits_set(const struct process_limits *l)
+{
+	if (!l)
+		return false;
+	for (int i = 0; i < _PROCESS_RLIMIT_MAX; i++)
+		if (l->has_rlimit[i])
+			return true;
+	return l->has_nice || l->has_oom_score_adjust;
+}
+
+/* Before the user switch: raising a hard limit, lowering nice or the OOM score needs
+ * privileges the worker's user may not have. */
+_child_ static int
+child_limits(const struct process_limits *l)
+{
+	if (!l)
+		return 0;
+	for (int i = 0; i < _PROCESS_RLIMIT_MAX; i++)
+		if (l->has_rlimit[i] && setrlimit(rlimit_resource[i], &l->rlimit[i]) < 0)
+			return -errno;
+	if (l->has_nice && setpriority(PRIO_PROCESS, 0, l->nice) < 0)
+		return -errno;
+	if (l->has_oom_score_adjust) {
+		char buf[16];
+		int fd, n = snprintf(buf, sizeof(buf), "%d\n", l->oom_score_adjust);
+		bool ok;
+
+		if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
+			return -errno;
+		ok = write(fd, buf, (size_t) n) == n;
+		if (!ok) {
+			int e = errno;
+
+			(void) close(fd);
+			return -e;
+		}
+		(void) close(fd);
+	}
+	return 0;
 }
 
 _child_ static int
@@ -380,171 +434,140 @@ child_user(const struct child_args *a)
 	return 0;
 }
 
-/* What execvp() does with a file without #!: /bin/sh runs it. sh_argv was made by the parent,
- * the child only fills in the file. On failure errno is ENOEXEC again. */
-_child_ static void
-child_exec_script(const struct child_args *a, const char *file)
+/* The forked child: its own copy of graced's memory, so it may write what it likes. */
+_child_ _noreturn_ static void
+child(const struct child_args *a)
 {
-	a->sh_argv[1] = (char *) file;
-	execve("/bin/sh", a->sh_argv, a->envp);
-	errno = ENOEXEC;
-}
-
-/* execvp() without its allocations: argv[0] in each directory of PATH; EACCES wins over ENOENT
- * and a file without #! is run by /bin/sh, as with execvp(). */
-_child_ static int
-child_exec(const struct child_args *a)
-{
-	const char *name = a->p->argv[0], *dir = a->path;
-	size_t len = strlen(name);
-	bool denied = false;
-
-	if (len == 0)
-		return -ENOENT; /* as execvp() */
-	if (strchr(name, '/')) {
-		execve(name, a->p->argv, a->envp);
-		if (errno == ENOEXEC)
-			child_exec_script(a, name);
-		return -errno;
-	}
-	if (len > NAME_MAX)
-		return -ENAMETOOLONG;
-	for (;;) {
-		size_t d = strcspn(dir, ":");
-		char file[PATH_MAX + NAME_MAX + 2];
-
-		if (d <= PATH_MAX) {
-			/* An empty entry is the current directory. */
-			memcpy(file, d ? dir : ".", d ? d : 1);
-			file[d ? d : 1] = '/';
-			memcpy(file + (d ? d : 1) + 1, name, len + 1);
-			execve(file, a->p->argv, a->envp);
-			if (errno == ENOEXEC)
-				child_exec_script(a, file);
-			if (errno == EACCES)
-				denied = true;
-			else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
-			    errno != ENODEV && errno != ETIMEDOUT)
-				return -errno;
-		}
-		if (!dir[d])
-			return denied ? -EACCES : -ENOENT;
-		dir += d + 1;
-	}
-}
-
-_child_ static int
-child(void *arg)
-{
-	const struct child_args *a = arg;
 	const struct spawn_params *p = a->p;
 	int errfd = a->errfd, r;
 
-	/* Signals are still blocked (see spawn_process()); the reset unblocks them last. */
+	/* Signals are still blocked (see spawn_fork()); the reset unblocks them last. */
 	if (setpgid(0, 0) < 0)
 		child_fail(errfd, SPAWN_STAGE_SETUP, errno);
 	if (p->foreground)
 		child_take_terminal();
-	if ((r = child_reset_signals()) < 0 || (r = child_place_fds(p, &errfd)) < 0)
+	if ((r = child_reset_signals()) < 0 || (r = child_place_fds(a)) < 0)
 		child_fail(errfd, SPAWN_STAGE_SETUP, -r);
 	if (a->listen_pid)
-		child_write_pid(a->listen_pid);
+		snprintf(a->listen_pid, PID_DIGITS + 1, "%ld", (long) getpid());
 	if (p->set_umask)
 		umask(p->umask);
 	if (p->directory && chdir(p->directory) < 0)
 		child_fail(errfd, SPAWN_STAGE_DIRECTORY, errno);
+	if ((r = child_limits(p->limits)) < 0)
+		child_fail(errfd, SPAWN_STAGE_LIMITS, -r);
 	if ((r = child_user(a)) < 0)
 		child_fail(errfd, SPAWN_STAGE_USER, -r);
-	child_fail(errfd, SPAWN_STAGE_EXEC, -child_exec(a));
-}
-
-/* The child's stack, used by one child at a time: graced is suspended until it execs. */
-#define CHILD_STACK_SIZE (256 * 1024)
-
-static void *
-child_stack_top(void)
-{
-	static uint8_t *stack;
-	long page = sysconf(_SC_PAGESIZE);
-
-	if (!stack) {
-		void *m = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-
-		if (m == MAP_FAILED)
-			return NULL;
-		/* A guard page below it: an overflow faults instead of writing over graced. */
-		(void) mprotect(m, (size_t) page, PROT_NONE);
-		stack = m;
-	}
-	return stack + CHILD_STACK_SIZE;
+	/* execvp() looks argv[0] up in the child's PATH and runs a file without #! with /bin/sh. */
+	environ = a->envp;
+	execvp(p->argv[0], p->argv);
+	child_fail(errfd, SPAWN_STAGE_EXEC, errno);
 }
 
 static void
 child_args_free(struct child_args *a)
 {
 	free(a->envp);
-	free(a->sh_argv);
 	free(a->strings);
 	free(a->groups);
+	for (size_t i = 0; i < a->n_lifted; i++)
+		safe_close(a->lifted[i]);
 }
 
 /*
- * CLONE_VFORK holds graced until the child execs, and a child stopped before that (SIGSTOP,
- * SIGTSTP) would hold it indefinitely. Only graced's own user can stop a child that runs as
- * graced's user, and that user can stop graced itself anyway; a child that switches to another
- * user, or that is given the terminal (Ctrl+Z), is forked instead.
+ * What posix_spawn() cannot do, or not without a child of our own: switch user, set the umask
+ * or limits, write the child's own pid into LISTEN_PID, or hand over the terminal (a child
+ * stopped by Ctrl+Z before exec would hold graced, which posix_spawn() suspends until the exec).
+ * Under valgrind, which runs a CLONE_VFORK child as a fork(), posix_spawn() returns before the
+ * exec and cannot report its failure: every child is forked there.
  */
 static bool
-borrow_memory(const struct spawn_params *p, const struct child_args *a)
+needs_fork(const struct spawn_params *p)
 {
-	return a->uid == getuid() && !p->foreground;
+	return p->user || p->group || p->set_umask || p->foreground || p->listen_fds > 0 ||
+	    limits_set(p->limits) || RUNNING_ON_VALGRIND;
 }
 
 /*
- * clone(CLONE_VM | CLONE_VFORK), as posix_spawn() does: the child borrows graced's memory
- * instead of copying its page tables, and graced resumes once the child has exec'd or failed.
- * A fork() of a graced with a thousand tasks cost milliseconds a child. Everything the child
- * needs is made before (build_environment(), resolve_groups()), so the same child() also runs
- * after a plain fork() where borrow_memory() says no.
+ * glibc's posix_spawnp(): the child borrows graced's memory (CLONE_VM | CLONE_VFORK) instead of
+ * copying its page tables, so a spawn costs the same whatever graced's size, and the call
+ * returns once the child has exec'd. 0, or the positive error of posix_spawnp().
  */
-int
-spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
+static int
+spawn_posix(const struct child_args *a, pid_t *ret_pid)
 {
-	_cleanup_(child_args_free) struct child_args a = { .p = p };
-	sigset_t all, old;
-	int pipefd[2];
-	void *stack;
-	pid_t pid;
+	const struct spawn_params *p = a->p;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t actions;
+	sigset_t all, none;
+	char **saved;
 	int r;
 
-	if (!p->argv || !p->argv[0] || p->n_fds > 64 || p->listen_fds > p->n_fds)
-		return -EINVAL;
-	if ((r = spawn_resolve_user(p->user, p->group, &a.uid, &a.gid)) < 0)
+	if ((r = posix_spawnattr_init(&attr)) != 0)
 		return r;
-	if ((r = resolve_groups(p, &a)) < 0 || (r = build_environment(p, &a)) < 0)
+	if ((r = posix_spawn_file_actions_init(&actions)) != 0) {
+		(void) posix_spawnattr_destroy(&attr);
 		return r;
-	if (!(a.sh_argv = calloc(strv_length(p->argv) + 2, sizeof(char *))))
-		return -ENOMEM;
-	a.sh_argv[0] = (char *) "/bin/sh";
-	for (size_t i = 1; p->argv[i]; i++)
-		a.sh_argv[i + 1] = p->argv[i];
-	if (!(stack = child_stack_top()))
-		return -ENOMEM;
+	}
+	/* sigfillset() leaves out the two real-time signals glibc reserves (32 and 33), and glibc's
+	 * posix_spawn() sets those to SIG_IGN in the child unless they are in the default set: an
+	 * ignored disposition survives exec, so the set has every bit on. */
+	memset(&all, 0xff, sizeof(all));
+	sigemptyset(&none);
+	r = posix_spawnattr_setflags(&attr,
+	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	if (r == 0)
+		r = posix_spawnattr_setpgroup(&attr, 0);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	for (int i = 0; r == 0 && i < a->n_targets; i++)
+		if (a->source[i] >= 0)
+			r = posix_spawn_file_actions_adddup2(&actions, a->source[i], i);
+	if (r == 0)
+		r = posix_spawn_file_actions_addclosefrom_np(&actions, a->n_targets);
+	if (r == 0 && p->directory)
+		r = posix_spawn_file_actions_addchdir_np(&actions, p->directory);
+	if (r == 0) {
+		/* posix_spawnp() looks argv[0] up in the PATH of the environment it runs in, graced's
+		 * (the child shares its memory until the exec); the worker's own PATH is the one
+		 * that counts, as for execvp() after the child's setenv(). graced has one thread. */
+		saved = environ;
+		environ = a->envp;
+		r = posix_spawnp(ret_pid, p->argv[0], &actions, &attr, p->argv, a->envp);
+		environ = saved;
+	}
+	(void) posix_spawn_file_actions_destroy(&actions);
+	(void) posix_spawnattr_destroy(&attr);
+	return r;
+}
+
+/* fork(): the child runs child() on its own copy of graced and reports a failure before exec
+ * over a close-on-exec pipe whose read end is returned. */
+static int
+spawn_fork(struct child_args *a, pid_t *ret_pid, int *ret_errfd)
+{
+	sigset_t all, old;
+	int pipefd[2], r;
+	pid_t pid;
+
 	/* Non-blocking: the parent polls the read end; 8 bytes always fit the write end. */
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	a.errfd = pipefd[1];
+	a->errfd = pipefd[1];
+	if ((r = lift(a, &a->errfd)) < 0) {
+		safe_close(pipefd[0]);
+		safe_close(pipefd[1]);
+		return r;
+	}
 
-	/* Every signal stays blocked until the child has reset the dispositions: until then a
-	 * signal for the child would run graced's handlers in it, and those write to the pipe
-	 * libevent shares with graced, as if graced had received it. */
+	/* Every signal stays blocked until the child has reset the dispositions (see
+	 * child_reset_signals()). */
 	sigfillset(&all);
 	(void) sigprocmask(SIG_BLOCK, &all, &old);
-	if (borrow_memory(p, &a))
-		pid = clone(child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-	else if ((pid = fork()) == 0)
-		_exit(child(&a));
+	if ((pid = fork()) == 0)
+		child(a);
 	r = -errno;
 	(void) sigprocmask(SIG_SETMASK, &old, NULL);
 	safe_close(pipefd[1]);
@@ -561,12 +584,44 @@ spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
 	return 0;
 }
 
+/*
+ * posix_spawn() where it covers the child, fork() where it does not. posix_spawn() reports a
+ * failed exec (or chdir) itself, without its stage, and reaps that child itself: graced's
+ * callers need a child whose failure they read with its stage and whose exit status (126,
+ * 127) they reap like any other, so a failed posix_spawn() is done again with fork(), whose
+ * child fails the same way (or, if the file appeared meanwhile, runs it). A file without #!
+ * takes that path too: posix_spawnp() does not hand it to /bin/sh, execvp() does.
+ */
+int
+spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_errfd)
+{
+	_cleanup_(child_args_free) struct child_args a = { .p = p };
+	pid_t pid;
+	int r;
+
+	if (!p->argv || !p->argv[0] || p->n_fds > 64 || p->listen_fds > p->n_fds)
+		return -EINVAL;
+	if ((r = spawn_resolve_user(p->user, p->group, &a.uid, &a.gid)) < 0)
+		return r;
+	if ((r = resolve_groups(p, &a)) < 0 || (r = build_environment(p, &a)) < 0 ||
+	    (r = collect_sources(p, &a)) < 0)
+		return r;
+	if (!needs_fork(p) && spawn_posix(&a, &pid) == 0) {
+		*ret_pid = pid;
+		*ret_errfd = -1;
+		return 0;
+	}
+	return spawn_fork(&a, ret_pid, ret_errfd);
+}
+
 int
 spawn_read_error(int errfd, enum spawn_stage *ret_stage)
 {
 	struct spawn_failure f;
 	ssize_t n;
 
+	if (errfd < 0)
+		return 0; /* posix_spawn() returned after the exec */
 	do
 		n = read(errfd, &f, sizeof(f));
 	while (n < 0 && errno == EINTR);

@@ -285,6 +285,7 @@ start_process(struct instance *in)
 		.stderr_fd = -1,
 		.stop_fd_index = -1,
 		.foreground = sv->single,
+		.limits = &c->limits,
 	};
 	_cleanup_free_ char **env = NULL;
 	char pid[16];

@@ -94,7 +94,9 @@ fuzz_scalars(const char *s)
 	static const char *const candidates[] = { "stop_timeout", "stop_signal", "kill_timeout",
 		"command", "instances", "after", "ready", "restart", "user", "abcd", "abce" };
 	struct ready_spec rs;
+	struct rlimit rl;
 	unsigned u, burst;
+	int i;
 	usec_t interval;
 	mode_t m;
 	bool b;
@@ -105,6 +107,10 @@ fuzz_scalars(const char *s)
 		CHECK(u >= 3 && u <= 1000);
 	if (parse_mode(s, &m) == 0)
 		CHECK(m <= 07777);
+	if (parse_int(s, -1000, 1000, &i) == 0)
+		CHECK(i >= -1000 && i <= 1000);
+	if (parse_rlimit(s, &rl) == 0)
+		CHECK(rl.rlim_cur <= rl.rlim_max);
 	if (parse_ready(s, &rs) == 0)
 		CHECK(rs.kind >= 0 && rs.kind < _READY_KIND_MAX);
 	if (parse_start_limit(s, &burst, &interval) == 0)

@@ -1135,6 +1135,60 @@ test_enum_tables(void **state)
 	assert_int_equal(log_level_from_string("error"), _LOG_LEVEL_INVALID);
 }
 
+static void
+test_int(void **state)
+{
+	int v = 7;
+
+	assert_int_equal(parse_int("0", -20, 19, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_int("-20", -20, 19, &v), 0);
+	assert_int_equal(v, -20);
+	assert_int_equal(parse_int("19", -20, 19, &v), 0);
+	assert_int_equal(v, 19);
+	assert_int_equal(parse_int("-1000", -1000, 1000, &v), 0);
+	assert_int_equal(v, -1000);
+	assert_int_equal(parse_int("20", -20, 19, &v), -ERANGE);
+	assert_int_equal(parse_int("-21", -20, 19, &v), -ERANGE);
+	assert_int_equal(parse_int("99999999999999999999", -20, 19, &v), -ERANGE);
+	assert_int_equal(parse_int("-", -20, 19, &v), -EINVAL);
+	assert_int_equal(parse_int("", -20, 19, &v), -EINVAL);
+	assert_int_equal(parse_int("+1", -20, 19, &v), -EINVAL);
+	assert_int_equal(parse_int("--1", -20, 19, &v), -EINVAL);
+	assert_int_equal(parse_int("1 ", -20, 19, &v), -EINVAL);
+	assert_int_equal(v, -1000);
+}
+
+static void
+test_rlimit(void **state)
+{
+	struct rlimit l = { 1, 1 };
+
+	assert_int_equal(parse_rlimit("1024", &l), 0);
+	assert_true(l.rlim_cur == 1024 && l.rlim_max == 1024);
+	assert_int_equal(parse_rlimit("1024:4096", &l), 0);
+	assert_true(l.rlim_cur == 1024 && l.rlim_max == 4096);
+	assert_int_equal(parse_rlimit("infinity", &l), 0);
+	assert_true(l.rlim_cur == RLIM_INFINITY && l.rlim_max == RLIM_INFINITY);
+	assert_int_equal(parse_rlimit("0:infinity", &l), 0);
+	assert_true(l.rlim_cur == 0 && l.rlim_max == RLIM_INFINITY);
+	assert_int_equal(parse_rlimit("0", &l), 0);
+	assert_true(l.rlim_cur == 0 && l.rlim_max == 0);
+	/* Soft above hard. */
+	assert_int_equal(parse_rlimit("4096:1024", &l), -EDOM);
+	assert_int_equal(parse_rlimit("infinity:1024", &l), -EDOM);
+	assert_int_equal(parse_rlimit("18446744073709551615", &l), -ERANGE);
+	assert_int_equal(parse_rlimit("", &l), -EINVAL);
+	assert_int_equal(parse_rlimit(":", &l), -EINVAL);
+	assert_int_equal(parse_rlimit("1024:", &l), -EINVAL);
+	assert_int_equal(parse_rlimit(":1024", &l), -EINVAL);
+	assert_int_equal(parse_rlimit("1k", &l), -EINVAL);
+	assert_int_equal(parse_rlimit("-1", &l), -EINVAL);
+	assert_int_equal(parse_rlimit("1:2:3", &l), -EINVAL);
+	assert_int_equal(parse_rlimit("unlimited", &l), -EINVAL);
+	assert_true(l.rlim_cur == 0 && l.rlim_max == 0);
+}
+
 int
 main(void)
 {
@@ -1152,6 +1206,8 @@ main(void)
 		cmocka_unit_test(test_unsigned),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_int),
+		cmocka_unit_test(test_rlimit),
 		cmocka_unit_test(test_listen_tcp),
 		cmocka_unit_test(test_listen_unix),
 		cmocka_unit_test(test_listen_systemd),

@@ -45,8 +45,10 @@ run(struct spawn_params *p, struct result *res)
 		safe_close(out);
 		return r;
 	}
+	/* -1: posix_spawn() returned after the exec; else the pipe says when. */
 	pfd = (struct pollfd) { .fd = errfd, .events = POLLIN };
-	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	if (errfd >= 0)
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
 	res->error = spawn_read_error(errfd, &res->stage);
 	safe_close(errfd);
 	assert_int_equal(waitpid(res->pid, &res->status, 0), res->pid);
@@ -180,6 +182,68 @@ test_signals_reset_and_mask_empty(void **state)
 	assert_string_equal(res.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 }
 
+/* The same through fork() (a umask is more than posix_spawn() does): graced's handlers and its
+ * blocked signals stay behind there too, also the two signals glibc reserves, which only a
+ * system call can reset. */
+static void
+test_signals_reset_when_forked(void **state)
+{
+	struct spawn_params p = params(
+	    (char *[]) { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", NULL });
+	struct result res;
+	sigset_t block, old;
+
+	p.set_umask = true;
+	p.umask = 022;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(run(&p, &res), 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, SIG_DFL);
+
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+/* Sources that sit where other descriptors go: fds = { 4, 3 } swaps them, and neither is lost
+ * to the other's placing, with posix_spawn() and with fork(). */
+static void
+test_sources_in_target_range(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c", "cat <&3; cat <&4", NULL });
+	struct result res;
+	int a[2], b[2];
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+		assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+		assert_int_equal(write(a[1], "three\n", 6), 6);
+		assert_int_equal(write(b[1], "four\n", 5), 5);
+		close(a[1]);
+		close(b[1]);
+		/* Out of the way first: a pipe may have got 3 or 4 itself. */
+		a[1] = fcntl(a[0], F_DUPFD_CLOEXEC, 100);
+		b[1] = fcntl(b[0], F_DUPFD_CLOEXEC, 100);
+		close(a[0]);
+		close(b[0]);
+		assert_int_equal(dup3(a[1], 3, O_CLOEXEC), 3);
+		assert_int_equal(dup3(b[1], 4, O_CLOEXEC), 4);
+		close(a[1]);
+		close(b[1]);
+		p.fds = (int[]) { 4, 3 };
+		p.n_fds = 2;
+		p.set_umask = i == 1;
+		p.umask = 022;
+		assert_int_equal(run(&p, &res), 0);
+		close(3);
+		close(4);
+		assert_int_equal(res.error, 0);
+		assert_string_equal(res.out, "four\nthree\n");
+	}
+}
+
 static void
 test_only_meant_descriptors_inherited(void **state)
 {
@@ -230,7 +294,7 @@ test_environment_and_listen_fds(void **state)
 	p.umask = 027;
 	p.directory = "/tmp";
 	assert_int_equal(run(&p, &res), 0);
-	/* The child borrowed graced's memory (CLONE_VM): graced's own environment is untouched. */
+	/* graced's own environment is untouched by the child's. */
 	assert_string_equal(getenv("MODE"), "inherited");
 	assert_string_equal(getenv("NOTIFY_SOCKET"), "/run/systemd/notify");
 	assert_null(getenv("LISTEN_PID"));
@@ -266,6 +330,7 @@ test_path_lookup(void **state)
 	char a[] = "/tmp/graced-test-path-a.XXXXXX", b[] = "/tmp/graced-test-path-b.XXXXXX";
 	char path[128], script[128], cleanup[192];
 	struct spawn_params p = params((char *[]) { "graced-test-cmd", NULL });
+	const char *saved;
 	struct result res;
 
 	assert_non_null(mkdtemp(a));
@@ -276,9 +341,12 @@ test_path_lookup(void **state)
 	/* The worker's own PATH (environment=) is where argv[0] is looked up, not graced's. */
 	snprintf(path, sizeof(path), "PATH=/nonexistent::%s:%s", a, b);
 	p.environment = (char *[]) { path, NULL };
+	saved = getenv("PATH");
 	assert_int_equal(run(&p, &res), 0);
 	assert_int_equal(res.error, 0);
 	assert_string_equal(res.out, "b\n");
+	/* graced's own PATH is its own again. */
+	assert_ptr_equal(getenv("PATH"), saved);
 
 	/* Found only where it may not run: EACCES, not ENOENT, as execvp() says. */
 	snprintf(path, sizeof(path), "PATH=%s:/nonexistent", a);
@@ -337,6 +405,42 @@ test_user_and_groups(void **state)
 }
 
 static void
+test_limits(void **state)
+{
+	struct spawn_params p = params((char *[]) { "sh", "-c",
+	    "ulimit -Sl; ulimit -Hl; ulimit -Sc; cut -d' ' -f19 /proc/$$/stat; "
+	    "cat /proc/$$/oom_score_adj", NULL });
+	/* Not RLIMIT_NOFILE: valgrind keeps that one to itself. */
+	struct process_limits l = {
+		.rlimit[PROCESS_RLIMIT_MEMLOCK] = { 65536, 131072 },
+		.has_rlimit[PROCESS_RLIMIT_MEMLOCK] = true,
+		.rlimit[PROCESS_RLIMIT_CORE] = { 0, 0 },
+		.has_rlimit[PROCESS_RLIMIT_CORE] = true,
+		.nice = 3,
+		.has_nice = true,
+		.oom_score_adjust = 50,
+		.has_oom_score_adjust = true,
+	};
+	struct result res;
+
+	p.limits = &l;
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_string_equal(res.out, "64\n128\n0\n3\n50\n");
+
+	/* Above the kernel's nr_open: refused even to root, at the stage that says so. */
+	l = (struct process_limits) {
+		.rlimit[PROCESS_RLIMIT_NOFILE] = { RLIM_INFINITY, RLIM_INFINITY },
+		.has_rlimit[PROCESS_RLIMIT_NOFILE] = true,
+	};
+	assert_int_equal(run(&p, &res), 0);
+	assert_int_equal(res.error, -EPERM);
+	assert_int_equal(res.stage, SPAWN_STAGE_LIMITS);
+	assert_string_equal(spawn_stage_to_string(res.stage), "limits");
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 126);
+}
+
+static void
 test_bad_params(void **state)
 {
 	struct spawn_params p = params((char *[]) { NULL });
@@ -362,10 +466,13 @@ main(void)
 		cmocka_unit_test(test_missing_directory),
 		cmocka_unit_test(test_unknown_user_fails_before_fork),
 		cmocka_unit_test(test_signals_reset_and_mask_empty),
+		cmocka_unit_test(test_signals_reset_when_forked),
+		cmocka_unit_test(test_sources_in_target_range),
 		cmocka_unit_test(test_only_meant_descriptors_inherited),
 		cmocka_unit_test(test_environment_and_listen_fds),
 		cmocka_unit_test(test_path_lookup),
 		cmocka_unit_test(test_user_and_groups),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_params),
 	};
 
