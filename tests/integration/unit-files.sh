@@ -9,7 +9,7 @@ U=$T/units
 mkdir -p "$U"
 bindir=$(dirname "$GRACED")
 for f in graced.service graced@.service; do
-	sed "s|@bindir@|$bindir|g" "$SRC/systemd/$f.in" >"$U/$f"
+	sed -e "s|@bindir@|$bindir|g" -e "s|@sysconfdir@|/etc|g" "$SRC/systemd/$f.in" >"$U/$f"
 done
 cp "$U/graced@.service" "$U/graced@shop.service"
 cp "$SRC/systemd/graced.socket" "$U/"
