@@ -21,12 +21,12 @@ config_announces(const struct config *c)
 	return false;
 }
 
-static void
-plan_worker_init(struct plan_worker *pw, const struct worker_config *w)
+void
+plan_worker_budget(const struct worker_config *w, struct plan_worker *pw)
 {
 	const struct shutdown_settings *s = &w->shutdown;
 
-	pw->worker = w;
+	*pw = (struct plan_worker) { .worker = w };
 	pw->stop = s->stop_signal != SIGNAL_NONE || s->stop_fd ? s->stop_timeout : 0;
 	pw->join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0;
 	pw->kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0;
@@ -125,7 +125,7 @@ plan_build(const struct config *c, struct plan **ret)
 	if (p->n_workers && !(p->workers = calloc(p->n_workers, sizeof(struct plan_worker))))
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_workers; i++)
-		plan_worker_init(&p->workers[i], c->workers[i]);
+		plan_worker_budget(c->workers[i], &p->workers[i]);
 	if ((r = assign_levels(c, p->workers)) < 0)
 		return r;
 	if ((r = build_levels(p)) < 0)

@@ -26,6 +26,9 @@ struct plan_worker {
 	usec_t total;
 };
 
+/* One worker's budgets (level 0): what its stopper waits in each step. */
+void plan_worker_budget(const struct worker_config *w, struct plan_worker *ret);
+
 /* Workers stopped together: level 0 is stopped first (nobody is after= them). */
 struct plan_level {
 	struct plan_worker **workers;

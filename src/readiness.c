@@ -9,56 +9,49 @@
 #include "listener.h"
 #include "log.h"
 #include "parse.h"
-#include "supervisor.h"
+#include "policy.h"
+#include "shutdown.h"
 #include "util.h"
+#include "worker.h"
 
 /*
- * The answers of a readiness intake (type = readiness): /ready, /live, /status over the HTTP/1.x
+ * Layer: the intake objects. The answers of a readiness intake (type = readiness): /ready, /live, /status over the HTTP/1.x
  * of http.c, one request per connection, served by the intake's bounded listener.
  */
 
-/* The service is ready while running and every worker instance runs and is ready. */
+/* The readiness rule (policy.h): not stopping, and every worker serves. */
 static bool
-service_ready(const struct supervisor *sv)
+service_ready(const struct intakes *is)
 {
-	if (sv->stopping)
-		return false;
-	/* Every instance serves, except those done for good (a one-shot that exited). */
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
+	bool serving = true;
 
-			if (!in->finished && (!in->running || !in->ready))
-				return false;
-		}
-	return true;
+	for (size_t i = 0; serving && i < workers_count(is->workers); i++)
+		serving = worker_serving(workers_at(is->workers, i));
+	return policy_service_ready(is->shutdown->stopping, serving);
 }
 
-static const char *
-current_step(const struct supervisor *sv)
-{
-	if (!sv->stopping)
-		return "running";
-	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
-}
-
+/* /status: live state, asked of the shutdown and the worker objects. */
 static void
-status_json(const struct supervisor *sv, FILE *f)
+status_json(const struct intakes *is, FILE *f)
 {
 	bool first = true;
 
 	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
-	fprintf(f, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [", current_step(sv),
-	    service_ready(sv) ? "true" : "false");
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
+	fprintf(f, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [",
+	    shutdown_step_name(is->shutdown), service_ready(is) ? "true" : "false");
+	for (size_t i = 0; i < workers_count(is->workers); i++) {
+		const struct worker *w = workers_at(is->workers, i);
 
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+
+			worker_instance_info(w, j, &in);
 			fprintf(f, "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
-			    first ? "" : ", ", in->name, (long) (in->running ? in->pid : 0),
-			    in->running ? "true" : "false", in->ready ? "true" : "false");
+			    first ? "" : ", ", in.name, (long) in.pid, in.running ? "true" : "false",
+			    in.ready ? "true" : "false");
 			first = false;
 		}
+	}
 	fprintf(f, "]}\n");
 }
 
@@ -69,7 +62,7 @@ reply_text(int fd, usec_t deadline, bool head, int code, const char *reason, con
 }
 
 static int
-reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
+reply_status(const struct intakes *is, int fd, usec_t deadline, bool head)
 {
 	_cleanup_free_ char *body = NULL;
 	size_t len = 0;
@@ -77,7 +70,7 @@ reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
 
 	if (!f)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
-	status_json(sv, f);
+	status_json(is, f);
 	if (fclose(f) != 0 || !body)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
 	return http_reply(fd, deadline, 200, "OK", NULL, "application/json", body, len, head);
@@ -93,22 +86,22 @@ answer(struct intake *i, int fd, usec_t deadline, const struct http_request *req
 		return http_reply(fd, deadline, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
 		    "text/plain", "method not allowed\n", strlen("method not allowed\n"), false);
 	if (streq(req->path, "/ready")) {
-		ready = service_ready(i->sv);
+		ready = service_ready(i->set);
 		return reply_text(fd, deadline, head, ready ? 200 : 503,
 		    ready ? "OK" : "Service Unavailable",
-		    ready ? "ready\n" : i->sv->stopping ? "stopping\n" : "starting\n");
+		    ready ? "ready\n" : i->set->shutdown->stopping ? "stopping\n" : "starting\n");
 	}
 	if (streq(req->path, "/live"))
 		return reply_text(fd, deadline, head, 200, "OK", "alive\n");
 	if (streq(req->path, "/status"))
-		return reply_status(i->sv, fd, deadline, head);
+		return reply_status(i->set, fd, deadline, head);
 	return reply_text(fd, deadline, head, 404, "Not Found", "not found\n");
 }
 
 int
 readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata)
 {
-	struct intake *i = userdata; /* owned by the supervisor, freed only after the listener */
+	struct intake *i = userdata; /* owned by its set, freed only after the listener */
 	_cleanup_free_ char *buf = malloc(HTTP_HEAD_MAX);
 	struct http_request req;
 	int r;

@@ -11,9 +11,12 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "resource.h"
 #include "spawn.h"
-#include "supervisor.h"
+#include "task.h"
 #include "util.h"
+
+/* Layer: process plumbing. See resource.h. */
 
 int
 resource_write_pidfile(const char *path)
@@ -26,14 +29,20 @@ resource_write_pidfile(const char *path)
 }
 
 /* Runs a close command to its end, or kills it after close_timeout. */
+struct closing {
+	const struct config *config;
+	struct task_runtime *rt;
+	const struct command_reaper *reaper;
+};
+
 static void
-run_close_command(struct supervisor *sv, const struct resource_config *rc)
+run_close_command(const struct closing *cl, const struct resource_config *rc)
 {
 	struct command_result res;
 	char what[64];
 	int r;
 
-	r = command_run(sv->rt, &sv->reaper, rc->argv, usec_add(now_usec(), rc->close_timeout), &res);
+	r = command_run(cl->rt, cl->reaper, rc->argv, usec_add(now_usec(), rc->close_timeout), &res);
 	if (r < 0 && res.stage != SPAWN_STAGE_NONE)
 		log_error_errno(r, "Failed to run the close command of resource '%s' (%s '%s'), continuing",
 		    rc->name, spawn_stage_to_string(res.stage), rc->argv[0]);
@@ -63,15 +72,15 @@ run_close_command(struct supervisor *sv, const struct resource_config *rc)
 static int
 close_all(void *arg)
 {
-	struct supervisor *sv = arg;
-	const struct config *c = sv->config;
+	const struct closing *cl = arg;
+	const struct config *c = cl->config;
 
 	/* Reverse order of opening: the last resource opened is the first closed. */
 	for (size_t i = c->n_resources; i-- > 0;) {
 		const struct resource_config *rc = c->resources[i];
 
 		if (rc->type == RESOURCE_EXEC) {
-			run_close_command(sv, rc);
+			run_close_command(cl, rc);
 			continue;
 		}
 		if (unlink(rc->path) < 0 && errno != ENOENT)
@@ -88,9 +97,12 @@ close_all(void *arg)
 }
 
 void
-resource_close_all(struct supervisor *sv)
+resource_close_all(const struct config *c, struct task_runtime *rt,
+    const struct command_reaper *reaper)
 {
+	struct closing cl = { c, rt, reaper };
+
 	/* Shielded: the close step runs to its end even if the supervisor's task was cancelled;
 	 * each command is bounded by its own close_timeout. */
-	(void) !task_shielded(close_all, sv, USEC_INFINITY);
+	(void) !task_shielded(close_all, &cl, USEC_INFINITY);
 }

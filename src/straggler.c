@@ -15,10 +15,11 @@
 #include "log.h"
 #include "parse.h"
 #include "report.h"
+#include "shutdown.h"
 #include "straggler.h"
-#include "supervisor.h"
 #include "task.h"
 #include "util.h"
+#include "worker.h"
 
 struct proc {
 	pid_t pid;
@@ -128,25 +129,11 @@ list_descendants(struct proc **ret, size_t *ret_n)
 	return 0;
 }
 
-/* A worker's stopper signals it and its process group: not a straggler while it runs. */
 static bool
-belongs_to_worker(const struct supervisor *sv, const struct proc *p)
+known(const struct stragglers *sg, pid_t pid)
 {
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
-
-			if (in->running && (p->pid == in->pid || p->pgid == in->pid))
-				return true;
-		}
-	return false;
-}
-
-static bool
-known(const struct supervisor *sv, pid_t pid)
-{
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		if (sv->stragglers[i].pid == pid && !sv->stragglers[i].gone)
+	for (size_t i = 0; i < sg->n; i++)
+		if (sg->items[i].pid == pid && !sg->items[i].gone)
 			return true;
 	return false;
 }
@@ -172,24 +159,24 @@ command_of(pid_t pid, char *buf, size_t n)
 }
 
 static int
-track(struct supervisor *sv, pid_t pid)
+track(struct stragglers *sg, pid_t pid)
 {
-	struct straggler *m = realloc(sv->stragglers, (sv->n_stragglers + 1) * sizeof(*m));
+	struct straggler *m = realloc(sg->items, (sg->n + 1) * sizeof(*m));
 	char command[256], pidbuf[16];
 	struct straggler *s;
 
 	if (!m)
 		return -ENOMEM;
-	sv->stragglers = m;
+	sg->items = m;
 	command_of(pid, command, sizeof(command));
-	s = &m[sv->n_stragglers];
-	*s = (struct straggler) { .pid = pid, .record = sv->report->n_stragglers };
-	if (!report_add_straggler(sv->report, pid, command))
+	s = &m[sg->n];
+	*s = (struct straggler) { .pid = pid, .outcome = OUTCOME_ABANDONED };
+	if (!(s->command = strdup(command)))
 		return -ENOMEM;
 	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process: the
 	 * straggler task waits on it (wait_gone()). */
 	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-	sv->n_stragglers++;
+	sg->n++;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "straggler" }, { "pid", pidbuf }),
 	    "Found straggler pid %s (%s), stopping it with the workers", pidbuf, command);
@@ -219,7 +206,7 @@ has_children(void)
  * new, a few times at most (a process forking without end would keep every walk busy).
  */
 static size_t
-scan(struct supervisor *sv)
+scan(struct stragglers *sg)
 {
 	size_t alive = 0, found = 0;
 
@@ -235,35 +222,36 @@ scan(struct supervisor *sv)
 		}
 		found = 0;
 		for (size_t i = 0; i < n; i++)
-			if (!belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
-				found += track(sv, procs[i].pid) == 0;
+			/* A worker's stopper signals it and its process group: not a straggler
+			 * while it runs. */
+			if (!workers_own_process(sg->workers, procs[i].pid, procs[i].pgid) &&
+			    !known(sg, procs[i].pid))
+				found += track(sg, procs[i].pid) == 0;
 		free(procs);
 	}
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		alive += !sv->stragglers[i].gone;
+	for (size_t i = 0; i < sg->n; i++)
+		alive += !sg->items[i].gone;
 	return alive;
 }
 
 static void
-mark_gone(struct supervisor *sv, struct straggler *s, enum outcome outcome)
+mark_gone(struct straggler *s, enum outcome outcome)
 {
-	struct report_straggler *rec = &sv->report->stragglers[s->record];
-
 	s->gone = true;
 	s->pidfd = safe_close(s->pidfd);
-	rec->outcome = outcome;
-	rec->exit = now_usec();
+	s->outcome = outcome;
+	s->exit = now_usec();
 }
 
 static void
-signal_all(struct supervisor *sv, int sig, enum phase step)
+signal_all(struct stragglers *sg, int sig, enum phase step)
 {
 	char pid[16];
 
 	if (sig == SIGNAL_NONE)
 		return;
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		struct straggler *s = &sv->stragglers[i];
+	for (size_t i = 0; i < sg->n; i++) {
+		struct straggler *s = &sg->items[i];
 
 		if (s->gone)
 			continue;
@@ -276,7 +264,7 @@ signal_all(struct supervisor *sv, int sig, enum phase step)
 		if ((s->pidfd >= 0 ? (int) syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) :
 				     kill(s->pid, sig)) < 0 &&
 		    errno == ESRCH)
-			mark_gone(sv, s, OUTCOME_EXITED);
+			mark_gone(s, OUTCOME_EXITED);
 	}
 }
 
@@ -293,18 +281,18 @@ is_gone(const struct straggler *s)
  * of those left, then the supervisor's wake event (for the ones without a pidfd). Returns how
  * many are left. */
 static size_t
-look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t *ret_n)
+look(struct stragglers *sg, enum outcome outcome, struct task_clause *c, size_t *ret_n)
 {
 	size_t left = 0, n = 0;
 
-	task_event_reset(&sv->wake);
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		struct straggler *s = &sv->stragglers[i];
+	task_event_reset(sg->wake);
+	for (size_t i = 0; i < sg->n; i++) {
+		struct straggler *s = &sg->items[i];
 
 		if (s->gone)
 			continue;
 		if (is_gone(s)) {
-			mark_gone(sv, s, outcome);
+			mark_gone(s, outcome);
 			continue;
 		}
 		left++;
@@ -314,7 +302,7 @@ look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t 
 			};
 	}
 	if (c)
-		c[n++] = (struct task_clause) { .kind = TASK_CLAUSE_EVENT, .event = &sv->wake };
+		c[n++] = (struct task_clause) { .kind = TASK_CLAUSE_EVENT, .event = sg->wake };
 	*ret_n = n;
 	return left;
 }
@@ -325,106 +313,115 @@ look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t 
  * only looked at again when something else wakes the supervisor, or at the deadline.
  */
 static bool
-wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
+wait_gone(struct stragglers *sg, usec_t deadline, enum outcome outcome)
 {
-	_cleanup_free_ struct task_clause *c = calloc(sv->n_stragglers + 1, sizeof(*c));
+	_cleanup_free_ struct task_clause *c = calloc(sg->n + 1, sizeof(*c));
 	struct step_scope scope;
 	bool gone = false;
 	size_t n;
 	int r;
 
-	if (!c || supervisor_step_scope_enter(sv, &scope) < 0)
-		return look(sv, outcome, NULL, &n) == 0;
+	if (!c || shutdown_scope_enter(sg->shutdown, &scope) < 0)
+		return look(sg, outcome, NULL, &n) == 0;
 	for (;;) {
-		if (look(sv, outcome, c, &n) == 0) {
+		if (look(sg, outcome, c, &n) == 0) {
 			gone = true;
 			break;
 		}
 		if ((r = task_wait_any(c, n, deadline)) < 0) {
 			/* At the deadline (or the escalation), one more look: a busy loop may not have
 			 * run the wakeup yet. */
-			gone = look(sv, outcome, c, &n) == 0;
+			gone = look(sg, outcome, c, &n) == 0;
 			break;
 		}
 	}
-	(void) supervisor_step_scope_leave(sv, &scope);
+	(void) shutdown_scope_leave(sg->shutdown, &scope);
 	return gone;
-}
-
-static bool
-workers_joined(const struct supervisor *sv)
-{
-	for (size_t i = 0; i < sv->n_workers; i++)
-		if (!sv->workers[i].joined)
-			return false;
-	return true;
 }
 
 /* The kill signal, then kill_timeout; whoever survives that is abandoned. */
 static void
-kill_left(struct supervisor *sv, const struct shutdown_settings *s)
+kill_left(struct stragglers *sg, const struct shutdown_settings *s)
 {
 	if (s->kill_signal == SIGNAL_NONE)
 		return;
-	signal_all(sv, s->kill_signal, PHASE_JOIN);
-	(void) wait_gone(sv, usec_add(now_usec(), s->kill_timeout), OUTCOME_KILLED);
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		if (!sv->stragglers[i].gone)
+	signal_all(sg, s->kill_signal, PHASE_JOIN);
+	(void) wait_gone(sg, usec_add(now_usec(), s->kill_timeout), OUTCOME_KILLED);
+	for (size_t i = 0; i < sg->n; i++)
+		if (!sg->items[i].gone)
 			log_error("Straggler pid %ld is still alive after the kill signal, abandoning it",
-			    (long) sv->stragglers[i].pid);
+			    (long) sg->items[i].pid);
 }
 
 int
 straggler_task(void *arg)
 {
-	struct supervisor *sv = arg; /* owned by main(), outlives the task */
-	const struct shutdown_settings *s = &sv->config->shutdown.defaults;
+	struct stragglers *sg = arg; /* owned by the supervisor, outlives the task */
+	struct shutdown *sd = sg->shutdown;
+	const struct shutdown_settings *s = sg->settings;
 
 	/* With the first workers: stop, then cancel, then kill what is left. */
-	if (scan(sv) > 0) {
-		int stop_signal = supervisor_stop_signal(sv, s->stop_signal);
+	if (scan(sg) > 0) {
+		int stop_signal = shutdown_stop_signal(sd, s->stop_signal);
 		bool gone = false;
 
-		supervisor_step_begin(sv, PHASE_STOP);
+		shutdown_step_begin(sd, PHASE_STOP);
 		if (stop_signal != SIGNAL_NONE) {
-			signal_all(sv, stop_signal, PHASE_STOP);
-			signal_all(sv, SIGCONT, PHASE_STOP);
-			gone = wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
+			signal_all(sg, stop_signal, PHASE_STOP);
+			signal_all(sg, SIGCONT, PHASE_STOP);
+			gone = wait_gone(sg, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
 		}
-		supervisor_step_end(sv, PHASE_STOP);
+		shutdown_step_end(sd, PHASE_STOP);
 		if (!gone && s->cancel_signal != SIGNAL_NONE) {
-			supervisor_step_begin(sv, PHASE_CANCEL);
-			signal_all(sv, s->cancel_signal, PHASE_CANCEL);
-			supervisor_step_end(sv, PHASE_CANCEL);
-			supervisor_step_begin(sv, PHASE_JOIN);
-			gone = wait_gone(sv, usec_add(now_usec(), s->join_timeout), OUTCOME_CANCELLED);
+			shutdown_step_begin(sd, PHASE_CANCEL);
+			signal_all(sg, s->cancel_signal, PHASE_CANCEL);
+			shutdown_step_end(sd, PHASE_CANCEL);
+			shutdown_step_begin(sd, PHASE_JOIN);
+			gone = wait_gone(sg, usec_add(now_usec(), s->join_timeout), OUTCOME_CANCELLED);
 		}
-		supervisor_step_begin(sv, PHASE_JOIN);
+		shutdown_step_begin(sd, PHASE_JOIN);
 		if (!gone)
-			kill_left(sv, s);
-		supervisor_step_end(sv, PHASE_JOIN);
+			kill_left(sg, s);
+		shutdown_step_end(sd, PHASE_JOIN);
 	}
 
 	/* Once every worker is joined, what their processes left behind is a straggler too; their
 	 * budget is spent, so it gets the kill signal at once. */
 	for (;;) {
-		task_event_reset(&sv->wake);
-		if (workers_joined(sv))
+		task_event_reset(sg->wake);
+		if (workers_all_joined(sg->workers))
 			break;
-		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
+		if (task_event_wait(sg->wake, USEC_INFINITY) < 0)
 			return -ECANCELED;
 	}
-	if (scan(sv) > 0)
-		kill_left(sv, s);
+	if (scan(sg) > 0)
+		kill_left(sg, s);
+	return 0;
+}
+
+int
+straggler_report(const struct stragglers *sg, struct report *r)
+{
+	for (size_t i = 0; i < sg->n; i++) {
+		const struct straggler *s = &sg->items[i];
+		struct report_straggler *rs;
+
+		if (!(rs = report_add_straggler(r, s->pid, s->command)))
+			return -ENOMEM;
+		rs->outcome = s->outcome;
+		rs->exit = s->exit;
+	}
 	return 0;
 }
 
 void
-straggler_free_all(struct supervisor *sv)
+straggler_free_all(struct stragglers *sg)
 {
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		safe_close(sv->stragglers[i].pidfd);
-	free(sv->stragglers);
-	sv->stragglers = NULL;
-	sv->n_stragglers = 0;
+	for (size_t i = 0; i < sg->n; i++) {
+		safe_close(sg->items[i].pidfd);
+		free(sg->items[i].command);
+	}
+	free(sg->items);
+	sg->items = NULL;
+	sg->n = 0;
 }

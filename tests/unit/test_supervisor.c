@@ -73,9 +73,8 @@ setup(void **state)
 	f->sv.config = f->config;
 	f->sv.rt = f->rt;
 	f->sv.base = f->base;
-	assert_non_null(f->sv.report = report_new("test"));
+	shutdown_init(&f->sv.shutdown);
 	f->sv.closed = true;
-	LIST_INIT(&f->sv.step_scopes);
 	*state = f;
 	return 0;
 }
@@ -90,7 +89,6 @@ teardown(void **state)
 	assert_int_equal(task_group_free(f->g), 0);
 	task_runtime_free(f->rt);
 	event_base_free(f->base);
-	report_free(f->sv.report);
 	config_free(f->config);
 	(void) unlink(f->path);
 	(void) rmdir(f->dir);
@@ -218,15 +216,15 @@ step_task(void *arg)
 	struct step_run *s = arg;
 	struct step_scope scope, next;
 
-	if (supervisor_step_scope_enter(&s->f->sv, &scope) < 0)
+	if (shutdown_scope_enter(&s->f->sv.shutdown, &scope) < 0)
 		return -EINVAL;
 	s->wait = task_event_wait(&s->f->never, now_usec() + 30 * USEC_PER_SEC);
-	s->leave = supervisor_step_scope_leave(&s->f->sv, &scope);
+	s->leave = shutdown_scope_leave(&s->f->sv.shutdown, &scope);
 	s->after = task_sleep_until(now_usec() + USEC_PER_MSEC);
-	if (supervisor_step_scope_enter(&s->f->sv, &next) < 0)
+	if (shutdown_scope_enter(&s->f->sv.shutdown, &next) < 0)
 		return -EINVAL;
 	s->next_wait = task_sleep_until(now_usec() + USEC_PER_MSEC);
-	s->next_leave = supervisor_step_scope_leave(&s->f->sv, &next);
+	s->next_leave = shutdown_scope_leave(&s->f->sv.shutdown, &next);
 	return 0;
 }
 
@@ -255,7 +253,7 @@ test_escalation_cancels_step_scopes(void **state)
 
 	s = (struct step_run) { .f = f };
 
-	f->sv.stopping = true;
+	f->sv.shutdown.stopping = true;
 	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
 	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
 	cancel_reason(f, "stopper", reason, sizeof(reason));
@@ -271,7 +269,7 @@ test_escalation_cancels_step_scopes(void **state)
 	assert_int_equal(s.after, 0);
 	assert_int_equal(s.next_wait, 0);
 	assert_int_equal(s.next_leave, 0);
-	assert_true(LIST_EMPTY(&f->sv.step_scopes));
+	assert_true(LIST_EMPTY(&f->sv.shutdown.scopes));
 }
 
 static void
@@ -283,7 +281,7 @@ test_ignored_second_signal(void **state)
 
 	s = (struct step_run) { .f = f, .wait = 1 };
 
-	f->sv.stopping = true;
+	f->sv.shutdown.stopping = true;
 	f->config->shutdown.second_signal = SECOND_SIGNAL_IGNORE;
 	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
 	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
