@@ -54,6 +54,10 @@ struct plan {
 
 /* Builds the plan of a validated config. The plan points into c, which must outlive it. */
 int plan_build(const struct config *c, struct plan **ret);
+/* The same for another set of workers than c's (those running now: the supervisor recomputes
+ * its plan when one is added or removed); [shutdown], intakes and resources come from c. */
+int plan_build_workers(const struct config *c, const struct worker_config *const *workers, size_t n,
+    struct plan **ret);
 struct plan *plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free);
 

@@ -46,6 +46,8 @@ reap_all(void *userdata)
 	supervisor_reap(userdata);
 }
 
+static int replan(struct supervisor *sv);
+
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
@@ -72,6 +74,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 		.shutdown = &sv->shutdown,
 		.reaper = &sv->reaper,
 	};
+	TAILQ_INIT(&sv->resources.list);
 	sv->stragglers = (struct stragglers) {
 		.shutdown = &sv->shutdown,
 		.settings = &c->shutdown.defaults,
@@ -84,15 +87,21 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	}
 	sv->intakes.workers = sv->workers;
 	sv->stragglers.workers = sv->workers;
+	/* As supervisor_add_worker() does, with one plan for them all. */
 	for (size_t i = 0; i < c->n_workers; i++)
 		if ((r = workers_add(sv->workers, c->workers[i], NULL)) < 0) {
 			supervisor_free(sv);
 			return r;
 		}
-	if ((r = plan_build(c, &sv->plan)) < 0) {
+	if ((r = replan(sv)) < 0) {
 		supervisor_free(sv);
 		return r;
 	}
+	for (size_t i = 0; i < c->n_resources; i++)
+		if ((r = resources_add(&sv->resources, c->resources[i])) < 0) {
+			supervisor_free(sv);
+			return r;
+		}
 	/* Listening sockets and readiness endpoints exist before any worker starts. */
 	if ((r = intake_open_all(&sv->intakes, c)) < 0) {
 		supervisor_free(sv);
@@ -100,6 +109,50 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	}
 	*ret = sv;
 	return 0;
+}
+
+/* The plan of the workers there are now. */
+static int
+replan(struct supervisor *sv)
+{
+	size_t n = workers_count(sv->workers);
+	_cleanup_free_ const struct worker_config **set = calloc(MAX(n, 1), sizeof(*set));
+	struct plan *p;
+	int r;
+
+	if (!set)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		set[i] = worker_config(workers_at(sv->workers, i));
+	if ((r = plan_build_workers(sv->config, set, n, &p)) < 0)
+		return r;
+	plan_free(sv->plan);
+	sv->plan = p;
+	return 0;
+}
+
+int
+supervisor_add_worker(struct supervisor *sv, const struct worker_config *c)
+{
+	int r;
+
+	if (sv->shutdown.stopping)
+		return -ESHUTDOWN;
+	if ((r = workers_add(sv->workers, c, NULL)) < 0)
+		return r;
+	if ((r = replan(sv)) < 0)
+		return r;
+	return 0;
+}
+
+int
+supervisor_remove_worker(struct supervisor *sv, const char *name)
+{
+	int r;
+
+	if ((r = workers_remove(sv->workers, name)) < 0)
+		return r;
+	return replan(sv);
 }
 
 struct supervisor *
@@ -111,6 +164,7 @@ supervisor_free(struct supervisor *sv)
 	notify_free(&sv->notify);
 	straggler_free_all(&sv->stragglers);
 	intake_free_all(&sv->intakes);
+	resources_free(&sv->resources);
 	sv->workers = workers_free(sv->workers);
 	plan_free(sv->plan);
 	free(sv);
@@ -595,7 +649,7 @@ close_step(struct supervisor *sv)
 		sv->stoppers = NULL;
 	/* Listening sockets and endpoints first, then the resources (DESIGN.md, step 5). */
 	intake_close_all(&sv->intakes);
-	resource_close_all(sv->config, sv->rt, &sv->reaper);
+	resource_close_all(&sv->resources, sv->config->supervisor.pidfile, sv->rt, &sv->reaper);
 	/* Last, so the step log below is the only thing a stuck reader can still cost. */
 	outbuf_drain(usec_add(now_usec(), OUTPUT_FLUSH_TIMEOUT));
 	if (outbuf_dropped() > 0)

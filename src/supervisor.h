@@ -21,6 +21,7 @@
 #include "graced.h"
 #include "intake.h"
 #include "notify.h"
+#include "resource.h"
 #include "shutdown.h"
 #include "straggler.h"
 #include "task.h"
@@ -43,6 +44,7 @@ struct supervisor {
 	struct worker_context wctx;  /* what the workers get from here */
 	struct workers *workers;     /* by name (worker.h) */
 	struct intakes intakes;      /* one per [intake:*], in config order (intake.h) */
+	struct resources resources;  /* [resource:*] by name, the last opened first (resource.h) */
 	struct stragglers stragglers;
 	struct notify notify;        /* what systemd was told */
 	struct signals *signals;
@@ -76,6 +78,16 @@ struct supervisor *supervisor_free(struct supervisor *sv);
  * on). Returns that number; while it is not 0 the runtime must stay allocated.
  */
 size_t supervisor_finish(struct supervisor *sv);
+
+/*
+ * Adds a worker while graced runs (and at start, for each [worker:*]): it joins the set by name,
+ * its instances start at once when the workers have started, and the plan is recomputed from the
+ * current set. c must outlive the worker. -EEXIST for a name taken, -ESHUTDOWN once stopping.
+ */
+int supervisor_add_worker(struct supervisor *sv, const struct worker_config *c);
+/* Removes a worker whose processes and tasks have ended (-EBUSY while any runs: stop it first),
+ * and recomputes the plan. -ENOENT for an unknown name. */
+int supervisor_remove_worker(struct supervisor *sv, const char *name);
 
 /* What a signal means (called from the loop's signal events, signals.h). */
 void supervisor_on_signal(struct supervisor *sv, int sig);

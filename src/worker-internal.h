@@ -32,7 +32,8 @@ struct instance {
 	usec_t exited_at;
 	int stop_fd;                 /* write end of the stop pipe, -1 */
 	struct task_event wake;      /* the process exited, or something it waits for changed */
-	struct task_group *group;    /* its own task and the tasks that serve it */
+	struct task_group *group;    /* the tasks that serve it (output pumps, notify reader) */
+	bool task_alive;             /* its own task (in the context's group) has not ended */
 	usec_t *starts;              /* ring of the last start_limit_burst start times */
 	unsigned n_starts;
 	bool failed;                 /* gave up: exec failure, start limit, not ready in time */

@@ -190,7 +190,7 @@ idle(const struct worker *w)
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		const struct instance *in = &w->instances[i];
 
-		if (in->running || (in->group && task_group_live(in->group) > 0))
+		if (in->running || in->task_alive || (in->group && task_group_live(in->group) > 0))
 			return false;
 	}
 	return true;
@@ -939,9 +939,8 @@ run_instance(struct instance *in)
 }
 
 static int
-instance_task(void *arg)
+instance_run(struct instance *in)
 {
-	struct instance *in = arg; /* owned by its worker, which outlives the task */
 	int r;
 
 	run_instance(in);
@@ -956,6 +955,17 @@ instance_task(void *arg)
 	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
 		task_group_cancel_because(in->group, "output not at EOF in time");
 	return 0;
+}
+
+static int
+instance_task(void *arg)
+{
+	struct instance *in = arg; /* owned by its worker, which outlives the task */
+	int r = instance_run(in);
+
+	/* The last touch of in: from here on the worker may be removed (idle()). */
+	in->task_alive = false;
+	return r;
 }
 
 static bool
@@ -1147,6 +1157,7 @@ start_instances(struct worker *w)
 		if ((r = task_group_new(ctx->rt, ctx->group, in->name, &in->group)) < 0 ||
 		    (r = task_spawn(ctx->group, in->name, instance_task, in, NULL)) < 0)
 			return log_error_errno(r, "Failed to start the task of worker '%s'", in->name);
+		in->task_alive = true;
 	}
 	return 0;
 }

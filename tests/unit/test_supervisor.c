@@ -24,8 +24,10 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "plan.h"
 #include "report.h"
 #include "supervisor.h"
+#include "worker.h"
 #include "task.h"
 #include "util.h"
 
@@ -296,6 +298,124 @@ test_ignored_second_signal(void **state)
 	assert_int_equal(s.wait, -ECANCELED);
 }
 
+/* The loop's SIGCHLD, as signals.c hands it on: the one reaper. */
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void) sig, (void) what;
+	supervisor_reap(arg);
+}
+
+static bool
+instance_running(const struct worker *w)
+{
+	struct worker_instance_info in;
+
+	worker_instance_info(w, 0, &in);
+	return in.running;
+}
+
+static bool
+instance_over(const struct worker *w)
+{
+	struct worker_instance_info in;
+
+	worker_instance_info(w, 0, &in);
+	return (in.finished || in.failed) && !in.running;
+}
+
+/* Runs the loop until done(w) holds, for at most 10 s (a bound, not a wait). */
+static void
+run_until(struct fixture *f, struct task_group *g, bool (*done)(const struct worker *),
+    const struct worker *w)
+{
+	usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+
+	while (!done(w) && now_usec() < deadline)
+		(void) !task_runtime_run_until(f->rt, g, now_usec() + 20 * USEC_PER_MSEC);
+	assert_true(done(w));
+}
+
+/* Removes name once its tasks have ended (they end just after its process), within 10 s. */
+static int
+remove_when_idle(struct fixture *f, struct supervisor *sv, const char *name)
+{
+	usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+	int r;
+
+	while ((r = supervisor_remove_worker(sv, name)) == -EBUSY && now_usec() < deadline)
+		(void) !task_runtime_run_until(f->rt, sv->workers_group, now_usec() + 20 * USEC_PER_MSEC);
+	return r;
+}
+
+static struct worker_config *
+add_config_worker(struct config *c, const char *name, const char *cmd)
+{
+	struct worker_config *w;
+
+	assert_non_null(w = config_add_worker(c, name));
+	assert_int_equal(strv_extend(&w->argv, "/bin/sh"), 0);
+	assert_int_equal(strv_extend(&w->argv, "-c"), 0);
+	assert_int_equal(strv_extend(&w->argv, cmd), 0);
+	return w;
+}
+
+/* Workers come and go by name while the loop runs: the added one starts at once, the plan
+ * follows the current set, a running one cannot be removed, an ended one can. */
+static void
+test_add_remove_at_run_time(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(config_freep) struct config *extra = config_new();
+	struct worker_config *b;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a, *wb;
+
+	add_config_worker(f->config, "a", "exec sleep 60");
+	assert_non_null(extra);
+	b = add_config_worker(extra, "b", "exit 0");
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	assert_int_equal(sv->plan->n_workers, 1);
+	/* What supervisor_run() sets up, on the fixture's runtime. */
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+
+	assert_int_equal(workers_start(sv->workers), 0);
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	run_until(f, sv->workers_group, instance_running, a);
+
+	/* Added while a runs: it starts at once and joins the plan. */
+	assert_int_equal(supervisor_add_worker(sv, b), 0);
+	assert_int_equal(supervisor_add_worker(sv, b), -EEXIST);
+	assert_non_null(wb = worker_find(sv->workers, "b"));
+	assert_int_equal(workers_count(sv->workers), 2);
+	assert_int_equal(sv->plan->n_workers, 2);
+	run_until(f, sv->workers_group, instance_over, wb);
+
+	/* a still runs: stop it first. b has ended: it goes, and the plan with it. */
+	assert_int_equal(supervisor_remove_worker(sv, "a"), -EBUSY);
+	assert_int_equal(remove_when_idle(f, sv, "b"), 0);
+	assert_null(worker_find(sv->workers, "b"));
+	assert_int_equal(supervisor_remove_worker(sv, "b"), -ENOENT);
+	assert_int_equal(sv->plan->n_workers, 1);
+	assert_ptr_equal(worker_find(sv->workers, "a"), a);
+
+	/* a ends (restart = no): it can go too. */
+	worker_signal(a, SIGKILL, false, PHASE_INTAKE);
+	run_until(f, sv->workers_group, instance_over, a);
+	assert_int_equal(remove_when_idle(f, sv, "a"), 0);
+	assert_int_equal(workers_count(sv->workers), 0);
+	assert_int_equal(sv->plan->n_workers, 0);
+
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -307,6 +427,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_report_unwritable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_cancels_step_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignored_second_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
