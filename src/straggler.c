@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "report.h"
 #include "shutdown.h"
+#include "stopper.h"
 #include "straggler.h"
 #include "task.h"
 #include "util.h"
@@ -174,7 +175,7 @@ track(struct stragglers *sg, pid_t pid)
 	if (!(s->command = strdup(command)))
 		return -ENOMEM;
 	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process: the
-	 * straggler task waits on it (wait_gone()). */
+	 * straggler task waits on it (op_wait()). */
 	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 	sg->n++;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
@@ -308,82 +309,102 @@ look(struct stragglers *sg, enum outcome outcome, struct task_clause *c, size_t 
 }
 
 /*
- * Waits until every tracked straggler is gone, or the deadline, in a step scope (a second
- * signal cancels it): true when none is left. The task waits on their pidfds; one without is
- * only looked at again when something else wakes the supervisor, or at the deadline.
+ * Waits until every tracked straggler is gone, or the deadline (the stopper's step scope around
+ * it). The task waits on their pidfds; one without is only looked at again when something else
+ * wakes the supervisor, or at the deadline.
  */
-static bool
-wait_gone(struct stragglers *sg, usec_t deadline, enum outcome outcome)
+static void
+op_wait(void *target, usec_t deadline, bool extendable)
 {
+	struct stragglers *sg = target;
 	_cleanup_free_ struct task_clause *c = calloc(sg->n + 1, sizeof(*c));
-	struct step_scope scope;
-	bool gone = false;
 	size_t n;
-	int r;
 
-	if (!c || shutdown_scope_enter(sg->shutdown, &scope) < 0)
-		return look(sg, outcome, NULL, &n) == 0;
-	for (;;) {
-		if (look(sg, outcome, c, &n) == 0) {
-			gone = true;
+	(void) extendable;
+	if (!c)
+		return;
+	while (look(sg, sg->marking, c, &n) > 0)
+		if (task_wait_any(c, n, deadline) < 0)
+			/* At the deadline (or the escalation), one more look (by the stopper): a busy
+			 * loop may not have run the wakeup yet. */
 			break;
-		}
-		if ((r = task_wait_any(c, n, deadline)) < 0) {
-			/* At the deadline (or the escalation), one more look: a busy loop may not have
-			 * run the wakeup yet. */
-			gone = look(sg, outcome, c, &n) == 0;
-			break;
-		}
-	}
-	(void) shutdown_scope_leave(sg->shutdown, &scope);
-	return gone;
 }
 
-/* The kill signal, then kill_timeout; whoever survives that is abandoned. */
 static void
-kill_left(struct stragglers *sg, const struct shutdown_settings *s)
+op_signal(void *target, int sig, bool group, enum phase step)
 {
-	if (s->kill_signal == SIGNAL_NONE)
+	(void) group;
+	signal_all(target, sig, step);
+}
+
+static bool
+op_alive(void *target)
+{
+	struct stragglers *sg = target;
+	size_t n;
+
+	return look(sg, sg->marking, NULL, &n) > 0;
+}
+
+/* Those gone from now on: exited during the stop step, cancelled after it. */
+static void
+op_step(void *target, enum phase p)
+{
+	struct stragglers *sg = target;
+
+	sg->marking = p == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
+}
+
+static void
+op_killing(void *target)
+{
+	struct stragglers *sg = target;
+
+	sg->marking = OUTCOME_KILLED;
+}
+
+static void
+op_abandon(void *target)
+{
+	struct stragglers *sg = target;
+
+	/* Without a kill signal they were left alone, not abandoned after one. */
+	if (sg->settings->kill_signal == SIGNAL_NONE)
 		return;
-	signal_all(sg, s->kill_signal, PHASE_JOIN);
-	(void) wait_gone(sg, usec_add(now_usec(), s->kill_timeout), OUTCOME_KILLED);
 	for (size_t i = 0; i < sg->n; i++)
 		if (!sg->items[i].gone)
 			log_error("Straggler pid %ld is still alive after the kill signal, abandoning it",
 			    (long) sg->items[i].pid);
 }
 
+static const struct stopper_ops straggler_stopper = {
+	.signal = op_signal,
+	.alive = op_alive,
+	.wait = op_wait,
+	.step = op_step,
+	.killing = op_killing,
+	.abandon = op_abandon,
+};
+
 int
 straggler_task(void *arg)
 {
 	struct stragglers *sg = arg; /* owned by the supervisor, outlives the task */
-	struct shutdown *sd = sg->shutdown;
 	const struct shutdown_settings *s = sg->settings;
+	/* The [shutdown] defaults; no stop pipe, no kill to the group (a straggler is one
+	 * process, found by its pid). */
+	struct stop_settings settings = {
+		.stop_signal = shutdown_stop_signal(sg->shutdown, s->stop_signal),
+		.cancel_signal = s->cancel_signal,
+		.kill_signal = s->kill_signal,
+		.stop = s->stop_signal != SIGNAL_NONE ? s->stop_timeout : 0,
+		.join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0,
+		.kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0,
+	};
 
 	/* With the first workers: stop, then cancel, then kill what is left. */
-	if (scan(sg) > 0) {
-		int stop_signal = shutdown_stop_signal(sd, s->stop_signal);
-		bool gone = false;
-
-		shutdown_step_begin(sd, PHASE_STOP);
-		if (stop_signal != SIGNAL_NONE) {
-			signal_all(sg, stop_signal, PHASE_STOP);
-			signal_all(sg, SIGCONT, PHASE_STOP);
-			gone = wait_gone(sg, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
-		}
-		shutdown_step_end(sd, PHASE_STOP);
-		if (!gone && s->cancel_signal != SIGNAL_NONE) {
-			shutdown_step_begin(sd, PHASE_CANCEL);
-			signal_all(sg, s->cancel_signal, PHASE_CANCEL);
-			shutdown_step_end(sd, PHASE_CANCEL);
-			shutdown_step_begin(sd, PHASE_JOIN);
-			gone = wait_gone(sg, usec_add(now_usec(), s->join_timeout), OUTCOME_CANCELLED);
-		}
-		shutdown_step_begin(sd, PHASE_JOIN);
-		if (!gone)
-			kill_left(sg, s);
-		shutdown_step_end(sd, PHASE_JOIN);
-	}
+	if (scan(sg) > 0)
+		stopper_run(sg->shutdown, &settings, &straggler_stopper, sg);
 
 	/* Once every worker is joined, what their processes left behind is a straggler too; their
 	 * budget is spent, so it gets the kill signal at once. */
@@ -395,7 +416,7 @@ straggler_task(void *arg)
 			return -ECANCELED;
 	}
 	if (scan(sg) > 0)
-		kill_left(sg, s);
+		stopper_kill(sg->shutdown, &settings, &straggler_stopper, sg);
 	return 0;
 }
 

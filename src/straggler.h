@@ -41,6 +41,7 @@ struct stragglers {
 	const struct shutdown_settings *settings; /* [shutdown]'s defaults */
 	struct workers *workers;
 	struct task_event *wake;   /* set when a worker's state changes (its stopper is done) */
+	enum outcome marking;      /* the outcome of those seen gone from now on */
 };
 
 /* The stragglers' stopper: runs from the stop step until every worker is joined. arg is the

@@ -22,6 +22,7 @@
 #include "report.h"
 #include "shutdown.h"
 #include "spawn.h"
+#include "stopper.h"
 #include "task.h"
 #include "util.h"
 #include "worker-internal.h"
@@ -1036,66 +1037,72 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 	}
 }
 
-/* A step's wait for every instance's process to end, in a step scope: a second signal
- * (escalation) cancels it and the step moves on. */
+/* The worker's instances as the stopper's target (stopper.h). */
 static void
-wait_step(struct worker *w, usec_t deadline, bool extendable)
+op_signal(void *target, int sig, bool group, enum phase step)
 {
-	struct step_scope scope;
+	worker_signal(target, sig, group, step);
+}
 
-	if (shutdown_scope_enter(shutdown_of(w), &scope) < 0)
-		return;
-	(void) wait_worker(w, none_running, deadline, extendable);
-	(void) shutdown_scope_leave(shutdown_of(w), &scope);
+static bool
+op_alive(void *target)
+{
+	return any_running(target);
+}
+
+static void
+op_wait(void *target, usec_t deadline, bool extendable)
+{
+	(void) wait_worker(target, none_running, deadline, extendable);
+}
+
+static void
+op_step(void *target, enum phase p)
+{
+	struct worker *w = target;
+
+	w->step = p;
+	/* An EXTEND_TIMEOUT_USEC= counts for the step it was sent in (the cancel step's join
+	 * wait is part of the join step). */
+	if (p != PHASE_CANCEL)
+		reset_extensions(w);
+}
+
+static void
+op_stopped(void *target)
+{
+	struct worker *w = target;
+
+	for (unsigned i = 0; i < w->n_instances; i++)
+		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
 }
 
 /* The cancel step's in-process part: the instances' watches of their processes (not the output
  * pumps, which drain to EOF, nor the notify readers, whose EXTEND_TIMEOUT_USEC= still moves
  * join_timeout). */
 static void
-cancel_watches(struct worker *w)
+op_cancel(void *target)
 {
+	struct worker *w = target;
+
 	for (unsigned i = 0; i < w->n_instances; i++)
 		if (w->instances[i].watch)
 			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
 }
 
 static void
-stop_step(struct worker *w, const struct plan_worker *pw)
+op_killing(void *target)
 {
-	const struct shutdown_settings *s = &w->config->shutdown;
-	int stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal);
+	struct worker *w = target;
 
-	w->step = PHASE_STOP;
-	reset_extensions(w);
-	shutdown_step_begin(shutdown_of(w), PHASE_STOP);
-	if (stop_signal != SIGNAL_NONE) {
-		worker_signal(w, stop_signal, false, PHASE_STOP);
-		/* A worker stopped by job control or a quiet signal must wake up to act on it. */
-		worker_signal(w, SIGCONT, false, PHASE_STOP);
-	}
-	for (unsigned i = 0; i < w->n_instances; i++)
-		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
-	if (pw->stop > 0)
-		wait_step(w, usec_add(now_usec(), pw->stop), true);
-	shutdown_step_end(shutdown_of(w), PHASE_STOP);
+	w->killed = true;
 }
 
 static void
-join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
+op_abandon(void *target)
 {
-	const struct shutdown_settings *s = &w->config->shutdown;
+	struct worker *w = target;
 
-	w->step = PHASE_JOIN;
-	reset_extensions(w);
-	shutdown_step_begin(shutdown_of(w), PHASE_JOIN);
-	if (cancelled && pw->join > 0)
-		wait_step(w, usec_add(now_usec(), pw->join), true);
-	if (any_running(w) && s->kill_signal != SIGNAL_NONE) {
-		w->killed = true;
-		worker_signal(w, s->kill_signal, s->kill_mode == KILL_MODE_GROUP, PHASE_JOIN);
-		wait_step(w, usec_add(now_usec(), pw->kill), false);
-	}
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		struct instance *in = &w->instances[i];
 		char pid[16];
@@ -1108,18 +1115,29 @@ join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
 		log_fields(LOG_ERR, 0,
 		    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
 		    "Worker '%s' (pid %s) is still alive after %s, abandoning it", in->name, pid,
-		    s->kill_signal != SIGNAL_NONE ? "the kill signal" : "join_timeout");
+		    w->config->shutdown.kill_signal != SIGNAL_NONE ? "the kill signal" :
+									  "join_timeout");
 	}
-	shutdown_step_end(shutdown_of(w), PHASE_JOIN);
 }
+
+static const struct stopper_ops worker_stopper = {
+	.signal = op_signal,
+	.alive = op_alive,
+	.wait = op_wait,
+	.step = op_step,
+	.stopped = op_stopped,
+	.cancel = op_cancel,
+	.killing = op_killing,
+	.abandon = op_abandon,
+};
 
 int
 worker_stop_task(void *arg)
 {
 	struct worker *w = arg; /* owned by the set, which outlives the task */
-	struct shutdown *sd = shutdown_of(w);
-	struct plan_worker budget, *pw = &budget;
 	const struct shutdown_settings *s = &w->config->shutdown;
+	struct plan_worker budget;
+	struct stop_settings settings;
 	int r;
 
 	/* Reverse dependency order: only once everything after= this worker is joined (not a step
@@ -1127,18 +1145,17 @@ worker_stop_task(void *arg)
 	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
 
-	plan_worker_budget(w->config, pw);
-	if (any_running(w))
-		stop_step(w, pw);
-	if (any_running(w) && s->cancel_signal != SIGNAL_NONE) {
-		w->step = PHASE_CANCEL;
-		shutdown_step_begin(sd, PHASE_CANCEL);
-		worker_signal(w, s->cancel_signal, false, PHASE_CANCEL);
-		cancel_watches(w);
-		shutdown_step_end(sd, PHASE_CANCEL);
-		join_step(w, pw, true);
-	} else if (any_running(w))
-		join_step(w, pw, false);
+	plan_worker_budget(w->config, &budget);
+	settings = (struct stop_settings) {
+		.stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal),
+		.cancel_signal = s->cancel_signal,
+		.kill_signal = s->kill_signal,
+		.kill_group = s->kill_mode == KILL_MODE_GROUP,
+		.stop = budget.stop,
+		.join = budget.join,
+		.kill = budget.kill,
+	};
+	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
 
 	w->joined = true;
 	poke(w->set);
