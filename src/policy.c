@@ -83,6 +83,26 @@ policy_instance_starting(bool ready, bool failed, bool finished)
 	return !failed && !ready && !finished;
 }
 
+int
+policy_exit_status(const struct run_facts *f)
+{
+	int status;
+
+	if (!f->completed)
+		return 1;
+	if (!f->status_from_worker)
+		status = f->forced ? 1 : 0;
+	else if (f->worker_ended && WIFEXITED(f->worker_status))
+		status = WEXITSTATUS(f->worker_status);
+	else if (f->worker_ended && WIFSIGNALED(f->worker_status))
+		status = 128 + WTERMSIG(f->worker_status);
+	else
+		status = 1;
+	if (f->report_failed && status == 0)
+		status = 1;
+	return status;
+}
+
 enum signal_action
 policy_shutdown_signal(bool stopping, int sig, int last_sig, usec_t last_at, usec_t now,
     usec_t window, enum second_signal second)

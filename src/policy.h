@@ -47,6 +47,25 @@ bool policy_service_ready(bool stopping, bool every_instance_serving);
  * finished, or has given up (a failed non-critical worker does not hold the service back). */
 bool policy_instance_starting(bool ready, bool failed, bool finished);
 
+/* What a run of the supervisor came to (supervisor_run()); main.c maps it to the exit status. */
+struct run_facts {
+	bool completed;          /* the shutdown ran to its close step */
+	bool forced;             /* something was killed, abandoned or failed, or graced failed at
+				  * run time */
+	bool empty;              /* the shutdown began because nothing was left to run */
+	bool status_from_worker; /* exit_code_from = (single-command mode: the command) */
+	bool worker_ended;       /* that worker's first instance ended: worker_status is set */
+	int worker_status;       /* its waitpid() status */
+	bool report_failed;      /* the report could not be written */
+};
+/*
+ * graced's exit status (DESIGN.md "Command line"): with exit_code_from (single-command mode),
+ * the worker's own code, 128+N when it died of signal N, 1 when it never ended; else 0 after a
+ * clean shutdown, 1 when it was forced. A run that did not reach the close step, or a report that
+ * could not be written, is a run-time failure: 1, unless a worker's status is passed on.
+ */
+int policy_exit_status(const struct run_facts *f);
+
 /* What a SIGTERM or SIGINT means. */
 enum signal_action {
 	SIGNAL_ACTION_TRIGGER,  /* the shutdown begins */

@@ -488,7 +488,7 @@ intake_step(struct supervisor *sv)
 
 	step_begin(sv, PHASE_INTAKE);
 	intake_announce_all(&sv->intakes, usec_add(now_usec(), c->shutdown.intake_timeout));
-	if (drain > 0 && sv->empty)
+	if (drain > 0 && sv->facts.empty)
 		log_info("No worker is left to accept, skipping drain_delay");
 	else if (drain > 0 && shutdown_scope_enter(&sv->shutdown, &scope) == 0) {
 		log_info("Draining for %s while workers still accept",
@@ -584,46 +584,36 @@ report_running(struct supervisor *sv)
 	return total > 0 && over == total;
 }
 
-/* exit_code_from = WORKER: its first instance's own status, 128+N for a signal, 1 when it never
- * ended or never started. */
-static int
-exit_status_of(const struct supervisor *sv, const char *name)
+/* What the run came to, for the exit status (policy_exit_status()) and the report. */
+static void
+collect_facts(struct supervisor *sv)
 {
-	struct worker *w = worker_find(sv->workers, name);
-	struct worker_instance_info in;
-
-	if (!w || worker_n_instances(w) == 0)
-		return 1;
-	worker_instance_info(w, 0, &in);
-	if (in.ended && WIFEXITED(in.status))
-		return WEXITSTATUS(in.status);
-	if (in.ended && WIFSIGNALED(in.status))
-		return 128 + WTERMSIG(in.status);
-	return 1;
-}
-
-static int
-exit_status(struct supervisor *sv)
-{
-	bool forced = sv->forced;
+	struct run_facts *f = &sv->facts;
+	const char *from = sv->config->supervisor.exit_code_from;
+	struct worker *w;
 
 	for (size_t i = 0; i < workers_count(sv->workers); i++) {
-		const struct worker *w = workers_at(sv->workers, i);
-
+		w = workers_at(sv->workers, i);
 		for (unsigned j = 0; j < worker_n_instances(w); j++) {
 			struct worker_instance_info in;
 
 			worker_instance_info(w, j, &in);
-			forced = forced || in.outcome == OUTCOME_KILLED ||
+			f->forced = f->forced || in.outcome == OUTCOME_KILLED ||
 			    in.outcome == OUTCOME_ABANDONED || in.outcome == OUTCOME_FAILED;
 		}
 	}
 	for (size_t i = 0; i < sv->stragglers.n; i++)
-		forced = forced || sv->stragglers.items[i].outcome == OUTCOME_KILLED ||
+		f->forced = f->forced || sv->stragglers.items[i].outcome == OUTCOME_KILLED ||
 		    sv->stragglers.items[i].outcome == OUTCOME_ABANDONED;
-	if (sv->config->supervisor.exit_code_from)
-		return exit_status_of(sv, sv->config->supervisor.exit_code_from);
-	return forced ? 1 : 0;
+	f->status_from_worker = from != NULL;
+	if (from && (w = worker_find(sv->workers, from)) && worker_n_instances(w) > 0) {
+		struct worker_instance_info in;
+
+		worker_instance_info(w, 0, &in);
+		f->worker_ended = in.ended;
+		f->worker_status = in.status;
+	}
+	f->completed = true;
 }
 
 static void
@@ -667,9 +657,8 @@ close_step(struct supervisor *sv)
 		    (unsigned long long) ((st->start - sd->triggered) / USEC_PER_MSEC),
 		    (unsigned long long) ((st->end - sd->triggered) / USEC_PER_MSEC));
 	}
-	sv->exit_status = exit_status(sv);
 	/* The report is rendered and written by supervisor_finish(), once the loop has ended. */
-	sv->closed = true;
+	collect_facts(sv);
 }
 
 /* The stop, cancel and join steps: one stopper per worker and one for the stragglers, until all
@@ -682,7 +671,7 @@ stop_steps(struct supervisor *sv)
 
 	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
 		log_error_errno(r, "Failed to run the stop steps, killing every worker");
-		sv->forced = true;
+		sv->facts.forced = true;
 		for (size_t i = 0; i < workers_count(sv->workers); i++)
 			worker_kill_now(workers_at(sv->workers, i));
 		return;
@@ -692,7 +681,7 @@ stop_steps(struct supervisor *sv)
 
 		if ((r = task_spawn(sv->stoppers, worker_name(w), worker_stop_task, w, NULL)) < 0) {
 			log_error_errno(r, "Failed to stop worker '%s', killing it", worker_name(w));
-			sv->forced = true;
+			sv->facts.forced = true;
 			worker_kill_now(w);
 		}
 	}
@@ -742,7 +731,7 @@ supervisor_task(void *arg)
 		if (report_running(sv) && !sv->single &&
 		    sv->config->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN) {
 			log_info("Every worker has ended and none will start again (when_empty = shutdown)");
-			sv->empty = true;
+			sv->facts.empty = true;
 			trigger(sv, "nothing left to run");
 			break;
 		}
@@ -797,7 +786,7 @@ render_report(const struct supervisor *sv, size_t pending)
 	if (!r || !(r->trigger = strdup(sd->why)))
 		return NULL;
 	r->triggered = sd->triggered;
-	r->exit_code = sv->exit_status;
+	r->exit_code = policy_exit_status(&sv->facts);
 	for (enum phase p = 0; p < _PHASE_MAX; p++)
 		r->steps[p] = (struct report_step) { sd->steps[p].start, sd->steps[p].end };
 	for (size_t i = 0; sv->workers && i < workers_count(sv->workers); i++) {
@@ -835,7 +824,7 @@ supervisor_finish(struct supervisor *sv)
 	pending = task_runtime_shutdown(sv->rt);
 	if (pending > 0)
 		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
-	if (!sv->closed)
+	if (!sv->facts.completed)
 		return pending; /* the loop failed before the close step: no report to write */
 	if (path) {
 		_cleanup_(report_freep) struct report *report = render_report(sv, pending);
@@ -843,13 +832,12 @@ supervisor_finish(struct supervisor *sv)
 		r = report ? report_write_file(report, path) : -ENOMEM;
 		if (r < 0) {
 			log_error_errno(r, "Failed to write the report '%s', continuing", path);
-			/* A run-time failure of graced's own: 1, unless a status is passed on. */
-			if (sv->exit_status == 0)
-				sv->exit_status = 1;
+			/* A run-time failure of graced's own (policy_exit_status()). */
+			sv->facts.report_failed = true;
 		}
 	}
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
-	    sv->exit_status);
+	    policy_exit_status(&sv->facts));
 	return pending;
 }
 
@@ -861,30 +849,29 @@ reporter(enum task_report kind, const char *name, const char *message, void *use
 }
 
 int
-supervisor_run(struct supervisor *sv)
+supervisor_run(struct supervisor *sv, struct run_facts *ret)
 {
 	const struct supervisor_config *c = &sv->config->supervisor;
 	size_t pending;
 	int r;
 
 	if ((r = task_runtime_new(sv->base, &sv->rt)) < 0)
-		return log_error_errno(r, "Failed to set up the task runtime"), 1;
+		return log_error_errno(r, "Failed to set up the task runtime");
 	task_runtime_set_reporter(sv->rt, reporter, sv);
 	/* Slow steps are reported in debug mode only (DESIGN.md). */
 	task_runtime_set_slow_step(sv->rt, c->debug ? c->slow_step : 0);
 	if ((r = task_group_new(sv->rt, NULL, "supervisor", &sv->group)) < 0 ||
 	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
-		return log_error_errno(r, "Failed to set up the task runtime"), 1;
+		return log_error_errno(r, "Failed to set up the task runtime");
 	sv->wctx.rt = sv->rt;
 	sv->wctx.group = sv->workers_group;
 	sv->intakes.rt = sv->rt;
-	if (signals_setup(sv->base, on_signal, sv, &sv->signals) < 0)
-		return 1;
-	if (notify_setup(&sv->notify, sv->base) < 0)
-		return 1;
+	if ((r = signals_setup(sv->base, on_signal, sv, &sv->signals)) < 0 ||
+	    (r = notify_setup(&sv->notify, sv->base)) < 0)
+		return r;
 	/* Readiness endpoints serve from now on, before any worker starts. */
-	if (intake_serve_all(&sv->intakes) < 0)
-		return 1;
+	if ((r = intake_serve_all(&sv->intakes)) < 0)
+		return r;
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");
@@ -892,9 +879,9 @@ supervisor_run(struct supervisor *sv)
 		log_warning("control_socket = %s: this version has no control socket, ignoring",
 		    c->control_socket);
 	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
-		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile), 1;
+		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile);
 	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)
-		return log_error_errno(r, "Failed to start the supervisor task"), 1;
+		return log_error_errno(r, "Failed to start the supervisor task");
 
 	sv->started = now_usec();
 	if (event_base_dispatch(sv->base) < 0)
@@ -909,5 +896,6 @@ supervisor_run(struct supervisor *sv)
 		(void) task_group_free(sv->group);
 		sv->rt = task_runtime_free(sv->rt);
 	}
-	return sv->exit_status;
+	*ret = sv->facts;
+	return 0;
 }

@@ -21,6 +21,7 @@
 #include "graced.h"
 #include "intake.h"
 #include "notify.h"
+#include "policy.h"
 #include "resource.h"
 #include "shutdown.h"
 #include "straggler.h"
@@ -55,27 +56,25 @@ struct supervisor {
 	usec_t started;
 	int last_signal;             /* the last SIGTERM/SIGINT acted on, 0 before the first */
 	usec_t last_signal_at;       /* and when it came */
-	bool empty;                  /* the shutdown began because nothing was left to run */
-	bool forced;                 /* a run-time failure of graced's own */
+	struct run_facts facts;      /* what the run came to (policy.h): empty, forced, ... */
 	/* Single-command mode: how signals reach the command (-g, -r, -w...), NULL in config mode. */
 	const struct single_forwarding *forwarding;
 	usec_t signal_logged[72];    /* config mode: when each ignored signal was last logged */
-	int exit_status;
-	bool closed;                 /* the close step ran: the report is due */
 	uint64_t output_dropped;     /* bytes of graced's own output dropped, as of the close step */
 	struct command_reaper reaper; /* supervisor_reap(), for command_run()'s look at a deadline */
 };
 
 int supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret);
-/* Runs the configuration to the end of its shutdown; returns graced's exit status. */
-int supervisor_run(struct supervisor *sv);
+/* Runs the configuration to the end of its shutdown: -errno when it could not start (nothing
+ * ran), else 0 with what the run came to in *ret (main.c maps it to the exit status). */
+int supervisor_run(struct supervisor *sv, struct run_facts *ret);
 struct supervisor *supervisor_free(struct supervisor *sv);
 /*
  * Once the loop has ended: the runtime's exit check (task_runtime_shutdown()), then, if the close
  * step ran, the report, rendered from the final state with the number of tasks that check found
- * still pending, and the exit status (1 if the report cannot be written, unless a status is passed
- * on). Returns that number; while it is not 0 the runtime must stay allocated.
+ * still pending (facts.report_failed when it cannot be written). Returns that number; while it
+ * is not 0 the runtime must stay allocated.
  */
 size_t supervisor_finish(struct supervisor *sv);
 

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "plan.h"
+#include "policy.h"
 #include "report.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -76,7 +77,7 @@ setup(void **state)
 	f->sv.rt = f->rt;
 	f->sv.base = f->base;
 	shutdown_init(&f->sv.shutdown);
-	f->sv.closed = true;
+	f->sv.facts.completed = true;
 	*state = f;
 	return 0;
 }
@@ -141,7 +142,8 @@ test_nothing_pending(void **state)
 	assert_int_equal(supervisor_finish(&f->sv), 0);
 	assert_int_equal(f->pending_reports, 0);
 	assert_int_equal(reported_pending(f), 0);
-	assert_int_equal(f->sv.exit_status, 0);
+	assert_false(f->sv.facts.report_failed);
+	assert_int_equal(policy_exit_status(&f->sv.facts), 0);
 }
 
 static void
@@ -179,7 +181,7 @@ test_not_closed_no_report(void **state)
 	struct fixture *f = *state;
 
 	/* The loop failed before the close step: the exit check runs, no report is written. */
-	f->sv.closed = false;
+	f->sv.facts.completed = false;
 	assert_int_equal(supervisor_finish(&f->sv), 0);
 	assert_int_equal(access(f->path, F_OK), -1);
 }
@@ -195,11 +197,13 @@ test_report_unwritable(void **state)
 	f->config->supervisor.report = path;
 	/* A run-time failure of graced's own: 1 ... */
 	assert_int_equal(supervisor_finish(&f->sv), 0);
-	assert_int_equal(f->sv.exit_status, 1);
-	/* ... unless a status is passed on. */
-	f->sv.exit_status = 3;
-	assert_int_equal(supervisor_finish(&f->sv), 0);
-	assert_int_equal(f->sv.exit_status, 3);
+	assert_true(f->sv.facts.report_failed);
+	assert_int_equal(policy_exit_status(&f->sv.facts), 1);
+	/* ... unless a status is passed on (exit_code_from, the single command's). */
+	f->sv.facts.status_from_worker = true;
+	f->sv.facts.worker_ended = true;
+	f->sv.facts.worker_status = 3 << 8; /* exited with 3 */
+	assert_int_equal(policy_exit_status(&f->sv.facts), 3);
 }
 
 /* What a step task saw. */
