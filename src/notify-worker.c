@@ -23,7 +23,8 @@
 #include "worker-internal.h"
 
 /*
- * Layer: the worker objects (an instance's NOTIFY_SOCKET is part of the instance: worker-internal.h).
+ * Layer: the worker objects (an instance's NOTIFY_SOCKET is part of the instance: worker-
+ * internal.h).
  *
  * graced as a service manager for its own workers: each instance of a worker with ready = notify
  * or a watchdog gets an abstract datagram socket of its own (autobound by the kernel, so names

@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration (the plan: DESIGN.md, the worst case and --plan; the
+ * supervisor recomputes it from the current workers).
+ *
  * The ordered shutdown plan of a configuration, and its worst case, computed before anything
  * runs: intake_timeout (when there is something to announce) + drain_delay + the sum over
  * dependency levels of the longest stop + join + kill budget in that level + the close commands.

@@ -15,7 +15,8 @@
 #include "worker.h"
 
 /*
- * Layer: the intake objects. The answers of a readiness intake (type = readiness): /ready, /live, /status over the HTTP/1.x
+ * Layer: the intake objects. The answers of a readiness intake (type = readiness): /ready, /live,
+ * /status over the HTTP/1.x
  * of http.c, one request per connection, served by the intake's bounded listener.
  */
 

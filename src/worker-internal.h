@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the worker objects (private to worker.c and notify-worker.c).
+ *
  * The worker objects' private state, shared by worker.c and notify-worker.c (an instance's
  * NOTIFY_SOCKET is part of the instance). Nobody else includes this.
  */

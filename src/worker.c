@@ -662,7 +662,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
  * trigger (clause 0: the phase is over, -ECANCELED) and the process's exit (clause 1).
  */
 #define START_CLAUSES(in)                                                                          \
-	{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of((in)->worker)->trigger },                        \
+	{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of((in)->worker)->trigger },               \
 	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
 
 /* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, -ECHILD (the
