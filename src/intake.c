@@ -49,7 +49,7 @@ int
 intake_report(const struct intakes *is, struct report *r)
 {
 	for (size_t k = 0; k < is->n; k++) {
-		const struct intake *i = &is->items[k];
+		const struct intake *i = is->items[k];
 		struct report_intake *ri;
 
 		if (!(ri = report_add_intake(r, i->config->name, intake_type_to_string(i->config->type))))
@@ -232,6 +232,25 @@ open_one(struct intake *i, struct activated *act)
 	return 0;
 }
 
+static void intake_free(struct intake *i);
+
+/* A new intake at the end of the set (not opened yet), or NULL on OOM. */
+static struct intake *
+push(struct intakes *is, const struct intake_config *c)
+{
+	struct intake **m = realloc(is->items, (is->n + 1) * sizeof(*m));
+	struct intake *i;
+
+	if (!m)
+		return NULL;
+	is->items = m;
+	if (!(i = calloc(1, sizeof(*i))))
+		return NULL;
+	*i = (struct intake) { .set = is, .config = c, .fd = -1 };
+	is->items[is->n++] = i;
+	return i;
+}
+
 static const char *
 open_error(int r)
 {
@@ -254,13 +273,9 @@ intake_open_all(struct intakes *is, const struct config *c)
 	bool systemd = false;
 	int r = 0;
 
-	if (!(is->items = calloc(MAX(c->n_intakes, 1), sizeof(struct intake))))
-		return -ENOMEM;
 	for (size_t k = 0; k < c->n_intakes; k++) {
-		struct intake *i = &is->items[k];
-
-		*i = (struct intake) { .set = is, .config = c->intakes[k], .fd = -1 };
-		is->n++;
+		if (!push(is, c->intakes[k]))
+			return -ENOMEM;
 		systemd = systemd || (c->intakes[k]->has_listen &&
 		    c->intakes[k]->listen.kind == LISTEN_SYSTEMD &&
 		    (c->intakes[k]->type == INTAKE_SOCKET || c->intakes[k]->type == INTAKE_READINESS));
@@ -269,7 +284,7 @@ intake_open_all(struct intakes *is, const struct config *c)
 		return log_error_errno(r, "Failed to take the sockets passed by systemd");
 
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 		char a[LISTEN_ADDRESS_MAX];
 		const char *why;
 		int q;
@@ -300,6 +315,21 @@ intake_open_all(struct intakes *is, const struct config *c)
 	return r;
 }
 
+static int
+serve_one(struct intake *i, unsigned max)
+{
+	char label[128];
+	int r;
+
+	snprintf(label, sizeof(label), "Intake '%s'", i->config->name);
+	r = listener_new(i->set->rt, TAKE_FD(i->fd), label, max, i->config->request_timeout,
+	    readiness_serve, i, &i->listener);
+	if (r < 0)
+		log_fields(LOG_ERR, r, INTAKE_FIELDS(i, "open-failed"),
+		    "Intake '%s': failed to serve the readiness endpoint", i->config->name);
+	return r;
+}
+
 int
 intake_serve_all(struct intakes *is)
 {
@@ -307,18 +337,18 @@ intake_serve_all(struct intakes *is)
 	unsigned budget;
 	int r = 0;
 
+	is->serving = true;
 	for (size_t k = 0; k < is->n; k++)
-		if (is->items[k].config->type == INTAKE_READINESS && is->items[k].fd >= 0)
-			wanted += is->items[k].config->max_connections;
+		if (is->items[k]->config->type == INTAKE_READINESS && is->items[k]->fd >= 0)
+			wanted += is->items[k]->config->max_connections;
 	if (wanted == 0)
 		return 0;
 	budget = listener_fd_budget(
 	    (unsigned) MIN(INTAKE_FD_RESERVE + INTAKE_FD_PER_INSTANCE * instances, 1ULL << 30));
 
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 		unsigned max = i->config->max_connections;
-		char label[128];
 		int q;
 
 		if (i->config->type != INTAKE_READINESS || i->fd < 0)
@@ -332,25 +362,73 @@ intake_serve_all(struct intakes *is)
 			    "(RLIMIT_NOFILE) keeps enough free to start the workers",
 			    i->config->name, i->config->max_connections, max);
 		}
-		snprintf(label, sizeof(label), "Intake '%s'", i->config->name);
-		q = listener_new(is->rt, TAKE_FD(i->fd), label, max, i->config->request_timeout,
-		    readiness_serve, i, &i->listener);
-		if (q < 0) {
-			log_fields(LOG_ERR, q, INTAKE_FIELDS(i, "open-failed"),
-			    "Intake '%s': failed to serve the readiness endpoint", i->config->name);
+		if ((q = serve_one(i, max)) < 0)
 			r = r < 0 ? r : q;
-		}
 	}
 	return r;
+}
+
+struct intake *
+intake_find(const struct intakes *is, const char *name)
+{
+	for (size_t k = 0; k < is->n; k++)
+		if (streq(is->items[k]->config->name, name))
+			return is->items[k];
+	return NULL;
+}
+
+int
+intake_add(struct intakes *is, const struct intake_config *c)
+{
+	char a[LISTEN_ADDRESS_MAX];
+	struct intake *i;
+	int r;
+
+	if (intake_find(is, c->name))
+		return -EEXIST;
+	/* What systemd passed was taken (or closed) at start. */
+	if (c->has_listen && c->listen.kind == LISTEN_SYSTEMD)
+		return -EOPNOTSUPP;
+	if (!(i = push(is, c)))
+		return -ENOMEM;
+	if (c->type == INTAKE_SOCKET || c->type == INTAKE_READINESS) {
+		listen_address_to_string(a, sizeof(a), &c->listen);
+		if ((r = open_one(i, NULL)) < 0 ||
+		    (c->type == INTAKE_READINESS && is->serving &&
+			(r = serve_one(i, c->max_connections)) < 0)) {
+			(void) intake_remove(is, c->name);
+			return r;
+		}
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "listen"), "Intake '%s' listens on %s%s",
+		    c->name, a, c->type == INTAKE_READINESS ? " (readiness endpoint)" : "");
+	}
+	return 0;
+}
+
+int
+intake_remove(struct intakes *is, const char *name)
+{
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
+
+		if (!streq(i->config->name, name))
+			continue;
+		memmove(&is->items[k], &is->items[k + 1], (is->n - k - 1) * sizeof(*is->items));
+		is->n--;
+		intake_free(i);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int
 intake_socket_fd(const struct intakes *is, const char *name)
 {
-	for (size_t k = 0; k < is->n; k++)
-		if (streq(is->items[k].config->name, name))
-			return is->items[k].fd >= 0 ? is->items[k].fd : -EBADF;
-	return -ENOENT;
+	struct intake *i = intake_find(is, name);
+
+	if (!i)
+		return -ENOENT;
+	return i->fd >= 0 ? i->fd : -EBADF;
 }
 
 /* One exec intake (its struct intake is owned by the set, which outlives the task). */
@@ -418,7 +496,7 @@ intake_announce_all(struct intakes *is, usec_t deadline)
 	/* Readiness endpoints answer 503 from the trigger on (the readiness rule sees the
 	 * shutdown). */
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_READINESS)
 			continue;
@@ -429,7 +507,7 @@ intake_announce_all(struct intakes *is, usec_t deadline)
 
 	/* Exec hooks, all at once. */
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_EXEC)
 			continue;
@@ -454,7 +532,7 @@ intake_announce_all(struct intakes *is, usec_t deadline)
 			worker_signal(w, sig, false, PHASE_INTAKE);
 	}
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_SIGNAL)
 			continue;
@@ -496,7 +574,7 @@ void
 intake_shutdown_all(struct intakes *is)
 {
 	for (size_t k = 0; k < is->n; k++) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 		char a[LISTEN_ADDRESS_MAX], failed[128];
 
 		if (i->config->type != INTAKE_SOCKET)
@@ -547,12 +625,21 @@ close_one(struct intake *i)
 	remove_socket_file(i);
 }
 
+static void
+intake_free(struct intake *i)
+{
+	close_one(i);
+	free(i->action);
+	free(i->result);
+	free(i);
+}
+
 void
 intake_close_all(struct intakes *is)
 {
 	/* Reverse order of opening. */
 	for (size_t k = is->n; k-- > 0;) {
-		struct intake *i = &is->items[k];
+		struct intake *i = is->items[k];
 
 		if (i->fd < 0 && !i->listener)
 			continue;
@@ -565,11 +652,8 @@ intake_close_all(struct intakes *is)
 void
 intake_free_all(struct intakes *is)
 {
-	for (size_t k = 0; k < is->n; k++) {
-		close_one(&is->items[k]);
-		free(is->items[k].action);
-		free(is->items[k].result);
-	}
+	for (size_t k = 0; k < is->n; k++)
+		intake_free(is->items[k]);
 	free(is->items);
 	is->items = NULL;
 	is->n = 0;

@@ -50,8 +50,9 @@ struct intake {
 /* Every [intake:*], in config order, and what they need from around them (set by the
  * supervisor, which outlives them). */
 struct intakes {
-	struct intake *items;
+	struct intake **items;        /* each its own allocation: a listener keeps its pointer */
 	size_t n;
+	bool serving;                 /* intake_serve_all() ran: an intake added now serves at once */
 	struct shutdown *shutdown;
 	struct workers *workers;      /* intake signals go to them; /status and /ready ask them */
 	struct task_runtime *rt;      /* set before intake_serve_all() */
@@ -77,6 +78,16 @@ int intake_open_all(struct intakes *is, const struct config *c);
  * a reserve for the workers (INTAKE_FD_RESERVE plus INTAKE_FD_PER_INSTANCE per worker instance).
  */
 int intake_serve_all(struct intakes *is);
+/* The intake called name, or NULL. */
+struct intake *intake_find(const struct intakes *is, const char *name);
+/*
+ * Adds an intake while graced runs: its socket is opened (and a readiness endpoint served) at
+ * once. c must outlive it. -EEXIST for a name taken, -EOPNOTSUPP for listen = systemd: (socket
+ * activation hands its sockets over at start only), or the error of opening it (logged).
+ */
+int intake_add(struct intakes *is, const struct intake_config *c);
+/* Closes an intake and forgets it (its socket file is removed): -ENOENT. */
+int intake_remove(struct intakes *is, const char *name);
 /* The listening socket of the intake called name, or -ENOENT. */
 int intake_socket_fd(const struct intakes *is, const char *name);
 /*
