@@ -17,6 +17,7 @@
 #include "log.h"
 #include "notify.h"
 #include "parse.h"
+#include "policy.h"
 #include "shutdown.h"
 #include "task.h"
 #include "util.h"
@@ -105,7 +106,7 @@ static void
 watchdog_fired(struct instance *in, const char *why)
 {
 	const struct worker_config *c = in->worker->config;
-	int sig = c->shutdown.kill_signal != SIGNAL_NONE ? c->shutdown.kill_signal : SIGKILL;
+	int sig = policy_give_up_signal(c);
 	char pid[16];
 
 	if (!in->running || in->worker->set->ctx->shutdown->stopping)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "config.h"
@@ -43,6 +44,12 @@ policy_exit_outcome(const struct worker_config *c, int status, bool stopping, en
 	if (!clean)
 		return OUTCOME_FAILED;
 	return step == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
+}
+
+int
+policy_give_up_signal(const struct worker_config *c)
+{
+	return c->shutdown.kill_signal != SIGNAL_NONE ? c->shutdown.kill_signal : SIGKILL;
 }
 
 usec_t

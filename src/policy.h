@@ -29,6 +29,10 @@ bool policy_exit_is_clean(const struct worker_config *c, int status);
 enum outcome policy_exit_outcome(const struct worker_config *c, int status, bool stopping,
     enum phase step, bool killed, int stop_signal);
 
+/* The signal for a process given up on outside the shutdown (hung: the watchdog; not ready, or
+ * not exec'ed, in time): the kill signal, SIGKILL when that is none (it must end either way). */
+int policy_give_up_signal(const struct worker_config *c);
+
 /* restart_delay, doubled for every failure in a row after the first, up to restart_delay_max. */
 usec_t policy_restart_backoff(const struct worker_config *c, unsigned failures);
 

@@ -866,9 +866,7 @@ run_instance(struct instance *in)
 			 * arrive. One that did not exec in time gets the kill signal first (spawn.c's
 			 * CLONE_VFORK returns only after the exec, but valgrind makes it a fork()). */
 			if (in->running && r == -ETIMEDOUT)
-				(void) instance_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
-										 SIGKILL,
-				    true, PHASE_INTAKE);
+				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
 			mark_failed(in, "could not be started");
 			return;
@@ -883,9 +881,7 @@ run_instance(struct instance *in)
 				    r == -ECHILD ? "exited before it was ready" :
 				    r == -ETIMEDOUT ? "not ready within start_timeout" :
 						      "readiness check failed");
-				(void) instance_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
-										 SIGKILL,
-				    true, PHASE_INTAKE);
+				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 				mark_failed(in, why);
 				return;
 			}

@@ -107,6 +107,18 @@ test_exit_outcome(void **state)
 }
 
 static void
+test_give_up_signal(void **state)
+{
+	struct worker_config c = worker();
+
+	c.shutdown.kill_signal = SIGQUIT;
+	assert_int_equal(policy_give_up_signal(&c), SIGQUIT);
+	/* kill_signal = none leaves a worker alone in the shutdown, not one that is hung. */
+	c.shutdown.kill_signal = SIGNAL_NONE;
+	assert_int_equal(policy_give_up_signal(&c), SIGKILL);
+}
+
+static void
 test_restart_backoff(void **state)
 {
 	struct worker_config c = worker();
@@ -240,6 +252,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_is_clean),
 		cmocka_unit_test(test_exit_outcome),
+		cmocka_unit_test(test_give_up_signal),
 		cmocka_unit_test(test_restart_backoff),
 		cmocka_unit_test(test_start_limit),
 		cmocka_unit_test(test_readiness_rule),
