@@ -72,10 +72,22 @@ policy_start_limit_hit(const struct worker_config *c, const usec_t *starts, unsi
 	    at - starts[n_starts % burst] < c->start_limit_interval;
 }
 
-bool
-policy_instance_serving(bool running, bool ready, bool finished)
+enum instance_state
+policy_instance_state(bool running, bool ready, bool failed, bool finished)
 {
-	return finished || (running && ready);
+	if (failed)
+		return INSTANCE_FAILED;
+	if (finished)
+		return INSTANCE_DONE;
+	if (ready)
+		return running ? INSTANCE_SERVING : INSTANCE_GONE;
+	return INSTANCE_STARTING;
+}
+
+bool
+policy_instance_serving(enum instance_state s)
+{
+	return s == INSTANCE_SERVING || s == INSTANCE_DONE;
 }
 
 bool
@@ -85,9 +97,9 @@ policy_service_ready(bool stopping, bool every_instance_serving)
 }
 
 bool
-policy_instance_starting(bool ready, bool failed, bool finished)
+policy_instance_starting(enum instance_state s)
 {
-	return !failed && !ready && !finished;
+	return s == INSTANCE_STARTING;
 }
 
 int

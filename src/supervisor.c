@@ -556,13 +556,10 @@ report_running(struct supervisor *sv)
 			total++;
 			if ((in.failed || in.finished) && !in.running)
 				over++;
-			if (in.failed)
-				failed++;
-			else if (in.ready)
-				ready++;
-			else if (in.finished)
-				finished++;
-			pending += policy_instance_starting(in.ready, in.failed, in.finished);
+			failed += in.state == INSTANCE_FAILED;
+			ready += in.state == INSTANCE_SERVING || in.state == INSTANCE_GONE;
+			finished += in.state == INSTANCE_DONE;
+			pending += policy_instance_starting(in.state);
 		}
 	}
 	n = snprintf(status, sizeof(status), "%s: %u worker%s", pending ? "starting" : "running",

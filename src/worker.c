@@ -325,6 +325,7 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.ready = in->ready,
 		.failed = in->failed,
 		.finished = in->finished,
+		.state = policy_instance_state(in->running, in->ready, in->failed, in->finished),
 		.ended = in->ended,
 		.status = in->status,
 		.outcome = in->outcome,
@@ -357,7 +358,8 @@ worker_serving(const struct worker *w)
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		const struct instance *in = &w->instances[i];
 
-		if (!policy_instance_serving(in->running, in->ready, in->finished))
+		if (!policy_instance_serving(policy_instance_state(in->running, in->ready, in->failed,
+			in->finished)))
 			return false;
 	}
 	return true;

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "graced.h"
+#include "policy.h"
 
 struct event_base;
 struct intakes;
@@ -47,6 +48,7 @@ struct worker_instance_info {
 	pid_t pid;                    /* the current process, 0 when none */
 	pid_t last_pid;               /* the last process started, 0 if none */
 	bool running, ready, failed, finished;
+	enum instance_state state;    /* the readiness rule's view of it (policy.h) */
 	bool ended;                   /* a process of it ended: status and outcome are set */
 	int status;                   /* the last waitpid() status */
 	enum outcome outcome;         /* as the report says it */

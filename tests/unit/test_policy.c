@@ -167,20 +167,28 @@ test_start_limit(void **state)
 static void
 test_readiness_rule(void **state)
 {
-	/* An instance serves while it runs and is ready, or once done for good. */
-	assert_true(policy_instance_serving(true, true, false));
-	assert_false(policy_instance_serving(true, false, false));
-	assert_false(policy_instance_serving(false, true, false)); /* exited, not yet restarted */
-	assert_true(policy_instance_serving(false, false, true));  /* a one-shot that exited */
+	/* Where an instance is: running, ready, failed, finished. */
+	assert_int_equal(policy_instance_state(true, false, false, false), INSTANCE_STARTING);
+	assert_int_equal(policy_instance_state(false, false, false, false), INSTANCE_STARTING);
+	assert_int_equal(policy_instance_state(true, true, false, false), INSTANCE_SERVING);
+	assert_int_equal(policy_instance_state(false, true, false, false), INSTANCE_GONE);
+	assert_int_equal(policy_instance_state(false, false, false, true), INSTANCE_DONE);
+	assert_int_equal(policy_instance_state(false, false, true, false), INSTANCE_FAILED);
+	assert_int_equal(policy_instance_state(true, false, true, false), INSTANCE_FAILED);
+	/* It serves while running and ready, or once done for good (a one-shot that exited). */
+	assert_true(policy_instance_serving(INSTANCE_SERVING));
+	assert_true(policy_instance_serving(INSTANCE_DONE));
+	assert_false(policy_instance_serving(INSTANCE_STARTING));
+	assert_false(policy_instance_serving(INSTANCE_GONE));
+	assert_false(policy_instance_serving(INSTANCE_FAILED));
 	/* The service: never while stopping. */
 	assert_true(policy_service_ready(false, true));
 	assert_false(policy_service_ready(false, false));
 	assert_false(policy_service_ready(true, true));
-	/* Still starting (READY=1 waits for it): neither ready, failed nor finished. */
-	assert_true(policy_instance_starting(false, false, false));
-	assert_false(policy_instance_starting(true, false, false));
-	assert_false(policy_instance_starting(false, true, false));
-	assert_false(policy_instance_starting(false, false, true));
+	/* READY=1 waits for those starting only: a failed one does not hold it back. */
+	assert_true(policy_instance_starting(INSTANCE_STARTING));
+	for (enum instance_state s = INSTANCE_SERVING; s < _INSTANCE_STATE_MAX; s++)
+		assert_false(policy_instance_starting(s));
 }
 
 static void
