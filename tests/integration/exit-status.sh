@@ -69,20 +69,40 @@ run "$GRACED" -- sh -c 'kill -SEGV $$'
 expect_rc $((128 + 11)) "died of SIGSEGV: 128+11"
 run "$GRACED" -- sh -c 'kill -KILL $$'
 expect_rc $((128 + 9)) "died of SIGKILL: 128+9"
+run "$GRACED" -- sh -c 'kill -INT $$'
+expect_rc $((128 + 2)) "died of SIGINT: 128+2"
 
 # SIGTERM to graced with a compliant child: the child's status (it exits 0 on SIGTERM).
+rm -f "$EV" "$T/report.json"
 start_graced --report "$T/report.json" -- "$GW" --name one --log "$EV"
 wait_for 10 events_at_least 1 ' one start' || fail "child did not start"
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 0 "compliant child: its status"
-# A child that dies of the SIGTERM itself: 143, as a shell would say.
-rm -f "$EV"
-start_graced -- "$GW" --name two --log "$EV" --die-on TERM
+expect_eq "$(json 'r["workers"][0]["outcome"] + "/" + str(r["workers"][0]["exit_code"])')" exited/0 \
+    "compliant child: exited 0"
+# A child that dies of the SIGTERM itself: 143, as a shell would say. Each run reads its own
+# report: a report left by an earlier run is removed first.
+rm -f "$EV" "$T/report.json"
+start_graced --report "$T/report.json" -- "$GW" --name two --log "$EV" --die-on TERM
 wait_for 10 events_at_least 1 ' two start' || fail "child did not start"
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 143 "child killed by the SIGTERM sent to it: 128+15"
-expect_eq "$(json 'r["workers"][0]["outcome"]')" exited "report of the earlier run"
+expect_eq "$(json 'r["workers"][0]["outcome"] + "/" + str(r["workers"][0]["term_signal"])')" exited/15 \
+    "died of the SIGTERM graced sent: exited, not failed"
+expect_eq "$(json 'r["exit_code"]')" 143 "the report's exit code"
+
+# SIGINT to graced: the child gets SIGINT (the signal received); one that dies of it gives 130.
+rm -f "$EV" "$T/report.json"
+start_graced --report "$T/report.json" -- "$GW" --name three --log "$EV" --die-on INT
+wait_for 10 events_at_least 1 ' three start' || fail "child did not start"
+kill -INT "$GPID"
+wait_graced 10
+expect_rc 130 "child killed by the SIGINT sent to it: 128+2"
+expect_eq "$(count_events ' three signal SIGINT')" 1 "the child got SIGINT"
+expect_eq "$(json 'r["trigger"] + " " + r["workers"][0]["outcome"] + "/" + str(r["workers"][0]["term_signal"])')" \
+    "SIGINT exited/2" "died of the SIGINT graced forwarded: exited"
+expect_eq "$(json 'r["exit_code"]')" 130 "the report's exit code"
 
 finish

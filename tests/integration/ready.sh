@@ -54,6 +54,29 @@ expect_eq "$(json 'r["trigger"]')" "nothing left to run" "graced ends on its own
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['failed', 'failed']" "outcomes"
 expect_eq "$(json 'r["workers"][0]["term_signal"]')" 9 "the process that never got ready was killed"
 
+# ready = delay:DUR is a minimum: the dependent starts no sooner than DUR after the worker was
+# started. t0 (CLOCK_MONOTONIC, as the workers' event times) is taken before graced even runs,
+# so the bound needs no slack; slow's own start time gets JITTER_MS (its clock is read late).
+rm -f "$EV"
+cat >"$T/d.ini" <<INI
+[worker:slow]
+command = $GW --name slow --log $EV
+ready = delay:1s
+[worker:next]
+command = $GW --name next --log $EV
+after = slow
+INI
+t0=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
+start_graced -c "$T/d.ini"
+wait_for 10 events_at_least 1 ' next start' || fail "the dependent did not start"
+next=$(event_ms ' next start')
+expect_at_least "$((next - t0))" 1000 "the dependent starts no sooner than the whole delay"
+expect_at_least "$((next - $(event_ms ' slow start')))" $((1000 - JITTER_MS)) \
+    "the delay counts from the worker's start"
+kill -TERM "$GPID"
+wait_graced 10
+expect_rc 0 "clean shutdown"
+
 cat >"$T/u.ini" <<INI
 [worker:u]
 command = true

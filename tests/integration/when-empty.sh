@@ -39,6 +39,20 @@ success_status = 3"
 run_alone
 expect_rc 0 "a job that exited with a success_status"
 
+# A death signal in success_status is a clean exit too (a shell killed by SIGHUP, say); without
+# it the same death is a failure. ($$ is a $ in a config file.)
+write_config "" "command = sh -c 'kill -HUP \$\$\$\$'
+success_status = 3 SIGHUP"
+run_alone
+expect_rc 0 "a job that died of a success_status signal"
+expect_eq "$(json 'r["workers"][0]["outcome"] + "/" + str(r["workers"][0]["term_signal"])')" exited/1 \
+    "died of SIGHUP, listed in success_status: exited"
+write_config "" "command = sh -c 'kill -HUP \$\$\$\$'
+success_status = 3"
+run_alone
+expect_rc 1 "the same death without SIGHUP in success_status"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" failed "died of SIGHUP, not listed: failed"
+
 # 2. A job that fails: 1.
 write_config "" "command = false"
 run_alone

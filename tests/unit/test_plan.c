@@ -184,6 +184,40 @@ test_worst_case_sums_levels_and_steps(void **state)
 	free_both(p, c);
 }
 
+/* A level's budget is its longest worker's, wherever that worker is in the file: not the
+ * first one's, nor the last one's. */
+static void
+test_level_budget_is_its_longest_worker(void **state)
+{
+	struct config *c;
+	struct plan *p = plan_of("[shutdown]\nstop_timeout = 1s\njoin_timeout = 1s\nkill_timeout = 1s\n"
+				 "[worker:db]\ncommand = true\n"
+				 "[worker:short]\ncommand = true\nafter = db\n"
+				 "[worker:long]\ncommand = true\nafter = db\nstop_timeout = 30s\n"
+				 "[worker:mid]\ncommand = true\nafter = db\njoin_timeout = 9s\n",
+	    &c);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(p->n_levels, 2);
+	assert_int_equal(p->levels[0].n_workers, 3);
+	assert_string_equal(p->levels[0].workers[0]->worker->name, "short");
+	assert_int_equal(p->levels[0].budget, 32 * S); /* long: 30 + 1 + 1 */
+	assert_string_equal(p->levels[0].longest->worker->name, "long");
+	assert_int_equal(p->levels[1].budget, 3 * S);
+	assert_int_equal(p->worst_case, (32 + 3) * S);
+
+	/* --plan says the same. */
+	assert_non_null(f = open_memstream(&text, &len));
+	plan_print(p, f);
+	fclose(f);
+	assert_non_null(strstr(text, "level 1: budget 32s"));
+	assert_non_null(strstr(text, "level 2: budget 3s"));
+	free(text);
+	free_both(p, c);
+}
+
 static void
 test_none_signals_do_not_wait(void **state)
 {
@@ -311,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_print_escapes_config_text),
 		cmocka_unit_test(test_level_is_longest_path),
 		cmocka_unit_test(test_worst_case_sums_levels_and_steps),
+		cmocka_unit_test(test_level_budget_is_its_longest_worker),
 		cmocka_unit_test(test_none_signals_do_not_wait),
 		cmocka_unit_test(test_intake_signal_announces),
 		cmocka_unit_test(test_infinity_exceeds_any_deadline),
