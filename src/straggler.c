@@ -25,15 +25,44 @@
 struct proc {
 	pid_t pid;
 	pid_t pgid;
+	bool dying;            /* already ending: walked for its children, never tracked */
 };
 
-/* pid, state and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
+/* The kernel's PF_EXITING (include/linux/sched.h): the process is in exit(). */
+#define PROC_FLAG_EXITING 0x4U
+
+/* SIGKILL is pending for pid (SigPnd, or ShdPnd for a signal to the whole process): it will end
+ * without anyone's help, as a process group's members do after a kill to the group. */
+static bool
+sigkill_pending(pid_t pid)
+{
+	char path[64], line[128];
+	bool pending = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (!pending && fgets(line, sizeof(line), f)) {
+		unsigned long long mask;
+
+		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
+			sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+		    (mask & (1ULL << (SIGKILL - 1))))
+			pending = true;
+	}
+	fclose(f);
+	return pending;
+}
+
+/* pid, state, pgrp and flags from /proc/PID/stat; the command name may hold spaces and parens,
  * so the fields are read after its last ')'. */
 static int
 read_stat(pid_t pid, struct proc *ret, char *ret_state)
 {
 	char path[64], buf[512], *p;
 	_cleanup_close_ int fd = -1;
+	unsigned flags;
 	long pgid;
 	ssize_t n;
 	char state;
@@ -44,9 +73,14 @@ read_stat(pid_t pid, struct proc *ret, char *ret_state)
 	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
 		return n < 0 ? -errno : -EIO;
 	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %*d %ld", &state, &pgid) != 2)
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %c %*d %ld %*d %*d %*d %u", &state, &pgid, &flags) != 3)
 		return -EIO;
-	*ret = (struct proc) { .pid = pid, .pgid = (pid_t) pgid };
+	*ret = (struct proc) {
+		.pid = pid,
+		.pgid = (pid_t) pgid,
+		.dying = (flags & PROC_FLAG_EXITING) || sigkill_pending(pid),
+	};
 	*ret_state = state;
 	return 0;
 }
@@ -224,8 +258,10 @@ scan(struct stragglers *sg)
 		found = 0;
 		for (size_t i = 0; i < n; i++)
 			/* A worker's stopper signals it and its process group: not a straggler
-			 * while it runs. */
-			if (!workers_own_process(sg->workers, procs[i].pid, procs[i].pgid) &&
+			 * while it runs. One already ending (a member of a group killed a moment
+			 * ago, whose leader was reaped first) needs nobody to stop it. */
+			if (!procs[i].dying &&
+			    !workers_own_process(sg->workers, procs[i].pid, procs[i].pgid) &&
 			    !known(sg, procs[i].pid))
 				found += track(sg, procs[i].pid) == 0;
 		free(procs);
