@@ -72,22 +72,22 @@ policy_start_limit_hit(const struct worker_config *c, const usec_t *starts, unsi
 	    at - starts[n_starts % burst] < c->start_limit_interval;
 }
 
-enum instance_state
-policy_instance_state(bool running, bool ready, bool failed, bool finished)
+enum instance_readiness
+policy_instance_readiness(bool running, bool ready, bool failed, bool finished)
 {
 	if (failed)
-		return INSTANCE_FAILED;
+		return READINESS_FAILED;
 	if (finished)
-		return INSTANCE_DONE;
+		return READINESS_DONE;
 	if (ready)
-		return running ? INSTANCE_SERVING : INSTANCE_GONE;
-	return INSTANCE_STARTING;
+		return running ? READINESS_SERVING : READINESS_GONE;
+	return READINESS_STARTING;
 }
 
 bool
-policy_instance_serving(enum instance_state s)
+policy_instance_serving(enum instance_readiness s)
 {
-	return s == INSTANCE_SERVING || s == INSTANCE_DONE;
+	return s == READINESS_SERVING || s == READINESS_DONE;
 }
 
 bool
@@ -97,9 +97,9 @@ policy_service_ready(bool stopping, bool every_instance_serving)
 }
 
 bool
-policy_instance_starting(enum instance_state s)
+policy_instance_starting(enum instance_readiness s)
 {
-	return s == INSTANCE_STARTING;
+	return s == READINESS_STARTING;
 }
 
 int

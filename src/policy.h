@@ -46,24 +46,24 @@ bool policy_start_limit_hit(const struct worker_config *c, const usec_t *starts,
  * an instance is. It serves while its process runs and is ready, or once it is done for good (a
  * one-shot that exited cleanly); it is starting until it is ready, done or has given up.
  */
-enum instance_state {
-	INSTANCE_STARTING, /* not ready yet: starting, waiting for after=, or for its restart */
-	INSTANCE_SERVING,  /* running and ready */
-	INSTANCE_GONE,     /* was ready, its process ended (restarting, or the shutdown) */
-	INSTANCE_DONE,     /* exited cleanly and will not be restarted */
-	INSTANCE_FAILED,   /* gave up: start failure, start limit, failure without restart */
-	_INSTANCE_STATE_MAX,
-	_INSTANCE_STATE_INVALID = -EINVAL,
+enum instance_readiness {
+	READINESS_STARTING, /* not ready yet: starting, waiting for after=, or for its restart */
+	READINESS_SERVING,  /* running and ready */
+	READINESS_GONE,     /* was ready, its process ended (restarting, or the shutdown) */
+	READINESS_DONE,     /* exited cleanly and will not be restarted */
+	READINESS_FAILED,   /* gave up: start failure, start limit, failure without restart */
+	_READINESS_MAX,
+	_READINESS_INVALID = -EINVAL,
 };
-enum instance_state policy_instance_state(bool running, bool ready, bool failed, bool finished);
+enum instance_readiness policy_instance_readiness(bool running, bool ready, bool failed, bool finished);
 /* The instance does its part of the service (counts towards /ready). */
-bool policy_instance_serving(enum instance_state s);
+bool policy_instance_serving(enum instance_readiness s);
 /* The service is ready (/ready 200, /status "ready": true) while not stopping and every instance
  * serves. */
 bool policy_service_ready(bool stopping, bool every_instance_serving);
 /* The start is complete (READY=1 to systemd) once no instance is starting: a failed non-critical
  * worker does not hold the service back (it fails /ready instead). */
-bool policy_instance_starting(enum instance_state s);
+bool policy_instance_starting(enum instance_readiness s);
 
 /* What a run of the supervisor came to (supervisor_run()); main.c maps it to the exit status. */
 struct run_facts {

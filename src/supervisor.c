@@ -192,6 +192,15 @@ trigger(struct supervisor *sv, const char *why)
 	outbuf_stop_waiting();
 }
 
+bool
+supervisor_shutdown(struct supervisor *sv, const char *why)
+{
+	if (sv->shutdown.stopping)
+		return false;
+	trigger(sv, why);
+	return true;
+}
+
 /* A step became the current one: STATUS= and EXTEND_TIMEOUT_USEC= for systemd. */
 static void
 announce_step(struct supervisor *sv)
@@ -556,10 +565,10 @@ report_running(struct supervisor *sv)
 			total++;
 			if ((in.failed || in.finished) && !in.running)
 				over++;
-			failed += in.state == INSTANCE_FAILED;
-			ready += in.state == INSTANCE_SERVING || in.state == INSTANCE_GONE;
-			finished += in.state == INSTANCE_DONE;
-			pending += policy_instance_starting(in.state);
+			failed += in.readiness == READINESS_FAILED;
+			ready += in.readiness == READINESS_SERVING || in.readiness == READINESS_GONE;
+			finished += in.readiness == READINESS_DONE;
+			pending += policy_instance_starting(in.readiness);
 		}
 	}
 	n = snprintf(status, sizeof(status), "%s: %u worker%s", pending ? "starting" : "running",

@@ -88,6 +88,10 @@ int supervisor_add_worker(struct supervisor *sv, const struct worker_config *c);
  * and recomputes the plan. -ENOENT for an unknown name. */
 int supervisor_remove_worker(struct supervisor *sv, const char *name);
 
+/* Starts the ordered shutdown as SIGTERM does (once); why is the report's trigger. Returns false
+ * when it was already on (for the control plane). */
+bool supervisor_shutdown(struct supervisor *sv, const char *why);
+
 /* What a signal means (called from the loop's signal events, signals.h). */
 void supervisor_on_signal(struct supervisor *sv, int sig);
 /* Reaps every exited child and hands each status to the task runtime. */

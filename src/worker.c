@@ -325,12 +325,14 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.ready = in->ready,
 		.failed = in->failed,
 		.finished = in->finished,
-		.state = policy_instance_state(in->running, in->ready, in->failed, in->finished),
+		.readiness = policy_instance_readiness(in->running, in->ready, in->failed, in->finished),
 		.ended = in->ended,
 		.status = in->status,
 		.outcome = in->outcome,
 		.step = in->step,
 		.exited_at = in->exited_at,
+		.restarts = in->n_starts > 0 ? in->n_starts - 1 : 0,
+		.worker_step = w->step,
 	};
 }
 
@@ -358,7 +360,7 @@ worker_serving(const struct worker *w)
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		const struct instance *in = &w->instances[i];
 
-		if (!policy_instance_serving(policy_instance_state(in->running, in->ready, in->failed,
+		if (!policy_instance_serving(policy_instance_readiness(in->running, in->ready, in->failed,
 			in->finished)))
 			return false;
 	}

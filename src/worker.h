@@ -48,12 +48,14 @@ struct worker_instance_info {
 	pid_t pid;                    /* the current process, 0 when none */
 	pid_t last_pid;               /* the last process started, 0 if none */
 	bool running, ready, failed, finished;
-	enum instance_state state;    /* the readiness rule's view of it (policy.h) */
+	enum instance_readiness readiness; /* the readiness rule's view of it (policy.h) */
 	bool ended;                   /* a process of it ended: status and outcome are set */
 	int status;                   /* the last waitpid() status */
 	enum outcome outcome;         /* as the report says it */
 	enum phase step;              /* the step it ended in; _PHASE_INVALID: before the shutdown */
 	usec_t exited_at;             /* when it ended; 0: never */
+	unsigned restarts;            /* starts after the first */
+	enum phase worker_step;       /* the step its worker's stopper is in; _PHASE_INVALID before */
 };
 
 int workers_new(struct worker_context *ctx, struct workers **ret);

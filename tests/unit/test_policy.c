@@ -168,26 +168,26 @@ static void
 test_readiness_rule(void **state)
 {
 	/* Where an instance is: running, ready, failed, finished. */
-	assert_int_equal(policy_instance_state(true, false, false, false), INSTANCE_STARTING);
-	assert_int_equal(policy_instance_state(false, false, false, false), INSTANCE_STARTING);
-	assert_int_equal(policy_instance_state(true, true, false, false), INSTANCE_SERVING);
-	assert_int_equal(policy_instance_state(false, true, false, false), INSTANCE_GONE);
-	assert_int_equal(policy_instance_state(false, false, false, true), INSTANCE_DONE);
-	assert_int_equal(policy_instance_state(false, false, true, false), INSTANCE_FAILED);
-	assert_int_equal(policy_instance_state(true, false, true, false), INSTANCE_FAILED);
+	assert_int_equal(policy_instance_readiness(true, false, false, false), READINESS_STARTING);
+	assert_int_equal(policy_instance_readiness(false, false, false, false), READINESS_STARTING);
+	assert_int_equal(policy_instance_readiness(true, true, false, false), READINESS_SERVING);
+	assert_int_equal(policy_instance_readiness(false, true, false, false), READINESS_GONE);
+	assert_int_equal(policy_instance_readiness(false, false, false, true), READINESS_DONE);
+	assert_int_equal(policy_instance_readiness(false, false, true, false), READINESS_FAILED);
+	assert_int_equal(policy_instance_readiness(true, false, true, false), READINESS_FAILED);
 	/* It serves while running and ready, or once done for good (a one-shot that exited). */
-	assert_true(policy_instance_serving(INSTANCE_SERVING));
-	assert_true(policy_instance_serving(INSTANCE_DONE));
-	assert_false(policy_instance_serving(INSTANCE_STARTING));
-	assert_false(policy_instance_serving(INSTANCE_GONE));
-	assert_false(policy_instance_serving(INSTANCE_FAILED));
+	assert_true(policy_instance_serving(READINESS_SERVING));
+	assert_true(policy_instance_serving(READINESS_DONE));
+	assert_false(policy_instance_serving(READINESS_STARTING));
+	assert_false(policy_instance_serving(READINESS_GONE));
+	assert_false(policy_instance_serving(READINESS_FAILED));
 	/* The service: never while stopping. */
 	assert_true(policy_service_ready(false, true));
 	assert_false(policy_service_ready(false, false));
 	assert_false(policy_service_ready(true, true));
 	/* READY=1 waits for those starting only: a failed one does not hold it back. */
-	assert_true(policy_instance_starting(INSTANCE_STARTING));
-	for (enum instance_state s = INSTANCE_SERVING; s < _INSTANCE_STATE_MAX; s++)
+	assert_true(policy_instance_starting(READINESS_STARTING));
+	for (enum instance_readiness s = READINESS_SERVING; s < _READINESS_MAX; s++)
 		assert_false(policy_instance_starting(s));
 }
 
