@@ -55,7 +55,8 @@ enum instance_readiness {
 	_READINESS_MAX,
 	_READINESS_INVALID = -EINVAL,
 };
-enum instance_readiness policy_instance_readiness(bool running, bool ready, bool failed, bool finished);
+enum instance_readiness policy_instance_readiness(bool running, bool ready, bool failed,
+    bool finished);
 /* The instance does its part of the service (counts towards /ready). */
 bool policy_instance_serving(enum instance_readiness s);
 /* The service is ready (/ready 200, /status "ready": true) while not stopping and every instance
