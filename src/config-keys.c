@@ -10,6 +10,8 @@
 #include <sys/un.h>
 
 #include "config-internal.h"
+#include "envfile.h"
+#include "expand.h"
 #include "parse.h"
 #include "util.h"
 
@@ -96,6 +98,23 @@ parse_socket_path(struct config_parser *p, const struct config_key *k, const cha
 	parse_path_opt(p, k, v, obj);
 }
 
+/* control_socket: a path, or none (also an empty value) for no control socket. */
+static void
+parse_control_socket(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	struct supervisor_config *sc = obj;
+
+	if (*v == '\0' || streq(v, "none")) {
+		free(sc->control_socket);
+		sc->control_socket = NULL;
+		sc->control_socket_none = true;
+		return;
+	}
+	parse_socket_path(p, k, v, obj);
+	sc->control_socket_none = false;
+}
+
 static void
 parse_name_ref(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
 {
@@ -106,13 +125,29 @@ parse_name_ref(struct config_parser *p, const struct config_key *k, const char *
 	parse_string_field(p, k, v, obj, true);
 }
 
+/* A bare number is what supervisord's stopwaitsecs and friends look like: say what to add. */
+static void
+bad_duration(struct config_parser *p, const char *v, const struct config_key *k,
+    const char *expected)
+{
+	size_t n = strspn(v, "0123456789");
+	usec_t d;
+
+	/* "0" parses: it was refused for its range, not its spelling. */
+	if (n > 0 && n < 20 && v[n] == '\0' && parse_duration(v, &d) < 0) {
+		parser_error(p, "invalid duration '%s' for %s: add a unit, e.g. %ss", v, k->name, v);
+		return;
+	}
+	bad_value(p, "duration", v, k, expected);
+}
+
 static void
 parse_duration_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
 {
 	usec_t d;
 
 	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
+		bad_duration(p, v, k, "e.g. 250ms, 10s, 1m30s, infinity");
 		return;
 	}
 	*FIELD(obj, k, usec_t) = d;
@@ -127,7 +162,7 @@ parse_finite_duration(struct config_parser *p, const struct config_key *k, const
 	usec_t d;
 
 	if (parse_duration(v, &d) < 0 || d == 0 || d == USEC_INFINITY) {
-		bad_value(p, "duration", v, k, "more than 0 and not infinity, e.g. 5s");
+		bad_duration(p, v, k, "more than 0 and not infinity, e.g. 5s");
 		return;
 	}
 	*FIELD(obj, k, usec_t) = d;
@@ -140,7 +175,7 @@ parse_watchdog(struct config_parser *p, const struct config_key *k, const char *
 	usec_t d;
 
 	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 10s, 1m, or 0 for off");
+		bad_duration(p, v, k, "e.g. 10s, 1m, or 0 for off");
 		return;
 	}
 	*FIELD(obj, k, usec_t) = d == 0 ? USEC_INFINITY : d;
@@ -197,6 +232,64 @@ parse_mode_field(struct config_parser *p, const struct config_key *k, const char
 	set_flag(k, obj);
 }
 
+/* Which part of an address parse_listen() refused, for the message. */
+static const char *
+listen_problem(const char *v, char *buf, size_t n)
+{
+	struct listen_address a;
+	const char *colon, *host;
+	size_t hlen;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] != '/' && v[5] != '@')
+			return "the unix: path must be absolute (unix:/run/x.sock) or abstract (unix:@name)";
+		return "the unix: path is longer than 107 bytes";
+	}
+	if (strncmp(v, "systemd:", 8) == 0)
+		return "the systemd: name must be 1..255 printable characters, without ':'";
+	if (strncmp(v, "tcp://", 6) != 0) {
+		const char *sep = strstr(v, "://");
+
+		if (sep) {
+			snprintf(buf, n, "unknown scheme '%.*s' (expected tcp://, unix: or systemd:)",
+			    (int) MIN((size_t) (sep - v), (size_t) 32), v);
+			return buf;
+		}
+		return "missing 'tcp://' before HOST:PORT (or unix:/PATH, systemd:NAME)";
+	}
+	host = v + 6;
+	if (*host == '[') {
+		const char *rb = strchr(host, ']');
+
+		if (!rb)
+			return "the IPv6 host has no closing ']'";
+		if (rb[1] != ':')
+			return "missing ':PORT' after the host";
+		colon = rb + 1;
+		hlen = (size_t) (rb - host - 1);
+		host++;
+	} else {
+		colon = strrchr(host, ':');
+		if (!colon)
+			return "missing ':PORT' after the host (e.g. tcp://0.0.0.0:8080)";
+		hlen = (size_t) (colon - host);
+		if (memchr(host, ':', hlen))
+			return "an IPv6 host needs brackets: tcp://[::1]:PORT";
+	}
+	if (hlen == 0)
+		return "missing host before ':PORT' (e.g. 0.0.0.0, 127.0.0.1, [::] or *)";
+	/* The host is right if it parses with a port that surely does. */
+	snprintf(buf, n, "tcp://%s%.*s%s:1", v[6] == '[' ? "[" : "", (int) MIN(hlen, (size_t) 64),
+	    host, v[6] == '[' ? "]" : "");
+	if (hlen > 64 || parse_listen(buf, &a) < 0) {
+		snprintf(buf, n, "host '%.*s' is not an IP address (only 'localhost' and '*' are "
+		    "names)", (int) MIN(hlen, (size_t) 64), host);
+		return buf;
+	}
+	snprintf(buf, n, "port '%.*s' is not a number in 1..65535", 32, colon + 1);
+	return buf;
+}
+
 static void
 parse_listen_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
 {
@@ -204,7 +297,10 @@ parse_listen_field(struct config_parser *p, const struct config_key *k, const ch
 	struct listen_address a;
 
 	if (parse_listen(v, &a) < 0) {
-		bad_value(p, "address", v, k, "tcp://HOST:PORT, unix:/PATH or systemd:NAME");
+		char why[128];
+
+		parser_error(p, "invalid address '%.*s' for %s: %s", QUOTE_MAX, v, k->name,
+		    listen_problem(v, why, sizeof(why)));
 		return;
 	}
 	i->listen = a;
@@ -217,6 +313,27 @@ parse_ready_field(struct config_parser *p, const struct config_key *k, const cha
 {
 	struct ready_spec r;
 
+	if (p->kind == SECTION_WORKER) {
+		struct worker_config *w = obj;
+
+		w->ready_at = (struct config_location) { p->src->file, p->src->line };
+		free(w->ready_template);
+		w->ready_template = NULL;
+		/* Ports per instance: checked for each once instances= is known. */
+		if (expand_has_instance(v)) {
+			if (strncmp(v, "tcp:", 4) != 0) {
+				bad_value(p, "readiness", v, k,
+				    "${INSTANCE} only in a port: tcp:PORT");
+				return;
+			}
+			if (!(w->ready_template = strdup(v))) {
+				p->oom = true;
+				return;
+			}
+			w->ready = (struct ready_spec) { .kind = READY_TCP };
+			return;
+		}
+	}
 	if (parse_ready(v, &r) < 0) {
 		bad_value(p, "readiness", v, k, "none, notify, tcp:PORT or delay:DURATION");
 		return;
@@ -298,6 +415,39 @@ parse_environment_field(struct config_parser *p, const struct config_key *k, con
 	*FIELD(obj, k, char **) = env;
 }
 
+/* environment_file = [-]PATH: read at each start; read here too, so that a malformed file is an
+ * error now (a missing one is --check's warning: something may create it before the start). */
+static void
+parse_environment_file(struct config_parser *p, const struct config_key *k, const char *v,
+    void *obj)
+{
+	struct worker_config *w = obj;
+	_cleanup_strv_free_ char **env = NULL;
+	struct envfile_error e = {};
+	const char *path = envfile_path(v);
+	int r;
+
+	if (*path != '/') {
+		bad_value(p, "path", v, k, "an absolute path, with a leading '-' if it is optional");
+		return;
+	}
+	r = envfile_read(v, &env, &e);
+	if (r == -ENOMEM) {
+		p->oom = true;
+		return;
+	}
+	if (r == -EINVAL) {
+		parser_error(p, "environment_file %.*s:%u: %s", QUOTE_MAX, path, e.line, e.message);
+		return;
+	}
+	free(w->environment_file);
+	if (!(w->environment_file = strdup(v))) {
+		p->oom = true;
+		return;
+	}
+	w->environment_file_at = (struct config_location) { p->src->file, p->src->line };
+}
+
 /* after, sockets, workers: names, each checked here; what they name is checked later. */
 static void
 parse_name_list(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
@@ -343,7 +493,7 @@ parse_deadline(struct config_parser *p, const struct config_key *k, const char *
 	usec_t d;
 
 	if (parse_duration(v, &d) < 0) {
-		bad_value(p, "duration", v, k, "e.g. 250ms, 10s, 1m30s, infinity");
+		bad_duration(p, v, k, "e.g. 250ms, 10s, 1m30s, infinity");
 		return;
 	}
 	s->deadline = d;
@@ -450,8 +600,87 @@ DEFINE_ENUM_KEY(when_empty, when_empty, _WHEN_EMPTY_MAX)
 DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
 DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
 DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
-DEFINE_ENUM_KEY(output_mode, output_mode, _OUTPUT_MODE_MAX)
 DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
+
+/* "file:PATH" (absolute) into *path, replacing what was there; false after reporting an error. */
+static bool
+take_file(struct config_parser *p, const struct config_key *k, const char *v, char **path)
+{
+	const char *f = v + strlen("file:");
+	char *s;
+
+	if (*f != '/') {
+		bad_value(p, "path", f, k, "file:/ABSOLUTE/PATH");
+		return false;
+	}
+	if (f[strlen(f) - 1] == '/') {
+		bad_value(p, "path", f, k, "a file, not a directory");
+		return false;
+	}
+	if (!(s = strdup(f))) {
+		p->oom = true;
+		return false;
+	}
+	free(*path);
+	*path = s;
+	return true;
+}
+
+static void
+parse_output_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	enum output_mode m = output_mode_from_string(v);
+
+	if (strncmp(v, "file:", 5) == 0) {
+		if (!take_file(p, k, v, &w->output_file))
+			return;
+		w->output = OUTPUT_FILE;
+		w->output_at = (struct config_location) { p->src->file, p->src->line };
+		return;
+	}
+	if ((int) m < 0 || m == OUTPUT_FILE) {
+		bad_value(p, "value", v, k, "inherit, prefix, journal or file:PATH");
+		return;
+	}
+	w->output = m;
+	free(w->output_file);
+	w->output_file = NULL;
+}
+
+static void
+parse_stderr_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	struct worker_config *w = obj;
+	enum stderr_mode m = stderr_mode_from_string(v);
+
+	if (strncmp(v, "file:", 5) == 0) {
+		if (!take_file(p, k, v, &w->stderr_file))
+			return;
+		w->stderr_mode = STDERR_FILE;
+		w->stderr_at = (struct config_location) { p->src->file, p->src->line };
+		return;
+	}
+	if (m != STDERR_STDOUT && m != STDERR_SEPARATE) {
+		bad_value(p, "value", v, k, "stdout, separate or file:PATH");
+		return;
+	}
+	w->stderr_mode = m;
+	free(w->stderr_file);
+	w->stderr_file = NULL;
+}
+
+static void
+parse_size_field(struct config_parser *p, const struct config_key *k, const char *v, void *obj)
+{
+	uint64_t n;
+
+	if (parse_size(v, &n) < 0) {
+		bad_value(p, "size", v, k, "bytes, e.g. 65536, 512K, 10M, 1G, or 0 for no limit");
+		return;
+	}
+	*FIELD(obj, k, uint64_t) = n;
+}
 
 /* The key tables. */
 
@@ -484,7 +713,8 @@ const struct config_key config_keys[] = {
 	SUP("log_target", parse_log_target_field, log_target),
 	SUP("pidfile", parse_path_opt, pidfile),
 	SUP("report", parse_path_opt, report),
-	SUP("control_socket", parse_socket_path, control_socket),
+	SUP("control_socket", parse_control_socket, control_socket),
+	SUP("control_group", parse_string_opt, control_group),
 	SUP("subreaper", parse_boolean_field, subreaper),
 	SUP("debug", parse_boolean_field, debug),
 	SUP("slow_step", parse_duration_field, slow_step),
@@ -545,8 +775,12 @@ const struct config_key config_keys[] = {
 	WRK("group", parse_string_opt, group),
 	WRK("directory", parse_path_opt, directory),
 	WRK("environment", parse_environment_field, environment),
+	WRK("environment_file", parse_environment_file, environment_file),
 	WRK("umask", parse_mode_field, umask, HAS(struct worker_config, has_umask)),
-	WRK("output", parse_output_mode_field, output),
+	WRK("output", parse_output_field, output),
+	WRK("stderr", parse_stderr_field, stderr_mode),
+	WRK("output_max_size", parse_size_field, output_max_size),
+	WRK("output_backups", parse_unsigned_field, output_backups, RANGE(0, 1000)),
 	WRK("critical", parse_boolean_field, critical),
 	WRK("success_status", parse_success_status, success_status),
 	WRK("watchdog", parse_watchdog, watchdog),

@@ -4,10 +4,12 @@
  * the dependency graph of after=, and listen addresses that cannot all be bound.
  */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config-internal.h"
 #include "parse.h"
@@ -322,6 +324,41 @@ check_intakes(const struct config *c, struct config_errors *errors, struct sugge
 	return 0;
 }
 
+/* A log file's directory must exist: graced creates the file, never its directories. */
+static int
+check_log_dir(const char *key, const char *path, const struct config_location *at,
+    struct config_errors *errors)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+	struct stat st;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) < 0)
+		return config_errors_add(errors, at->file, at->line,
+		    "%s: cannot use the directory '%s' of log file '%s': %s", key, dir, path,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return config_errors_add(errors, at->file, at->line,
+		    "%s: '%s' (of log file '%s') is not a directory", key, dir, path);
+	return 0;
+}
+
+static int
+check_log_files(const struct worker_config *w, struct config_errors *errors)
+{
+	int r = 0;
+
+	if (w->output == OUTPUT_FILE)
+		r = check_log_dir("output", w->output_file, &w->output_at, errors);
+	if (r >= 0 && w->stderr_mode == STDERR_FILE)
+		r = check_log_dir("stderr", w->stderr_file, &w->stderr_at, errors);
+	return r;
+}
+
 int
 config_validate_references(const struct config *c, struct config_errors *errors)
 {
@@ -333,6 +370,9 @@ config_validate_references(const struct config *c, struct config_errors *errors)
 		if (r < 0)
 			return r;
 		r = check_sockets(c, c->workers[i], errors);
+		if (r < 0)
+			return r;
+		r = check_log_files(c->workers[i], errors);
 		if (r < 0)
 			return r;
 	}

@@ -11,6 +11,7 @@
 
 #include "config-internal.h"
 #include "config.h"
+#include "expand.h"
 #include "parse.h"
 #include "util.h"
 
@@ -203,6 +204,10 @@ worker_config_free(struct worker_config *w)
 	free(w->group);
 	free(w->directory);
 	strv_free(w->environment);
+	free(w->output_file);
+	free(w->stderr_file);
+	free(w->environment_file);
+	free(w->ready_template);
 	free(w->success_status);
 	free(w->success_signal);
 	free(w);
@@ -244,6 +249,7 @@ config_free(struct config *c)
 	free(c->supervisor.pidfile);
 	free(c->supervisor.report);
 	free(c->supervisor.control_socket);
+	free(c->supervisor.control_group);
 	free(c->supervisor.exit_code_from);
 	for (size_t i = 0; i < c->n_intakes; i++)
 		intake_config_free(c->intakes[i]);
@@ -256,6 +262,7 @@ config_free(struct config *c)
 		resource_config_free(c->resources[i]);
 	free(c->resources);
 	strv_free(c->files);
+	free(c->key_locations);
 	free(c);
 	return NULL;
 }
@@ -296,6 +303,9 @@ config_add_worker(struct config *c, const char *name)
 	w->start_limit_interval = 60 * USEC_PER_SEC;
 	w->shutdown = c->shutdown.defaults;
 	w->output = OUTPUT_INHERIT;
+	w->stderr_mode = STDERR_AUTO;
+	w->output_max_size = 10 * 1024 * 1024;
+	w->output_backups = 5;
 	w->critical = false;
 	w->watchdog = USEC_INFINITY;
 	if (array_push(&c->workers, &c->n_workers, w) < 0)
@@ -391,6 +401,76 @@ section_kind_from_string(const char *s, size_t n)
 	return SECTION_NONE;
 }
 
+/* supervisord's words, for files being migrated: what graced calls the same thing. */
+static const struct {
+	const char *theirs;
+	const char *ours;
+} supervisord_keys[] = {
+	{ "numprocs", "instances (numbered from 0: ${INSTANCE}, GRACED_INSTANCE)" },
+	{ "numprocs_start", "no equivalent: instances are numbered from 0" },
+	{ "process_name", "no equivalent: instances are named NAME.0, NAME.1, ..." },
+	{ "stopwaitsecs", "stop_timeout, with a unit (e.g. 10s)" },
+	{ "stopsignal", "stop_signal" },
+	{ "stopasgroup", "kill_mode = group" },
+	{ "killasgroup", "kill_mode = group" },
+	{ "autorestart", "restart (no, on-failure or always)" },
+	{ "autostart", "no equivalent yet: every worker starts" },
+	{ "startsecs", "ready = delay:DURATION (e.g. delay:1s)" },
+	{ "startretries", "start_limit (e.g. 3 in 60s)" },
+	{ "exitcodes", "success_status (0 is always a success)" },
+	{ "priority", "after (start order by dependencies)" },
+	{ "redirect_stderr", "output (inherit or prefix: both streams go the same way)" },
+	{ "stdout_logfile", "output" },
+	{ "stderr_logfile", "output" },
+	{ "stdout_logfile_maxbytes", "output" },
+	{ "stdout_logfile_backups", "output" },
+	{ "stdout_events_enabled", "no equivalent" },
+	{ "serverurl", "no equivalent: workers need no supervisor URL" },
+};
+
+static const char *
+supervisord_key(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(supervisord_keys); i++)
+		if (streq(supervisord_keys[i].theirs, name))
+			return supervisord_keys[i].ours;
+	return NULL;
+}
+
+/* [program:x], [group:x], ...: a supervisord.conf section, with what graced has instead. */
+static bool
+supervisord_section(struct config_parser *p, const char *title, const char *kind, const char *name)
+{
+	static const struct {
+		const char *theirs;
+		const char *ours;
+	} sections[] = {
+		{ "program", "[worker:%s]" },
+		{ "fcgi-program", "[worker:%s] with sockets = and an [intake:NAME]" },
+		{ "group", "no equivalent: name the workers in after= instead of [group:%s]" },
+		{ "supervisord", "[supervisor]" },
+		{ "include", "include = at the top of the file" },
+		{ "unix_http_server", "control_socket = in [supervisor]" },
+		{ "inet_http_server", "control_socket = in [supervisor]" },
+		{ "supervisorctl", "gracectl (no section needed)" },
+		{ "rpcinterface", "no equivalent: gracectl talks to control_socket" },
+		{ "eventlistener", "no equivalent yet" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+		char ours[128];
+
+		if (!streq(sections[i].theirs, kind))
+			continue;
+		snprintf(ours, sizeof(ours), sections[i].ours, name ? name : "NAME");
+		parser_error(p, "unknown section [%.*s]: that is supervisord's; %s%s (graced "
+		    "--import supervisord FILE converts a whole file)", QUOTE_MAX, title,
+		    strncmp(ours, "no equivalent", 13) == 0 ? "graced has " : "graced calls this ", ours);
+		return true;
+	}
+	return false;
+}
+
 static void
 unknown_section(struct config_parser *p, const char *title, const char *kind, const char *name)
 {
@@ -398,6 +478,8 @@ unknown_section(struct config_parser *p, const char *title, const char *kind, co
 	static const char *const named[] = { "intake", "worker", "resource" };
 	const char *s;
 
+	if (supervisord_section(p, title, kind, name))
+		return;
 	s = name ? suggest_closest(kind, named, ELEMENTSOF(named))
 		 : suggest_closest(kind, plain, ELEMENTSOF(plain));
 	if (s && name)
@@ -565,6 +647,11 @@ unknown_key(struct config_parser *p, const char *name)
 
 	if (misplaced_key(p, name, title))
 		return;
+	if (p->kind == SECTION_WORKER && (s = supervisord_key(name))) {
+		parser_error(p, "unknown key '%s' in [%s]: that is supervisord's; %s%s", name, title,
+		    strncmp(s, "no equivalent", 13) == 0 ? "graced has " : "graced calls this ", s);
+		return;
+	}
 	for (size_t i = 0; i < config_keys_n; i++)
 		if (config_keys[i].section == p->kind && n < CONFIG_KEYS_MAX)
 			candidates[n++] = config_keys[i].name;
@@ -576,15 +663,35 @@ unknown_key(struct config_parser *p, const char *name)
 		parser_error(p, "unknown key '%.*s' in [%s]", QUOTE_MAX, name, title);
 }
 
-/* Expands ${VAR}; NULL (with the error reported) when that fails. */
+/* The keys in which ${INSTANCE} stands for the instance number (expand.h). */
+static bool
+instance_key(enum section_kind kind, const char *name)
+{
+	return kind == SECTION_WORKER && (streq(name, "command") || streq(name, "environment") ||
+	    streq(name, "directory") || streq(name, "ready"));
+}
+
+/*
+ * Expands ${VAR}; NULL (with the error reported) when that fails. A value of a key that takes
+ * ${INSTANCE} and has it stays a template (${INSTANCE} and "$$" kept, expand.h), and *ret_template
+ * says so; any other value is final.
+ */
 static char *
-expand_value(struct config_parser *p, const char *name, const char *value)
+expand_value(struct config_parser *p, const char *name, const char *value, bool *ret_template)
 {
 	_cleanup_free_ char *missing = NULL;
+	bool keep = expand_has_instance(value) && instance_key(p->kind, name);
 	char *v = NULL;
 	int r;
 
-	r = expand_env(value, &v, &missing);
+	if (ret_template)
+		*ret_template = keep;
+	if (!keep && expand_has_instance(value)) {
+		parser_error(p, "${INSTANCE} does not expand in %s; it does only in command, "
+		    "environment, directory and ready of a [worker:NAME]", name);
+		return NULL;
+	}
+	r = expand_env_keeping(value, keep ? "INSTANCE" : NULL, &v, &missing);
 	if (r == -ENOMEM)
 		p->oom = true;
 	else if (r == -ENXIO)
@@ -604,6 +711,7 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 	const struct config_key *k;
 	const struct key_rec *first;
 	struct key_rec *keys;
+	bool template = false;
 
 	if (p->kind == SECTION_IGNORED)
 		return;
@@ -614,7 +722,7 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 			    "file, before any section, or in [supervisor])", p->section->title);
 			return;
 		}
-		v = expand_value(p, name, value);
+		v = expand_value(p, name, value, NULL);
 		if (v)
 			config_include(p, v);
 		return;
@@ -647,11 +755,38 @@ parser_handle_key(struct config_parser *p, const char *name, const char *value)
 		.at = { p->src->file, p->src->line },
 		.ordinal = p->ordinal,
 	};
+	{
+		struct config *c = p->config;
+		struct config_key_location *l;
 
-	v = expand_value(p, name, value);
+		l = reallocarray(c->key_locations, c->n_key_locations + 1, sizeof(*l));
+		if (!l) {
+			p->oom = true;
+			return;
+		}
+		c->key_locations = l;
+		l[c->n_key_locations++] = (struct config_key_location) {
+			.obj = p->section->obj,
+			.section = section_kind_to_string(p->kind),
+			.key = k->name,
+			.at = { p->src->file, p->src->line },
+		};
+	}
+
+	v = expand_value(p, name, value, &template);
 	if (!v)
 		return;
 	k->parse(p, k, v, p->section->obj);
+	if (p->kind == SECTION_WORKER) {
+		struct worker_config *w = p->section->obj;
+		unsigned bit = streq(name, "command")	  ? INSTANCE_IN_COMMAND :
+		    streq(name, "environment")		  ? INSTANCE_IN_ENVIRONMENT :
+		    streq(name, "directory")		  ? INSTANCE_IN_DIRECTORY :
+							    0;
+
+		w->instance_templates = template ? w->instance_templates | bit :
+						   w->instance_templates & ~bit;
+	}
 }
 
 /* After reading: inheritance, keys that do not apply, missing keys. */
@@ -696,6 +831,29 @@ check_unix_only(struct config_parser *p, const struct section_rec *s, const stru
 		    "key '%s' applies only to a unix: address in [%s]", name, s->title);
 }
 
+/* ready = tcp:...${INSTANCE}...: a valid port for every instance. */
+static void
+check_ready_template(struct config_parser *p, const struct section_rec *s)
+{
+	const struct worker_config *w = s->obj;
+
+	if (s->kind != SECTION_WORKER || !w->ready_template)
+		return;
+	for (unsigned n = 0; n < w->instances; n++) {
+		_cleanup_free_ char *v = NULL;
+		uint16_t port;
+
+		if (expand_ready_port(w->ready_template, n, &port) == 0)
+			continue;
+		(void) expand_instance(w->ready_template, n, &v);
+		parser_error_at(p, w->ready_at.file, w->ready_at.line, s->ordinal,
+		    "ready = %.*s gives '%.*s' for instance %u of [%s] (instances = %u): the port "
+		    "must be 1..65535", QUOTE_MAX, w->ready_template, QUOTE_MAX, strempty(v), n,
+		    s->title, w->instances);
+		return;
+	}
+}
+
 static void
 check_sections(struct config_parser *p)
 {
@@ -721,6 +879,7 @@ check_sections(struct config_parser *p)
 						      : resource_type_to_string(type),
 			    s->title);
 		}
+		check_ready_template(p, s);
 		missing = section_missing_key(s->kind, s->obj);
 		/* A key that was written but had a bad value has been reported already. */
 		if (missing && !section_key(s, missing))

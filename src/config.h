@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -44,7 +45,9 @@ struct supervisor_config {
 	enum log_target log_target;   /* auto */
 	char *pidfile;                /* NULL: none */
 	char *report;                 /* NULL: none */
-	char *control_socket;         /* NULL: none */
+	char *control_socket;         /* NULL: the default path (control_socket_path()) */
+	bool control_socket_none;     /* control_socket = none; single-command mode by default */
+	char *control_group;          /* NULL: none; its members may use the control socket */
 	bool subreaper;               /* yes */
 	bool debug;                   /* no */
 	usec_t slow_step;             /* 100ms, for debug = yes */
@@ -85,6 +88,12 @@ struct intake_config {
 	struct config_location workers_at;
 };
 
+enum {
+	INSTANCE_IN_COMMAND = 1 << 0,
+	INSTANCE_IN_ENVIRONMENT = 1 << 1,
+	INSTANCE_IN_DIRECTORY = 1 << 2,
+};
+
 struct worker_config {
 	char *name;
 	struct config_location at;
@@ -107,9 +116,22 @@ struct worker_config {
 	char *group;
 	char *directory;
 	char **environment;                /* NAME=VALUE */
+	char *environment_file;            /* "[-]PATH", read at each start of an instance */
+	struct config_location environment_file_at;
+	unsigned instance_templates;       /* INSTANCE_IN_*: which of these hold ${INSTANCE}
+					    * (and "$$" for "$"), to expand for each instance */
+	char *ready_template;              /* ready = tcp:...${INSTANCE}..., else NULL */
+	struct config_location ready_at;
 	mode_t umask;
 	bool has_umask;
 	enum output_mode output;           /* inherit */
+	char *output_file;                 /* output = file:PATH */
+	struct config_location output_at;
+	enum stderr_mode stderr_mode;      /* auto: see worker_config_stderr() */
+	char *stderr_file;                 /* stderr = file:PATH */
+	struct config_location stderr_at;
+	uint64_t output_max_size;          /* 10M; 0: never rotate */
+	unsigned output_backups;           /* 5: PATH.1 ... PATH.5 */
 	bool critical;                     /* no */
 	int *success_status;               /* extra clean exit codes (0..255) */
 	size_t n_success_status;
@@ -117,6 +139,15 @@ struct worker_config {
 	size_t n_success_signal;
 	usec_t watchdog;                   /* USEC_INFINITY: off */
 };
+
+/* Where the worker's stderr goes, auto resolved: stdout with output = file:, else separate. */
+static inline enum stderr_mode
+worker_config_stderr(const struct worker_config *w)
+{
+	if (w->stderr_mode != STDERR_AUTO)
+		return w->stderr_mode;
+	return w->output == OUTPUT_FILE ? STDERR_STDOUT : STDERR_SEPARATE;
+}
 
 struct resource_config {
 	char *name;
@@ -127,7 +158,17 @@ struct resource_config {
 	usec_t close_timeout;              /* [shutdown] close_timeout unless set */
 };
 
+/* Where a key was set: obj is the section's struct, key the table's (static) name. */
+struct config_key_location {
+	const void *obj;
+	const char *section;  /* "worker", "intake", "supervisor", ... */
+	const char *key;
+	struct config_location at;
+};
+
 struct config {
+	struct config_key_location *key_locations; /* every key read from a file, in order */
+	size_t n_key_locations;
 	char **files;                      /* every file read, main file first; locations point here */
 	struct supervisor_config supervisor;
 	struct shutdown_config shutdown;
@@ -178,6 +219,14 @@ void config_errors_clear(struct config_errors *errors);
  * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
  * are escaped (util.h): they quote the input. */
 void config_errors_print(const struct config_errors *errors, FILE *f);
+
+/*
+ * What --check can see beyond the file: unknown users and groups, missing directories, commands
+ * not found in the worker's PATH, unwritable directories for the files graced writes, listen
+ * addresses in use, a missing environment_file. Each is added to warnings as "warning: ...";
+ * nothing is started or changed. Returns 0 or -ENOMEM.
+ */
+int config_lint(const struct config *c, struct config_errors *warnings);
 
 const struct worker_config *config_find_worker(const struct config *c, const char *name);
 /* The worker's position in c->workers (and so in anything kept parallel to it), or -1. */

@@ -113,8 +113,20 @@ enum output_mode {
 	OUTPUT_INHERIT,
 	OUTPUT_PREFIX,
 	OUTPUT_JOURNAL,
+	OUTPUT_FILE,      /* output = file:PATH (logfile.c) */
 	_OUTPUT_MODE_MAX,
 	_OUTPUT_MODE_INVALID = -EINVAL,
+};
+
+/* stderr = stdout | separate | file:PATH; auto (unset) is stdout with output = file:, else
+ * separate. */
+enum stderr_mode {
+	STDERR_AUTO,
+	STDERR_STDOUT,
+	STDERR_SEPARATE,
+	STDERR_FILE,
+	_STDERR_MODE_MAX,
+	_STDERR_MODE_INVALID = -EINVAL,
 };
 
 enum resource_type {

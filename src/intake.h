@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "graced.h"
@@ -107,3 +108,5 @@ int intake_report(const struct intakes *is, struct report *r);
 
 /* Serves one client of a readiness endpoint (readiness.c; userdata: its struct intake). */
 int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);
+/* The body of GET /status: one JSON object and a newline. -ENOMEM, -EIO. */
+int readiness_status_write(const struct intakes *is, FILE *f);

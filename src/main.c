@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "import-supervisord.h"
 #include "log.h"
 #include "notify.h"
 #include "outbuf.h"
@@ -20,6 +21,7 @@
 #include "policy.h"
 #include "single.h"
 #include "supervisor.h"
+#include "timeline.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct event_base *, event_base_free);
@@ -37,13 +39,16 @@ enum action {
 	ACTION_RUN,
 	ACTION_CHECK,
 	ACTION_PLAN,
+	ACTION_IMPORT,
 	ACTION_HELP,
 	ACTION_VERSION,
 	ACTION_LICENSE,
+	ACTION_TIMELINE,
 };
 
 static enum action arg_action = ACTION_RUN;
 static const char *arg_config = NULL;
+static const char *arg_import = NULL; /* --import supervisord FILE: FILE */
 static char **arg_command = NULL; /* points into argv: single-command mode */
 static struct single_options arg_single;
 static bool arg_single_set = false;
@@ -52,7 +57,10 @@ static bool arg_verbosity_set = false;
 static int arg_pdeathsig = SIGNAL_NONE;
 static int arg_group = -1;           /* -g 1, --single-child 0, -1: not given */
 static char *arg_report_path = NULL; /* --report made absolute */
+static char *arg_control_socket = NULL; /* --control-socket made absolute */
 static char *arg_directory = NULL;   /* graced's directory at start, for the command */
+static const char *arg_timeline = NULL; /* --timeline REPORT */
+static const char *arg_svg = NULL;      /* --svg FILE */
 
 static void
 help(void)
@@ -60,7 +68,10 @@ help(void)
 	printf("Usage: graced [-c FILE]                 run a configuration (default %s)\n"
 	       "       graced -c FILE --check           validate only: exit 0, or 2 and every error\n"
 	       "       graced -c FILE --plan            print the ordered shutdown plan\n"
+	       "       graced --import supervisord FILE print an equivalent graced.ini\n"
 	       "       graced [OPTIONS] -- CMD [ARG...] run one command as a container entrypoint\n"
+	       "       graced --timeline REPORT [--svg FILE] [-c FILE]\n"
+	       "                                        draw a shutdown report as a timeline\n"
 	       "\n"
 	       "graced starts a service's workers and, on SIGTERM or SIGINT, stops them through an\n"
 	       "ordered shutdown: intake, stop, cancel, join, close, each step bounded in time.\n"
@@ -69,6 +80,9 @@ help(void)
 	       "  -c, --config FILE        configuration file\n"
 	       "      --check              validate the configuration and exit\n"
 	       "      --plan               print the shutdown plan and its worst case, and exit\n"
+	       "      --timeline REPORT    draw the report's steps and workers (80 columns)\n"
+	       "      --svg FILE           ... as an SVG in FILE instead (- for stdout)\n"
+	       "      --import supervisord FILE  convert a supervisord.conf to graced.ini (stdout)\n"
 	       "  -v, --verbose            log debug messages\n"
 	       "  -q, --quiet              log warnings and errors only\n"
 	       "  -h, --help               show this help\n"
@@ -82,6 +96,7 @@ help(void)
 	       "      --kill-signal SIG    signal to the whole process group at last (default SIGKILL)\n"
 	       "      --kill-timeout DUR   time to reap after it (default 1s)\n"
 	       "      --report FILE        write the JSON shutdown report to FILE\n"
+	       "      --control-socket PATH  serve gracectl on PATH (default: no control socket)\n"
 	       "  -g                       forward signals to the command's process group\n"
 	       "      --single-child       forward signals to the command only (the default)\n"
 	       "  -r, --rewrite S:R        the command receives R for signal S (R 0: nothing)\n"
@@ -114,6 +129,7 @@ usage_error(const char *fmt, const char *what)
 enum {
 	OPT_CHECK = 0x100,
 	OPT_PLAN,
+	OPT_IMPORT,
 	OPT_STOP_SIGNAL,
 	OPT_STOP_TIMEOUT,
 	OPT_CANCEL_SIGNAL,
@@ -121,7 +137,10 @@ enum {
 	OPT_KILL_SIGNAL,
 	OPT_KILL_TIMEOUT,
 	OPT_REPORT,
+	OPT_CONTROL_SOCKET,
 	OPT_SINGLE_CHILD,
+	OPT_TIMELINE,
+	OPT_SVG,
 };
 
 /* -r S:R (dumb-init): R may be 0, "drop it". */
@@ -207,6 +226,17 @@ parse_single_option(int opt, const char *name, const char *value)
 		}
 		arg_single.report = arg_report_path;
 		break;
+	case OPT_CONTROL_SOCKET:
+		free(arg_control_socket);
+		arg_control_socket = NULL;
+		if ((r = absolute_path(value, &arg_control_socket)) < 0 ||
+		    strlen(arg_control_socket) >= 108) {
+			fprintf(stderr, "graced: --control-socket %s: %s\n", value,
+			    r < 0 ? strerror(-r) : "path too long (at most 107 bytes)");
+			return -EINVAL;
+		}
+		arg_single.control_socket = arg_control_socket;
+		break;
 	case 'g':
 		arg_group = 1;
 		break;
@@ -249,6 +279,9 @@ parse_argv_options(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "plan", no_argument, NULL, OPT_PLAN },
+		{ "timeline", required_argument, NULL, OPT_TIMELINE },
+		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "import", required_argument, NULL, OPT_IMPORT },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "cancel-signal", required_argument, NULL, OPT_CANCEL_SIGNAL },
@@ -256,6 +289,7 @@ parse_argv_options(int argc, char **argv)
 		{ "kill-signal", required_argument, NULL, OPT_KILL_SIGNAL },
 		{ "kill-timeout", required_argument, NULL, OPT_KILL_TIMEOUT },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
 		{ "rewrite", required_argument, NULL, 'r' },
 		{ "single-child", no_argument, NULL, OPT_SINGLE_CHILD },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -280,6 +314,19 @@ parse_argv_options(int argc, char **argv)
 			break;
 		case OPT_PLAN:
 			arg_action = ACTION_PLAN;
+			break;
+		case OPT_TIMELINE:
+			arg_action = ACTION_TIMELINE;
+			arg_timeline = optarg;
+			break;
+		case OPT_SVG:
+			arg_svg = optarg;
+			break;
+		case OPT_IMPORT:
+			if (!streq(optarg, "supervisord"))
+				return usage_error("--import: the only format is supervisord, not '%s'",
+				    optarg);
+			arg_action = ACTION_IMPORT;
 			break;
 		case 'v':
 			arg_verbosity++;
@@ -311,14 +358,25 @@ parse_argv_options(int argc, char **argv)
 		}
 	}
 
+	if (arg_action == ACTION_IMPORT) {
+		if (optind + 1 != argc || arg_config || arg_single_set)
+			return usage_error("%s", "usage: graced --import supervisord FILE");
+		arg_import = argv[optind];
+		return 0;
+	}
 	if (optind < argc)
 		arg_command = argv + optind;
 	if (arg_command && arg_config)
 		return usage_error("%s", "-c FILE and a command (-- CMD) exclude each other");
+	if (arg_svg && arg_action != ACTION_TIMELINE)
+		return usage_error("%s", "--svg FILE goes with --timeline REPORT");
+	if (arg_action == ACTION_TIMELINE && arg_command)
+		return usage_error("%s", "--timeline REPORT takes no command");
 	if (!arg_command && arg_single_set)
 		return usage_error("%s",
 		    "--stop-signal, --stop-timeout, --cancel-signal, --join-timeout, --kill-signal, "
-		    "--kill-timeout, --report, -g, -r, -e, -p, -w and --single-child need a command: "
+		    "--kill-timeout, --report, --control-socket, -g, -r, -e, -p, -w and --single-child need a "
+		    "command: "
 		    "graced [OPTIONS] -- CMD [ARG...]");
 	return 0;
 }
@@ -388,7 +446,13 @@ check(const struct config *c, const struct plan *p)
 	_cleanup_free_ char *source = escape_strdup(arg_command ? "command line" : arg_config, 0);
 	size_t instances = 0;
 	char d[DURATION_MAX], step[256];
+	struct config_errors warnings = {};
 
+	/* What the machine says about the file: warnings, the check still passes. */
+	if (config_lint(c, &warnings) < 0)
+		log_warning("Out of memory while checking the machine, continuing");
+	config_errors_print(&warnings, stderr);
+	config_errors_clear(&warnings);
 	for (size_t i = 0; i < c->n_workers; i++)
 		instances += c->workers[i]->instances;
 	printf("%s: OK: %zu worker%s (%zu instance%s), %zu intake%s, %zu resource%s; "
@@ -511,6 +575,11 @@ main(int argc, char **argv)
 	case ACTION_LICENSE:
 		printf("%s\nLicence: MIT (SPDX-License-Identifier: MIT)\n", PACKAGE_STRING);
 		return EXIT_CLEAN;
+	case ACTION_TIMELINE:
+		return timeline_run(arg_timeline, arg_svg, arg_config);
+	case ACTION_IMPORT:
+		r = import_supervisord(arg_import, stdout, stderr);
+		return r == -ENOMEM ? EXIT_FORCED : r < 0 ? EXIT_INVALID : EXIT_CLEAN;
 	default:
 		break;
 	}
@@ -550,6 +619,7 @@ main(int argc, char **argv)
 	}
 	r = run(c);
 	free(arg_report_path);
+	free(arg_control_socket);
 	free(arg_directory);
 	return r;
 }

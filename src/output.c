@@ -15,6 +15,7 @@
 #endif
 
 #include "log.h"
+#include "logfile.h"
 #include "outbuf.h"
 #include "output.h"
 #include "task.h"
@@ -25,6 +26,7 @@
 struct pump {
 	int fd;
 	int out_fd;
+	struct logfile *file; /* output = file: its lines go there, unprefixed (logfile.c) */
 	size_t len;
 	char prefix[88]; /* "web.0| " */
 	size_t prefix_len;
@@ -55,6 +57,13 @@ emit_lines(struct pump *p, bool flush, bool may_wait)
 	size_t start = 0;
 	int r = 0;
 
+	if (p->file) {
+		start = logfile_put(p->file, p->buf, p->len, flush || (p->len == sizeof(p->buf) &&
+		    !memchr(p->buf, '\n', p->len)));
+		memmove(p->buf, p->buf + start, p->len - start);
+		p->len -= start;
+		return 0;
+	}
 	for (size_t i = 0; i < p->len && r == 0; i++)
 		if (p->buf[i] == '\n' && (r = emit(p, p->buf + start, i - start, may_wait)) == 0)
 			start = i + 1;
@@ -145,12 +154,14 @@ pump_task(void *arg)
 		take_arrived(p);
 	(void) put_lines(p, true);
 	safe_close(p->fd);
+	logfile_unref(p->file);
 	free(p);
 	return r == -ECANCELED ? 0 : r;
 }
 
-int
-output_pump_start(struct task_group *group, const char *prefix, int fd, int out_fd)
+static int
+pump_start(struct task_group *group, const char *prefix, int fd, int out_fd,
+    struct logfile *file, bool is_stderr)
 {
 	struct pump *p = malloc(sizeof(*p));
 	char name[TASK_NAME_MAX];
@@ -162,15 +173,30 @@ output_pump_start(struct task_group *group, const char *prefix, int fd, int out_
 	}
 	p->fd = fd;
 	p->out_fd = out_fd;
+	p->file = file ? logfile_ref(file) : NULL;
 	p->len = 0;
 	snprintf(p->prefix, sizeof(p->prefix), "%s| ", prefix);
 	p->prefix_len = strlen(p->prefix);
-	snprintf(name, sizeof(name), "%s:%s", prefix, out_fd == STDERR_FILENO ? "stderr" : "stdout");
+	snprintf(name, sizeof(name), "%s:%s", prefix, is_stderr ? "stderr" : "stdout");
 	if ((r = task_spawn(group, name, pump_task, p, NULL)) < 0) {
 		safe_close(fd);
+		logfile_unref(p->file);
 		free(p);
 	}
 	return r;
+}
+
+int
+output_pump_start(struct task_group *group, const char *prefix, int fd, int out_fd)
+{
+	return pump_start(group, prefix, fd, out_fd, NULL, out_fd == STDERR_FILENO);
+}
+
+int
+output_pump_start_file(struct task_group *group, const char *name, int fd, struct logfile *file,
+    bool is_stderr)
+{
+	return pump_start(group, name, fd, -1, file, is_stderr);
 }
 
 #if HAVE_LIBSYSTEMD

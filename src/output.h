@@ -10,10 +10,18 @@
  * descendant holds the pipe), it takes what had already arrived without waiting and stops.
  */
 
+#include <stdbool.h>
+
+struct logfile;
 struct task_group;
 
 /* Spawns the pump of fd (non-blocking, taken over and closed by the task) into group. */
 int output_pump_start(struct task_group *group, const char *prefix, int fd, int out_fd);
+/* The same for output = file: (and stderr = file:): the lines go to file (the pump takes its own
+ * reference), unprefixed, with no back-pressure; a line longer than the pump's 16 KiB buffer is
+ * written in pieces of 16 KiB, each ending in a newline. */
+int output_pump_start_file(struct task_group *group, const char *name, int fd, struct logfile *file,
+    bool is_stderr);
 
 /*
  * output = journal: stream descriptors to journald for the child's stdout (priority info) and

@@ -347,6 +347,35 @@ parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
 }
 
 int
+parse_size(const char *s, uint64_t *ret)
+{
+	const char *e = s + strlen(s), *u = s;
+	uint64_t v, mult = 1;
+	int r;
+
+	while (u < e && is_digit(*u))
+		u++;
+	if (u < e) {
+		switch (*u) {
+		case 'K': case 'k': mult = UINT64_C(1) << 10; break;
+		case 'M': case 'm': mult = UINT64_C(1) << 20; break;
+		case 'G': case 'g': mult = UINT64_C(1) << 30; break;
+		default: return -EINVAL;
+		}
+		/* "10MB" as supervisord writes it; nothing else may follow the unit. */
+		if (e - u > 2 || (e - u == 2 && u[1] != 'B' && u[1] != 'b'))
+			return -EINVAL;
+	}
+	r = parse_decimal(s, u, &v);
+	if (r < 0)
+		return r;
+	if (v > SIZE_LIMIT / mult)
+		return -ERANGE;
+	*ret = v * mult;
+	return 0;
+}
+
+int
 parse_mode(const char *s, mode_t *ret)
 {
 	unsigned v = 0;
@@ -866,6 +895,21 @@ sbuf_append(struct sbuf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Text that must come out of a second expansion as it is: each "$" doubled when keeping. */
+static int
+sbuf_append_text(struct sbuf *b, const char *s, size_t n, bool keep)
+{
+	int r;
+
+	if (!keep)
+		return sbuf_append(b, s, n);
+	for (size_t i = 0; i < n; i++)
+		if ((r = sbuf_append(b, s + i, 1)) < 0 ||
+		    (s[i] == '$' && (r = sbuf_append(b, "$", 1)) < 0))
+			return r;
+	return 0;
+}
+
 static void
 sbuf_done(struct sbuf *b)
 {
@@ -877,14 +921,14 @@ sbuf_done(struct sbuf *b)
  * and a nested "${" is -EINVAL: defaults are plain text, not expanded.
  */
 static int
-append_default(struct sbuf *b, const char *p, const char *e)
+append_default(struct sbuf *b, const char *p, const char *e, bool keep)
 {
 	int r;
 
 	while (p < e) {
 		if (*p == '$' && p + 1 < e && p[1] == '{')
 			return -EINVAL;
-		r = sbuf_append(b, p, 1);
+		r = sbuf_append_text(b, p, 1, keep);
 		if (r < 0)
 			return r;
 		p += (*p == '$' && p + 1 < e && p[1] == '$') ? 2 : 1;
@@ -894,6 +938,12 @@ append_default(struct sbuf *b, const char *p, const char *e)
 
 int
 expand_env(const char *s, char **ret, char **ret_missing)
+{
+	return expand_env_keeping(s, NULL, ret, ret_missing);
+}
+
+int
+expand_env_keeping(const char *s, const char *keep, char **ret, char **ret_missing)
 {
 	_cleanup_(sbuf_done) struct sbuf b = {};
 	const char *p = s;
@@ -917,7 +967,8 @@ expand_env(const char *s, char **ret, char **ret_missing)
 			continue;
 		}
 		if (p[1] == '$') {
-			r = sbuf_append(&b, "$", 1);
+			/* Kept for the second expansion, which turns it into "$". */
+			r = keep ? sbuf_append(&b, "$$", 2) : sbuf_append(&b, "$", 1);
 			if (r < 0)
 				return r;
 			p += 2;
@@ -944,14 +995,16 @@ expand_env(const char *s, char **ret, char **ret_missing)
 			return -ENOMEM;
 
 		value = getenv(name);
-		if (def && (!value || !*value))
-			r = append_default(&b, def, end);
+		if (keep && !def && streq(name, keep))
+			r = sbuf_append(&b, p, (size_t) (end + 1 - p));
+		else if (def && (!value || !*value))
+			r = append_default(&b, def, end, keep);
 		else if (!value) {
 			if (ret_missing)
 				*ret_missing = TAKE_PTR(name);
 			return -ENXIO;
 		} else
-			r = sbuf_append(&b, value, strlen(value));
+			r = sbuf_append_text(&b, value, strlen(value), keep);
 		if (r < 0)
 			return r;
 		p = end + 1;
@@ -1131,8 +1184,17 @@ static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
 	[OUTPUT_INHERIT] = "inherit",
 	[OUTPUT_PREFIX] = "prefix",
 	[OUTPUT_JOURNAL] = "journal",
+	[OUTPUT_FILE] = "file",
 };
 DEFINE_STRING_TABLE(output_mode, enum output_mode, output_mode_table)
+
+static const char *const stderr_mode_table[_STDERR_MODE_MAX] = {
+	[STDERR_AUTO] = "auto",
+	[STDERR_STDOUT] = "stdout",
+	[STDERR_SEPARATE] = "separate",
+	[STDERR_FILE] = "file",
+};
+DEFINE_STRING_TABLE(stderr_mode, enum stderr_mode, stderr_mode_table)
 
 static const char *const resource_type_table[_RESOURCE_TYPE_MAX] = {
 	[RESOURCE_FILE] = "file",

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -35,6 +36,11 @@ const char *signal_to_string(int sig);
 int parse_boolean(const char *s, bool *ret);
 /* A decimal integer in [min, max] (-ERANGE outside); no sign, no spaces. */
 int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
+/* A size in bytes: "0", "65536", "512K", "10M", "1G" (K, M, G: powers of 1024, either case,
+ * optionally followed by B as in "10MB"). No sign, no spaces, no fraction; at most SIZE_LIMIT
+ * (-ERANGE above). */
+int parse_size(const char *s, uint64_t *ret);
+#define SIZE_LIMIT (UINT64_C(1) << 50)
 /* An octal file mode such as 0660 or 077, at most 07777. */
 int parse_mode(const char *s, mode_t *ret);
 
@@ -101,6 +107,9 @@ bool name_is_valid(const char *s);
  * as "$", and a "${" inside it is -EINVAL (no nesting). Values are not expanded again.
  */
 int expand_env(const char *s, char **ret, char **ret_missing);
+/* The same, but "${keep}" (no default) and "$$" are left as they are, for a second expansion
+ * (expand.c's ${INSTANCE}). */
+int expand_env_keeping(const char *s, const char *keep, char **ret, char **ret_missing);
 
 /* Closest candidate by edit distance (adjacent transpositions count 1), if within
  * max(1, strlen(s) / 3) edits and not tied with another; else NULL. NULL entries are skipped. */
@@ -126,6 +135,8 @@ const char *kill_mode_to_string(enum kill_mode m);
 enum kill_mode kill_mode_from_string(const char *s);
 const char *output_mode_to_string(enum output_mode m);
 enum output_mode output_mode_from_string(const char *s);
+const char *stderr_mode_to_string(enum stderr_mode m);
+enum stderr_mode stderr_mode_from_string(const char *s);
 const char *resource_type_to_string(enum resource_type t);
 enum resource_type resource_type_from_string(const char *s);
 const char *listen_kind_to_string(enum listen_kind k);

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "http.h"
 #include "intake.h"
+#include "jsontext.h"
 #include "listener.h"
 #include "log.h"
 #include "parse.h"
@@ -32,28 +35,44 @@ service_ready(const struct intakes *is)
 }
 
 /* /status: live state, asked of the shutdown and the worker objects. */
-static void
-status_json(const struct intakes *is, FILE *f)
+static json_t *
+status_json(const struct intakes *is)
 {
-	bool first = true;
+	json_t *workers = json_array();
 
-	/* Worker names are [A-Za-z0-9_-] and the step names fixed: nothing needs escaping. */
-	fprintf(f, "{\"step\": \"%s\", \"ready\": %s, \"workers\": [",
-	    shutdown_step_name(is->shutdown), service_ready(is) ? "true" : "false");
-	for (size_t i = 0; i < workers_count(is->workers); i++) {
+	for (size_t i = 0; workers && i < workers_count(is->workers); i++) {
 		const struct worker *w = workers_at(is->workers, i);
 
 		for (unsigned j = 0; j < worker_n_instances(w); j++) {
 			struct worker_instance_info in;
+			json_t *o;
 
 			worker_instance_info(w, j, &in);
-			fprintf(f, "%s{\"name\": \"%s\", \"pid\": %ld, \"running\": %s, \"ready\": %s}",
-			    first ? "" : ", ", in.name, (long) in.pid, in.running ? "true" : "false",
-			    in.ready ? "true" : "false");
-			first = false;
+			o = json_pack("{s:o, s:I, s:b, s:b}", "name", jsontext_new(in.name), "pid",
+			    (json_int_t) in.pid, "running", in.running, "ready", in.ready);
+			if (!o || json_array_append_new(workers, o) < 0) {
+				json_decref(workers);
+				return NULL;
+			}
 		}
 	}
-	fprintf(f, "]}\n");
+	return json_pack("{s:s, s:b, s:o}", "step", shutdown_step_name(is->shutdown), "ready",
+	    service_ready(is), "workers", workers);
+}
+
+int
+readiness_status_write(const struct intakes *is, FILE *f)
+{
+	json_t *j = status_json(is);
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	r = json_dumpf(j, f, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (r < 0 || fputc('\n', f) == EOF || ferror(f))
+		return -EIO;
+	return 0;
 }
 
 static int
@@ -71,7 +90,10 @@ reply_status(const struct intakes *is, int fd, usec_t deadline, bool head)
 
 	if (!f)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
-	status_json(is, f);
+	if (readiness_status_write(is, f) < 0) {
+		fclose(f);
+		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
+	}
 	if (fclose(f) != 0 || !body)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
 	return http_reply(fd, deadline, 200, "OK", NULL, "application/json", body, len, head);

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "jsontext.h"
 #include "report.h"
 #include "util.h"
 
@@ -147,147 +150,154 @@ report_intake_set(struct report_intake *i, const char *action, const char *resul
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_length(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	cp = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* A JSON string; invalid UTF-8 becomes U+FFFD so the report always parses. */
-static void
-json_string(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *) strempty(s);
-
-	fputc('"', f);
-	while (*p) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p++);
-		else if (*p == '\n')
-			fputs("\\n", f), p++;
-		else if (*p == '\t')
-			fputs("\\t", f), p++;
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p++);
-		else if (*p < 0x80)
-			fputc(*p++, f);
-		else if ((n = utf8_length(p)) == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-			fprintf(f, "\\u%04x", p[1]), p += 2; /* a C1 control, like the C0 ones */
-		else if (n > 0)
-			fwrite(p, 1, n, f), p += n;
-		else
-			fputs("\\ufffd", f), p++;
-	}
-	fputc('"', f);
-}
-
 /* Milliseconds since the trigger; times before it (a worker that died earlier) count as 0. */
-static unsigned long long
+static json_int_t
 ms_since(const struct report *r, usec_t t)
 {
-	return t > r->triggered ? (unsigned long long) ((t - r->triggered) / USEC_PER_MSEC) : 0;
+	return t > r->triggered ? (json_int_t) ((t - r->triggered) / USEC_PER_MSEC) : 0;
+}
+
+/* The members of a JSON object, in order; value NULL (failed to allocate) fails the whole. */
+struct member {
+	const char *key;
+	json_t *value;
+};
+
+static json_t *
+object(const struct member *m, size_t n)
+{
+	json_t *o = json_object();
+	bool ok = o;
+
+	/* Every value is consumed, also after a failure, so none leaks. */
+	for (size_t i = 0; i < n; i++)
+		if (!ok || !m[i].value || json_object_set_new(o, m[i].key, m[i].value) < 0) {
+			json_decref(m[i].value);
+			ok = false;
+		}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+#define OBJECT(...) \
+	object((const struct member[]) { __VA_ARGS__ }, \
+	    sizeof((const struct member[]) { __VA_ARGS__ }) / sizeof(struct member))
+
+/* Appends v to the array a (consuming v); false when either is NULL or on OOM. */
+static bool
+append(json_t *a, json_t *v)
+{
+	if (!a || !v) {
+		json_decref(v);
+		return false;
+	}
+	return json_array_append_new(a, v) == 0;
+}
+
+static json_t *
+steps_json(const struct report *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < _PHASE_MAX; i++) {
+		const struct report_step *s = &r->steps[i];
+
+		if (!s->start)
+			continue;
+		if (!append(a, OBJECT({ "name", json_string(step_table[i]) },
+		    { "start_ms", json_integer(ms_since(r, s->start)) },
+		    { "end_ms", json_integer(ms_since(r, s->end)) })))
+			return json_decref(a), NULL;
+	}
+	return a;
+}
+
+static json_t *
+workers_json(const struct report *r)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < r->n_workers; i++) {
+		const struct report_worker *w = &r->workers[i];
+		bool stepped = w->step >= 0 && w->step < _PHASE_MAX;
+
+		if (!append(a, OBJECT({ "name", jsontext_new(w->name) },
+		    { "instance", json_integer(w->instance) },
+		    { "pid", json_integer(w->pid) },
+		    { "outcome", json_string(outcome_to_string(w->outcome)) },
+		    { "step", stepped ? json_string(step_table[w->step]) : json_null() },
+		    { "exit_code", w->exit_code >= 0 ? json_integer(w->exit_code) : json_null() },
+		    { "term_signal", w->term_signal > 0 ? json_integer(w->term_signal) : json_null() },
+		    { "exit_ms", w->exit ? json_integer(ms_since(r, w->exit)) : json_null() })))
+			return json_decref(a), NULL;
+	}
+	return a;
+}
+
+static json_t *
+stragglers_json(const struct report *r)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < r->n_stragglers; i++) {
+		const struct report_straggler *s = &r->stragglers[i];
+
+		if (!append(a, OBJECT({ "pid", json_integer(s->pid) },
+		    { "command", jsontext_new(s->command) },
+		    { "outcome", json_string(outcome_to_string(s->outcome)) },
+		    { "exit_ms", s->exit ? json_integer(ms_since(r, s->exit)) : json_null() })))
+			return json_decref(a), NULL;
+	}
+	return a;
+}
+
+static json_t *
+intakes_json(const struct report *r)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < r->n_intakes; i++) {
+		const struct report_intake *in = &r->intakes[i];
+
+		if (!append(a, OBJECT({ "name", jsontext_new(in->name) },
+		    { "type", jsontext_new(in->type) },
+		    { "action", jsontext_new_or_null(in->action) },
+		    { "result", jsontext_new_or_null(in->result) })))
+			return json_decref(a), NULL;
+	}
+	return a;
+}
+
+json_t *
+report_to_json(const struct report *r)
+{
+	return OBJECT({ "supervisor", jsontext_new(r->supervisor) },
+	    { "exit_code", json_integer(r->exit_code) },
+	    { "trigger", jsontext_new(r->trigger) },
+	    { "steps", steps_json(r) },
+	    { "workers", workers_json(r) },
+	    { "stragglers", stragglers_json(r) },
+	    { "intakes", intakes_json(r) },
+	    { "tasks_pending_at_exit", json_integer((json_int_t) r->tasks_pending_at_exit) },
+	    { "output_dropped_bytes", json_integer((json_int_t) r->output_dropped_bytes) });
 }
 
 int
 report_write_json(const struct report *r, FILE *f)
 {
-	bool first = true;
+	json_t *j = report_to_json(r);
+	int r1;
 
-	fprintf(f, "{\"supervisor\": ");
-	json_string(f, r->supervisor);
-	fprintf(f, ", \"exit_code\": %d, \"trigger\": ", r->exit_code);
-	json_string(f, r->trigger);
-	fprintf(f, ",\n \"steps\": [");
-	for (int i = 0; i < _PHASE_MAX; i++) {
-		const struct report_step *s = &r->steps[i];
-
-		if (!s->start)
-			continue;
-		fprintf(f, "%s\n  {\"name\": \"%s\", \"start_ms\": %llu, \"end_ms\": %llu}",
-		    first ? "" : ",", step_table[i], ms_since(r, s->start), ms_since(r, s->end));
-		first = false;
-	}
-	fprintf(f, "],\n \"workers\": [");
-	for (size_t i = 0; i < r->n_workers; i++) {
-		const struct report_worker *w = &r->workers[i];
-
-		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
-		json_string(f, w->name);
-		fprintf(f, ", \"instance\": %u, \"pid\": %ld, \"outcome\": \"%s\", \"step\": ",
-		    w->instance, (long) w->pid, outcome_to_string(w->outcome));
-		if (w->step >= 0 && w->step < _PHASE_MAX)
-			fprintf(f, "\"%s\"", step_table[w->step]);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"exit_code\": ");
-		if (w->exit_code >= 0)
-			fprintf(f, "%d", w->exit_code);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"term_signal\": ");
-		if (w->term_signal > 0)
-			fprintf(f, "%d", w->term_signal);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"exit_ms\": ");
-		if (w->exit)
-			fprintf(f, "%llu}", ms_since(r, w->exit));
-		else
-			fprintf(f, "null}");
-	}
-	fprintf(f, "],\n \"stragglers\": [");
-	for (size_t i = 0; i < r->n_stragglers; i++) {
-		const struct report_straggler *s = &r->stragglers[i];
-
-		fprintf(f, "%s\n  {\"pid\": %ld, \"command\": ", i ? "," : "", (long) s->pid);
-		json_string(f, s->command);
-		fprintf(f, ", \"outcome\": \"%s\", \"exit_ms\": ", outcome_to_string(s->outcome));
-		if (s->exit)
-			fprintf(f, "%llu}", ms_since(r, s->exit));
-		else
-			fprintf(f, "null}");
-	}
-	fprintf(f, "],\n \"intakes\": [");
-	for (size_t i = 0; i < r->n_intakes; i++) {
-		const struct report_intake *in = &r->intakes[i];
-
-		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
-		json_string(f, in->name);
-		fprintf(f, ", \"type\": ");
-		json_string(f, in->type);
-		fprintf(f, ", \"action\": ");
-		if (in->action)
-			json_string(f, in->action);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"result\": ");
-		if (in->result)
-			json_string(f, in->result);
-		else
-			fprintf(f, "null");
-		fprintf(f, "}");
-	}
-	fprintf(f, "],\n \"tasks_pending_at_exit\": %zu,\n \"output_dropped_bytes\": %llu}\n",
-	    r->tasks_pending_at_exit, (unsigned long long) r->output_dropped_bytes);
-	return ferror(f) ? -EIO : 0;
+	if (!j)
+		return -ENOMEM;
+	r1 = json_dumpf(j, f, REPORT_JSON_FLAGS);
+	json_decref(j);
+	if (r1 < 0 || fputc('\n', f) == EOF || ferror(f))
+		return -EIO;
+	return 0;
 }
 
 int

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "graced.h"
 #include "macro.h"
 
@@ -81,6 +83,14 @@ struct report_intake *report_add_intake(struct report *r, const char *name, cons
 /* Sets what was done and how it went (copies both); -ENOMEM. */
 int report_intake_set(struct report_intake *i, const char *action, const char *result);
 
+/*
+ * How the report is written: fields in the order above, indented, and ASCII only (every other
+ * character as \uXXXX: C1 controls such as CSI never reach a terminal that shows the report).
+ */
+#define REPORT_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_ENSURE_ASCII)
+
+/* The report as a JSON object (a new reference); NULL on OOM. */
+json_t *report_to_json(const struct report *r);
 /* The report as one JSON object and a newline. */
 int report_write_json(const struct report *r, FILE *f);
 /* Writes path atomically and safely (write_file_atomic(), mode 0644 less the umask). */

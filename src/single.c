@@ -73,6 +73,10 @@ single_config(char *const *argv, const struct single_options *o, struct config *
 		return -ENOMEM;
 	if (o->report && !(c->supervisor.report = strdup(o->report)))
 		return -ENOMEM;
+	/* No control socket unless --control-socket asks for one. */
+	c->supervisor.control_socket_none = !o->control_socket;
+	if (o->control_socket && !(c->supervisor.control_socket = strdup(o->control_socket)))
+		return -ENOMEM;
 	/* Quiet like tini and dumb-init: warnings and errors; -v brings the step log. */
 	c->supervisor.log_level = LOG_LEVEL_WARNING;
 

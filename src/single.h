@@ -36,6 +36,7 @@ struct single_options {
 	int kill_signal;       /* SIGKILL */
 	usec_t kill_timeout;   /* 1s: SIGKILL needs no grace, only the reaping */
 	const char *report;    /* NULL: none; made absolute before graced changes to / */
+	const char *control_socket; /* --control-socket, absolute; NULL: no control socket */
 	const char *directory; /* where the command starts: graced's directory at start */
 };
 

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "control.h"
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
@@ -166,6 +167,11 @@ supervisor_free(struct supervisor *sv)
 	intake_free_all(&sv->intakes);
 	resources_free(&sv->resources);
 	sv->workers = workers_free(sv->workers);
+	sv->control = control_close(sv->control, 1);
+	/* supervisor_run() failed before its loop (the control socket, the pidfile...): nothing
+	 * ran, so nothing can still reference the runtime. */
+	if (sv->rt && sv->started == 0)
+		sv->rt = task_runtime_free(sv->rt);
 	plan_free(sv->plan);
 	free(sv);
 	return NULL;
@@ -211,6 +217,7 @@ announce_step(struct supervisor *sv)
 	snprintf(status, sizeof(status), "stopping: %s", shutdown_step_name(&sv->shutdown));
 	notify_status(&sv->notify, status);
 	notify_extend(&sv->notify, remaining(sv));
+	control_step_changed(sv->control);
 }
 
 static void
@@ -665,6 +672,8 @@ close_step(struct supervisor *sv)
 	}
 	/* The report is rendered and written by supervisor_finish(), once the loop has ended. */
 	collect_facts(sv);
+	/* `gracectl shutdown --wait` learns the exit status; the socket goes last. */
+	sv->control = control_close(sv->control, policy_exit_status(&sv->facts));
 }
 
 /* The stop, cancel and join steps: one stopper per worker and one for the stragglers, until all
@@ -881,9 +890,8 @@ supervisor_run(struct supervisor *sv, struct run_facts *ret)
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");
-	if (c->control_socket)
-		log_warning("control_socket = %s: this version has no control socket, ignoring",
-		    c->control_socket);
+	if ((r = control_new(sv, sv->rt, c, &sv->control)) < 0)
+		return r;
 	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
 		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile);
 	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)

@@ -28,6 +28,7 @@
 #include "task.h"
 #include "worker.h"
 
+struct control;
 struct event_base;
 struct report;
 struct signals;
@@ -49,6 +50,7 @@ struct supervisor {
 	struct stragglers stragglers;
 	struct notify notify;        /* what systemd was told */
 	struct signals *signals;
+	struct control *control;     /* control.c: the control socket, NULL without one */
 
 	struct task_event wake;      /* the supervisor's own waits: a worker's state changed */
 	struct task_group *workers_group;  /* instance tasks; each instance has a subgroup */

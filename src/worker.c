@@ -15,7 +15,7 @@
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
-#include "output.h"
+#include "output-route.h"
 #include "parse.h"
 #include "plan.h"
 #include "policy.h"
@@ -26,6 +26,7 @@
 #include "task.h"
 #include "util.h"
 #include "worker-internal.h"
+#include "worker-params.h"
 
 /*
  * Layer: the worker objects. See worker.h for what this file holds of DESIGN.md.
@@ -485,18 +486,9 @@ watch_exit(struct instance *in)
 	return r;
 }
 
-/* Creates a pipe whose read end (non-blocking, ours) gets the child's output. */
-static int
-output_pipe(int ret[2])
-{
-	if (pipe2(ret, O_CLOEXEC) < 0)
-		return -errno;
-	return fd_nonblock(ret[0], true);
-}
-
 /* Waits for the exec outcome on the error pipe: 0 once the exec succeeded. */
 static int
-wait_exec(struct instance *in, int errfd, usec_t deadline)
+wait_exec(struct instance *in, const struct worker_params *wp, int errfd, usec_t deadline)
 {
 	enum spawn_stage stage = SPAWN_STAGE_NONE;
 	int r;
@@ -512,9 +504,9 @@ wait_exec(struct instance *in, int errfd, usec_t deadline)
 	if (r < 0 && stage != SPAWN_STAGE_NONE)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to start worker '%s' (%s '%s')", in->name, spawn_stage_to_string(stage),
-		    stage == SPAWN_STAGE_DIRECTORY ? in->worker->config->directory :
+		    stage == SPAWN_STAGE_DIRECTORY ? strempty(wp->directory) :
 		    stage == SPAWN_STAGE_USER      ? strempty(in->worker->config->user) :
-						       in->worker->config->argv[0]);
+						       wp->argv[0]);
 	else if (r < 0)
 		log_fields(LOG_ERR, r, INSTANCE_FIELDS(in, "exec-failed"),
 		    "Failed to learn whether worker '%s' started", in->name);
@@ -528,14 +520,13 @@ start_process(struct instance *in)
 	struct worker *w = in->worker;
 	struct worker_context *ctx = ctx_of(w);
 	const struct worker_config *c = w->config;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, stop[2] = { -1, -1 };
+	int stop[2] = { -1, -1 };
+	struct output_route route;
 	_cleanup_free_ char *fdnames = NULL;
 	_cleanup_free_ int *fds = NULL;
 	int errfd = -1, r;
+	_cleanup_(worker_params_done) struct worker_params wp = {};
 	struct spawn_params p = {
-		.argv = c->argv,
-		.environment = c->environment,
-		.directory = c->directory,
 		.user = c->user,
 		.group = c->group,
 		.umask = c->umask,
@@ -550,6 +541,12 @@ start_process(struct instance *in)
 	char pid[16];
 	pid_t child;
 
+	/* ${INSTANCE} expanded, GRACED_WORKER and GRACED_INSTANCE, environment_file read now. */
+	if ((r = worker_params_build(c, in->index, &wp)) < 0)
+		return r;
+	p.argv = wp.argv;
+	p.environment = wp.environment;
+	p.directory = wp.directory;
 	/* The sockets= intakes first, from fd 3 in sockets= order (LISTEN_FDS), then the stop pipe. */
 	if (!(fds = calloc(strv_length(c->sockets) + 1, sizeof(int))))
 		return -ENOMEM;
@@ -565,7 +562,7 @@ start_process(struct instance *in)
 		p.listen_fdnames = fdnames;
 	}
 	if (notify_worker_wanted(in)) {
-		size_t n = strv_length(c->environment);
+		size_t n = strv_length(wp.environment);
 
 		if ((r = notify_worker_open(in)) < 0)
 			return log_error_errno(r, "Failed to create the NOTIFY_SOCKET of worker '%s'",
@@ -574,16 +571,14 @@ start_process(struct instance *in)
 		if (!(env = calloc(n + 2, sizeof(char *))))
 			return -ENOMEM;
 		if (n > 0)
-			memcpy(env, c->environment, n * sizeof(char *));
+			memcpy(env, wp.environment, n * sizeof(char *));
 		env[n] = (char *) notify_worker_environment(in);
 		p.environment = env;
 	}
-	if (c->output == OUTPUT_PREFIX && ((r = output_pipe(out)) < 0 || (r = output_pipe(err)) < 0))
-		goto fail;
-	if (c->output == OUTPUT_JOURNAL)
-		output_journal_streams(in->name, &out[1], &err[1]);
-	p.stdout_fd = out[1];
-	p.stderr_fd = err[1];
+	if ((r = output_route_open(c, in->name, &route)) < 0)
+		return r;
+	p.stdout_fd = route.child_out;
+	p.stderr_fd = route.child_err;
 	if (c->shutdown.stop_fd) {
 		if (pipe2(stop, O_CLOEXEC) < 0) {
 			r = -errno;
@@ -609,8 +604,6 @@ start_process(struct instance *in)
 	in->running = true;
 	in->last_pid = child;
 	notify_worker_started(in);
-	safe_close(out[1]);
-	safe_close(err[1]);
 	safe_close(stop[0]);
 	safe_close(in->stop_fd);
 	in->stop_fd = stop[1];
@@ -618,20 +611,17 @@ start_process(struct instance *in)
 	/* Interest in the pid at once: an exit reaped before the task waits for it is kept. */
 	(void) task_runtime_watch_child(ctx->rt, child);
 	snprintf(pid, sizeof(pid), "%ld", (long) child);
-	if (out[0] >= 0)
-		(void) output_pump_start(in->group, in->name, TAKE_FD(out[0]), STDOUT_FILENO);
-	if (err[0] >= 0)
-		(void) output_pump_start(in->group, in->name, TAKE_FD(err[0]), STDERR_FILENO);
+	output_route_start(&route, in->group, in->name);
+	output_route_close(&route);
 
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", in->name }, { "event", "start" }, { "pid", pid }),
 	    "Started worker '%s' (pid %s): %s", in->name, pid, c->command ? c->command : c->argv[0]);
-	r = wait_exec(in, errfd, usec_add(now_usec(), c->start_timeout));
+	r = wait_exec(in, &wp, errfd, usec_add(now_usec(), c->start_timeout));
 	safe_close(errfd);
 	return r;
 
 fail:
-	safe_close(out[0]), safe_close(out[1]);
-	safe_close(err[0]), safe_close(err[1]);
+	output_route_close(&route);
 	safe_close(stop[0]), safe_close(stop[1]);
 	return r;
 }
@@ -769,7 +759,7 @@ wait_ready(struct instance *in)
 		for (;;) {
 			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
 
-			r = probe_tcp(in, c->ready.port, next);
+			r = probe_tcp(in, worker_params_ready_port(c, in->index), next);
 			if (r == 0 || r == -ECANCELED || r == -ECHILD)
 				return r;
 			if (now_usec() >= deadline)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envfile.h"
+#include "expand.h"
 #include "parse.h"
 #include "util.h"
 
@@ -168,6 +170,39 @@ fuzz_escape(const uint8_t *data, size_t size)
 	CHECK(escape_needed(out, 0) == (memchr(out, '\\', n) != NULL));
 }
 
+/* environment_file: every entry is NAME=VALUE with a valid name, each name once. */
+static void
+fuzz_envfile(const uint8_t *data, size_t size)
+{
+	struct envfile_error e = {};
+	char **l = NULL;
+
+	if (envfile_parse((const char *) data, size, &l, &e) < 0) {
+		CHECK(!l);
+		return;
+	}
+	for (char **a = l; *a; a++) {
+		const char *eq = strchr(*a, '=');
+
+		CHECK(eq && eq > *a);
+		for (char **b = a + 1; *b; b++)
+			CHECK(strncmp(*a, *b, (size_t) (eq - *a) + 1) != 0);
+	}
+	strv_free(l);
+}
+
+/* ${INSTANCE}: a template without it comes out with only "$$" turned into "$". */
+static void
+fuzz_instance(const char *s)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+
+	if (expand_instance(s, 7, &a) < 0)
+		return;
+	CHECK(strlen(a) <= strlen(s));
+	CHECK(expand_instance(s, 7, &b) == 0 && streq(a, b));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -189,5 +224,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_scalars(s);
 	fuzz_expand(s);
 	fuzz_escape(data, size);
+	fuzz_envfile(data, size);
+	fuzz_instance(s);
 	return 0;
 }

@@ -144,6 +144,11 @@ test_defaults(void **state)
 	assert_null(w->environment);
 	assert_false(w->has_umask);
 	assert_int_equal(w->output, OUTPUT_INHERIT);
+	assert_null(w->output_file);
+	assert_int_equal(w->stderr_mode, STDERR_AUTO);
+	assert_int_equal(worker_config_stderr(w), STDERR_SEPARATE);
+	assert_true(w->output_max_size == 10 * 1024 * 1024);
+	assert_int_equal(w->output_backups, 5);
 	assert_false(w->critical);
 	assert_int_equal(w->n_success_status, 0);
 	assert_int_equal(w->n_success_signal, 0);
@@ -249,6 +254,9 @@ static const char every_key[] =
     "environment = PORT=8080 MODE=prod\n"
     "umask = 027\n"
     "output = prefix\n"
+    "stderr = file:/tmp/graced-test-config.err\n"
+    "output_max_size = 64K\n"
+    "output_backups = 0\n"
     "critical = yes\n"
     "success_status = 3 75 SIGHUP USR2\n"
     "watchdog = 30s\n"
@@ -364,6 +372,11 @@ test_every_key(void **state)
 	assert_true(w->has_umask);
 	assert_int_equal(w->umask, 027);
 	assert_int_equal(w->output, OUTPUT_PREFIX);
+	assert_null(w->output_file);
+	assert_int_equal(w->stderr_mode, STDERR_FILE);
+	assert_string_equal(w->stderr_file, "/tmp/graced-test-config.err");
+	assert_true(w->output_max_size == 64 * 1024);
+	assert_int_equal(w->output_backups, 0);
 	assert_true(w->critical);
 	assert_int_equal(w->n_success_status, 2);
 	assert_int_equal(w->success_status[0], 3);
@@ -488,6 +501,40 @@ test_env_expansion(void **state)
 	    "t.ini:3: invalid ${...} in the value of stop_timeout: '${GRACED_TEST_UNSET'\n");
 	unsetenv("GRACED_TEST_PORT");
 	unsetenv("GRACED_TEST_CMD");
+}
+
+/* ${INSTANCE}: kept as a template (with "$$") only where it appears, in the keys that take it;
+ * the port of ready = tcp: is checked for every instance. */
+static void
+test_instance_templates(void **state)
+{
+	struct config *c;
+
+	(void) state;
+	assert_int_equal(setenv("GRACED_TEST_DOLLAR", "a$b", 1), 0);
+	c = load_ok(
+	    "[worker:a]\n"
+	    "command = /bin/srv --port 90${INSTANCE} --price $$5 ${GRACED_TEST_DOLLAR}\n"
+	    "instances = 100\n"
+	    "ready = tcp:90${INSTANCE}\n"
+	    "environment = PRICE=$$5\n"
+	    "directory = /srv/${INSTANCE}\n");
+	assert_string_equal(c->workers[0]->argv[2], "90${INSTANCE}");
+	assert_string_equal(c->workers[0]->argv[4], "$$5");
+	assert_string_equal(c->workers[0]->argv[5], "a$$b");
+	assert_string_equal(c->workers[0]->environment[0], "PRICE=$5");
+	assert_int_equal(c->workers[0]->instance_templates,
+	    INSTANCE_IN_COMMAND | INSTANCE_IN_DIRECTORY);
+	assert_string_equal(c->workers[0]->ready_template, "tcp:90${INSTANCE}");
+	config_free(c);
+	unsetenv("GRACED_TEST_DOLLAR");
+
+	expect_errors(MINIMAL "instances = 101\nready = tcp:90${INSTANCE}\n",
+	    "t.ini:4: ready = tcp:90${INSTANCE} gives 'tcp:90100' for instance 100 of [worker:a] "
+	    "(instances = 101): the port must be 1..65535\n");
+	expect_errors(MINIMAL "stop_timeout = ${INSTANCE}s\n",
+	    "t.ini:3: ${INSTANCE} does not expand in stop_timeout; it does only in command, "
+	    "environment, directory and ready of a [worker:NAME]\n");
 }
 
 static void
@@ -796,8 +843,8 @@ static const struct {
 	{ MINIMAL "after = b!\n",
 	  "t.ini:3: invalid name 'b!' in after (expected letters, digits, '_' and '-')\n" },
 	{ MINIMAL "[intake:i]\nlisten = http://x\n",
-	  "t.ini:4: invalid address 'http://x' for listen (expected tcp://HOST:PORT, unix:/PATH "
-	  "or systemd:NAME)\n" },
+	  "t.ini:4: invalid address 'http://x' for listen: unknown scheme 'http' (expected "
+	  "tcp://, unix: or systemd:)\n" },
 	{ MINIMAL "[intake:i]\nlisten = tcp://127.0.0.1:1\nbacklog = 0\n",
 	  "t.ini:5: invalid number '0' for backlog (expected 1..65535)\n" },
 	{ "[supervisor]\nlog_level = loud\n" MINIMAL,
@@ -1099,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_many_unknown_workers),
 		cmocka_unit_test(test_shutdown_inheritance),
 		cmocka_unit_test(test_env_expansion),
+		cmocka_unit_test(test_instance_templates),
 		cmocka_unit_test(test_quoting_and_comments),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_long_line),

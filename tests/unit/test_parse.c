@@ -334,6 +334,41 @@ test_boolean(void **state)
 }
 
 static void
+test_size(void **state)
+{
+	uint64_t v = 7;
+
+	(void) state;
+	assert_int_equal(parse_size("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(parse_size("65536", &v), 0);
+	assert_true(v == 65536);
+	assert_int_equal(parse_size("512K", &v), 0);
+	assert_true(v == 512 * 1024);
+	assert_int_equal(parse_size("10M", &v), 0);
+	assert_true(v == 10 * 1024 * 1024);
+	assert_int_equal(parse_size("10mb", &v), 0);
+	assert_true(v == 10 * 1024 * 1024);
+	assert_int_equal(parse_size("1G", &v), 0);
+	assert_true(v == UINT64_C(1) << 30);
+	assert_int_equal(parse_size("1048576G", &v), 0);
+	assert_true(v == SIZE_LIMIT);
+
+	v = 7;
+	assert_int_equal(parse_size("", &v), -EINVAL);
+	assert_int_equal(parse_size("M", &v), -EINVAL);
+	assert_int_equal(parse_size("-1", &v), -EINVAL);
+	assert_int_equal(parse_size("1.5M", &v), -EINVAL);
+	assert_int_equal(parse_size("10 M", &v), -EINVAL);
+	assert_int_equal(parse_size("10T", &v), -EINVAL);
+	assert_int_equal(parse_size("10MiB", &v), -EINVAL);
+	assert_int_equal(parse_size("10B", &v), -EINVAL);
+	assert_int_equal(parse_size("1048577G", &v), -ERANGE);
+	assert_int_equal(parse_size("99999999999999999999999", &v), -ERANGE);
+	assert_true(v == 7);
+}
+
+static void
 test_unsigned(void **state)
 {
 	unsigned u = 7;
@@ -1088,7 +1123,8 @@ test_enum_tables(void **state)
 	CHECK_TABLE(ready_kind, _READY_KIND_MAX, "none", "notify", "tcp", "delay");
 	CHECK_TABLE(restart_policy, _RESTART_POLICY_MAX, "no", "on-failure", "always");
 	CHECK_TABLE(kill_mode, _KILL_MODE_MAX, "group", "main");
-	CHECK_TABLE(output_mode, _OUTPUT_MODE_MAX, "inherit", "prefix", "journal");
+	CHECK_TABLE(output_mode, _OUTPUT_MODE_MAX, "inherit", "prefix", "journal", "file");
+	CHECK_TABLE(stderr_mode, _STDERR_MODE_MAX, "auto", "stdout", "separate", "file");
 	CHECK_TABLE(resource_type, _RESOURCE_TYPE_MAX, "file", "exec");
 	CHECK_TABLE(listen_kind, _LISTEN_KIND_MAX, "tcp", "unix", "systemd");
 
@@ -1114,6 +1150,7 @@ main(void)
 		cmocka_unit_test(test_signal_to_string),
 		cmocka_unit_test(test_boolean),
 		cmocka_unit_test(test_unsigned),
+		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_listen_tcp),
 		cmocka_unit_test(test_listen_unix),

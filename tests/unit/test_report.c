@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "report.h"
 #include "util.h"
@@ -78,32 +79,79 @@ sample(void)
 	return r;
 }
 
+/* The report as it is written, parsed back by jansson: it must parse, whole. */
+static json_t *
+parsed(const char *text)
+{
+	json_error_t error;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &error);
+
+	if (!j)
+		fail_msg("the report does not parse: %s (line %d)\n%s", error.text, error.line, text);
+	return j;
+}
+
+/* On one line, in the order written: the content and field order of the report. */
+static char *
+one_line(const char *text)
+{
+	json_t *j = parsed(text);
+	char *s = json_dumps(j, JSON_PRESERVE_ORDER);
+
+	json_decref(j);
+	assert_non_null(s);
+	return s;
+}
+
 static void
 test_json_shape(void **state)
 {
 	struct report *r = sample();
-	char *json = to_json(r);
+	char *json = to_json(r), *line = one_line(json);
 
-	assert_string_equal(json,
-	    "{\"supervisor\": \"shop\", \"exit_code\": 1, \"trigger\": \"SIGTERM\",\n"
-	    " \"steps\": [\n"
-	    "  {\"name\": \"intake\", \"start_ms\": 0, \"end_ms\": 2},\n"
-	    "  {\"name\": \"stop\", \"start_ms\": 2, \"end_ms\": 1002},\n"
-	    "  {\"name\": \"close\", \"start_ms\": 1002, \"end_ms\": 1010}],\n"
-	    " \"workers\": [\n"
-	    "  {\"name\": \"web\", \"instance\": 0, \"pid\": 4242, \"outcome\": \"exited\", "
-	    "\"step\": \"stop\", \"exit_code\": 0, \"term_signal\": null, \"exit_ms\": 500},\n"
-	    "  {\"name\": \"web\", \"instance\": 1, \"pid\": 4243, \"outcome\": \"killed\", "
-	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001},\n"
-	    "  {\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
-	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}],\n"
-	    " \"stragglers\": [\n"
-	    "  {\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}],\n"
-	    " \"intakes\": [\n"
-	    "  {\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"},\n"
-	    "  {\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}],\n"
-	    " \"tasks_pending_at_exit\": 0,\n"
-	    " \"output_dropped_bytes\": 4096}\n");
+	/* One JSON document and a newline, indented: a person reads it with cat. */
+	assert_true(strlen(json) > 2 && json[strlen(json) - 1] == '\n' && json[strlen(json) - 2] == '}');
+	assert_non_null(strstr(json, "\n  \"steps\": [\n"));
+	assert_string_equal(line,
+	    "{\"supervisor\": \"shop\", \"exit_code\": 1, \"trigger\": \"SIGTERM\", "
+	    "\"steps\": ["
+	    "{\"name\": \"intake\", \"start_ms\": 0, \"end_ms\": 2}, "
+	    "{\"name\": \"stop\", \"start_ms\": 2, \"end_ms\": 1002}, "
+	    "{\"name\": \"close\", \"start_ms\": 1002, \"end_ms\": 1010}], "
+	    "\"workers\": ["
+	    "{\"name\": \"web\", \"instance\": 0, \"pid\": 4242, \"outcome\": \"exited\", "
+	    "\"step\": \"stop\", \"exit_code\": 0, \"term_signal\": null, \"exit_ms\": 500}, "
+	    "{\"name\": \"web\", \"instance\": 1, \"pid\": 4243, \"outcome\": \"killed\", "
+	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001}, "
+	    "{\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
+	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}], "
+	    "\"stragglers\": ["
+	    "{\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}], "
+	    "\"intakes\": ["
+	    "{\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"}, "
+	    "{\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}], "
+	    "\"tasks_pending_at_exit\": 0, "
+	    "\"output_dropped_bytes\": 4096}");
+	free(line);
+	free(json);
+	report_free(r);
+}
+
+/* The supervisor name as a JSON reader sees it, and the bytes written are ASCII only. */
+static void
+assert_supervisor(const char *name, const char *expected, const char *raw)
+{
+	struct report *r = report_new(name);
+	char *json = to_json(r);
+	json_t *j = parsed(json);
+
+	assert_string_equal(json_string_value(json_object_get(j, "supervisor")), expected);
+	assert_string_equal(json_string_value(json_object_get(j, "trigger")), "");
+	for (const unsigned char *p = (const unsigned char *) json; *p; p++)
+		assert_true(*p == '\n' || (*p >= 0x20 && *p <= 0x7f));
+	if (raw)
+		assert_non_null(strstr(json, raw));
+	json_decref(j);
 	free(json);
 	report_free(r);
 }
@@ -111,21 +159,18 @@ test_json_shape(void **state)
 static void
 test_string_escaping(void **state)
 {
-	struct report *r = report_new("a\"b\\c\n\x01 \xc3\xa9 \xff");
-	char *json = to_json(r);
-
 	/* Quotes, backslashes and control bytes escaped, UTF-8 kept, invalid bytes replaced. */
-	assert_non_null(strstr(json, "\"supervisor\": \"a\\\"b\\\\c\\n\\u0001 \xc3\xa9 \\ufffd\""));
-	assert_non_null(strstr(json, "\"trigger\": \"\""));
-	free(json);
-	report_free(r);
-
-	/* DEL and the C1 controls (here CSI, U+009B) too: someone will cat the report. */
-	r = report_new("x\x7f\xc2\x9b" "1m\xc2\xa0y");
-	json = to_json(r);
-	assert_non_null(strstr(json, "\"supervisor\": \"x\\u007f\\u009b1m\xc2\xa0y\""));
-	free(json);
-	report_free(r);
+	assert_supervisor("a\"b\\c\n\x01 \xc3\xa9 \xff", "a\"b\\c\n\x01 \xc3\xa9 \xef\xbf\xbd",
+	    "\"supervisor\": \"a\\\"b\\\\c\\n\\u0001 \\u00E9 \\uFFFD\"");
+	/* The C1 controls (here CSI, U+009B) as escapes too: someone will cat the report. */
+	assert_supervisor("x\x7f\xc2\x9b" "1m\xc2\xa0y", "x\x7f\xc2\x9b" "1m\xc2\xa0y",
+	    "\\u009B1m\\u00A0y");
+	/* Overlong forms, surrogates, beyond U+10FFFF, a sequence cut short: one U+FFFD a byte. */
+	assert_supervisor("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82",
+	    "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd", NULL);
+	/* Four-byte UTF-8 kept (as a surrogate pair in the file). */
+	assert_supervisor("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", "\\uD83D\\uDE00");
 }
 
 static void
@@ -144,7 +189,7 @@ test_atomic_file(void **state)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	assert_non_null(strstr(buf, "\"tasks_pending_at_exit\": 0,"));
+	assert_non_null(strstr(buf, "\"tasks_pending_at_exit\": 0,\n"));
 	/* No temporary file is left behind. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
 	assert_int_equal(access(tmp, F_OK), -1);
@@ -215,7 +260,7 @@ assert_report_intact(const char *path)
 	assert_int_equal(st.st_uid, geteuid());
 	assert_int_equal(st.st_mode & 07777, 0644 & ~st_umask());
 	assert_non_null(text = read_text(path));
-	assert_non_null(strstr(text, "\"output_dropped_bytes\": 4096}"));
+	assert_non_null(strstr(text, "\"output_dropped_bytes\": 4096\n}\n"));
 }
 
 /* Another user who can write the directory pre-creates the old temp name, writable by all: it

@@ -417,6 +417,7 @@ test_add_remove_at_run_time(void **state)
 
 	assert_int_equal(task_group_free(sv->workers_group), 0);
 	event_free(chld);
+	sv->rt = NULL; /* the fixture's, freed by the teardown */
 	supervisor_free(sv);
 }
 
