@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: process plumbing. A command run to its end under a deadline (exec intakes, close
+ * commands).
+ *
  * Runs a short command (a close command of a [resource:*], an exec [intake:*]) from a task, to its
  * end or to a deadline: at the deadline, or when the task is cancelled, its whole process group
  * gets SIGKILL and is reaped within COMMAND_KILL_TIMEOUT. The loop never blocks meanwhile.

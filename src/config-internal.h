@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration.
+ *
  * Shared between the three parts of the configuration module: config.c (API, key tables, the
  * handler), config-reader.c (files, includes and the line reader fed to inih) and
  * config-validate.c (required keys and cross references). Not for use outside config*.c.

@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration. The [supervisor], [shutdown], [intake:*], [worker:*] and
+ * [resource:*] keys of DESIGN.md "Configuration", validated before anything starts.
+ *
  * The configuration: read from an INI file (or built by single.c from the command line), fully
  * validated, then immutable. A reload parses into a new struct config and swaps it only on success.
  */

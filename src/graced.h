@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the base, below everything.
+ *
  * Shared vocabulary of graced: time, the enums that name configuration values, and forward
  * declarations of the core structs. Includes none of our own headers.
  */

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: process plumbing (the readiness endpoint's HTTP/1.x).
+ *
  * The little HTTP/1.x graced speaks on its readiness endpoint, over a non-blocking socket inside
  * a task: one request per connection (request line and header lines up to the blank line, no
  * body read), one reply with Connection: close. Every call takes the connection's absolute

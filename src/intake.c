@@ -19,25 +19,45 @@
 #include "parse.h"
 #include "report.h"
 #include "sd-compat.h"
+#include "shutdown.h"
 #include "spawn.h"
-#include "supervisor.h"
 #include "task.h"
 #include "util.h"
+#include "worker.h"
 
 #define INTAKE_FIELDS(i, ev) LOG_FIELDS({ "intake", (i)->config->name }, { "event", (ev) })
-
-static struct report_intake *
-record_of(struct intake *i)
-{
-	return &i->sv->report->intakes[i->record];
-}
 
 static void
 record(struct intake *i, const char *action, const char *result)
 {
-	if (report_intake_set(record_of(i), action, result) < 0)
+	char *a = strdup(action), *res = strdup(result);
+
+	if (!a || !res) {
+		free(a);
+		free(res);
 		log_warning_errno(ENOMEM, "Failed to record what intake '%s' did, continuing",
 		    i->config->name);
+		return;
+	}
+	free(i->action);
+	free(i->result);
+	i->action = a;
+	i->result = res;
+}
+
+int
+intake_report(const struct intakes *is, struct report *r)
+{
+	for (size_t k = 0; k < is->n; k++) {
+		const struct intake *i = is->items[k];
+		struct report_intake *ri;
+
+		if (!(ri = report_add_intake(r, i->config->name, intake_type_to_string(i->config->type))))
+			return -ENOMEM;
+		if (i->action && report_intake_set(ri, i->action, i->result) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* A unix: socket file may be left over from an earlier run; anything else at the path is kept. */
@@ -212,6 +232,25 @@ open_one(struct intake *i, struct activated *act)
 	return 0;
 }
 
+static void intake_free(struct intake *i);
+
+/* A new intake at the end of the set (not opened yet), or NULL on OOM. */
+static struct intake *
+push(struct intakes *is, const struct intake_config *c)
+{
+	struct intake **m = realloc(is->items, (is->n + 1) * sizeof(*m));
+	struct intake *i;
+
+	if (!m)
+		return NULL;
+	is->items = m;
+	if (!(i = calloc(1, sizeof(*i))))
+		return NULL;
+	*i = (struct intake) { .set = is, .config = c, .fd = -1 };
+	is->items[is->n++] = i;
+	return i;
+}
+
 static const char *
 open_error(int r)
 {
@@ -228,24 +267,15 @@ open_error(int r)
 }
 
 int
-intake_open_all(struct supervisor *sv)
+intake_open_all(struct intakes *is, const struct config *c)
 {
-	const struct config *c = sv->config;
 	struct activated act = {};
 	bool systemd = false;
 	int r = 0;
 
-	if (!(sv->intakes = calloc(MAX(c->n_intakes, 1), sizeof(struct intake))))
-		return -ENOMEM;
 	for (size_t k = 0; k < c->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
-
-		*i = (struct intake) { .sv = sv, .config = c->intakes[k], .fd = -1 };
-		i->record = sv->report->n_intakes;
-		if (!report_add_intake(sv->report, c->intakes[k]->name,
-			intake_type_to_string(c->intakes[k]->type)))
+		if (!push(is, c->intakes[k]))
 			return -ENOMEM;
-		sv->n_intakes++;
 		systemd = systemd || (c->intakes[k]->has_listen &&
 		    c->intakes[k]->listen.kind == LISTEN_SYSTEMD &&
 		    (c->intakes[k]->type == INTAKE_SOCKET || c->intakes[k]->type == INTAKE_READINESS));
@@ -253,8 +283,8 @@ intake_open_all(struct supervisor *sv)
 	if (systemd && (r = activated_take(&act)) < 0)
 		return log_error_errno(r, "Failed to take the sockets passed by systemd");
 
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 		char a[LISTEN_ADDRESS_MAX];
 		const char *why;
 		int q;
@@ -281,31 +311,44 @@ intake_open_all(struct supervisor *sv)
 	if (systemd)
 		activated_done(&act);
 	if (r < 0)
-		intake_free_all(sv);
+		intake_free_all(is);
+	return r;
+}
+
+static int
+serve_one(struct intake *i, unsigned max)
+{
+	char label[128];
+	int r;
+
+	snprintf(label, sizeof(label), "Intake '%s'", i->config->name);
+	r = listener_new(i->set->rt, TAKE_FD(i->fd), label, max, i->config->request_timeout,
+	    readiness_serve, i, &i->listener);
+	if (r < 0)
+		log_fields(LOG_ERR, r, INTAKE_FIELDS(i, "open-failed"),
+		    "Intake '%s': failed to serve the readiness endpoint", i->config->name);
 	return r;
 }
 
 int
-intake_serve_all(struct supervisor *sv)
+intake_serve_all(struct intakes *is)
 {
-	unsigned long long wanted = 0, instances = 0;
+	unsigned long long wanted = 0, instances = workers_instances(is->workers);
 	unsigned budget;
 	int r = 0;
 
-	for (size_t k = 0; k < sv->n_intakes; k++)
-		if (sv->intakes[k].config->type == INTAKE_READINESS && sv->intakes[k].fd >= 0)
-			wanted += sv->intakes[k].config->max_connections;
+	is->serving = true;
+	for (size_t k = 0; k < is->n; k++)
+		if (is->items[k]->config->type == INTAKE_READINESS && is->items[k]->fd >= 0)
+			wanted += is->items[k]->config->max_connections;
 	if (wanted == 0)
 		return 0;
-	for (size_t k = 0; k < sv->n_workers; k++)
-		instances += sv->workers[k].n_instances;
 	budget = listener_fd_budget(
 	    (unsigned) MIN(INTAKE_FD_RESERVE + INTAKE_FD_PER_INSTANCE * instances, 1ULL << 30));
 
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 		unsigned max = i->config->max_connections;
-		char label[128];
 		int q;
 
 		if (i->config->type != INTAKE_READINESS || i->fd < 0)
@@ -319,28 +362,76 @@ intake_serve_all(struct supervisor *sv)
 			    "(RLIMIT_NOFILE) keeps enough free to start the workers",
 			    i->config->name, i->config->max_connections, max);
 		}
-		snprintf(label, sizeof(label), "Intake '%s'", i->config->name);
-		q = listener_new(sv->rt, TAKE_FD(i->fd), label, max, i->config->request_timeout,
-		    readiness_serve, i, &i->listener);
-		if (q < 0) {
-			log_fields(LOG_ERR, q, INTAKE_FIELDS(i, "open-failed"),
-			    "Intake '%s': failed to serve the readiness endpoint", i->config->name);
+		if ((q = serve_one(i, max)) < 0)
 			r = r < 0 ? r : q;
-		}
 	}
 	return r;
 }
 
-int
-intake_socket_fd(struct supervisor *sv, const char *name)
+struct intake *
+intake_find(const struct intakes *is, const char *name)
 {
-	for (size_t k = 0; k < sv->n_intakes; k++)
-		if (streq(sv->intakes[k].config->name, name))
-			return sv->intakes[k].fd >= 0 ? sv->intakes[k].fd : -EBADF;
+	for (size_t k = 0; k < is->n; k++)
+		if (streq(is->items[k]->config->name, name))
+			return is->items[k];
+	return NULL;
+}
+
+int
+intake_add(struct intakes *is, const struct intake_config *c)
+{
+	char a[LISTEN_ADDRESS_MAX];
+	struct intake *i;
+	int r;
+
+	if (intake_find(is, c->name))
+		return -EEXIST;
+	/* What systemd passed was taken (or closed) at start. */
+	if (c->has_listen && c->listen.kind == LISTEN_SYSTEMD)
+		return -EOPNOTSUPP;
+	if (!(i = push(is, c)))
+		return -ENOMEM;
+	if (c->type == INTAKE_SOCKET || c->type == INTAKE_READINESS) {
+		listen_address_to_string(a, sizeof(a), &c->listen);
+		if ((r = open_one(i, NULL)) < 0 ||
+		    (c->type == INTAKE_READINESS && is->serving &&
+			(r = serve_one(i, c->max_connections)) < 0)) {
+			(void) intake_remove(is, c->name);
+			return r;
+		}
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "listen"), "Intake '%s' listens on %s%s",
+		    c->name, a, c->type == INTAKE_READINESS ? " (readiness endpoint)" : "");
+	}
+	return 0;
+}
+
+int
+intake_remove(struct intakes *is, const char *name)
+{
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
+
+		if (!streq(i->config->name, name))
+			continue;
+		memmove(&is->items[k], &is->items[k + 1], (is->n - k - 1) * sizeof(*is->items));
+		is->n--;
+		intake_free(i);
+		return 0;
+	}
 	return -ENOENT;
 }
 
-/* One exec intake (arg: its struct intake, owned by the supervisor, which outlives the task). */
+int
+intake_socket_fd(const struct intakes *is, const char *name)
+{
+	struct intake *i = intake_find(is, name);
+
+	if (!i)
+		return -ENOENT;
+	return i->fd >= 0 ? i->fd : -EBADF;
+}
+
+/* One exec intake (its struct intake is owned by the set, which outlives the task). */
 struct exec_job {
 	struct intake *intake;
 	usec_t deadline;
@@ -355,7 +446,7 @@ exec_task(void *arg)
 	char what[96], pid[16];
 	int r;
 
-	r = command_run(i->sv->rt, &i->sv->reaper, i->config->argv, job->deadline, &res);
+	r = command_run(i->set->rt, i->set->reaper, i->config->argv, job->deadline, &res);
 	snprintf(pid, sizeof(pid), "%ld", (long) res.pid);
 	if (r < 0) {
 		char failed[160];
@@ -385,16 +476,16 @@ exec_task(void *arg)
 }
 
 static void
-signal_workers(struct supervisor *sv, const char *name, int sig)
+signal_worker(struct intakes *is, const char *name, int sig)
 {
-	struct worker *w = supervisor_find_worker(sv, name);
+	struct worker *w = worker_find(is->workers, name);
 
-	for (unsigned j = 0; w && j < w->n_instances; j++)
-		(void) worker_signal(&w->instances[j], sig, false, PHASE_INTAKE);
+	if (w)
+		worker_signal(w, sig, false, PHASE_INTAKE);
 }
 
 void
-intake_announce_all(struct supervisor *sv, usec_t deadline)
+intake_announce_all(struct intakes *is, usec_t deadline)
 {
 	struct task_group *g = NULL;
 	struct exec_job *jobs = NULL;
@@ -402,9 +493,10 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	const char *why = "intake step over";
 	int r;
 
-	/* Readiness endpoints answer 503 from the trigger on (service_ready() sees sv->stopping). */
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	/* Readiness endpoints answer 503 from the trigger on (the readiness rule sees the
+	 * shutdown). */
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_READINESS)
 			continue;
@@ -414,13 +506,13 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	}
 
 	/* Exec hooks, all at once. */
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_EXEC)
 			continue;
-		if (!jobs && (!(jobs = calloc(sv->n_intakes, sizeof(*jobs))) ||
-				 (r = task_group_new(sv->rt, NULL, "intake", &g)) < 0)) {
+		if (!jobs && (!(jobs = calloc(is->n, sizeof(*jobs))) ||
+				 (r = task_group_new(is->rt, NULL, "intake", &g)) < 0)) {
 			log_error_errno(ENOMEM, "Failed to run the exec intakes, continuing shutdown");
 			break;
 		}
@@ -432,34 +524,38 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 	}
 
 	/* Intake signals: each worker's intake_signal, then [intake:*] type = signal. */
-	for (size_t k = 0; k < sv->n_workers; k++)
-		if (sv->workers[k].config->shutdown.intake_signal != SIGNAL_NONE)
-			signal_workers(sv, sv->workers[k].config->name,
-			    sv->workers[k].config->shutdown.intake_signal);
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = 0; k < workers_count(is->workers); k++) {
+		struct worker *w = workers_at(is->workers, k);
+		int sig = worker_config(w)->shutdown.intake_signal;
+
+		if (sig != SIGNAL_NONE)
+			worker_signal(w, sig, false, PHASE_INTAKE);
+	}
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 
 		if (i->config->type != INTAKE_SIGNAL)
 			continue;
 		/* Without workers=, the signal goes to every worker. */
 		if (i->config->workers)
 			for (char **w = i->config->workers; *w; w++)
-				signal_workers(sv, *w, i->config->signal);
+				signal_worker(is, *w, i->config->signal);
 		else
-			for (size_t w = 0; w < sv->n_workers; w++)
-				signal_workers(sv, sv->workers[w].config->name, i->config->signal);
+			for (size_t w = 0; w < workers_count(is->workers); w++)
+				worker_signal(workers_at(is->workers, w), i->config->signal, false,
+				    PHASE_INTAKE);
 		record(i, signal_to_string(i->config->signal), "ok");
 	}
 
 	/* Wait for the hooks, up to intake_timeout (each kills its own command at the deadline);
 	 * a second signal cancels the step scope, which skips the wait and cuts them short. */
-	if (g && supervisor_step_scope_enter(sv, &scope) == 0) {
+	if (g && shutdown_scope_enter(is->shutdown, &scope) == 0) {
 		struct task_clause c[] = { { .kind = TASK_CLAUSE_GROUP, .group = g } };
 
 		if (task_wait_any(c, ELEMENTSOF(c), usec_add(deadline, COMMAND_KILL_TIMEOUT)) ==
 		    -ECANCELED)
 			why = "escalation";
-		(void) supervisor_step_scope_leave(sv, &scope);
+		(void) shutdown_scope_leave(is->shutdown, &scope);
 	}
 	if (g) {
 		/* Whatever still runs (a hook past its kill, one a second signal cut short). */
@@ -475,10 +571,10 @@ intake_announce_all(struct supervisor *sv, usec_t deadline)
 }
 
 void
-intake_shutdown_all(struct supervisor *sv)
+intake_shutdown_all(struct intakes *is)
 {
-	for (size_t k = 0; k < sv->n_intakes; k++) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = 0; k < is->n; k++) {
+		struct intake *i = is->items[k];
 		char a[LISTEN_ADDRESS_MAX], failed[128];
 
 		if (i->config->type != INTAKE_SOCKET)
@@ -529,12 +625,21 @@ close_one(struct intake *i)
 	remove_socket_file(i);
 }
 
+static void
+intake_free(struct intake *i)
+{
+	close_one(i);
+	free(i->action);
+	free(i->result);
+	free(i);
+}
+
 void
-intake_close_all(struct supervisor *sv)
+intake_close_all(struct intakes *is)
 {
 	/* Reverse order of opening. */
-	for (size_t k = sv->n_intakes; k-- > 0;) {
-		struct intake *i = &sv->intakes[k];
+	for (size_t k = is->n; k-- > 0;) {
+		struct intake *i = is->items[k];
 
 		if (i->fd < 0 && !i->listener)
 			continue;
@@ -545,11 +650,11 @@ intake_close_all(struct supervisor *sv)
 }
 
 void
-intake_free_all(struct supervisor *sv)
+intake_free_all(struct intakes *is)
 {
-	for (size_t k = 0; k < sv->n_intakes; k++)
-		close_one(&sv->intakes[k]);
-	free(sv->intakes);
-	sv->intakes = NULL;
-	sv->n_intakes = 0;
+	for (size_t k = 0; k < is->n; k++)
+		intake_free(is->items[k]);
+	free(is->items);
+	is->items = NULL;
+	is->n = 0;
 }

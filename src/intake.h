@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the intake objects (beside the worker objects, below the supervisor).
+ *
  * The [intake:*] objects: how the service stops taking new work (DESIGN.md "The ordered shutdown",
  * step 1). Before any worker starts, graced opens what it owns: the listening sockets of
  * type = socket (bound here, or taken from systemd socket activation with listen = systemd:NAME)
@@ -24,13 +26,17 @@
 #define INTAKE_FD_RESERVE 64U
 #define INTAKE_FD_PER_INSTANCE 8U
 
+struct command_reaper;
 struct listener;
 struct listener_conn;
-struct supervisor;
+struct report;
+struct shutdown;
 struct task_group;
+struct task_runtime;
+struct workers;
 
 struct intake {
-	struct supervisor *sv;
+	struct intakes *set;
 	const struct intake_config *config;
 	int fd;                /* the listening socket (socket; readiness until its listener owns it) */
 	bool created_path;     /* unix: graced bound the file: remove it at close */
@@ -38,7 +44,20 @@ struct intake {
 	ino_t ino;
 	bool shut;             /* shutdown() was called: accept fails everywhere from now on */
 	struct listener *listener; /* readiness: the endpoint, once serving; owns the socket */
-	size_t record;         /* its entry in the report */
+	char *action;          /* what the intake step did: "shutdown", "503", "run", "SIGTSTP" */
+	char *result;          /* and how it went: "ok", "exit 0", "failed: ..." */
+};
+
+/* Every [intake:*], in config order, and what they need from around them (set by the
+ * supervisor, which outlives them). */
+struct intakes {
+	struct intake **items;        /* each its own allocation: a listener keeps its pointer */
+	size_t n;
+	bool serving;                 /* intake_serve_all() ran: an intake added now serves at once */
+	struct shutdown *shutdown;
+	struct workers *workers;      /* intake signals go to them; /status and /ready ask them */
+	struct task_runtime *rt;      /* set before intake_serve_all() */
+	const struct command_reaper *reaper;
 };
 
 /*
@@ -50,33 +69,44 @@ struct intake {
 int intake_open_socket(const struct intake_config *c, int *ret_fd, bool *ret_created);
 
 /*
- * Opens every socket and readiness intake of sv's config into sv->intakes, logging what fails
- * (naming the intake and its address). Called before anything starts: a failure closes what was
- * opened.
+ * Opens every socket and readiness intake of c into is->items, logging what fails (naming the
+ * intake and its address). Called before anything starts: a failure closes what was opened.
  */
-int intake_open_all(struct supervisor *sv);
+int intake_open_all(struct intakes *is, const struct config *c);
 /*
  * Starts serving the readiness endpoints (the task runtime runs by now). Their connection limits
  * together are lowered, with a warning, where the descriptor limit could not hold them and keep
  * a reserve for the workers (INTAKE_FD_RESERVE plus INTAKE_FD_PER_INSTANCE per worker instance).
  */
-int intake_serve_all(struct supervisor *sv);
+int intake_serve_all(struct intakes *is);
+/* The intake called name, or NULL. */
+struct intake *intake_find(const struct intakes *is, const char *name);
+/*
+ * Adds an intake while graced runs: its socket is opened (and a readiness endpoint served) at
+ * once. c must outlive it. -EEXIST for a name taken, -EOPNOTSUPP for listen = systemd: (socket
+ * activation hands its sockets over at start only), or the error of opening it (logged).
+ */
+int intake_add(struct intakes *is, const struct intake_config *c);
+/* Closes an intake and forgets it (its socket file is removed): -ENOENT. */
+int intake_remove(struct intakes *is, const char *name);
 /* The listening socket of the intake called name, or -ENOENT. */
-int intake_socket_fd(struct supervisor *sv, const char *name);
+int intake_socket_fd(const struct intakes *is, const char *name);
 /*
  * Announces the shutdown: readiness endpoints answer 503 from now on, exec intakes run
  * concurrently, intake signals go to their workers. Returns once every exec intake ended or was
  * killed at deadline (or at once when a second signal asks to skip the wait).
  */
-void intake_announce_all(struct supervisor *sv, usec_t deadline);
+void intake_announce_all(struct intakes *is, usec_t deadline);
 /* Closes the door: shutdown(SHUT_RDWR) of every listening socket graced owns. */
-void intake_shutdown_all(struct supervisor *sv);
+void intake_shutdown_all(struct intakes *is);
 /* The close step: closes the sockets and endpoints, and removes the socket files graced created. */
-void intake_close_all(struct supervisor *sv);
+void intake_close_all(struct intakes *is);
 /* Frees what is left (any step may have been skipped). */
-void intake_free_all(struct supervisor *sv);
+void intake_free_all(struct intakes *is);
+/* Adds what each intake did to the report (at the end). -ENOMEM. */
+int intake_report(const struct intakes *is, struct report *r);
 
 /* Serves one client of a readiness endpoint (readiness.c; userdata: its struct intake). */
 int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);
 /* The body of GET /status: one JSON object and a newline. -ENOMEM, -EIO. */
-int readiness_status_write(const struct supervisor *sv, FILE *f);
+int readiness_status_write(const struct intakes *is, FILE *f);

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the base (graced's own log, to the journal).
+ *
  * journald's native protocol, sent without blocking, for graced's own log lines with
  * log_target = journal. sd_journal_sendv() blocks while journald does not read; a stuck journald
  * must cost log lines, never a deadline (DESIGN.md, "Reliability rules").

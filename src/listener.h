@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: process plumbing (bounded accept: DESIGN.md "Reliability rules", connection limit,
+ * request deadline, EMFILE back-off).
+ *
  * A bounded listener: accepts clients on a listening socket graced owns and serves each in a
  * task of its own (DESIGN.md, "Reliability rules": every endpoint that accepts clients has a
  * connection limit, a request deadline and an accept back-off on EMFILE). Used by the readiness

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the base (graced's own log).
+ *
  * Warnings about something a stranger can repeat at will (a worker's bad notifications,
  * libevent's messages about a failing descriptor) must not flood the log: LOG_RATELIMIT_BURST
  * per LOG_RATELIMIT_INTERVAL, then one line saying the rest are not logged, and at the next

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the base (graced's own log: DESIGN.md "Observability", logs).
+ *
  * Logging: one logfmt line per event on stderr ("level=info worker=web.0 event=stop msg=..."), or
  * the same fields as journal fields (GRACED_WORKER=, GRACED_EVENT=...). Log calls keep errno.
  */

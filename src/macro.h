@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Cleanup helpers and small macros used everywhere. */
+/*
+ * Layer: the base, below everything.
+ *
+ * Cleanup helpers and small macros used everywhere.
+ */
 
 #include <errno.h>
 #include <stdlib.h>

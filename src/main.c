@@ -18,6 +18,7 @@
 #include "outbuf.h"
 #include "parse.h"
 #include "plan.h"
+#include "policy.h"
 #include "single.h"
 #include "supervisor.h"
 #include "timeline.h"
@@ -496,6 +497,7 @@ static int
 run_loop(const struct config *c, struct event_base *base)
 {
 	struct supervisor *sv = NULL;
+	struct run_facts facts = {};
 	int r, status;
 
 	if ((r = supervisor_new(base, c, arg_command != NULL, &sv)) < 0) {
@@ -506,8 +508,10 @@ run_loop(const struct config *c, struct event_base *base)
 	}
 	if (arg_command)
 		sv->forwarding = &arg_single.forwarding;
-	status = supervisor_run(sv);
+	r = supervisor_run(sv, &facts);
 	supervisor_free(sv);
+	/* Nothing ran: a run-time failure of graced's own. Else what the run came to. */
+	status = r < 0 ? EXIT_FORCED : policy_exit_status(&facts);
 	/* -e CODE: tini's "this exit status is a success". */
 	if (arg_command && single_exit_is_zero(&arg_single.forwarding, status))
 		return EXIT_CLEAN;

@@ -17,11 +17,16 @@
 #include "log.h"
 #include "notify.h"
 #include "parse.h"
-#include "supervisor.h"
+#include "policy.h"
+#include "shutdown.h"
 #include "task.h"
 #include "util.h"
+#include "worker-internal.h"
 
 /*
+ * Layer: the worker objects (an instance's NOTIFY_SOCKET is part of the instance: worker-
+ * internal.h).
+ *
  * graced as a service manager for its own workers: each instance of a worker with ready = notify
  * or a watchdog gets an abstract datagram socket of its own (autobound by the kernel, so names
  * never collide and nothing is left on disk), announced as NOTIFY_SOCKET=@NAME. SO_PASSCRED makes
@@ -85,7 +90,7 @@ arm_watchdog(struct notify_worker *nw)
 		.tv_usec = (suseconds_t) (usec % USEC_PER_SEC),
 	};
 
-	if (nw->watchdog && usec != USEC_INFINITY && !nw->in->worker->sv->stopping)
+	if (nw->watchdog && usec != USEC_INFINITY && !nw->in->worker->set->ctx->shutdown->stopping)
 		(void) event_add(nw->watchdog, &tv);
 }
 
@@ -101,17 +106,17 @@ static void
 watchdog_fired(struct instance *in, const char *why)
 {
 	const struct worker_config *c = in->worker->config;
-	int sig = c->shutdown.kill_signal != SIGNAL_NONE ? c->shutdown.kill_signal : SIGKILL;
+	int sig = policy_give_up_signal(c);
 	char pid[16];
 
-	if (!in->running || in->worker->sv->stopping)
+	if (!in->running || in->worker->set->ctx->shutdown->stopping)
 		return;
 	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
 	log_fields(LOG_WARNING, 0,
 	    LOG_FIELDS({ "worker", in->name }, { "event", "watchdog" }, { "pid", pid }),
 	    "Worker '%s' (pid %s) %s, killing it with %s", in->name, pid, why,
 	    signal_to_string(sig));
-	(void) worker_signal(in, sig, c->shutdown.kill_mode == KILL_MODE_GROUP, PHASE_INTAKE);
+	(void) instance_signal(in, sig, c->shutdown.kill_mode == KILL_MODE_GROUP, PHASE_INTAKE);
 }
 
 static void
@@ -347,7 +352,7 @@ open_socket(char *ret_name, size_t n)
 int
 notify_worker_open(struct instance *in)
 {
-	struct supervisor *sv = in->worker->sv;
+	struct worker_context *ctx = in->worker->set->ctx;
 	struct notify_worker *nw;
 	char name[32];
 	int r;
@@ -364,7 +369,7 @@ notify_worker_open(struct instance *in)
 	}
 	snprintf(nw->environment, sizeof(nw->environment), "NOTIFY_SOCKET=%s", name);
 	if (in->worker->config->watchdog != USEC_INFINITY &&
-	    !(nw->watchdog = event_new(sv->base, -1, 0, watchdog_cb, in))) {
+	    !(nw->watchdog = event_new(ctx->base, -1, 0, watchdog_cb, in))) {
 		safe_close(nw->fd);
 		free(nw);
 		return -ENOMEM;

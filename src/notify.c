@@ -16,11 +16,10 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
-#include "plan.h"
-#include "report.h"
 #include "sd-compat.h"
-#include "supervisor.h"
 #include "util.h"
+
+/* Layer: process plumbing towards systemd. See notify.h. */
 
 /*
  * EXTEND_TIMEOUT_USEC= covers what is left of the plan plus this: the tasks of the close step
@@ -59,7 +58,7 @@ watchdog_cb(evutil_socket_t fd, short what, void *userdata)
 }
 
 int
-notify_setup(struct supervisor *sv)
+notify_setup(struct notify *n, struct event_base *base)
 {
 	uint64_t usec = 0;
 	struct timeval tv;
@@ -73,11 +72,11 @@ notify_setup(struct supervisor *sv)
 	usec /= 2;
 	tv.tv_sec = (time_t) (usec / USEC_PER_SEC);
 	tv.tv_usec = (suseconds_t) (usec % USEC_PER_SEC);
-	if (!(sv->watchdog = event_new(sv->base, -1, EV_PERSIST, watchdog_cb, sv)))
+	if (!(n->watchdog = event_new(base, -1, EV_PERSIST, watchdog_cb, n)))
 		return log_error_errno(ENOMEM, "Failed to set up the watchdog timer");
-	if (event_add(sv->watchdog, &tv) < 0) {
-		event_free(sv->watchdog);
-		sv->watchdog = NULL;
+	if (event_add(n->watchdog, &tv) < 0) {
+		event_free(n->watchdog);
+		n->watchdog = NULL;
 		return log_error_errno(EIO, "Failed to set up the watchdog timer");
 	}
 	log_debug("Pinging the systemd watchdog every %" PRIu64 " ms", usec / USEC_PER_MSEC);
@@ -86,89 +85,85 @@ notify_setup(struct supervisor *sv)
 }
 
 void
-notify_free(struct supervisor *sv)
+notify_free(struct notify *n)
 {
-	if (sv->watchdog)
-		event_free(sv->watchdog);
-	sv->watchdog = NULL;
+	if (n->watchdog)
+		event_free(n->watchdog);
+	n->watchdog = NULL;
 }
 
 /* Remembers text as the current status; false when it is the one already sent. */
 static bool
-status_changed(struct supervisor *sv, const char *text)
+status_changed(struct notify *n, const char *text)
 {
-	if (streq(sv->status, text))
+	if (streq(n->status, text))
 		return false;
-	snprintf(sv->status, sizeof(sv->status), "%s", text);
+	snprintf(n->status, sizeof(n->status), "%s", text);
 	return true;
 }
 
 void
-notify_ready(struct supervisor *sv, const char *status)
+notify_ready(struct notify *n, const char *status)
 {
-	char msg[sizeof(sv->status) + 64];
+	char msg[sizeof(n->status) + 64];
 
-	if (sv->notified_ready)
+	if (n->notified_ready)
 		return;
-	sv->notified_ready = true;
+	n->notified_ready = true;
 	if (!notify_wanted())
 		return;
-	(void) status_changed(sv, status);
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s\nMAINPID=%ld", sv->status, (long) getpid());
+	(void) status_changed(n, status);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s\nMAINPID=%ld", n->status, (long) getpid());
 	send_state(msg);
 }
 
 void
-notify_status(struct supervisor *sv, const char *status)
+notify_status(struct notify *n, const char *status)
 {
-	char msg[sizeof(sv->status) + 16];
+	char msg[sizeof(n->status) + 16];
 
-	if (!notify_wanted() || !status_changed(sv, status))
+	if (!notify_wanted() || !status_changed(n, status))
 		return;
-	snprintf(msg, sizeof(msg), "STATUS=%s", sv->status);
+	snprintf(msg, sizeof(msg), "STATUS=%s", n->status);
 	send_state(msg);
 }
 
 void
-notify_stopping(struct supervisor *sv, const char *status)
+notify_stopping(struct notify *n, const char *status, usec_t left)
 {
-	char msg[sizeof(sv->status) + 32];
+	char msg[sizeof(n->status) + 32];
 
 	if (!notify_wanted())
 		return;
-	(void) status_changed(sv, status);
-	snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=%s", sv->status);
+	(void) status_changed(n, status);
+	snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=%s", n->status);
 	send_state(msg);
-	notify_extend(sv);
+	notify_extend(n, left);
 }
 
 usec_t
-notify_remaining(const struct supervisor *sv, usec_t now)
+notify_remaining(usec_t worst, bool stopping, usec_t triggered, usec_t extended, usec_t now)
 {
-	usec_t worst = sv->plan->worst_case, end, extended = 0;
+	usec_t end;
 
-	if (worst == USEC_INFINITY || !sv->stopping)
+	if (worst == USEC_INFINITY || !stopping)
 		return USEC_INFINITY;
-	end = usec_add(sv->report->triggered, worst);
+	end = usec_add(triggered, worst);
 	/* A worker that extended its budget (EXTEND_TIMEOUT_USEC=) may delay every step after its
 	 * own: the bound moves by the whole plan past its extension. */
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-			extended = MAX(extended, sv->workers[i].instances[j].extended);
 	if (extended > now)
 		end = MAX(end, usec_add(extended, worst));
 	return usec_add(end > now ? end - now : 0, NOTIFY_EXTEND_SLACK);
 }
 
 void
-notify_extend(struct supervisor *sv)
+notify_extend(struct notify *n, usec_t left)
 {
-	usec_t left;
 	char msg[64];
 
+	(void) n;
 	if (!notify_wanted())
 		return;
-	left = notify_remaining(sv, now_usec());
 	/* An unbounded plan leaves systemd's TimeoutStopSec= in charge (set it to infinity). */
 	if (left == USEC_INFINITY)
 		return;

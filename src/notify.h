@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: process plumbing towards systemd (notify.c), and the worker objects' NOTIFY_SOCKET
+ * (notify-worker.c, part of the instance: see worker-internal.h).
+ *
  * The sd_notify protocol, both ways.
  *
  * Towards systemd (notify.c): READY=1 once every worker is started and ready, STATUS= kept
@@ -21,9 +24,9 @@
 
 #include "graced.h"
 
+struct event;
+struct event_base;
 struct instance;
-struct plan;
-struct supervisor;
 
 /* A datagram longer than this is dropped whole (systemd's own limit is larger; ours is a
  * worker's, and nothing it may say needs more). */
@@ -54,19 +57,29 @@ struct notify_message {
  */
 int notify_message_parse(const char *buf, size_t n, struct notify_message *ret);
 
-/* graced towards systemd. */
+/* graced towards systemd: what was said. */
+struct notify {
+	struct event *watchdog;      /* WATCHDOG=1 to systemd; NULL when it is off */
+	bool notified_ready;         /* READY=1 was sent */
+	char status[600];            /* the last STATUS= sent */
+};
 /* Arms the watchdog timer when sd_watchdog_enabled() says so; nothing otherwise. */
-int notify_setup(struct supervisor *sv);
-void notify_free(struct supervisor *sv);
+int notify_setup(struct notify *n, struct event_base *base);
+void notify_free(struct notify *n);
 /* READY=1 with STATUS= and MAINPID=. */
-void notify_ready(struct supervisor *sv, const char *status);
-void notify_status(struct supervisor *sv, const char *status);
-/* STOPPING=1 with STATUS=. */
-void notify_stopping(struct supervisor *sv, const char *status);
-/* EXTEND_TIMEOUT_USEC= for what is left of the plan from now, plus slack. */
-void notify_extend(struct supervisor *sv);
-/* How long the rest of the shutdown may take at most, from now (USEC_INFINITY: unbounded). */
-usec_t notify_remaining(const struct supervisor *sv, usec_t now);
+void notify_ready(struct notify *n, const char *status);
+void notify_status(struct notify *n, const char *status);
+/* STOPPING=1 with STATUS=, then EXTEND_TIMEOUT_USEC= for left (notify_remaining()). */
+void notify_stopping(struct notify *n, const char *status, usec_t left);
+/* EXTEND_TIMEOUT_USEC= for left, what is left of the plan (notify_remaining()). */
+void notify_extend(struct notify *n, usec_t left);
+/*
+ * How long the rest of the shutdown may take at most, from now (USEC_INFINITY: unbounded, or not
+ * stopping): the plan's worst case from the trigger, moved past the latest EXTEND_TIMEOUT_USEC=
+ * of a worker (extended, 0: none), plus slack for the close step.
+ */
+usec_t notify_remaining(usec_t worst_case, bool stopping, usec_t triggered, usec_t extended,
+    usec_t now);
 
 /* How long --check and --plan wait for systemd's answer over D-Bus. */
 #define NOTIFY_BUS_TIMEOUT (500 * USEC_PER_MSEC)

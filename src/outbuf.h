@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the base (graced's own stdout and stderr, never blocking: DESIGN.md "Reliability rules").
+ *
  * graced's own stdout and stderr, written without ever blocking the loop (DESIGN.md, "Reliability
  * rules"): a stuck reader (a stopped pager, a full container log pipe, a hung journald stream)
  * costs output, never a deadline.

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration (pure parsers of values).
+ *
  * Pure parsers for configuration values. None of them logs; each returns 0 and writes ret_*
  * on success, or -EINVAL (malformed) / -ERANGE (out of range) / -ENOMEM and leaves ret_* alone.
  */

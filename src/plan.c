@@ -10,23 +10,23 @@
 #include "util.h"
 
 static bool
-config_announces(const struct config *c)
+announces(const struct config *c, const struct worker_config *const *workers, size_t n)
 {
 	for (size_t i = 0; i < c->n_intakes; i++)
 		if (c->intakes[i]->type != INTAKE_SOCKET)
 			return true;
-	for (size_t i = 0; i < c->n_workers; i++)
-		if (c->workers[i]->shutdown.intake_signal != SIGNAL_NONE)
+	for (size_t i = 0; i < n; i++)
+		if (workers[i]->shutdown.intake_signal != SIGNAL_NONE)
 			return true;
 	return false;
 }
 
-static void
-plan_worker_init(struct plan_worker *pw, const struct worker_config *w)
+void
+plan_worker_budget(const struct worker_config *w, struct plan_worker *pw)
 {
 	const struct shutdown_settings *s = &w->shutdown;
 
-	pw->worker = w;
+	*pw = (struct plan_worker) { .worker = w };
 	pw->stop = s->stop_signal != SIGNAL_NONE || s->stop_fd ? s->stop_timeout : 0;
 	pw->join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0;
 	pw->kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0;
@@ -41,21 +41,29 @@ plan_worker_init(struct plan_worker *pw, const struct worker_config *w)
  * config is acyclic; were it not, the workers on a cycle would keep level 0.
  */
 static int
-assign_levels(const struct config *c, struct plan_worker *pws)
+assign_levels(const struct worker_config *const *workers, size_t n, struct plan_worker *pws)
 {
 	_cleanup_free_ size_t *pending = NULL, *queue = NULL;
-	size_t n = c->n_workers, head = 0, tail = 0;
+	struct name_index index = {};
+	size_t head = 0, tail = 0;
+	int r = 0;
 
 	if (n == 0)
 		return 0;
-	/* pending[i]: edges into i (d after= i) whose d has not been taken yet. */
+	/* pending[i]: edges into i (d after= i) whose d has not been taken yet. An after= naming
+	 * a worker not in the set is no edge. */
 	pending = calloc(n, sizeof(size_t));
 	queue = calloc(n, sizeof(size_t));
 	if (!pending || !queue)
 		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (name_index_put(&index, workers[i]->name, i) < 0) {
+			name_index_done(&index);
+			return -ENOMEM;
+		}
 	for (size_t d = 0; d < n; d++)
-		for (char **a = c->workers[d]->after; a && *a; a++) {
-			ssize_t i = config_worker_index(c, *a);
+		for (char **a = workers[d]->after; a && *a; a++) {
+			ssize_t i = name_index_get(&index, *a);
 
 			if (i >= 0)
 				pending[i]++;
@@ -66,8 +74,8 @@ assign_levels(const struct config *c, struct plan_worker *pws)
 	while (head < tail) {
 		size_t d = queue[head++];
 
-		for (char **a = c->workers[d]->after; a && *a; a++) {
-			ssize_t i = config_worker_index(c, *a);
+		for (char **a = workers[d]->after; a && *a; a++) {
+			ssize_t i = name_index_get(&index, *a);
 
 			if (i < 0)
 				continue;
@@ -76,7 +84,8 @@ assign_levels(const struct config *c, struct plan_worker *pws)
 				queue[tail++] = (size_t) i;
 		}
 	}
-	return 0;
+	name_index_done(&index);
+	return r;
 }
 
 static int
@@ -110,6 +119,14 @@ build_levels(struct plan *p)
 int
 plan_build(const struct config *c, struct plan **ret)
 {
+	return plan_build_workers(c, (const struct worker_config *const *) c->workers, c->n_workers,
+	    ret);
+}
+
+int
+plan_build_workers(const struct config *c, const struct worker_config *const *workers, size_t n,
+    struct plan **ret)
+{
 	_cleanup_(plan_freep) struct plan *p = NULL;
 	int r;
 
@@ -117,16 +134,16 @@ plan_build(const struct config *c, struct plan **ret)
 		return -ENOMEM;
 	p->config = c;
 	p->deadline = USEC_INFINITY;
-	p->announces = config_announces(c);
+	p->announces = announces(c, workers, n);
 	p->intake = p->announces ? c->shutdown.intake_timeout : 0;
 	p->drain = c->shutdown.drain_delay;
 
-	p->n_workers = c->n_workers;
+	p->n_workers = n;
 	if (p->n_workers && !(p->workers = calloc(p->n_workers, sizeof(struct plan_worker))))
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_workers; i++)
-		plan_worker_init(&p->workers[i], c->workers[i]);
-	if ((r = assign_levels(c, p->workers)) < 0)
+		plan_worker_budget(workers[i], &p->workers[i]);
+	if ((r = assign_levels(workers, n, p->workers)) < 0)
 		return r;
 	if ((r = build_levels(p)) < 0)
 		return r;

@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration (the plan: DESIGN.md, the worst case and --plan; the
+ * supervisor recomputes it from the current workers).
+ *
  * The ordered shutdown plan of a configuration, and its worst case, computed before anything
  * runs: intake_timeout (when there is something to announce) + drain_delay + the sum over
  * dependency levels of the longest stop + join + kill budget in that level + the close commands.
@@ -25,6 +28,9 @@ struct plan_worker {
 	usec_t kill;    /* kill_timeout, or 0 with kill_signal = none */
 	usec_t total;
 };
+
+/* One worker's budgets (level 0): what its stopper waits in each step. */
+void plan_worker_budget(const struct worker_config *w, struct plan_worker *ret);
 
 /* Workers stopped together: level 0 is stopped first (nobody is after= them). */
 struct plan_level {
@@ -51,6 +57,10 @@ struct plan {
 
 /* Builds the plan of a validated config. The plan points into c, which must outlive it. */
 int plan_build(const struct config *c, struct plan **ret);
+/* The same for another set of workers than c's (those running now: the supervisor recomputes
+ * its plan when one is added or removed); [shutdown], intakes and resources come from c. */
+int plan_build_workers(const struct config *c, const struct worker_config *const *workers, size_t n,
+    struct plan **ret);
 struct plan *plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free);
 

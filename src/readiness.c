@@ -12,64 +12,58 @@
 #include "listener.h"
 #include "log.h"
 #include "parse.h"
-#include "supervisor.h"
+#include "policy.h"
+#include "shutdown.h"
 #include "util.h"
+#include "worker.h"
 
 /*
- * The answers of a readiness intake (type = readiness): /ready, /live, /status over the HTTP/1.x
+ * Layer: the intake objects. The answers of a readiness intake (type = readiness): /ready, /live,
+ * /status over the HTTP/1.x
  * of http.c, one request per connection, served by the intake's bounded listener.
  */
 
-/* The service is ready while running and every worker instance runs and is ready. */
+/* The readiness rule (policy.h): not stopping, and every worker serves. */
 static bool
-service_ready(const struct supervisor *sv)
+service_ready(const struct intakes *is)
 {
-	if (sv->stopping)
-		return false;
-	/* Every instance serves, except those done for good (a one-shot that exited). */
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
+	bool serving = true;
 
-			if (!in->finished && (!in->running || !in->ready))
-				return false;
-		}
-	return true;
+	for (size_t i = 0; serving && i < workers_count(is->workers); i++)
+		serving = worker_serving(workers_at(is->workers, i));
+	return policy_service_ready(is->shutdown->stopping, serving);
 }
 
-static const char *
-current_step(const struct supervisor *sv)
-{
-	if (!sv->stopping)
-		return "running";
-	return sv->phase >= 0 ? phase_to_string(sv->phase) : "intake";
-}
-
+/* /status: live state, asked of the shutdown and the worker objects. */
 static json_t *
-status_json(const struct supervisor *sv)
+status_json(const struct intakes *is)
 {
 	json_t *workers = json_array();
 
-	for (size_t i = 0; workers && i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
-			json_t *o = json_pack("{s:o, s:I, s:b, s:b}", "name", jsontext_new(in->name),
-			    "pid", (json_int_t) (in->running ? in->pid : 0), "running", in->running,
-			    "ready", in->ready);
+	for (size_t i = 0; workers && i < workers_count(is->workers); i++) {
+		const struct worker *w = workers_at(is->workers, i);
 
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+			json_t *o;
+
+			worker_instance_info(w, j, &in);
+			o = json_pack("{s:o, s:I, s:b, s:b}", "name", jsontext_new(in.name), "pid",
+			    (json_int_t) in.pid, "running", in.running, "ready", in.ready);
 			if (!o || json_array_append_new(workers, o) < 0) {
 				json_decref(workers);
 				return NULL;
 			}
 		}
-	return json_pack("{s:s, s:b, s:o}", "step", current_step(sv), "ready", service_ready(sv),
-	    "workers", workers);
+	}
+	return json_pack("{s:s, s:b, s:o}", "step", shutdown_step_name(is->shutdown), "ready",
+	    service_ready(is), "workers", workers);
 }
 
 int
-readiness_status_write(const struct supervisor *sv, FILE *f)
+readiness_status_write(const struct intakes *is, FILE *f)
 {
-	json_t *j = status_json(sv);
+	json_t *j = status_json(is);
 	int r;
 
 	if (!j)
@@ -88,7 +82,7 @@ reply_text(int fd, usec_t deadline, bool head, int code, const char *reason, con
 }
 
 static int
-reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
+reply_status(const struct intakes *is, int fd, usec_t deadline, bool head)
 {
 	_cleanup_free_ char *body = NULL;
 	size_t len = 0;
@@ -96,7 +90,7 @@ reply_status(struct supervisor *sv, int fd, usec_t deadline, bool head)
 
 	if (!f)
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
-	if (readiness_status_write(sv, f) < 0) {
+	if (readiness_status_write(is, f) < 0) {
 		fclose(f);
 		return reply_text(fd, deadline, head, 500, "Internal Server Error", "out of memory\n");
 	}
@@ -115,22 +109,22 @@ answer(struct intake *i, int fd, usec_t deadline, const struct http_request *req
 		return http_reply(fd, deadline, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
 		    "text/plain", "method not allowed\n", strlen("method not allowed\n"), false);
 	if (streq(req->path, "/ready")) {
-		ready = service_ready(i->sv);
+		ready = service_ready(i->set);
 		return reply_text(fd, deadline, head, ready ? 200 : 503,
 		    ready ? "OK" : "Service Unavailable",
-		    ready ? "ready\n" : i->sv->stopping ? "stopping\n" : "starting\n");
+		    ready ? "ready\n" : i->set->shutdown->stopping ? "stopping\n" : "starting\n");
 	}
 	if (streq(req->path, "/live"))
 		return reply_text(fd, deadline, head, 200, "OK", "alive\n");
 	if (streq(req->path, "/status"))
-		return reply_status(i->sv, fd, deadline, head);
+		return reply_status(i->set, fd, deadline, head);
 	return reply_text(fd, deadline, head, 404, "Not Found", "not found\n");
 }
 
 int
 readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata)
 {
-	struct intake *i = userdata; /* owned by the supervisor, freed only after the listener */
+	struct intake *i = userdata; /* owned by its set, freed only after the listener */
 	_cleanup_free_ char *buf = malloc(HTTP_HEAD_MAX);
 	struct http_request req;
 	int r;

@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: the report's data model and JSON (DESIGN.md "Observability"); the supervisor renders it
+ * once, at the end, from final state.
+ *
  * The shutdown report: what triggered the shutdown, when each step ran, how each worker instance
  * ended, and how many tasks were still pending at exit. Written as JSON, atomically (temporary
  * file + rename), so a reader never sees half a report. Times are milliseconds since the trigger.

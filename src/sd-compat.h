@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: process plumbing (sd-daemon without libsystemd).
+ *
  * The sd-daemon calls graced makes, implemented by graced itself (src/sd-compat.c) in both
  * builds: the documented protocols of the NOTIFY_SOCKET datagram (path and abstract '@'
  * sockets), WATCHDOG_USEC/WATCHDOG_PID, and socket activation (LISTEN_PID, LISTEN_FDS,

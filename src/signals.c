@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -12,10 +13,20 @@
 
 #include "log.h"
 #include "parse.h"
-#include "supervisor.h"
+#include "signals.h"
 #include "util.h"
 
+struct signals {
+	signals_fn fn;
+	void *userdata;
+	struct event_base *base;
+	struct event *events[72]; /* by signal number, one per signal graced catches */
+	struct event *sigpipe;    /* SIGPIPE, read from a signalfd */
+};
+
 /*
+ * Layer: process plumbing. See signals.h.
+ *
  * graced takes no signal's default action over: it catches every signal it can, in both modes.
  * Config mode acts on TERM, INT, HUP, USR1 and CHLD and logs the others (supervisor.c);
  * single-command mode forwards all but TERM, INT and CHLD to the command, as tini does.
@@ -76,49 +87,6 @@ watch_faults(void)
 	return 0;
 }
 
-/* The command stopped: is it still stopped by job control once the signals received with its
- * SIGCHLD (a SIGCONT that continues it) were handled? Then graced stops too. */
-static void
-job_check_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct supervisor *sv = arg;
-	const struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
-	char path[64], buf[256], *p;
-	FILE *f;
-	bool stopped = false;
-
-	(void) fd;
-	(void) what;
-	if (!in || !in->running)
-		return;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long) in->pid);
-	if (!(f = fopen(path, "re")))
-		return;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
-		stopped = p[2] == 'T';
-	fclose(f);
-	if (stopped)
-		supervisor_job_stopped(sv);
-}
-
-static void
-job_watch(struct supervisor *sv)
-{
-	const struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
-	siginfo_t si = {};
-
-	if (!in || !in->running)
-		return;
-	/* Stops only: the exit is supervisor_reap()'s. */
-	if (waitid(P_PID, (id_t) in->pid, &si, WSTOPPED | WNOHANG) < 0 || si.si_pid != in->pid ||
-	    si.si_code != CLD_STOPPED)
-		return;
-	if (si.si_status != SIGTSTP && si.si_status != SIGTTIN && si.si_status != SIGTTOU)
-		return;
-	(void) event_base_once(sv->base, -1, EV_TIMEOUT, job_check_cb, sv,
-	    &(struct timeval) { 0, 0 });
-}
-
 /*
  * libevent runs this from the loop, not from the signal handler, so it may do anything the loop
  * may: the signal becomes a supervisor event and the callback returns (no stack switch here).
@@ -126,31 +94,26 @@ job_watch(struct supervisor *sv)
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct supervisor *sv = arg;
+	struct signals *s = arg;
 
 	(void) what;
-	if (sig == SIGCHLD) {
-		if (sv->single)
-			job_watch(sv);
-		supervisor_reap(sv);
-	} else
-		supervisor_on_signal(sv, (int) sig);
+	s->fn((int) sig, s->userdata);
 }
 
 static void
 sigpipe_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct supervisor *sv = arg;
+	struct signals *s = arg;
 	struct signalfd_siginfo si;
 
 	(void) what;
 	while (read(fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
 		if ((pid_t) si.ssi_pid != getpid())
-			supervisor_on_signal(sv, SIGPIPE);
+			s->fn(SIGPIPE, s->userdata);
 }
 
 static int
-watch_sigpipe(struct supervisor *sv)
+watch_sigpipe(struct signals *s)
 {
 	sigset_t pipe;
 	int fd;
@@ -161,8 +124,8 @@ watch_sigpipe(struct supervisor *sv)
 		return log_error_errno(errno, "Failed to block SIGPIPE");
 	if ((fd = signalfd(-1, &pipe, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return log_error_errno(errno, "Failed to watch SIGPIPE");
-	if (!(sv->sigpipe = event_new(sv->base, fd, EV_READ | EV_PERSIST, sigpipe_cb, sv)) ||
-	    event_add(sv->sigpipe, NULL) < 0) {
+	if (!(s->sigpipe = event_new(s->base, fd, EV_READ | EV_PERSIST, sigpipe_cb, s)) ||
+	    event_add(s->sigpipe, NULL) < 0) {
 		close(fd);
 		return log_error_errno(ENOMEM, "Failed to watch SIGPIPE");
 	}
@@ -170,39 +133,46 @@ watch_sigpipe(struct supervisor *sv)
 }
 
 static int
-watch(struct supervisor *sv, int sig)
+watch(struct signals *s, int sig)
 {
-	assert(sig > 0 && (size_t) sig < ELEMENTSOF(sv->signals));
-	sv->signals[sig] = evsignal_new(sv->base, sig, signal_cb, sv);
-	if (!sv->signals[sig] || evsignal_add(sv->signals[sig], NULL) < 0)
+	assert(sig > 0 && (size_t) sig < ELEMENTSOF(s->events));
+	s->events[sig] = evsignal_new(s->base, sig, signal_cb, s);
+	if (!s->events[sig] || evsignal_add(s->events[sig], NULL) < 0)
 		return log_error_errno(ENOMEM, "Failed to watch %s", signal_to_string(sig));
 	return 0;
 }
 
 int
-signals_setup(struct supervisor *sv)
+signals_setup(struct event_base *base, signals_fn fn, void *userdata, struct signals **ret)
 {
+	struct signals *s = calloc(1, sizeof(*s));
 	int r;
 
-	if ((r = watch_sigpipe(sv)) < 0 || (r = watch_faults()) < 0)
+	if (!s)
+		return log_error_errno(ENOMEM, "Failed to watch signals");
+	*s = (struct signals) { .fn = fn, .userdata = userdata, .base = base };
+	/* Handed out at once: a failure below leaves what was set up for signals_free(). */
+	*ret = s;
+	if ((r = watch_sigpipe(s)) < 0 || (r = watch_faults()) < 0)
 		return r;
 	for (int sig = 1; sig < NSIG; sig++)
-		if (catchable(sig) && (r = watch(sv, sig)) < 0)
+		if (catchable(sig) && (r = watch(s, sig)) < 0)
 			return r;
 	return 0;
 }
 
-void
-signals_free(struct supervisor *sv)
+struct signals *
+signals_free(struct signals *s)
 {
-	for (size_t i = 0; i < ELEMENTSOF(sv->signals); i++)
-		if (sv->signals[i]) {
-			event_free(sv->signals[i]);
-			sv->signals[i] = NULL;
-		}
-	if (sv->sigpipe) {
-		close(event_get_fd(sv->sigpipe));
-		event_free(sv->sigpipe);
-		sv->sigpipe = NULL;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(s->events); i++)
+		if (s->events[i])
+			event_free(s->events[i]);
+	if (s->sigpipe) {
+		close(event_get_fd(s->sigpipe));
+		event_free(s->sigpipe);
 	}
+	free(s);
+	return NULL;
 }

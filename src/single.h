@@ -2,6 +2,9 @@
 #pragma once
 
 /*
+ * Layer: parsing and configuration (graced -- CMD as a one-worker config; the forwarding options
+ * the supervisor applies).
+ *
  * Single-command mode (`graced [OPTIONS] -- CMD [ARG...]`, the container entrypoint) as an
  * in-memory one-worker configuration, so that it runs through the same validation, plan and
  * supervisor as a configuration file.

@@ -15,23 +15,54 @@
 #include "log.h"
 #include "parse.h"
 #include "report.h"
+#include "shutdown.h"
+#include "stopper.h"
 #include "straggler.h"
-#include "supervisor.h"
 #include "task.h"
 #include "util.h"
+#include "worker.h"
 
 struct proc {
 	pid_t pid;
 	pid_t pgid;
+	bool dying;            /* already ending: walked for its children, never tracked */
 };
 
-/* pid, state and pgrp from /proc/PID/stat; the command name may hold spaces and parens,
+/* The kernel's PF_EXITING (include/linux/sched.h): the process is in exit(). */
+#define PROC_FLAG_EXITING 0x4U
+
+/* SIGKILL is pending for pid (SigPnd, or ShdPnd for a signal to the whole process): it will end
+ * without anyone's help, as a process group's members do after a kill to the group. */
+static bool
+sigkill_pending(pid_t pid)
+{
+	char path[64], line[128];
+	bool pending = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (!pending && fgets(line, sizeof(line), f)) {
+		unsigned long long mask;
+
+		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
+			sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+		    (mask & (1ULL << (SIGKILL - 1))))
+			pending = true;
+	}
+	fclose(f);
+	return pending;
+}
+
+/* pid, state, pgrp and flags from /proc/PID/stat; the command name may hold spaces and parens,
  * so the fields are read after its last ')'. */
 static int
 read_stat(pid_t pid, struct proc *ret, char *ret_state)
 {
 	char path[64], buf[512], *p;
 	_cleanup_close_ int fd = -1;
+	unsigned flags;
 	long pgid;
 	ssize_t n;
 	char state;
@@ -42,9 +73,14 @@ read_stat(pid_t pid, struct proc *ret, char *ret_state)
 	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
 		return n < 0 ? -errno : -EIO;
 	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %*d %ld", &state, &pgid) != 2)
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %c %*d %ld %*d %*d %*d %u", &state, &pgid, &flags) != 3)
 		return -EIO;
-	*ret = (struct proc) { .pid = pid, .pgid = (pid_t) pgid };
+	*ret = (struct proc) {
+		.pid = pid,
+		.pgid = (pid_t) pgid,
+		.dying = (flags & PROC_FLAG_EXITING) || sigkill_pending(pid),
+	};
 	*ret_state = state;
 	return 0;
 }
@@ -128,25 +164,11 @@ list_descendants(struct proc **ret, size_t *ret_n)
 	return 0;
 }
 
-/* A worker's stopper signals it and its process group: not a straggler while it runs. */
 static bool
-belongs_to_worker(const struct supervisor *sv, const struct proc *p)
+known(const struct stragglers *sg, pid_t pid)
 {
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
-
-			if (in->running && (p->pid == in->pid || p->pgid == in->pid))
-				return true;
-		}
-	return false;
-}
-
-static bool
-known(const struct supervisor *sv, pid_t pid)
-{
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		if (sv->stragglers[i].pid == pid && !sv->stragglers[i].gone)
+	for (size_t i = 0; i < sg->n; i++)
+		if (sg->items[i].pid == pid && !sg->items[i].gone)
 			return true;
 	return false;
 }
@@ -172,24 +194,24 @@ command_of(pid_t pid, char *buf, size_t n)
 }
 
 static int
-track(struct supervisor *sv, pid_t pid)
+track(struct stragglers *sg, pid_t pid)
 {
-	struct straggler *m = realloc(sv->stragglers, (sv->n_stragglers + 1) * sizeof(*m));
+	struct straggler *m = realloc(sg->items, (sg->n + 1) * sizeof(*m));
 	char command[256], pidbuf[16];
 	struct straggler *s;
 
 	if (!m)
 		return -ENOMEM;
-	sv->stragglers = m;
+	sg->items = m;
 	command_of(pid, command, sizeof(command));
-	s = &m[sv->n_stragglers];
-	*s = (struct straggler) { .pid = pid, .record = sv->report->n_stragglers };
-	if (!report_add_straggler(sv->report, pid, command))
+	s = &m[sg->n];
+	*s = (struct straggler) { .pid = pid, .outcome = OUTCOME_ABANDONED };
+	if (!(s->command = strdup(command)))
 		return -ENOMEM;
 	/* A pidfd turns "is it gone yet" into a readable descriptor, for any process: the
-	 * straggler task waits on it (wait_gone()). */
+	 * straggler task waits on it (op_wait()). */
 	s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-	sv->n_stragglers++;
+	sg->n++;
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "straggler" }, { "pid", pidbuf }),
 	    "Found straggler pid %s (%s), stopping it with the workers", pidbuf, command);
@@ -219,7 +241,7 @@ has_children(void)
  * new, a few times at most (a process forking without end would keep every walk busy).
  */
 static size_t
-scan(struct supervisor *sv)
+scan(struct stragglers *sg)
 {
 	size_t alive = 0, found = 0;
 
@@ -235,35 +257,38 @@ scan(struct supervisor *sv)
 		}
 		found = 0;
 		for (size_t i = 0; i < n; i++)
-			if (!belongs_to_worker(sv, &procs[i]) && !known(sv, procs[i].pid))
-				found += track(sv, procs[i].pid) == 0;
+			/* A worker's stopper signals it and its process group: not a straggler
+			 * while it runs. One already ending (a member of a group killed a moment
+			 * ago, whose leader was reaped first) needs nobody to stop it. */
+			if (!procs[i].dying &&
+			    !workers_own_process(sg->workers, procs[i].pid, procs[i].pgid) &&
+			    !known(sg, procs[i].pid))
+				found += track(sg, procs[i].pid) == 0;
 		free(procs);
 	}
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		alive += !sv->stragglers[i].gone;
+	for (size_t i = 0; i < sg->n; i++)
+		alive += !sg->items[i].gone;
 	return alive;
 }
 
 static void
-mark_gone(struct supervisor *sv, struct straggler *s, enum outcome outcome)
+mark_gone(struct straggler *s, enum outcome outcome)
 {
-	struct report_straggler *rec = &sv->report->stragglers[s->record];
-
 	s->gone = true;
 	s->pidfd = safe_close(s->pidfd);
-	rec->outcome = outcome;
-	rec->exit = now_usec();
+	s->outcome = outcome;
+	s->exit = now_usec();
 }
 
 static void
-signal_all(struct supervisor *sv, int sig, enum phase step)
+signal_all(struct stragglers *sg, int sig, enum phase step)
 {
 	char pid[16];
 
 	if (sig == SIGNAL_NONE)
 		return;
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		struct straggler *s = &sv->stragglers[i];
+	for (size_t i = 0; i < sg->n; i++) {
+		struct straggler *s = &sg->items[i];
 
 		if (s->gone)
 			continue;
@@ -276,7 +301,7 @@ signal_all(struct supervisor *sv, int sig, enum phase step)
 		if ((s->pidfd >= 0 ? (int) syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0) :
 				     kill(s->pid, sig)) < 0 &&
 		    errno == ESRCH)
-			mark_gone(sv, s, OUTCOME_EXITED);
+			mark_gone(s, OUTCOME_EXITED);
 	}
 }
 
@@ -293,18 +318,18 @@ is_gone(const struct straggler *s)
  * of those left, then the supervisor's wake event (for the ones without a pidfd). Returns how
  * many are left. */
 static size_t
-look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t *ret_n)
+look(struct stragglers *sg, enum outcome outcome, struct task_clause *c, size_t *ret_n)
 {
 	size_t left = 0, n = 0;
 
-	task_event_reset(&sv->wake);
-	for (size_t i = 0; i < sv->n_stragglers; i++) {
-		struct straggler *s = &sv->stragglers[i];
+	task_event_reset(sg->wake);
+	for (size_t i = 0; i < sg->n; i++) {
+		struct straggler *s = &sg->items[i];
 
 		if (s->gone)
 			continue;
 		if (is_gone(s)) {
-			mark_gone(sv, s, outcome);
+			mark_gone(s, outcome);
 			continue;
 		}
 		left++;
@@ -314,117 +339,146 @@ look(struct supervisor *sv, enum outcome outcome, struct task_clause *c, size_t 
 			};
 	}
 	if (c)
-		c[n++] = (struct task_clause) { .kind = TASK_CLAUSE_EVENT, .event = &sv->wake };
+		c[n++] = (struct task_clause) { .kind = TASK_CLAUSE_EVENT, .event = sg->wake };
 	*ret_n = n;
 	return left;
 }
 
 /*
- * Waits until every tracked straggler is gone, or the deadline, in a step scope (a second
- * signal cancels it): true when none is left. The task waits on their pidfds; one without is
- * only looked at again when something else wakes the supervisor, or at the deadline.
+ * Waits until every tracked straggler is gone, or the deadline (the stopper's step scope around
+ * it). The task waits on their pidfds; one without is only looked at again when something else
+ * wakes the supervisor, or at the deadline.
  */
-static bool
-wait_gone(struct supervisor *sv, usec_t deadline, enum outcome outcome)
-{
-	_cleanup_free_ struct task_clause *c = calloc(sv->n_stragglers + 1, sizeof(*c));
-	struct step_scope scope;
-	bool gone = false;
-	size_t n;
-	int r;
-
-	if (!c || supervisor_step_scope_enter(sv, &scope) < 0)
-		return look(sv, outcome, NULL, &n) == 0;
-	for (;;) {
-		if (look(sv, outcome, c, &n) == 0) {
-			gone = true;
-			break;
-		}
-		if ((r = task_wait_any(c, n, deadline)) < 0) {
-			/* At the deadline (or the escalation), one more look: a busy loop may not have
-			 * run the wakeup yet. */
-			gone = look(sv, outcome, c, &n) == 0;
-			break;
-		}
-	}
-	(void) supervisor_step_scope_leave(sv, &scope);
-	return gone;
-}
-
-static bool
-workers_joined(const struct supervisor *sv)
-{
-	for (size_t i = 0; i < sv->n_workers; i++)
-		if (!sv->workers[i].joined)
-			return false;
-	return true;
-}
-
-/* The kill signal, then kill_timeout; whoever survives that is abandoned. */
 static void
-kill_left(struct supervisor *sv, const struct shutdown_settings *s)
+op_wait(void *target, usec_t deadline, bool extendable)
 {
-	if (s->kill_signal == SIGNAL_NONE)
+	struct stragglers *sg = target;
+	_cleanup_free_ struct task_clause *c = calloc(sg->n + 1, sizeof(*c));
+	size_t n;
+
+	(void) extendable;
+	if (!c)
 		return;
-	signal_all(sv, s->kill_signal, PHASE_JOIN);
-	(void) wait_gone(sv, usec_add(now_usec(), s->kill_timeout), OUTCOME_KILLED);
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		if (!sv->stragglers[i].gone)
-			log_error("Straggler pid %ld is still alive after the kill signal, abandoning it",
-			    (long) sv->stragglers[i].pid);
+	while (look(sg, sg->marking, c, &n) > 0)
+		if (task_wait_any(c, n, deadline) < 0)
+			/* At the deadline (or the escalation), one more look (by the stopper): a busy
+			 * loop may not have run the wakeup yet. */
+			break;
 }
+
+static void
+op_signal(void *target, int sig, bool group, enum phase step)
+{
+	(void) group;
+	signal_all(target, sig, step);
+}
+
+static bool
+op_alive(void *target)
+{
+	struct stragglers *sg = target;
+	size_t n;
+
+	return look(sg, sg->marking, NULL, &n) > 0;
+}
+
+/* Those gone from now on: exited during the stop step, cancelled after it. */
+static void
+op_step(void *target, enum phase p)
+{
+	struct stragglers *sg = target;
+
+	sg->marking = p == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
+}
+
+static void
+op_killing(void *target)
+{
+	struct stragglers *sg = target;
+
+	sg->marking = OUTCOME_KILLED;
+}
+
+static void
+op_abandon(void *target)
+{
+	struct stragglers *sg = target;
+
+	/* Without a kill signal they were left alone, not abandoned after one. */
+	if (sg->settings->kill_signal == SIGNAL_NONE)
+		return;
+	for (size_t i = 0; i < sg->n; i++)
+		if (!sg->items[i].gone)
+			log_error("Straggler pid %ld is still alive after the kill signal, abandoning it",
+			    (long) sg->items[i].pid);
+}
+
+static const struct stopper_ops straggler_stopper = {
+	.signal = op_signal,
+	.alive = op_alive,
+	.wait = op_wait,
+	.step = op_step,
+	.killing = op_killing,
+	.abandon = op_abandon,
+};
 
 int
 straggler_task(void *arg)
 {
-	struct supervisor *sv = arg; /* owned by main(), outlives the task */
-	const struct shutdown_settings *s = &sv->config->shutdown.defaults;
+	struct stragglers *sg = arg; /* owned by the supervisor, outlives the task */
+	const struct shutdown_settings *s = sg->settings;
+	/* The [shutdown] defaults; no stop pipe, no kill to the group (a straggler is one
+	 * process, found by its pid). */
+	struct stop_settings settings = {
+		.stop_signal = shutdown_stop_signal(sg->shutdown, s->stop_signal),
+		.cancel_signal = s->cancel_signal,
+		.kill_signal = s->kill_signal,
+		.stop = s->stop_signal != SIGNAL_NONE ? s->stop_timeout : 0,
+		.join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0,
+		.kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0,
+	};
 
 	/* With the first workers: stop, then cancel, then kill what is left. */
-	if (scan(sv) > 0) {
-		int stop_signal = supervisor_stop_signal(sv, s->stop_signal);
-		bool gone = false;
-
-		supervisor_step_begin(sv, PHASE_STOP);
-		if (stop_signal != SIGNAL_NONE) {
-			signal_all(sv, stop_signal, PHASE_STOP);
-			signal_all(sv, SIGCONT, PHASE_STOP);
-			gone = wait_gone(sv, usec_add(now_usec(), s->stop_timeout), OUTCOME_EXITED);
-		}
-		supervisor_step_end(sv, PHASE_STOP);
-		if (!gone && s->cancel_signal != SIGNAL_NONE) {
-			supervisor_step_begin(sv, PHASE_CANCEL);
-			signal_all(sv, s->cancel_signal, PHASE_CANCEL);
-			supervisor_step_end(sv, PHASE_CANCEL);
-			supervisor_step_begin(sv, PHASE_JOIN);
-			gone = wait_gone(sv, usec_add(now_usec(), s->join_timeout), OUTCOME_CANCELLED);
-		}
-		supervisor_step_begin(sv, PHASE_JOIN);
-		if (!gone)
-			kill_left(sv, s);
-		supervisor_step_end(sv, PHASE_JOIN);
-	}
+	if (scan(sg) > 0)
+		stopper_run(sg->shutdown, &settings, &straggler_stopper, sg);
 
 	/* Once every worker is joined, what their processes left behind is a straggler too; their
 	 * budget is spent, so it gets the kill signal at once. */
 	for (;;) {
-		task_event_reset(&sv->wake);
-		if (workers_joined(sv))
+		task_event_reset(sg->wake);
+		if (workers_all_joined(sg->workers))
 			break;
-		if (task_event_wait(&sv->wake, USEC_INFINITY) < 0)
+		if (task_event_wait(sg->wake, USEC_INFINITY) < 0)
 			return -ECANCELED;
 	}
-	if (scan(sv) > 0)
-		kill_left(sv, s);
+	if (scan(sg) > 0)
+		stopper_kill(sg->shutdown, &settings, &straggler_stopper, sg);
+	return 0;
+}
+
+int
+straggler_report(const struct stragglers *sg, struct report *r)
+{
+	for (size_t i = 0; i < sg->n; i++) {
+		const struct straggler *s = &sg->items[i];
+		struct report_straggler *rs;
+
+		if (!(rs = report_add_straggler(r, s->pid, s->command)))
+			return -ENOMEM;
+		rs->outcome = s->outcome;
+		rs->exit = s->exit;
+	}
 	return 0;
 }
 
 void
-straggler_free_all(struct supervisor *sv)
+straggler_free_all(struct stragglers *sg)
 {
-	for (size_t i = 0; i < sv->n_stragglers; i++)
-		safe_close(sv->stragglers[i].pidfd);
-	free(sv->stragglers);
-	sv->stragglers = NULL;
-	sv->n_stragglers = 0;
+	for (size_t i = 0; i < sg->n; i++) {
+		safe_close(sg->items[i].pidfd);
+		free(sg->items[i].command);
+	}
+	free(sg->items);
+	sg->items = NULL;
+	sg->n = 0;
 }

@@ -10,11 +10,14 @@
 #include "supervisor-view.h"
 #include "supervisor.h"
 #include "util.h"
+#include "worker.h"
 
 /*
- * The control plane's view of today's supervisor (see supervisor-view.h). Reads struct
- * supervisor, struct worker and struct instance; writes nothing of theirs: a shutdown is asked
- * for through supervisor_trigger(), signals go straight to the processes.
+ * Layer: the control plane (above the supervisor).
+ *
+ * The control plane's view of the supervisor (see supervisor-view.h): it asks the worker objects
+ * (worker_instance_info()) and the shutdown (shutdown.h), writes nothing of theirs: a shutdown is
+ * asked for through supervisor_shutdown(), signals go straight to the processes.
  */
 
 static const char *const state_table[_INSTANCE_STATE_MAX] = {
@@ -33,16 +36,18 @@ instance_state_to_string(enum instance_state s)
 }
 
 static enum instance_state
-state_of(const struct supervisor *sv, const struct instance *in)
+state_of(const struct supervisor *sv, const struct worker_instance_info *in)
 {
+	bool stopping = sv->shutdown.stopping;
+
 	if (in->running)
-		return sv->stopping ? INSTANCE_STOPPING : in->ready ? INSTANCE_READY : INSTANCE_STARTING;
+		return stopping ? INSTANCE_STOPPING : in->ready ? INSTANCE_READY : INSTANCE_STARTING;
 	if (in->failed)
 		return INSTANCE_FAILED;
 	/* Not started yet: waiting for its dependencies. */
-	if (in->n_starts == 0 && !sv->stopping)
+	if (in->last_pid == 0 && !stopping)
 		return INSTANCE_STARTING;
-	if (in->finished || sv->stopping || in->n_starts == 0)
+	if (in->finished || stopping || in->last_pid == 0)
 		return INSTANCE_EXITED;
 	/* Ended, not given up, not done for good: waiting for its restart. */
 	return INSTANCE_BACKOFF;
@@ -53,11 +58,9 @@ supervisor_view_state(const struct supervisor *sv, struct supervisor_state *ret)
 {
 	*ret = (struct supervisor_state) {
 		.name = sv->config->supervisor.name,
-		.stopping = sv->stopping,
-		.step = !sv->stopping ? "running"
-		    : sv->phase >= 0  ? phase_to_string(sv->phase)
-				      : "intake",
-		.trigger = sv->stopping ? sv->report->trigger : NULL,
+		.stopping = sv->shutdown.stopping,
+		.step = shutdown_step_name(&sv->shutdown),
+		.trigger = sv->shutdown.stopping ? sv->shutdown.why : NULL,
 		.started = sv->started,
 	};
 }
@@ -65,32 +68,35 @@ supervisor_view_state(const struct supervisor *sv, struct supervisor_state *ret)
 bool
 supervisor_view_has_worker(const struct supervisor *sv, const char *name)
 {
-	return config_worker_index(sv->config, name) >= 0;
+	return worker_find(sv->workers, name) != NULL;
 }
 
 void
 supervisor_view_instances(const struct supervisor *sv, const char *worker,
     void (*fn)(const struct instance_view *v, void *userdata), void *userdata)
 {
-	for (size_t i = 0; i < sv->n_workers; i++) {
-		const struct worker *w = &sv->workers[i];
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		const struct worker *w = workers_at(sv->workers, i);
 
-		if (worker && !streq(w->config->name, worker))
+		if (worker && !streq(worker_name(w), worker))
 			continue;
-		for (unsigned j = 0; j < w->n_instances; j++) {
-			const struct instance *in = &w->instances[j];
-			struct instance_view v = {
-				.worker = w->config->name,
-				.name = in->name,
-				.index = j,
-				.state = state_of(sv, in),
-				.pid = in->running ? in->pid : 0,
-				.restarts = in->n_starts > 0 ? in->n_starts - 1 : 0,
-				.exited = in->exited_at != 0,
-				.last_status = in->status,
-				.step = sv->stopping && w->step >= 0 ? phase_to_string(w->step) : NULL,
-			};
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+			struct instance_view v;
 
+			worker_instance_info(w, j, &in);
+			v = (struct instance_view) {
+				.worker = worker_name(w),
+				.name = in.name,
+				.index = j,
+				.state = state_of(sv, &in),
+				.pid = in.pid,
+				.restarts = in.restarts,
+				.exited = in.ended,
+				.last_status = in.status,
+				.step = sv->shutdown.stopping && in.worker_step >= 0 ?
+				    phase_to_string(in.worker_step) : NULL,
+			};
 			fn(&v, userdata);
 		}
 	}
@@ -99,24 +105,25 @@ supervisor_view_instances(const struct supervisor *sv, const char *worker,
 int
 supervisor_view_signal(struct supervisor *sv, const char *worker, int sig)
 {
-	struct worker *w = supervisor_find_worker(sv, worker);
+	struct worker *w = worker_find(sv->workers, worker);
 	int n = 0, r = 0;
 
 	if (!w)
 		return -ENOENT;
-	for (unsigned j = 0; j < w->n_instances; j++) {
-		struct instance *in = &w->instances[j];
+	for (unsigned j = 0; j < worker_n_instances(w); j++) {
+		struct worker_instance_info in;
 		char pid[16];
 
-		if (!in->running || in->pid <= 0)
+		worker_instance_info(w, j, &in);
+		if (!in.running || in.pid <= 0)
 			continue;
-		snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
+		snprintf(pid, sizeof(pid), "%ld", (long) in.pid);
 		log_fields(LOG_NOTICE, 0,
-		    LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(sig) },
+		    LOG_FIELDS({ "worker", in.name }, { "signal", signal_to_string(sig) },
 			{ "pid", pid }, { "event", "control-signal" }),
 		    "Sending %s to worker '%s' (pid %s), asked on the control socket",
-		    signal_to_string(sig), in->name, pid);
-		if (kill(in->pid, sig) < 0) {
+		    signal_to_string(sig), in.name, pid);
+		if (kill(in.pid, sig) < 0) {
 			if (errno == ESRCH)
 				continue; /* gone meanwhile: not an error */
 			if (r == 0)
@@ -131,10 +138,7 @@ supervisor_view_signal(struct supervisor *sv, const char *worker, int sig)
 bool
 supervisor_view_shutdown(struct supervisor *sv, const char *why)
 {
-	if (sv->stopping)
-		return false;
-	supervisor_trigger(sv, why);
-	return true;
+	return supervisor_shutdown(sv, why);
 }
 
 struct task_runtime *

@@ -19,12 +19,18 @@
 #include "outbuf.h"
 #include "parse.h"
 #include "plan.h"
+#include "policy.h"
 #include "report.h"
+#include "resource.h"
+#include "signals.h"
 #include "single.h"
 #include "straggler.h"
 #include "supervisor.h"
 #include "task.h"
 #include "util.h"
+#include "worker.h"
+
+/* Layer: the supervisor. See supervisor.h for what this file holds of DESIGN.md. */
 
 /* While stopping, what is still alive is logged this often. */
 #define STILL_ALIVE_INTERVAL (1 * USEC_PER_SEC)
@@ -41,6 +47,8 @@ reap_all(void *userdata)
 	supervisor_reap(userdata);
 }
 
+static int replan(struct supervisor *sv);
+
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
     struct supervisor **ret)
@@ -53,40 +61,50 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	sv->base = base;
 	sv->config = c;
 	sv->single = single;
-	sv->phase = _PHASE_INVALID;
 	sv->reaper = (struct command_reaper) { reap_all, sv };
-	task_event_init(&sv->trigger, "shutdown trigger");
-	task_event_init(&sv->stop, "stop");
+	shutdown_init(&sv->shutdown);
 	task_event_init(&sv->wake, "supervisor changed");
-	LIST_INIT(&sv->step_scopes);
+	sv->wctx = (struct worker_context) {
+		.base = base,
+		.shutdown = &sv->shutdown,
+		.intakes = &sv->intakes,
+		.changed = &sv->wake,
+		.foreground = single,
+	};
+	sv->intakes = (struct intakes) {
+		.shutdown = &sv->shutdown,
+		.reaper = &sv->reaper,
+	};
+	TAILQ_INIT(&sv->resources.list);
+	sv->stragglers = (struct stragglers) {
+		.shutdown = &sv->shutdown,
+		.settings = &c->shutdown.defaults,
+		.wake = &sv->wake,
+	};
 
-	if (!(sv->report = report_new(c->supervisor.name)) ||
-	    !(sv->workers = calloc(MAX(c->n_workers, 1), sizeof(struct worker)))) {
-		supervisor_free(sv);
-		return -ENOMEM;
-	}
-	sv->n_workers = c->n_workers;
-	for (size_t i = 0; i < c->n_workers; i++) {
-		struct worker *w = &sv->workers[i];
-
-		if ((r = worker_init(w, sv, c->workers[i])) < 0) {
-			supervisor_free(sv);
-			return r;
-		}
-		for (unsigned j = 0; j < w->n_instances; j++) {
-			w->instances[j].record = sv->report->n_workers;
-			if (!report_add_worker(sv->report, c->workers[i]->name, j)) {
-				supervisor_free(sv);
-				return -ENOMEM;
-			}
-		}
-	}
-	if ((r = plan_build(c, &sv->plan)) < 0) {
+	if ((r = workers_new(&sv->wctx, &sv->workers)) < 0) {
 		supervisor_free(sv);
 		return r;
 	}
+	sv->intakes.workers = sv->workers;
+	sv->stragglers.workers = sv->workers;
+	/* As supervisor_add_worker() does, with one plan for them all. */
+	for (size_t i = 0; i < c->n_workers; i++)
+		if ((r = workers_add(sv->workers, c->workers[i], NULL)) < 0) {
+			supervisor_free(sv);
+			return r;
+		}
+	if ((r = replan(sv)) < 0) {
+		supervisor_free(sv);
+		return r;
+	}
+	for (size_t i = 0; i < c->n_resources; i++)
+		if ((r = resources_add(&sv->resources, c->resources[i])) < 0) {
+			supervisor_free(sv);
+			return r;
+		}
 	/* Listening sockets and readiness endpoints exist before any worker starts. */
-	if ((r = intake_open_all(sv)) < 0) {
+	if ((r = intake_open_all(&sv->intakes, c)) < 0) {
 		supervisor_free(sv);
 		return r;
 	}
@@ -94,66 +112,132 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	return 0;
 }
 
+/* The plan of the workers there are now. */
+static int
+replan(struct supervisor *sv)
+{
+	size_t n = workers_count(sv->workers);
+	_cleanup_free_ const struct worker_config **set = calloc(MAX(n, 1), sizeof(*set));
+	struct plan *p;
+	int r;
+
+	if (!set)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		set[i] = worker_config(workers_at(sv->workers, i));
+	if ((r = plan_build_workers(sv->config, set, n, &p)) < 0)
+		return r;
+	plan_free(sv->plan);
+	sv->plan = p;
+	return 0;
+}
+
+int
+supervisor_add_worker(struct supervisor *sv, const struct worker_config *c)
+{
+	int r;
+
+	if (sv->shutdown.stopping)
+		return -ESHUTDOWN;
+	if ((r = workers_add(sv->workers, c, NULL)) < 0)
+		return r;
+	if ((r = replan(sv)) < 0)
+		return r;
+	return 0;
+}
+
+int
+supervisor_remove_worker(struct supervisor *sv, const char *name)
+{
+	int r;
+
+	if ((r = workers_remove(sv->workers, name)) < 0)
+		return r;
+	return replan(sv);
+}
+
 struct supervisor *
 supervisor_free(struct supervisor *sv)
 {
 	if (!sv)
 		return NULL;
-	signals_free(sv);
+	sv->signals = signals_free(sv->signals);
+	notify_free(&sv->notify);
+	straggler_free_all(&sv->stragglers);
+	intake_free_all(&sv->intakes);
+	resources_free(&sv->resources);
+	sv->workers = workers_free(sv->workers);
 	sv->control = control_close(sv->control, 1);
-	notify_free(sv);
-	straggler_free_all(sv);
-	intake_free_all(sv);
-	for (size_t i = 0; i < sv->n_workers; i++)
-		worker_done(&sv->workers[i]);
-	free(sv->workers);
 	/* supervisor_run() failed before its loop (the control socket, the pidfile...): nothing
 	 * ran, so nothing can still reference the runtime. */
 	if (sv->rt && sv->started == 0)
 		sv->rt = task_runtime_free(sv->rt);
 	plan_free(sv->plan);
-	report_free(sv->report);
 	free(sv);
 	return NULL;
 }
 
-struct worker *
-supervisor_find_worker(struct supervisor *sv, const char *name)
+/* What is left of the shutdown at most, for EXTEND_TIMEOUT_USEC=. */
+static usec_t
+remaining(const struct supervisor *sv)
 {
-	/* sv->workers is parallel to the config's workers. */
-	ssize_t i = config_worker_index(sv->config, name);
-
-	return i >= 0 ? &sv->workers[i] : NULL;
+	return notify_remaining(sv->plan ? sv->plan->worst_case : USEC_INFINITY,
+	    sv->shutdown.stopping, sv->shutdown.triggered,
+	    sv->workers ? workers_extended(sv->workers) : 0, now_usec());
 }
 
-void
-supervisor_poke(struct supervisor *sv)
+static void
+trigger(struct supervisor *sv, const char *why)
 {
-	task_event_set(&sv->wake);
-	for (size_t i = 0; i < sv->n_workers; i++) {
-		task_event_set(&sv->workers[i].wake);
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-			task_event_set(&sv->workers[i].instances[j].wake);
-	}
-}
-
-void
-supervisor_trigger(struct supervisor *sv, const char *why)
-{
-	if (sv->stopping)
+	if (!shutdown_trigger(&sv->shutdown, why, now_usec()))
 		return;
-	sv->stopping = true;
-	sv->report->triggered = now_usec();
-	free(sv->report->trigger);
-	sv->report->trigger = strdup(why);
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "shutdown" }, { "trigger", why }),
 	    "Shutdown triggered by %s", why);
-	notify_stopping(sv, "stopping: intake");
+	notify_stopping(&sv->notify, "stopping: intake", remaining(sv));
 	/* No step may wait on a stuck reader of graced's output from now on. */
 	outbuf_stop_waiting();
-	/* What must act on it waits on it: the supervisor's task, instances starting or waiting for
-	 * their dependencies. */
-	task_event_set(&sv->trigger);
+}
+
+bool
+supervisor_shutdown(struct supervisor *sv, const char *why)
+{
+	if (sv->shutdown.stopping)
+		return false;
+	trigger(sv, why);
+	return true;
+}
+
+/* A step became the current one: STATUS= and EXTEND_TIMEOUT_USEC= for systemd. */
+static void
+announce_step(struct supervisor *sv)
+{
+	char status[64];
+
+	task_event_reset(&sv->shutdown.step_changed);
+	snprintf(status, sizeof(status), "stopping: %s", shutdown_step_name(&sv->shutdown));
+	notify_status(&sv->notify, status);
+	notify_extend(&sv->notify, remaining(sv));
+	control_step_changed(sv->control);
+}
+
+static void
+step_begin(struct supervisor *sv, enum phase p)
+{
+	shutdown_step_begin(&sv->shutdown, p);
+	if (task_event_is_set(&sv->shutdown.step_changed))
+		announce_step(sv);
+}
+
+/* The single command's instance, or false when it does not run (single-command mode). */
+static bool
+command_info(const struct supervisor *sv, struct worker_instance_info *ret)
+{
+	struct worker *w = sv->workers ? workers_at(sv->workers, 0) : NULL;
+
+	if (!w)
+		return false;
+	worker_instance_info(w, 0, ret);
+	return ret->running;
 }
 
 static void
@@ -168,13 +252,18 @@ dump_tasks(struct supervisor *sv)
 		return;
 	}
 	task_runtime_dump(sv->rt, f);
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		const struct worker *w = workers_at(sv->workers, i);
 
-			if (notify_worker_status(in))
-				fprintf(f, "worker %s status: %s\n", in->name, notify_worker_status(in));
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+			const char *status = worker_instance_status(w, j);
+
+			worker_instance_info(w, j, &in);
+			if (status)
+				fprintf(f, "worker %s status: %s\n", in.name, status);
 		}
+	}
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "dump" }), "%s", line);
@@ -189,12 +278,12 @@ dump_tasks(struct supervisor *sv)
 static bool
 forward(struct supervisor *sv, int sig)
 {
-	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	struct worker_instance_info in;
 	int to = sv->forwarding ? single_rewrite(sv->forwarding, sig) : sig;
 	bool group = sv->forwarding && sv->forwarding->group;
 	char pid[16];
 
-	if (!in || !in->running) {
+	if (!command_info(sv, &in)) {
 		log_debug("Received %s with no command running, ignoring", signal_to_string(sig));
 		return false;
 	}
@@ -202,12 +291,12 @@ forward(struct supervisor *sv, int sig)
 		log_debug("Received %s: dropped (-r)", signal_to_string(sig));
 		return false;
 	}
-	snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
-	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in->name }, { "signal", signal_to_string(to) },
+	snprintf(pid, sizeof(pid), "%ld", (long) in.pid);
+	log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "worker", in.name }, { "signal", signal_to_string(to) },
 				     { "pid", pid }, { "event", "forward" }),
-	    "Forwarding %s to '%s' (%s %s)", signal_to_string(to), in->name,
+	    "Forwarding %s to '%s' (%s %s)", signal_to_string(to), in.name,
 	    group ? "process group" : "pid", pid);
-	if (kill(group ? -in->pid : in->pid, to) < 0 && errno != ESRCH)
+	if (kill(group ? -in.pid : in.pid, to) < 0 && errno != ESRCH)
 		log_warning_errno(errno, "Failed to forward %s to pid %s, continuing",
 		    signal_to_string(to), pid);
 	return true;
@@ -229,30 +318,61 @@ job_stop(void)
 static void
 job_continue(struct supervisor *sv)
 {
-	struct instance *in = sv->n_workers ? &sv->workers[0].instances[0] : NULL;
+	struct worker_instance_info in;
 	sigset_t ttou, old;
 
-	if (!in || !in->running || !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp())
+	if (!command_info(sv, &in) || !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp())
 		return;
 	/* Only the foreground group may hand the terminal on without SIGTTOU; block it anyway. */
 	sigemptyset(&ttou);
 	sigaddset(&ttou, SIGTTOU);
 	(void) sigprocmask(SIG_BLOCK, &ttou, &old);
-	(void) tcsetpgrp(STDIN_FILENO, in->pid);
+	(void) tcsetpgrp(STDIN_FILENO, in.pid);
 	(void) sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void
-supervisor_job_stopped(struct supervisor *sv)
+/* The command stopped: is it still stopped by job control once the signals received with its
+ * SIGCHLD (a SIGCONT that continues it) were handled? Then graced stops too. */
+static void
+job_check_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (sv->single)
+	struct supervisor *sv = arg;
+	struct worker_instance_info in;
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool stopped = false;
+
+	(void) fd;
+	(void) what;
+	if (!command_info(sv, &in))
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long) in.pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		stopped = p[2] == 'T';
+	fclose(f);
+	if (stopped)
 		job_stop();
 }
 
-int
-supervisor_stop_signal(const struct supervisor *sv, int configured)
+/* SIGCHLD in single-command mode: did job control stop the command? */
+static void
+job_watch(struct supervisor *sv)
 {
-	return sv->stop_signal_replaced ? sv->stop_signal_received : configured;
+	struct worker_instance_info in;
+	siginfo_t si = {};
+
+	if (!command_info(sv, &in))
+		return;
+	/* Stops only: the exit is supervisor_reap()'s. */
+	if (waitid(P_PID, (id_t) in.pid, &si, WSTOPPED | WNOHANG) < 0 || si.si_pid != in.pid ||
+	    si.si_code != CLD_STOPPED)
+		return;
+	if (si.si_status != SIGTSTP && si.si_status != SIGTTIN && si.si_status != SIGTTOU)
+		return;
+	(void) event_base_once(sv->base, -1, EV_TIMEOUT, job_check_cb, sv,
+	    &(struct timeval) { 0, 0 });
 }
 
 /* Signals with no meaning in config mode: graced takes none over, it only says so, at most
@@ -275,51 +395,17 @@ ignore_signal(struct supervisor *sv, int sig)
 	    "Received %s: it has no meaning in config mode, ignoring", signal_to_string(sig));
 }
 
-int
-supervisor_step_scope_enter(struct supervisor *sv, struct step_scope *s)
-{
-	int r;
-
-	if ((r = task_scope_enter(&s->scope, USEC_INFINITY)) < 0)
-		return r;
-	LIST_INSERT_HEAD(&sv->step_scopes, s, link);
-	return 0;
-}
-
-int
-supervisor_step_scope_leave(struct supervisor *sv, struct step_scope *s)
-{
-	LIST_REMOVE(s, link);
-	return task_scope_leave(&s->scope);
-}
-
-/* A second signal: every step wait in progress ends now (each leaves its scope and moves on). */
-static void
-escalate(struct supervisor *sv)
-{
-	struct step_scope *s;
-
-	LIST_FOREACH(s, &sv->step_scopes, link)
-		task_scope_cancel(&s->scope, "escalation");
-}
-
-/*
- * GNU timeout (and other killers) send their signal to graced's pid and then to its process
- * group, microseconds apart: the same signal again within second_signal_window of the one acted
- * on is that same request. Another signal (SIGINT right after SIGTERM) is a new request.
- */
-static bool
-same_request(const struct supervisor *sv, int sig, usec_t now)
-{
-	return sv->stopping && sig == sv->last_signal &&
-	    now - sv->last_signal_at < sv->config->shutdown.second_signal_window;
-}
-
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
 	usec_t now;
 
+	if (sig == SIGCHLD) {
+		if (sv->single)
+			job_watch(sv);
+		supervisor_reap(sv);
+		return;
+	}
 	if (sv->single && sig != SIGTERM && sig != SIGINT) {
 		if (sig == SIGCONT)
 			job_continue(sv);
@@ -328,34 +414,38 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 		return;
 	}
 	/* Without --stop-signal the command gets the SIGTERM or SIGINT graced received. */
-	if (sv->single && !sv->stopping && sv->forwarding && !sv->forwarding->stop_signal_set) {
-		sv->stop_signal_replaced = true;
-		sv->stop_signal_received = single_rewrite(sv->forwarding, sig);
+	if (sv->single && !sv->shutdown.stopping && sv->forwarding &&
+	    !sv->forwarding->stop_signal_set) {
+		sv->shutdown.stop_signal_replaced = true;
+		sv->shutdown.stop_signal = single_rewrite(sv->forwarding, sig);
 	}
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
 		now = now_usec();
-		if (same_request(sv, sig, now)) {
+		switch (policy_shutdown_signal(sv->shutdown.stopping, sig, sv->last_signal,
+		    sv->last_signal_at, now, sv->config->shutdown.second_signal_window,
+		    sv->config->shutdown.second_signal)) {
+		case SIGNAL_ACTION_REPEAT:
 			log_fields(LOG_DEBUG, 0, LOG_FIELDS({ "event", "repeat" }),
 			    "Received %s again within second_signal_window: the same request, ignoring",
 			    signal_to_string(sig));
+			return;
+		case SIGNAL_ACTION_TRIGGER:
+			trigger(sv, signal_to_string(sig));
+			break;
+		case SIGNAL_ACTION_IGNORE:
+			log_notice("Received %s again during the shutdown, ignoring (second_signal = ignore)",
+			    signal_to_string(sig));
+			break;
+		case SIGNAL_ACTION_ESCALATE:
+			log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "escalate" }),
+			    "Received %s again: skipping the current wait", signal_to_string(sig));
+			shutdown_escalate(&sv->shutdown);
 			break;
 		}
 		sv->last_signal = sig;
 		sv->last_signal_at = now;
-		if (!sv->stopping) {
-			supervisor_trigger(sv, signal_to_string(sig));
-			break;
-		}
-		if (sv->config->shutdown.second_signal == SECOND_SIGNAL_IGNORE) {
-			log_notice("Received %s again during the shutdown, ignoring (second_signal = ignore)",
-			    signal_to_string(sig));
-			break;
-		}
-		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "escalate" }),
-		    "Received %s again: skipping the current wait", signal_to_string(sig));
-		escalate(sv);
 		break;
 	case SIGUSR1:
 		dump_tasks(sv);
@@ -367,6 +457,12 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 		ignore_signal(sv, sig);
 		break;
 	}
+}
+
+static void
+on_signal(int sig, void *userdata)
+{
+	supervisor_on_signal(userdata, sig);
 }
 
 void
@@ -388,56 +484,13 @@ supervisor_reap(struct supervisor *sv)
 	}
 }
 
-void
-supervisor_step_begin(struct supervisor *sv, enum phase p)
-{
-	struct report_step *s = &sv->report->steps[p];
-	usec_t now = now_usec();
-
-	if (s->start)
-		return;
-	s->start = now;
-	s->end = now;
-	if (sv->phase < p)
-		sv->phase = p;
-	log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-begin" }),
-	    "Step %s begins", phase_to_string(p));
-	if (sv->phase == p) {
-		char status[64];
-
-		snprintf(status, sizeof(status), "stopping: %s", phase_to_string(p));
-		notify_status(sv, status);
-		notify_extend(sv);
-		control_step_changed(sv->control);
-	}
-}
-
-void
-supervisor_step_end(struct supervisor *sv, enum phase p)
-{
-	struct report_step *s = &sv->report->steps[p];
-
-	s->end = MAX(s->end, now_usec());
-}
-
 static int
 start_workers(struct supervisor *sv)
 {
-	int r;
+	size_t n = workers_count(sv->workers);
 
-	log_info("Starting %zu worker%s of '%s'", sv->n_workers, sv->n_workers == 1 ? "" : "s",
-	    sv->config->supervisor.name);
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			struct instance *in = &sv->workers[i].instances[j];
-
-			if ((r = task_group_new(sv->rt, sv->workers_group, in->name, &in->group)) < 0 ||
-			    (r = task_spawn(sv->workers_group, in->name, worker_instance_task, in, NULL)) <
-				0)
-				return log_error_errno(r, "Failed to start the task of worker '%s'",
-				    in->name);
-		}
-	return 0;
+	log_info("Starting %zu worker%s of '%s'", n, n == 1 ? "" : "s", sv->config->supervisor.name);
+	return workers_start(sv->workers);
 }
 
 /* Announce (readiness 503, exec hooks, intake signals; bounded by intake_timeout), then
@@ -449,78 +502,82 @@ intake_step(struct supervisor *sv)
 	usec_t drain = c->shutdown.drain_delay;
 	struct step_scope scope;
 
-	supervisor_step_begin(sv, PHASE_INTAKE);
-	intake_announce_all(sv, usec_add(now_usec(), c->shutdown.intake_timeout));
-	if (drain > 0 && sv->empty)
+	step_begin(sv, PHASE_INTAKE);
+	intake_announce_all(&sv->intakes, usec_add(now_usec(), c->shutdown.intake_timeout));
+	if (drain > 0 && sv->facts.empty)
 		log_info("No worker is left to accept, skipping drain_delay");
-	else if (drain > 0 && supervisor_step_scope_enter(sv, &scope) == 0) {
+	else if (drain > 0 && shutdown_scope_enter(&sv->shutdown, &scope) == 0) {
 		log_info("Draining for %s while workers still accept",
 		    format_duration((char[DURATION_MAX]) { 0 }, DURATION_MAX, drain));
 		/* Until drain_delay has passed, or a second signal cancels the scope. */
 		(void) !task_sleep_until(usec_add(now_usec(), drain));
-		(void) supervisor_step_scope_leave(sv, &scope);
+		(void) shutdown_scope_leave(&sv->shutdown, &scope);
 	}
-	intake_shutdown_all(sv);
-	supervisor_step_end(sv, PHASE_INTAKE);
+	intake_shutdown_all(&sv->intakes);
+	shutdown_step_end(&sv->shutdown, PHASE_INTAKE);
 }
 
 /* "stopping: join, 1 left: web.1 (pid 4242)", logged and sent as STATUS=. */
 static void
 log_still_alive(struct supervisor *sv)
 {
-	char line[512], status[sizeof(sv->status)];
+	char line[512], status[sizeof(sv->notify.status)];
 	size_t len = 0, left = 0;
 
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			struct instance *in = &sv->workers[i].instances[j];
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		const struct worker *w = workers_at(sv->workers, i);
 
-			if (!in->running)
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+
+			worker_instance_info(w, j, &in);
+			if (!in.running)
 				continue;
 			if (left++ < 8 && len < sizeof(line))
 				len += (size_t) snprintf(line + len, sizeof(line) - len, "%s%s (pid %ld)",
-				    left > 1 ? ", " : "", in->name, (long) in->pid);
+				    left > 1 ? ", " : "", in.name, (long) in.pid);
 		}
+	}
 	if (left > 8 && len < sizeof(line))
 		snprintf(line + len, sizeof(line) - len, ", ...");
 	if (!left)
 		return;
-	snprintf(status, sizeof(status), "stopping: %s, %zu left: %s", phase_to_string(sv->phase),
-	    left, line);
+	snprintf(status, sizeof(status), "stopping: %s, %zu left: %s",
+	    shutdown_step_name(&sv->shutdown), left, line);
 	log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "waiting" }), "%s", status);
-	notify_status(sv, status);
-	notify_extend(sv);
+	notify_status(&sv->notify, status);
+	notify_extend(&sv->notify, remaining(sv));
 }
 
 /*
- * While running: STATUS= "running: 5 workers", and READY=1 once every instance is ready or has
- * given up (a failed non-critical worker does not hold the service back). Returns true when
- * nothing runs and nothing will start again: every instance finished or gave up and its process
- * is gone. One waiting for its restart_delay or for its dependencies is pending, not over.
+ * While running: STATUS= "running: 5 workers", and READY=1 once no instance is starting (the
+ * readiness rule, policy.h). Returns true when nothing runs and nothing will start again: every
+ * instance finished or gave up and its process is gone. One waiting for its restart_delay or for
+ * its dependencies is pending, not over.
  */
 static bool
 report_running(struct supervisor *sv)
 {
 	unsigned ready = 0, failed = 0, pending = 0, finished = 0, over = 0, total = 0;
-	char status[sizeof(sv->status)];
+	char status[sizeof(sv->notify.status)];
 	int n;
 
-	for (size_t i = 0; i < sv->n_workers; i++)
-		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-			const struct instance *in = &sv->workers[i].instances[j];
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		const struct worker *w = workers_at(sv->workers, i);
 
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+
+			worker_instance_info(w, j, &in);
 			total++;
-			if ((in->failed || in->finished) && !in->running)
+			if ((in.failed || in.finished) && !in.running)
 				over++;
-			if (in->failed)
-				failed++;
-			else if (in->ready)
-				ready++;
-			else if (in->finished)
-				finished++;
-			else
-				pending++;
+			failed += in.readiness == READINESS_FAILED;
+			ready += in.readiness == READINESS_SERVING || in.readiness == READINESS_GONE;
+			finished += in.readiness == READINESS_DONE;
+			pending += policy_instance_starting(in.readiness);
 		}
+	}
 	n = snprintf(status, sizeof(status), "%s: %u worker%s", pending ? "starting" : "running",
 	    ready, ready == 1 ? "" : "s");
 	if (pending && n > 0 && (size_t) n < sizeof(status))
@@ -530,71 +587,62 @@ report_running(struct supervisor *sv)
 	if (failed && n > 0 && (size_t) n < sizeof(status))
 		snprintf(status + n, sizeof(status) - (size_t) n, ", %u failed", failed);
 	if (pending)
-		notify_status(sv, status);
-	else if (!sv->notified_ready) {
+		notify_status(&sv->notify, status);
+	else if (!sv->notify.notified_ready) {
 		log_fields(LOG_INFO, 0, LOG_FIELDS({ "event", "ready" }), "Every worker is ready (%s)",
 		    status);
-		notify_ready(sv, status);
+		notify_ready(&sv->notify, status);
 	} else
-		notify_status(sv, status);
+		notify_status(&sv->notify, status);
 	return total > 0 && over == total;
 }
 
-static int
-exit_status_of(const struct supervisor *sv, const char *name)
+/* What the run came to, for the exit status (policy_exit_status()) and the report. */
+static void
+collect_facts(struct supervisor *sv)
 {
-	const struct report *r = sv->report;
+	struct run_facts *f = &sv->facts;
+	const char *from = sv->config->supervisor.exit_code_from;
+	struct worker *w;
 
-	for (size_t i = 0; i < r->n_workers; i++) {
-		const struct report_worker *w = &r->workers[i];
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		w = workers_at(sv->workers, i);
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
 
-		if (!streq(w->name, name) || w->instance != 0)
-			continue;
-		if (w->exit_code >= 0)
-			return w->exit_code;
-		if (w->term_signal > 0)
-			return 128 + w->term_signal;
-		return 1; /* never ended, or never started */
+			worker_instance_info(w, j, &in);
+			f->forced = f->forced || in.outcome == OUTCOME_KILLED ||
+			    in.outcome == OUTCOME_ABANDONED || in.outcome == OUTCOME_FAILED;
+		}
 	}
-	return 1;
-}
+	for (size_t i = 0; i < sv->stragglers.n; i++)
+		f->forced = f->forced || sv->stragglers.items[i].outcome == OUTCOME_KILLED ||
+		    sv->stragglers.items[i].outcome == OUTCOME_ABANDONED;
+	f->status_from_worker = from != NULL;
+	if (from && (w = worker_find(sv->workers, from)) && worker_n_instances(w) > 0) {
+		struct worker_instance_info in;
 
-static int
-exit_status(struct supervisor *sv)
-{
-	const struct report *r = sv->report;
-	bool forced = sv->forced;
-
-	for (size_t i = 0; i < r->n_workers; i++)
-		forced = forced || r->workers[i].outcome == OUTCOME_KILLED ||
-		    r->workers[i].outcome == OUTCOME_ABANDONED || r->workers[i].outcome == OUTCOME_FAILED;
-	for (size_t i = 0; i < r->n_stragglers; i++)
-		forced = forced || r->stragglers[i].outcome == OUTCOME_KILLED ||
-		    r->stragglers[i].outcome == OUTCOME_ABANDONED;
-	if (sv->config->supervisor.exit_code_from)
-		return exit_status_of(sv, sv->config->supervisor.exit_code_from);
-	return forced ? 1 : 0;
+		worker_instance_info(w, 0, &in);
+		f->worker_ended = in.ended;
+		f->worker_status = in.status;
+	}
+	f->completed = true;
 }
 
 static void
 close_step(struct supervisor *sv)
 {
+	const struct shutdown *sd = &sv->shutdown;
 	int r;
 
-	supervisor_step_begin(sv, PHASE_CLOSE);
+	step_begin(sv, PHASE_CLOSE);
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
 	task_group_cancel_because(sv->workers_group, "shutdown step close");
 	/* 0, or the first failure of a worker task (reported when it ended): empty either way. */
 	r = task_group_join(sv->workers_group, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT));
 	if (r >= 0 || task_group_live(sv->workers_group) == 0) {
-		for (size_t i = 0; i < sv->n_workers; i++)
-			for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
-				struct instance *in = &sv->workers[i].instances[j];
-
-				if (in->group && task_group_free(in->group) == 0)
-					in->group = NULL;
-			}
+		workers_free_groups(sv->workers);
 		if (task_group_free(sv->workers_group) == 0)
 			sv->workers_group = NULL;
 	}
@@ -603,31 +651,74 @@ close_step(struct supervisor *sv)
 	    task_group_free(sv->stoppers) == 0)
 		sv->stoppers = NULL;
 	/* Listening sockets and endpoints first, then the resources (DESIGN.md, step 5). */
-	intake_close_all(sv);
-	resource_close_all(sv);
+	intake_close_all(&sv->intakes);
+	resource_close_all(&sv->resources, sv->config->supervisor.pidfile, sv->rt, &sv->reaper);
 	/* Last, so the step log below is the only thing a stuck reader can still cost. */
 	outbuf_drain(usec_add(now_usec(), OUTPUT_FLUSH_TIMEOUT));
 	if (outbuf_dropped() > 0)
 		log_warning("%llu bytes of graced's output were dropped: its stdout or stderr did not "
 			    "take them in time, continuing",
 		    (unsigned long long) outbuf_dropped());
-	sv->report->output_dropped_bytes = outbuf_dropped();
-	supervisor_step_end(sv, PHASE_CLOSE);
+	sv->output_dropped = outbuf_dropped();
+	shutdown_step_end(&sv->shutdown, PHASE_CLOSE);
 
 	for (enum phase p = 0; p < _PHASE_MAX; p++) {
-		const struct report_step *st = &sv->report->steps[p];
+		const struct shutdown_step *st = &sd->steps[p];
 
 		log_fields(LOG_INFO, 0, LOG_FIELDS({ "step", phase_to_string(p) }, { "event", "step-end" }),
 		    "Step %s ran from +%llu ms to +%llu ms", phase_to_string(p),
-		    (unsigned long long) ((st->start - sv->report->triggered) / USEC_PER_MSEC),
-		    (unsigned long long) ((st->end - sv->report->triggered) / USEC_PER_MSEC));
+		    (unsigned long long) ((st->start - sd->triggered) / USEC_PER_MSEC),
+		    (unsigned long long) ((st->end - sd->triggered) / USEC_PER_MSEC));
 	}
-	sv->exit_status = exit_status(sv);
-	sv->report->exit_code = sv->exit_status;
+	/* The report is rendered and written by supervisor_finish(), once the loop has ended. */
+	collect_facts(sv);
 	/* `gracectl shutdown --wait` learns the exit status; the socket goes last. */
-	sv->control = control_close(sv->control, sv->exit_status);
-	/* The report is written by supervisor_finish(), once the loop has ended. */
-	sv->closed = true;
+	sv->control = control_close(sv->control, policy_exit_status(&sv->facts));
+}
+
+/* The stop, cancel and join steps: one stopper per worker and one for the stragglers, until all
+ * are done; meanwhile systemd hears of each step and of what is still alive. */
+static void
+stop_steps(struct supervisor *sv)
+{
+	usec_t next = usec_add(now_usec(), STILL_ALIVE_INTERVAL);
+	int r;
+
+	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
+		log_error_errno(r, "Failed to run the stop steps, killing every worker");
+		sv->facts.forced = true;
+		for (size_t i = 0; i < workers_count(sv->workers); i++)
+			worker_kill_now(workers_at(sv->workers, i));
+		return;
+	}
+	for (size_t i = 0; i < workers_count(sv->workers); i++) {
+		struct worker *w = workers_at(sv->workers, i);
+
+		if ((r = task_spawn(sv->stoppers, worker_name(w), worker_stop_task, w, NULL)) < 0) {
+			log_error_errno(r, "Failed to stop worker '%s', killing it", worker_name(w));
+			sv->facts.forced = true;
+			worker_kill_now(w);
+		}
+	}
+	/* After the workers' stoppers, so the first stop signal is not held up by the walk down
+	 * /proc (scan() copes with workers that exit meanwhile). */
+	if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, &sv->stragglers, NULL)) < 0)
+		log_error_errno(r, "Failed to look for stragglers, continuing");
+	for (;;) {
+		struct task_clause c[] = {
+			{ .kind = TASK_CLAUSE_GROUP, .group = sv->stoppers },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &sv->shutdown.step_changed },
+		};
+
+		r = task_wait_any(c, ELEMENTSOF(c), next);
+		if (r == 1)
+			announce_step(sv);
+		else if (r == -ETIMEDOUT) {
+			log_still_alive(sv);
+			next = usec_add(now_usec(), STILL_ALIVE_INTERVAL);
+		} else
+			break;
+	}
 }
 
 static int
@@ -635,63 +726,42 @@ supervisor_task(void *arg)
 {
 	struct supervisor *sv = arg; /* owned by main(), which outlives the loop */
 	struct task_clause c[] = {
-		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->trigger },
+		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->shutdown.trigger },
 		{ .kind = TASK_CLAUSE_EVENT, .event = &sv->wake },
 	};
-	int r;
+	const char *why;
 
 	if (start_workers(sv) < 0)
-		supervisor_trigger(sv, "start failure");
+		trigger(sv, "start failure");
 	/* Until the trigger (clause 0); a change of the workers' state (clause 1) is looked at. */
 	task_event_set(&sv->wake);
 	while (task_wait_any(c, ELEMENTSOF(c), USEC_INFINITY) == 1) {
 		task_event_reset(&sv->wake);
+		/* A critical worker ended or failed. */
+		if ((why = workers_trigger_reason(sv->workers))) {
+			trigger(sv, why);
+			break;
+		}
 		/* Single-command mode ends with its command (a critical worker) anyway. */
 		if (report_running(sv) && !sv->single &&
 		    sv->config->supervisor.when_empty == WHEN_EMPTY_SHUTDOWN) {
 			log_info("Every worker has ended and none will start again (when_empty = shutdown)");
-			sv->empty = true;
-			supervisor_trigger(sv, "nothing left to run");
+			sv->facts.empty = true;
+			trigger(sv, "nothing left to run");
 			break;
 		}
 	}
 
 	intake_step(sv);
-	sv->phase = PHASE_STOP;
-	/* The stop step's in-process part: what waits on the stop event (an instance waiting out
-	 * its restart_delay) wakes up; the stoppers signal the processes. */
-	task_event_set(&sv->stop);
-	if ((r = task_group_new(sv->rt, NULL, "stoppers", &sv->stoppers)) < 0) {
-		log_error_errno(r, "Failed to run the stop steps, killing every worker");
-		sv->forced = true;
-		for (size_t i = 0; i < sv->n_workers; i++)
-			for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-				(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
-				    PHASE_JOIN);
-	} else {
-		for (size_t i = 0; i < sv->n_workers; i++)
-			if ((r = task_spawn(sv->stoppers, sv->workers[i].config->name, worker_stop_task,
-				 &sv->workers[i], NULL)) < 0) {
-				log_error_errno(r, "Failed to stop worker '%s', killing it",
-				    sv->workers[i].config->name);
-				sv->forced = true;
-				sv->workers[i].joined = true;
-				for (unsigned j = 0; j < sv->workers[i].n_instances; j++)
-					(void) worker_signal(&sv->workers[i].instances[j], SIGKILL, true,
-					    PHASE_JOIN);
-			}
-		/* After the workers' stoppers, so the first stop signal is not held up by the walk
-		 * down /proc (scan() copes with workers that exit meanwhile). */
-		if ((r = task_spawn(sv->stoppers, "stragglers", straggler_task, sv, NULL)) < 0)
-			log_error_errno(r, "Failed to look for stragglers, continuing");
-		while (task_group_join(sv->stoppers, usec_add(now_usec(), STILL_ALIVE_INTERVAL)) ==
-		    -ETIMEDOUT)
-			log_still_alive(sv);
-	}
+	/* The stop step begins: what waits on the stop event (an instance waiting out its
+	 * restart_delay) wakes up; the stoppers signal the processes. */
+	sv->shutdown.phase = PHASE_STOP;
+	task_event_set(&sv->shutdown.stop);
+	stop_steps(sv);
 	/* Every step appears in the report; one that had nothing to do took no time. */
 	for (enum phase p = PHASE_STOP; p <= PHASE_JOIN; p++) {
-		supervisor_step_begin(sv, p);
-		supervisor_step_end(sv, p);
+		step_begin(sv, p);
+		shutdown_step_end(&sv->shutdown, p);
 	}
 
 	close_step(sv);
@@ -720,27 +790,69 @@ reap_last(struct supervisor *sv)
 	}
 }
 
+/* The report, rendered once from the final state of the shutdown, the workers, the stragglers
+ * and the intakes. */
+static struct report *
+render_report(const struct supervisor *sv, size_t pending)
+{
+	const struct shutdown *sd = &sv->shutdown;
+	_cleanup_(report_freep) struct report *r = report_new(sv->config->supervisor.name);
+
+	if (!r || !(r->trigger = strdup(sd->why)))
+		return NULL;
+	r->triggered = sd->triggered;
+	r->exit_code = policy_exit_status(&sv->facts);
+	for (enum phase p = 0; p < _PHASE_MAX; p++)
+		r->steps[p] = (struct report_step) { sd->steps[p].start, sd->steps[p].end };
+	for (size_t i = 0; sv->workers && i < workers_count(sv->workers); i++) {
+		const struct worker *w = workers_at(sv->workers, i);
+
+		for (unsigned j = 0; j < worker_n_instances(w); j++) {
+			struct worker_instance_info in;
+			struct report_worker *rw;
+
+			worker_instance_info(w, j, &in);
+			if (!(rw = report_add_worker(r, worker_name(w), j)))
+				return NULL;
+			rw->pid = in.last_pid;
+			rw->outcome = in.outcome;
+			rw->step = in.step;
+			rw->exit = in.exited_at;
+			rw->exit_code = in.ended && WIFEXITED(in.status) ? WEXITSTATUS(in.status) : -1;
+			rw->term_signal = in.ended && WIFSIGNALED(in.status) ? WTERMSIG(in.status) : 0;
+		}
+	}
+	if (straggler_report(&sv->stragglers, r) < 0 || intake_report(&sv->intakes, r) < 0)
+		return NULL;
+	r->tasks_pending_at_exit = pending;
+	r->output_dropped_bytes = sv->output_dropped;
+	return TAKE_PTR(r);
+}
+
 size_t
 supervisor_finish(struct supervisor *sv)
 {
-	const char *report = sv->config->supervisor.report;
+	const char *path = sv->config->supervisor.report;
 	size_t pending;
 	int r;
 
 	pending = task_runtime_shutdown(sv->rt);
 	if (pending > 0)
 		log_error("%zu task%s still pending at exit", pending, pending == 1 ? "" : "s");
-	if (!sv->closed)
+	if (!sv->facts.completed)
 		return pending; /* the loop failed before the close step: no report to write */
-	sv->report->tasks_pending_at_exit = pending;
-	if (report && (r = report_write_file(sv->report, report)) < 0) {
-		log_error_errno(r, "Failed to write the report '%s', continuing", report);
-		/* A run-time failure of graced's own: 1, unless a status is passed on. */
-		if (sv->exit_status == 0)
-			sv->exit_status = 1;
+	if (path) {
+		_cleanup_(report_freep) struct report *report = render_report(sv, pending);
+
+		r = report ? report_write_file(report, path) : -ENOMEM;
+		if (r < 0) {
+			log_error_errno(r, "Failed to write the report '%s', continuing", path);
+			/* A run-time failure of graced's own (policy_exit_status()). */
+			sv->facts.report_failed = true;
+		}
 	}
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "exit" }), "Shutdown complete, exit status %d",
-	    sv->exit_status);
+	    policy_exit_status(&sv->facts));
 	return pending;
 }
 
@@ -752,36 +864,38 @@ reporter(enum task_report kind, const char *name, const char *message, void *use
 }
 
 int
-supervisor_run(struct supervisor *sv)
+supervisor_run(struct supervisor *sv, struct run_facts *ret)
 {
 	const struct supervisor_config *c = &sv->config->supervisor;
 	size_t pending;
 	int r;
 
 	if ((r = task_runtime_new(sv->base, &sv->rt)) < 0)
-		return log_error_errno(r, "Failed to set up the task runtime"), 1;
+		return log_error_errno(r, "Failed to set up the task runtime");
 	task_runtime_set_reporter(sv->rt, reporter, sv);
 	/* Slow steps are reported in debug mode only (DESIGN.md). */
 	task_runtime_set_slow_step(sv->rt, c->debug ? c->slow_step : 0);
 	if ((r = task_group_new(sv->rt, NULL, "supervisor", &sv->group)) < 0 ||
 	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
-		return log_error_errno(r, "Failed to set up the task runtime"), 1;
-	if (signals_setup(sv) < 0)
-		return 1;
-	if (notify_setup(sv) < 0)
-		return 1;
+		return log_error_errno(r, "Failed to set up the task runtime");
+	sv->wctx.rt = sv->rt;
+	sv->wctx.group = sv->workers_group;
+	sv->intakes.rt = sv->rt;
+	if ((r = signals_setup(sv->base, on_signal, sv, &sv->signals)) < 0 ||
+	    (r = notify_setup(&sv->notify, sv->base)) < 0)
+		return r;
 	/* Readiness endpoints serve from now on, before any worker starts. */
-	if (intake_serve_all(sv) < 0)
-		return 1;
+	if ((r = intake_serve_all(&sv->intakes)) < 0)
+		return r;
 	if (c->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warning_errno(errno, "Failed to become a subreaper, orphans of workers will not be "
 					 "reaped by graced, continuing");
-	if (control_new(sv, sv->rt, c, &sv->control) < 0)
-		return 1;
+	if ((r = control_new(sv, sv->rt, c, &sv->control)) < 0)
+		return r;
 	if (c->pidfile && (r = resource_write_pidfile(c->pidfile)) < 0)
-		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile), 1;
+		return log_error_errno(r, "Failed to write the pidfile '%s'", c->pidfile);
 	if ((r = task_spawn(sv->group, "supervisor", supervisor_task, sv, NULL)) < 0)
-		return log_error_errno(r, "Failed to start the supervisor task"), 1;
+		return log_error_errno(r, "Failed to start the supervisor task");
 
 	sv->started = now_usec();
 	if (event_base_dispatch(sv->base) < 0)
@@ -796,5 +910,6 @@ supervisor_run(struct supervisor *sv)
 		(void) task_group_free(sv->group);
 		sv->rt = task_runtime_free(sv->rt);
 	}
-	return sv->exit_status;
+	*ret = sv->facts;
+	return 0;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the task runtime.
+ *
  * The context switch of the task runtime, one job: save the callee-saved registers of the
  * running stack and resume another one. x86-64 and aarch64 use task-switch-*.S (a switch is a
  * few pushes and pops, no system call); other CPUs, or --with-context=ucontext, use

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the task runtime.
+ *
  * The task runtime's own structures, shared by task.c (scheduling, waits, groups) and
  * task-dump.c (the task table). Nothing outside the task module includes this.
  */

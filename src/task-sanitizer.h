@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the task runtime.
+ *
  * What AddressSanitizer needs to hear about task stacks: every switch between stacks is
  * announced (start before, finish after), or it takes the new stack for a wild pointer and
  * reports bogus stack-buffer errors; and a reused stack starts unpoisoned. Without ASan these

@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the task runtime.
+ *
  * Task stacks: fixed-size, each with a guard page below it, carved from chunk mappings and kept
  * in a warm LIFO cache when freed. See task.h for the vm.max_map_count decision.
  */

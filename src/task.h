@@ -2,6 +2,8 @@
 #pragma once
 
 /*
+ * Layer: the task runtime (DESIGN.md "The task runtime").
+ *
  * The task runtime: stackful coroutines ("tasks") on one libevent event_base, with structured
  * cancellation.
  *

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 /*
+ * Layer: process plumbing (users and groups for spawn and unix sockets).
+ *
  * Users and groups for user= and group=. The normal build asks glibc (NSS: files, LDAP, systemd
  * and whatever nsswitch.conf names). A statically linked glibc can only use NSS by loading the
  * shared NSS modules of the very glibc it was built with, which a scratch or Alpine image does not

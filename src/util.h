@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Small helpers: time, descriptors, NULL-terminated string vectors. */
+/*
+ * Layer: the base, below everything.
+ *
+ * Small helpers: time, descriptors, NULL-terminated string vectors.
+ */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -18,12 +18,19 @@
 #include "output-route.h"
 #include "parse.h"
 #include "plan.h"
+#include "policy.h"
 #include "report.h"
+#include "shutdown.h"
 #include "spawn.h"
-#include "supervisor.h"
+#include "stopper.h"
 #include "task.h"
 #include "util.h"
+#include "worker-internal.h"
 #include "worker-params.h"
+
+/*
+ * Layer: the worker objects. See worker.h for what this file holds of DESIGN.md.
+ */
 
 /* How often a tcp: readiness probe is repeated while the worker starts (a probe interval: an
  * exit or the shutdown trigger ends the wait between two probes at once). */
@@ -34,55 +41,335 @@
 #define INSTANCE_FIELDS(in, ev)                                                                    \
 	LOG_FIELDS({ "worker", (in)->name }, { "event", (ev) })
 
-int
-worker_init(struct worker *w, struct supervisor *sv, const struct worker_config *c)
+static struct worker_context *
+ctx_of(const struct worker *w)
 {
-	*w = (struct worker) {
-		.sv = sv,
-		.config = c,
-		.n_instances = c->instances,
-		.step = _PHASE_INVALID,
-	};
-	task_event_init(&w->wake, "worker changed");
-	if (!(w->instances = calloc(c->instances, sizeof(struct instance))))
-		return -ENOMEM;
-	for (unsigned i = 0; i < c->instances; i++) {
-		struct instance *in = &w->instances[i];
-
-		in->worker = w;
-		in->index = i;
-		in->stop_fd = -1;
-		if (c->instances > 1)
-			snprintf(in->name, sizeof(in->name), "%s.%u", c->name, i);
-		else
-			snprintf(in->name, sizeof(in->name), "%s", c->name);
-		task_event_init(&in->wake, "instance changed");
-		if (!(in->starts = calloc(MAX(c->start_limit_burst, 1U), sizeof(usec_t))))
-			return -ENOMEM;
-	}
-	return 0;
+	return w->set->ctx;
 }
 
-void
-worker_done(struct worker *w)
+static struct shutdown *
+shutdown_of(const struct worker *w)
 {
+	return w->set->ctx->shutdown;
+}
+
+/* Something changed that another worker or the supervisor may wait for: wake them all. */
+static void
+poke(struct workers *ws)
+{
+	task_event_set(ws->ctx->changed);
+	for (size_t i = 0; i < ws->n; i++) {
+		struct worker *w = ws->items[i];
+
+		task_event_set(&w->wake);
+		for (unsigned j = 0; j < w->n_instances; j++)
+			task_event_set(&w->instances[j].wake);
+	}
+}
+
+static struct worker *
+worker_free(struct worker *w)
+{
+	if (!w)
+		return NULL;
 	for (unsigned i = 0; w->instances && i < w->n_instances; i++) {
 		safe_close(w->instances[i].stop_fd);
 		notify_worker_free(&w->instances[i]);
 		free(w->instances[i].starts);
 	}
 	free(w->instances);
-	w->instances = NULL;
+	free(w);
+	return NULL;
 }
 
-static struct report_worker *
-record_of(struct instance *in)
+static int
+worker_new(struct workers *ws, const struct worker_config *c, struct worker **ret)
 {
-	return &in->worker->sv->report->workers[in->record];
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	*w = (struct worker) {
+		.set = ws,
+		.config = c,
+		.n_instances = c->instances,
+		.step = _PHASE_INVALID,
+	};
+	task_event_init(&w->wake, "worker changed");
+	if (!(w->instances = calloc(c->instances, sizeof(struct instance)))) {
+		free(w);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < c->instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		in->worker = w;
+		in->index = i;
+		in->stop_fd = -1;
+		in->outcome = OUTCOME_EXITED;
+		in->step = _PHASE_INVALID;
+		if (c->instances > 1)
+			snprintf(in->name, sizeof(in->name), "%s.%u", c->name, i);
+		else
+			snprintf(in->name, sizeof(in->name), "%s", c->name);
+		task_event_init(&in->wake, "instance changed");
+		if (!(in->starts = calloc(MAX(c->start_limit_burst, 1U), sizeof(usec_t)))) {
+			worker_free(w);
+			return -ENOMEM;
+		}
+	}
+	*ret = w;
+	return 0;
 }
 
 int
-worker_signal(struct instance *in, int sig, bool group, enum phase step)
+workers_new(struct worker_context *ctx, struct workers **ret)
+{
+	struct workers *ws = calloc(1, sizeof(*ws));
+
+	if (!ws)
+		return -ENOMEM;
+	ws->ctx = ctx;
+	*ret = ws;
+	return 0;
+}
+
+struct workers *
+workers_free(struct workers *ws)
+{
+	if (!ws)
+		return NULL;
+	for (size_t i = 0; i < ws->n; i++)
+		worker_free(ws->items[i]);
+	free(ws->items);
+	name_index_done(&ws->index);
+	free(ws);
+	return NULL;
+}
+
+static int
+reindex(struct workers *ws)
+{
+	name_index_done(&ws->index);
+	for (size_t i = 0; i < ws->n; i++)
+		if (name_index_put(&ws->index, ws->items[i]->config->name, i) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int start_instances(struct worker *w);
+
+int
+workers_add(struct workers *ws, const struct worker_config *c, struct worker **ret)
+{
+	struct worker **m, *w;
+	int r;
+
+	if (worker_find(ws, c->name))
+		return -EEXIST;
+	if (!(m = realloc(ws->items, (ws->n + 1) * sizeof(*m))))
+		return -ENOMEM;
+	ws->items = m;
+	if ((r = worker_new(ws, c, &w)) < 0)
+		return r;
+	if (name_index_put(&ws->index, c->name, ws->n) < 0) {
+		worker_free(w);
+		return -ENOMEM;
+	}
+	ws->items[ws->n++] = w;
+	if (ws->started && (r = start_instances(w)) < 0)
+		return r;
+	poke(ws);
+	if (ret)
+		*ret = w;
+	return 0;
+}
+
+/* The worker has no task left: never started, or its instance tasks ended. */
+static bool
+idle(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		const struct instance *in = &w->instances[i];
+
+		if (in->running || in->task_alive || (in->group && task_group_live(in->group) > 0))
+			return false;
+	}
+	return true;
+}
+
+int
+workers_remove(struct workers *ws, const char *name)
+{
+	ssize_t k = name_index_get(&ws->index, name);
+	struct worker *w;
+
+	if (k < 0)
+		return -ENOENT;
+	w = ws->items[k];
+	if (!idle(w))
+		return -EBUSY;
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (w->instances[i].group && task_group_free(w->instances[i].group) < 0)
+			return -EBUSY;
+	memmove(&ws->items[k], &ws->items[k + 1], (ws->n - (size_t) k - 1) * sizeof(*ws->items));
+	ws->n--;
+	worker_free(w);
+	/* Positions moved: the index is rebuilt (names are unique, so this cannot fail but on OOM,
+	 * and then lookups fall back to nothing; the next add retries). */
+	(void) reindex(ws);
+	poke(ws);
+	return 0;
+}
+
+size_t
+workers_count(const struct workers *ws)
+{
+	return ws->n;
+}
+
+struct worker *
+workers_at(const struct workers *ws, size_t i)
+{
+	return i < ws->n ? ws->items[i] : NULL;
+}
+
+struct worker *
+worker_find(const struct workers *ws, const char *name)
+{
+	ssize_t k = name_index_get(&ws->index, name);
+
+	return k >= 0 ? ws->items[k] : NULL;
+}
+
+size_t
+workers_instances(const struct workers *ws)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ws->n; i++)
+		n += ws->items[i]->n_instances;
+	return n;
+}
+
+bool
+workers_all_joined(const struct workers *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		if (!ws->items[i]->joined)
+			return false;
+	return true;
+}
+
+bool
+workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
+			const struct instance *in = &ws->items[i]->instances[j];
+
+			if (in->running && (pid == in->pid || pgid == in->pid))
+				return true;
+		}
+	return false;
+}
+
+usec_t
+workers_extended(const struct workers *ws)
+{
+	usec_t extended = 0;
+
+	for (size_t i = 0; i < ws->n; i++)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++)
+			extended = MAX(extended, ws->items[i]->instances[j].extended);
+	return extended;
+}
+
+const char *
+workers_trigger_reason(const struct workers *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		if (ws->items[i]->trigger[0])
+			return ws->items[i]->trigger;
+	return NULL;
+}
+
+const char *
+worker_name(const struct worker *w)
+{
+	return w->config->name;
+}
+
+const struct worker_config *
+worker_config(const struct worker *w)
+{
+	return w->config;
+}
+
+unsigned
+worker_n_instances(const struct worker *w)
+{
+	return w->n_instances;
+}
+
+void
+worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_info *ret)
+{
+	const struct instance *in = &w->instances[i];
+
+	*ret = (struct worker_instance_info) {
+		.name = in->name,
+		.index = in->index,
+		.pid = in->running ? in->pid : 0,
+		.last_pid = in->last_pid,
+		.running = in->running,
+		.ready = in->ready,
+		.failed = in->failed,
+		.finished = in->finished,
+		.readiness = policy_instance_readiness(in->running, in->ready, in->failed, in->finished),
+		.ended = in->ended,
+		.status = in->status,
+		.outcome = in->outcome,
+		.step = in->step,
+		.exited_at = in->exited_at,
+		.restarts = in->n_starts > 0 ? in->n_starts - 1 : 0,
+		.worker_step = w->step,
+	};
+}
+
+const char *
+worker_instance_status(const struct worker *w, unsigned i)
+{
+	return notify_worker_status(&w->instances[i]);
+}
+
+void
+workers_free_groups(struct workers *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
+			struct instance *in = &ws->items[i]->instances[j];
+
+			if (in->group && task_group_free(in->group) == 0)
+				in->group = NULL;
+		}
+}
+
+bool
+worker_serving(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		const struct instance *in = &w->instances[i];
+
+		if (!policy_instance_serving(policy_instance_readiness(in->running, in->ready, in->failed,
+			in->finished)))
+			return false;
+	}
+	return true;
+}
+
+int
+instance_signal(struct instance *in, int sig, bool group, enum phase step)
 {
 	char pid[16];
 	pid_t target;
@@ -103,22 +390,19 @@ worker_signal(struct instance *in, int sig, bool group, enum phase step)
 	return 0;
 }
 
-/* The exit was a success: 0, a success_status code, or a success signal. */
-static bool
-exit_is_clean(const struct worker_config *c, int status)
+void
+worker_signal(struct worker *w, int sig, bool group, enum phase step)
 {
-	if (WIFEXITED(status)) {
-		if (WEXITSTATUS(status) == 0)
-			return true;
-		for (size_t i = 0; i < c->n_success_status; i++)
-			if (c->success_status[i] == WEXITSTATUS(status))
-				return true;
-		return false;
-	}
-	for (size_t i = 0; WIFSIGNALED(status) && i < c->n_success_signal; i++)
-		if (c->success_signal[i] == WTERMSIG(status))
-			return true;
-	return false;
+	for (unsigned i = 0; i < w->n_instances; i++)
+		(void) instance_signal(&w->instances[i], sig, group, step);
+}
+
+void
+worker_kill_now(struct worker *w)
+{
+	worker_signal(w, SIGKILL, true, PHASE_JOIN);
+	w->joined = true;
+	poke(w->set);
 }
 
 static void
@@ -133,68 +417,35 @@ describe_status(int status, char *buf, size_t n)
 		snprintf(buf, n, "ended with wait status 0x%x", (unsigned) status);
 }
 
-/*
- * How the exit is reported. Before the shutdown a clean exit is "exited", any other "failed".
- * During it, what matters is the step: an exit during stop is "exited", during cancel and join
- * "cancelled" — unless it failed on its own terms (a non-zero code, or a signal graced did not
- * send) — and after the kill signal "killed".
- */
-static enum outcome
-exit_outcome(const struct instance *in, int status, enum phase step, bool killed)
-{
-	const struct worker_config *c = in->worker->config;
-	const struct shutdown_settings *s = &c->shutdown;
-	bool clean = exit_is_clean(c, status);
-
-	if (killed)
-		return OUTCOME_KILLED;
-	/* Only the signals graced sent count: the same death before the shutdown is a failure. */
-	if (WIFSIGNALED(status) && in->worker->sv->stopping) {
-		int sig = WTERMSIG(status);
-
-		clean = clean || sig == supervisor_stop_signal(in->worker->sv, s->stop_signal) ||
-		    sig == s->intake_signal ||
-		    (step >= PHASE_CANCEL && sig == s->cancel_signal);
-	}
-	if (!in->worker->sv->stopping || step < PHASE_STOP)
-		return clean ? OUTCOME_EXITED : OUTCOME_FAILED;
-	if (!clean)
-		return OUTCOME_FAILED;
-	return step == PHASE_STOP ? OUTCOME_EXITED : OUTCOME_CANCELLED;
-}
-
 /* Records how the process ended, and wakes its stopper. */
 static void
 record_exit(struct instance *in, int status)
 {
 	struct worker *w = in->worker;
-	struct report_worker *rec;
+	struct shutdown *sd = shutdown_of(w);
 	pid_t pid = in->pid;
 	char what[96], pidbuf[16];
 
 	in->running = false;
+	in->ended = true;
 	in->status = status;
 	in->exited_at = now_usec();
-	rec = record_of(in);
-	rec->pid = pid;
-	rec->exit = in->exited_at;
-	rec->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	rec->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	rec->step = !w->sv->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : w->sv->phase;
-	rec->outcome = exit_outcome(in, status, rec->step, w->killed);
+	in->step = !sd->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
+	in->outcome = policy_exit_outcome(w->config, status, sd->stopping, in->step, w->killed,
+	    shutdown_stop_signal(sd, w->config->shutdown.stop_signal));
 	notify_worker_disarm(in);
 
 	describe_status(status, what, sizeof(what));
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long) pid);
-	log_fields(rec->outcome == OUTCOME_FAILED ? LOG_WARNING : LOG_INFO, 0,
+	log_fields(in->outcome == OUTCOME_FAILED ? LOG_WARNING : LOG_INFO, 0,
 	    LOG_FIELDS({ "worker", in->name }, { "event", "exit" }, { "pid", pidbuf },
-		{ "outcome", outcome_to_string(rec->outcome) }),
+		{ "outcome", outcome_to_string(in->outcome) }),
 	    "Worker '%s' (pid %s) %s", in->name, pidbuf, what);
 
 	task_event_set(&in->wake);
 	task_event_set(&w->wake);
 	/* The supervisor counts what is left (an instance that gave up is over once reaped). */
-	task_event_set(&w->sv->wake);
+	task_event_set(ctx_of(w)->changed);
 }
 
 /*
@@ -267,7 +518,7 @@ static int
 start_process(struct instance *in)
 {
 	struct worker *w = in->worker;
-	struct supervisor *sv = w->sv;
+	struct worker_context *ctx = ctx_of(w);
 	const struct worker_config *c = w->config;
 	int stop[2] = { -1, -1 };
 	struct output_route route;
@@ -284,7 +535,7 @@ start_process(struct instance *in)
 		.stdout_fd = -1,
 		.stderr_fd = -1,
 		.stop_fd_index = -1,
-		.foreground = sv->single,
+		.foreground = ctx->foreground,
 		.limits = &c->limits,
 	};
 	_cleanup_free_ char **env = NULL;
@@ -302,7 +553,7 @@ start_process(struct instance *in)
 		return -ENOMEM;
 	p.fds = fds;
 	for (char **s = c->sockets; s && *s; s++) {
-		if ((r = intake_socket_fd(sv, *s)) < 0)
+		if ((r = intake_socket_fd(ctx->intakes, *s)) < 0)
 			return log_error_errno(r, "Worker '%s': no socket of intake '%s'", in->name, *s);
 		fds[p.n_fds++] = r;
 	}
@@ -352,14 +603,14 @@ start_process(struct instance *in)
 	}
 	in->pid = child;
 	in->running = true;
+	in->last_pid = child;
 	notify_worker_started(in);
-	record_of(in)->pid = child;
 	safe_close(stop[0]);
 	safe_close(in->stop_fd);
 	in->stop_fd = stop[1];
 
 	/* Interest in the pid at once: an exit reaped before the task waits for it is kept. */
-	(void) task_runtime_watch_child(sv->rt, child);
+	(void) task_runtime_watch_child(ctx->rt, child);
 	snprintf(pid, sizeof(pid), "%ld", (long) child);
 	output_route_start(&route, in->group, in->name);
 	output_route_close(&route);
@@ -406,7 +657,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
  * trigger (clause 0: the phase is over, -ECANCELED) and the process's exit (clause 1).
  */
 #define START_CLAUSES(in)                                                                          \
-	{ .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->sv->trigger },                        \
+	{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of((in)->worker)->trigger },               \
 	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
 
 /* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, -ECHILD (the
@@ -526,32 +777,28 @@ wait_ready(struct instance *in)
 	}
 }
 
+/* Gives up on the instance; a critical worker asks for the shutdown (the supervisor waits on
+ * the changed event and asks workers_trigger_reason()). */
 static void
 mark_failed(struct instance *in, const char *why)
 {
 	struct worker *w = in->worker;
 
 	in->failed = true;
+	in->outcome = OUTCOME_FAILED;
 	w->start_failed = true;
-	record_of(in)->outcome = OUTCOME_FAILED;
 	log_fields(LOG_ERR, 0, INSTANCE_FIELDS(in, "failed"), "Worker '%s' failed: %s", in->name, why);
-	if (w->config->critical) {
-		char trigger[128];
-
-		snprintf(trigger, sizeof(trigger), "critical worker '%s' failed", in->name);
-		supervisor_trigger(w->sv, trigger);
-	}
-	supervisor_poke(w->sv);
+	if (w->config->critical && !w->trigger[0])
+		snprintf(w->trigger, sizeof(w->trigger), "critical worker '%s' failed", in->name);
+	poke(w->set);
 }
 
 /* A worker this one is after= that failed to start, or NULL. */
 static const char *
 failed_dependency(const struct instance *in)
 {
-	struct supervisor *sv = in->worker->sv;
-
 	for (char **a = in->worker->config->after; a && *a; a++) {
-		struct worker *d = supervisor_find_worker(sv, *a);
+		struct worker *d = worker_find(in->worker->set, *a);
 
 		if (d && d->start_failed)
 			return *a;
@@ -562,29 +809,15 @@ failed_dependency(const struct instance *in)
 static bool
 dependencies_settled(const struct instance *in)
 {
-	struct supervisor *sv = in->worker->sv;
-
 	if (failed_dependency(in))
 		return true;
 	for (char **a = in->worker->config->after; a && *a; a++) {
-		struct worker *d = supervisor_find_worker(sv, *a);
+		struct worker *d = worker_find(in->worker->set, *a);
 
 		if (d && d->n_ready < d->n_instances)
 			return false;
 	}
 	return true;
-}
-
-/* A start at the given time would exceed start_limit: start_limit_burst starts within
- * start_limit_interval. A burst of 0 is no limit. */
-static bool
-start_limit_hit(const struct instance *in, usec_t at)
-{
-	const struct worker_config *c = in->worker->config;
-	unsigned burst = c->start_limit_burst;
-
-	return burst > 0 && in->n_starts >= burst &&
-	    at - in->starts[in->n_starts % burst] < c->start_limit_interval;
 }
 
 static void
@@ -597,23 +830,12 @@ record_start(struct instance *in)
 	in->n_starts++;
 }
 
-/* restart_delay, doubled for every failure in a row, up to restart_delay_max. */
-static usec_t
-restart_backoff(const struct worker_config *c, unsigned failures)
-{
-	usec_t d = c->restart_delay;
-
-	for (unsigned i = 1; i < failures && d < c->restart_delay_max; i++)
-		d = d > USEC_INFINITY / 2 ? USEC_INFINITY : d * 2;
-	return MIN(d, MAX(c->restart_delay_max, c->restart_delay));
-}
-
 /* Runs the instance until the shutdown or until it gives up; returns when its process is gone. */
 static void
 run_instance(struct instance *in)
 {
 	struct worker *w = in->worker;
-	struct supervisor *sv = w->sv;
+	struct shutdown *sd = shutdown_of(w);
 	const struct worker_config *c = w->config;
 	unsigned failures = 0;
 	char why[160], d[DURATION_MAX];
@@ -621,7 +843,7 @@ run_instance(struct instance *in)
 	int r;
 
 	/* Until every worker it is after= is ready, or the shutdown makes that moot. */
-	if (wait_until(in, dependencies_settled, &sv->trigger, USEC_INFINITY) < 0)
+	if (wait_until(in, dependencies_settled, &sd->trigger, USEC_INFINITY) < 0)
 		return;
 	if ((dep = failed_dependency(in))) {
 		snprintf(why, sizeof(why), "not started, worker '%s' it is after= failed", dep);
@@ -630,7 +852,7 @@ run_instance(struct instance *in)
 	}
 
 	/* Restarted until the shutdown begins. */
-	while (!task_event_is_set(&sv->trigger)) {
+	while (!task_event_is_set(&sd->trigger)) {
 		usec_t delay;
 
 		record_start(in);
@@ -639,9 +861,7 @@ run_instance(struct instance *in)
 			 * arrive. One that did not exec in time gets the kill signal first (spawn.c's
 			 * CLONE_VFORK returns only after the exec, but valgrind makes it a fork()). */
 			if (in->running && r == -ETIMEDOUT)
-				(void) worker_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
-										 SIGKILL,
-				    true, PHASE_INTAKE);
+				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
 			mark_failed(in, "could not be started");
 			return;
@@ -656,9 +876,7 @@ run_instance(struct instance *in)
 				    r == -ECHILD ? "exited before it was ready" :
 				    r == -ETIMEDOUT ? "not ready within start_timeout" :
 						      "readiness check failed");
-				(void) worker_signal(in, c->shutdown.kill_signal ? c->shutdown.kill_signal :
-										 SIGKILL,
-				    true, PHASE_INTAKE);
+				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 				mark_failed(in, why);
 				return;
 			}
@@ -666,36 +884,38 @@ run_instance(struct instance *in)
 			if (++w->n_ready == w->n_instances)
 				log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", c->name }, { "event", "ready" }),
 				    "Worker '%s' is ready", c->name);
-			supervisor_poke(sv);
+			poke(w->set);
 		}
 
 		/* Until it ends: on its own, or because the shutdown's stopper told it to (then this
 		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it). */
-		if (watch_exit(in) < 0 || task_event_is_set(&sv->trigger))
+		if (watch_exit(in) < 0 || task_event_is_set(&sd->trigger))
 			return;
 		/* Gone, so not ready: a restarted process is checked again like the first. */
 		in->ready = false;
 		w->n_ready--;
 
 		if (c->critical) {
-			snprintf(why, sizeof(why), "critical worker '%s' exited", in->name);
-			supervisor_trigger(sv, why);
+			if (!w->trigger[0])
+				snprintf(w->trigger, sizeof(w->trigger), "critical worker '%s' exited",
+				    in->name);
+			poke(w->set);
 			return;
 		}
 		if (c->restart == RESTART_NO ||
-		    (c->restart == RESTART_ON_FAILURE && exit_is_clean(c, in->status))) {
+		    (c->restart == RESTART_ON_FAILURE && policy_exit_is_clean(c, in->status))) {
 			/* Done for good. A clean one-shot is not missing from the service (/ready);
 			 * a worker that died of a failure with nothing to restart it is. */
-			if (exit_is_clean(c, in->status))
+			if (policy_exit_is_clean(c, in->status))
 				in->finished = true;
 			else
 				in->failed = true;
-			supervisor_poke(sv);
+			poke(w->set);
 			return;
 		}
-		failures = exit_is_clean(c, in->status) ? 0 : failures + 1;
-		delay = restart_backoff(c, failures);
-		if (start_limit_hit(in, usec_add(now_usec(), delay))) {
+		failures = policy_exit_is_clean(c, in->status) ? 0 : failures + 1;
+		delay = policy_restart_backoff(c, failures);
+		if (policy_start_limit_hit(c, in->starts, in->n_starts, usec_add(now_usec(), delay))) {
 			snprintf(why, sizeof(why), "started %u times within %s (start_limit), giving up",
 			    c->start_limit_burst, format_duration(d, sizeof(d), c->start_limit_interval));
 			mark_failed(in, why);
@@ -705,15 +925,14 @@ run_instance(struct instance *in)
 		    in->name, format_duration(d, sizeof(d), delay));
 		/* No restart once the shutdown began (the loop's condition); an instance with no
 		 * process has nothing to stop, and the stop step ends its wait. */
-		if (task_event_wait(&sv->stop, usec_add(now_usec(), delay)) != -ETIMEDOUT)
+		if (task_event_wait(&sd->stop, usec_add(now_usec(), delay)) != -ETIMEDOUT)
 			return;
 	}
 }
 
-int
-worker_instance_task(void *arg)
+static int
+instance_run(struct instance *in)
 {
-	struct instance *in = arg; /* owned by its worker, which outlives the task */
 	int r;
 
 	run_instance(in);
@@ -728,6 +947,17 @@ worker_instance_task(void *arg)
 	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
 		task_group_cancel_because(in->group, "output not at EOF in time");
 	return 0;
+}
+
+static int
+instance_task(void *arg)
+{
+	struct instance *in = arg; /* owned by its worker, which outlives the task */
+	int r = instance_run(in);
+
+	/* The last touch of in: from here on the worker may be removed (idle()). */
+	in->task_alive = false;
+	return r;
 }
 
 static bool
@@ -749,8 +979,8 @@ none_running(const struct worker *w)
 static bool
 dependents_joined(const struct worker *w)
 {
-	for (size_t i = 0; i < w->sv->n_workers; i++) {
-		const struct worker *d = &w->sv->workers[i];
+	for (size_t i = 0; i < w->set->n; i++) {
+		const struct worker *d = w->set->items[i];
 
 		if (!d->joined && strv_contains(d->config->after, w->config->name))
 			return false;
@@ -798,73 +1028,72 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 	}
 }
 
-/* A step's wait for every instance's process to end, in a step scope: a second signal
- * (escalation) cancels it and the step moves on. */
+/* The worker's instances as the stopper's target (stopper.h). */
 static void
-wait_step(struct worker *w, usec_t deadline, bool extendable)
+op_signal(void *target, int sig, bool group, enum phase step)
 {
-	struct step_scope scope;
+	worker_signal(target, sig, group, step);
+}
 
-	if (supervisor_step_scope_enter(w->sv, &scope) < 0)
-		return;
-	(void) wait_worker(w, none_running, deadline, extendable);
-	(void) supervisor_step_scope_leave(w->sv, &scope);
+static bool
+op_alive(void *target)
+{
+	return any_running(target);
 }
 
 static void
-signal_all(struct worker *w, int sig, bool group, enum phase step)
+op_wait(void *target, usec_t deadline, bool extendable)
 {
+	(void) wait_worker(target, none_running, deadline, extendable);
+}
+
+static void
+op_step(void *target, enum phase p)
+{
+	struct worker *w = target;
+
+	w->step = p;
+	/* An EXTEND_TIMEOUT_USEC= counts for the step it was sent in (the cancel step's join
+	 * wait is part of the join step). */
+	if (p != PHASE_CANCEL)
+		reset_extensions(w);
+}
+
+static void
+op_stopped(void *target)
+{
+	struct worker *w = target;
+
 	for (unsigned i = 0; i < w->n_instances; i++)
-		(void) worker_signal(&w->instances[i], sig, group, step);
+		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
 }
 
 /* The cancel step's in-process part: the instances' watches of their processes (not the output
  * pumps, which drain to EOF, nor the notify readers, whose EXTEND_TIMEOUT_USEC= still moves
  * join_timeout). */
 static void
-cancel_watches(struct worker *w)
+op_cancel(void *target)
 {
+	struct worker *w = target;
+
 	for (unsigned i = 0; i < w->n_instances; i++)
 		if (w->instances[i].watch)
 			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
 }
 
 static void
-stop_step(struct worker *w, const struct plan_worker *pw)
+op_killing(void *target)
 {
-	const struct shutdown_settings *s = &w->config->shutdown;
-	int stop_signal = supervisor_stop_signal(w->sv, s->stop_signal);
+	struct worker *w = target;
 
-	w->step = PHASE_STOP;
-	reset_extensions(w);
-	supervisor_step_begin(w->sv, PHASE_STOP);
-	if (stop_signal != SIGNAL_NONE) {
-		signal_all(w, stop_signal, false, PHASE_STOP);
-		/* A worker stopped by job control or a quiet signal must wake up to act on it. */
-		signal_all(w, SIGCONT, false, PHASE_STOP);
-	}
-	for (unsigned i = 0; i < w->n_instances; i++)
-		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
-	if (pw->stop > 0)
-		wait_step(w, usec_add(now_usec(), pw->stop), true);
-	supervisor_step_end(w->sv, PHASE_STOP);
+	w->killed = true;
 }
 
 static void
-join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
+op_abandon(void *target)
 {
-	const struct shutdown_settings *s = &w->config->shutdown;
+	struct worker *w = target;
 
-	w->step = PHASE_JOIN;
-	reset_extensions(w);
-	supervisor_step_begin(w->sv, PHASE_JOIN);
-	if (cancelled && pw->join > 0)
-		wait_step(w, usec_add(now_usec(), pw->join), true);
-	if (any_running(w) && s->kill_signal != SIGNAL_NONE) {
-		w->killed = true;
-		signal_all(w, s->kill_signal, s->kill_mode == KILL_MODE_GROUP, PHASE_JOIN);
-		wait_step(w, usec_add(now_usec(), pw->kill), false);
-	}
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		struct instance *in = &w->instances[i];
 		char pid[16];
@@ -872,23 +1101,34 @@ join_step(struct worker *w, const struct plan_worker *pw, bool cancelled)
 		if (!in->running)
 			continue;
 		snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
-		record_of(in)->outcome = OUTCOME_ABANDONED;
-		record_of(in)->step = PHASE_JOIN;
+		in->outcome = OUTCOME_ABANDONED;
+		in->step = PHASE_JOIN;
 		log_fields(LOG_ERR, 0,
 		    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
 		    "Worker '%s' (pid %s) is still alive after %s, abandoning it", in->name, pid,
-		    s->kill_signal != SIGNAL_NONE ? "the kill signal" : "join_timeout");
+		    w->config->shutdown.kill_signal != SIGNAL_NONE ? "the kill signal" :
+									  "join_timeout");
 	}
-	supervisor_step_end(w->sv, PHASE_JOIN);
 }
+
+static const struct stopper_ops worker_stopper = {
+	.signal = op_signal,
+	.alive = op_alive,
+	.wait = op_wait,
+	.step = op_step,
+	.stopped = op_stopped,
+	.cancel = op_cancel,
+	.killing = op_killing,
+	.abandon = op_abandon,
+};
 
 int
 worker_stop_task(void *arg)
 {
-	struct worker *w = arg; /* owned by the supervisor, which outlives the task */
-	struct supervisor *sv = w->sv;
-	const struct plan_worker *pw = &sv->plan->workers[w - sv->workers];
+	struct worker *w = arg; /* owned by the set, which outlives the task */
 	const struct shutdown_settings *s = &w->config->shutdown;
+	struct plan_worker budget;
+	struct stop_settings settings;
 	int r;
 
 	/* Reverse dependency order: only once everything after= this worker is joined (not a step
@@ -896,19 +1136,48 @@ worker_stop_task(void *arg)
 	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
 
-	if (any_running(w))
-		stop_step(w, pw);
-	if (any_running(w) && s->cancel_signal != SIGNAL_NONE) {
-		w->step = PHASE_CANCEL;
-		supervisor_step_begin(sv, PHASE_CANCEL);
-		signal_all(w, s->cancel_signal, false, PHASE_CANCEL);
-		cancel_watches(w);
-		supervisor_step_end(sv, PHASE_CANCEL);
-		join_step(w, pw, true);
-	} else if (any_running(w))
-		join_step(w, pw, false);
+	plan_worker_budget(w->config, &budget);
+	settings = (struct stop_settings) {
+		.stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal),
+		.cancel_signal = s->cancel_signal,
+		.kill_signal = s->kill_signal,
+		.kill_group = s->kill_mode == KILL_MODE_GROUP,
+		.stop = budget.stop,
+		.join = budget.join,
+		.kill = budget.kill,
+	};
+	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
 
 	w->joined = true;
-	supervisor_poke(sv);
+	poke(w->set);
+	return 0;
+}
+
+static int
+start_instances(struct worker *w)
+{
+	struct worker_context *ctx = ctx_of(w);
+	int r;
+
+	for (unsigned j = 0; j < w->n_instances; j++) {
+		struct instance *in = &w->instances[j];
+
+		if ((r = task_group_new(ctx->rt, ctx->group, in->name, &in->group)) < 0 ||
+		    (r = task_spawn(ctx->group, in->name, instance_task, in, NULL)) < 0)
+			return log_error_errno(r, "Failed to start the task of worker '%s'", in->name);
+		in->task_alive = true;
+	}
+	return 0;
+}
+
+int
+workers_start(struct workers *ws)
+{
+	int r;
+
+	ws->started = true;
+	for (size_t i = 0; i < ws->n; i++)
+		if ((r = start_instances(ws->items[i])) < 0)
+			return r;
 	return 0;
 }

@@ -213,6 +213,41 @@ test_systemd_is_not_bound(void **state)
 	assert_int_equal(intake_open_socket(&c, &fd, &created), -EAFNOSUPPORT);
 }
 
+/* Intakes come and go by name while graced runs: opened at once, closed (their socket file
+ * removed) on removal; socket activation's are taken at start only. */
+static void
+test_add_remove_by_name(void **state)
+{
+	char path[256], listen[300];
+	struct intakes is = { 0 };
+	struct intake_config c, d = intake("systemd:web");
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/add.sock", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	c = intake(listen);
+	c.name = (char *) "http";
+	assert_int_equal(intake_add(&is, &c), 0);
+	assert_int_equal(intake_add(&is, &c), -EEXIST);
+	assert_non_null(intake_find(&is, "http"));
+	assert_true((fd = intake_socket_fd(&is, "http")) >= 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(intake_socket_fd(&is, "other"), -ENOENT);
+
+	d.name = (char *) "web";
+	assert_int_equal(intake_add(&is, &d), -EOPNOTSUPP);
+	assert_null(intake_find(&is, "web"));
+
+	assert_int_equal(intake_remove(&is, "http"), 0);
+	assert_int_equal(lstat(path, &st), -1);
+	assert_null(intake_find(&is, "http"));
+	assert_int_equal(intake_remove(&is, "http"), -ENOENT);
+	assert_int_equal(is.n, 0);
+	intake_free_all(&is);
+}
+
 int
 main(void)
 {
@@ -223,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_unix_unknown_owner),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_systemd_is_not_bound),
+		cmocka_unit_test(test_add_remove_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -27,7 +27,6 @@
 #include "notify.h"
 #include "plan.h"
 #include "report.h"
-#include "supervisor.h"
 #include "util.h"
 
 /* now_usec(): a fake clock, moved by the tests and by __wrap_sd_bus_wait() only. */
@@ -223,7 +222,7 @@ parse_binary_and_size(void **state)
 static void
 messages_to_systemd(void **state)
 {
-	struct supervisor sv = { 0 };
+	struct notify sv = { 0 };
 	char want[128];
 
 	/* Without NOTIFY_SOCKET nothing is sent. */
@@ -251,35 +250,28 @@ messages_to_systemd(void **state)
 static void
 extend_budget(void **state)
 {
-	struct worker_config wc = { .name = (char *) "web" };
-	struct instance in = { .extended = 0 };
-	struct worker w = { .config = &wc, .instances = &in, .n_instances = 1 };
-	struct plan p = { .worst_case = 10 * USEC_PER_SEC };
-	struct report r = { .triggered = 100 * USEC_PER_SEC };
-	struct supervisor sv = { .plan = &p, .report = &r, .workers = &w, .n_workers = 1 };
+	usec_t worst = 10 * USEC_PER_SEC, triggered = 100 * USEC_PER_SEC;
 	usec_t now = 103 * USEC_PER_SEC;
+	struct notify n = { 0 };
 
 	/* Not stopping: nothing to extend. */
-	assert_int_equal(notify_remaining(&sv, now), USEC_INFINITY);
+	assert_int_equal(notify_remaining(worst, false, triggered, 0, now), USEC_INFINITY);
 
-	sv.stopping = true;
 	/* 7 s of the plan left, plus the slack. */
-	assert_int_equal(notify_remaining(&sv, now), 12 * USEC_PER_SEC);
+	assert_int_equal(notify_remaining(worst, true, triggered, 0, now), 12 * USEC_PER_SEC);
 	/* Past the plan: the slack alone. */
-	assert_int_equal(notify_remaining(&sv, 200 * USEC_PER_SEC), 5 * USEC_PER_SEC);
+	assert_int_equal(notify_remaining(worst, true, triggered, 0, 200 * USEC_PER_SEC),
+	    5 * USEC_PER_SEC);
 	/* A worker extended its budget to 120 s: the whole plan may follow it. */
-	in.extended = 120 * USEC_PER_SEC;
-	assert_int_equal(notify_remaining(&sv, now), (120 + 10 - 103 + 5) * USEC_PER_SEC);
+	assert_int_equal(notify_remaining(worst, true, triggered, 120 * USEC_PER_SEC, now),
+	    (120 + 10 - 103 + 5) * USEC_PER_SEC);
 	/* An unbounded plan: systemd's own timeout stays in charge. */
-	p.worst_case = USEC_INFINITY;
-	assert_int_equal(notify_remaining(&sv, now), USEC_INFINITY);
+	assert_int_equal(notify_remaining(USEC_INFINITY, true, triggered, 0, now), USEC_INFINITY);
 
-	/* notify_extend() sends it. */
-	p.worst_case = 10 * USEC_PER_SEC;
-	in.extended = 0;
+	/* notify_stopping() sends it. */
 	sent[0] = '\0';
 	setenv("NOTIFY_SOCKET", "/run/test/notify", 1);
-	notify_stopping(&sv, "stopping: intake");
+	notify_stopping(&n, "stopping: intake", notify_remaining(worst, true, triggered, 0, now));
 	assert_non_null(strstr(sent, "STOPPING=1\nSTATUS=stopping: intake|EXTEND_TIMEOUT_USEC="));
 	unsetenv("NOTIFY_SOCKET");
 }

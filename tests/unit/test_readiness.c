@@ -14,11 +14,43 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "config.h"
 #include "intake.h"
-#include "supervisor.h"
+#include "shutdown.h"
+#include "worker-internal.h"
+
+/* The intakes' view of the domain: the shutdown and the workers, one instance each. */
+struct domain {
+	struct shutdown sd;
+	struct task_event changed;
+	struct worker_context ctx;
+	struct workers *ws;
+	struct intakes is;
+	struct worker_config wc[4];
+};
+
+static struct instance *
+domain_add(struct domain *d, size_t i, const char *name)
+{
+	struct worker *w;
+
+	d->wc[i] = (struct worker_config) { .name = (char *) name, .instances = 1 };
+	assert_int_equal(workers_add(d->ws, &d->wc[i], &w), 0);
+	return &w->instances[0];
+}
+
+static void
+domain_init(struct domain *d)
+{
+	shutdown_init(&d->sd);
+	task_event_init(&d->changed, "changed");
+	d->ctx = (struct worker_context) { .shutdown = &d->sd, .changed = &d->changed };
+	assert_int_equal(workers_new(&d->ctx, &d->ws), 0);
+	d->is = (struct intakes) { .shutdown = &d->sd, .workers = d->ws };
+}
 
 static json_t *
-status(const struct supervisor *sv)
+status(const struct intakes *sv)
 {
 	char *text = NULL;
 	size_t n = 0;
@@ -45,18 +77,18 @@ test_status_names(void **state)
 	static const char *const names[] = { "web.0", "a\"b\\c", "tab\there\x01\x1b[31m", "bad\xff" };
 	static const char *const decoded[] = { "web.0", "a\"b\\c", "tab\there\x01\x1b[31m",
 		"bad\xef\xbf\xbd" };
-	struct instance in[ELEMENTSOF(names)] = {};
-	struct worker w = { .instances = in, .n_instances = ELEMENTSOF(names) };
-	struct supervisor sv = { .workers = &w, .n_workers = 1, .phase = _PHASE_INVALID };
+	static struct domain d;
+	struct instance *in[ELEMENTSOF(names)];
 	json_t *j, *workers;
 
+	domain_init(&d);
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-		snprintf(in[i].name, sizeof(in[i].name), "%s", names[i]);
-		in[i].running = in[i].ready = true;
-		in[i].pid = (pid_t) (100 + i);
+		in[i] = domain_add(&d, i, names[i]);
+		in[i]->running = in[i]->ready = true;
+		in[i]->pid = (pid_t) (100 + i);
 	}
-	in[1].ready = false;
-	j = status(&sv);
+	in[1]->ready = false;
+	j = status(&d.is);
 	assert_string_equal(json_string_value(json_object_get(j, "step")), "running");
 	assert_true(json_is_false(json_object_get(j, "ready")));
 	workers = json_object_get(j, "workers");
@@ -70,20 +102,27 @@ test_status_names(void **state)
 		assert_int_equal(json_is_true(json_object_get(o, "ready")), i != 1);
 	}
 	json_decref(j);
+	workers_free(d.ws);
 }
 
 static void
 test_status_stopping(void **state)
 {
-	struct instance in = { .name = "db", .running = false };
-	struct worker w = { .instances = &in, .n_instances = 1 };
-	struct supervisor sv = { .workers = &w, .n_workers = 1, .stopping = true, .phase = PHASE_JOIN };
-	json_t *j = status(&sv);
+	static struct domain d;
+	json_t *j;
+
+	domain_init(&d);
+	(void) domain_add(&d, 0, "db");
+	d.sd.stopping = true;
+	d.sd.phase = PHASE_JOIN;
+	j = status(&d.is);
 
 	assert_string_equal(json_string_value(json_object_get(j, "step")), "join");
 	assert_true(json_is_false(json_object_get(j, "ready")));
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "workers"), 0), "pid")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "workers"),
+	    0), "pid")), 0);
 	json_decref(j);
+	workers_free(d.ws);
 }
 
 int

@@ -24,8 +24,11 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "plan.h"
+#include "policy.h"
 #include "report.h"
 #include "supervisor.h"
+#include "worker.h"
 #include "task.h"
 #include "util.h"
 
@@ -73,9 +76,8 @@ setup(void **state)
 	f->sv.config = f->config;
 	f->sv.rt = f->rt;
 	f->sv.base = f->base;
-	assert_non_null(f->sv.report = report_new("test"));
-	f->sv.closed = true;
-	LIST_INIT(&f->sv.step_scopes);
+	shutdown_init(&f->sv.shutdown);
+	f->sv.facts.completed = true;
 	*state = f;
 	return 0;
 }
@@ -90,7 +92,6 @@ teardown(void **state)
 	assert_int_equal(task_group_free(f->g), 0);
 	task_runtime_free(f->rt);
 	event_base_free(f->base);
-	report_free(f->sv.report);
 	config_free(f->config);
 	(void) unlink(f->path);
 	(void) rmdir(f->dir);
@@ -141,7 +142,8 @@ test_nothing_pending(void **state)
 	assert_int_equal(supervisor_finish(&f->sv), 0);
 	assert_int_equal(f->pending_reports, 0);
 	assert_int_equal(reported_pending(f), 0);
-	assert_int_equal(f->sv.exit_status, 0);
+	assert_false(f->sv.facts.report_failed);
+	assert_int_equal(policy_exit_status(&f->sv.facts), 0);
 }
 
 static void
@@ -179,7 +181,7 @@ test_not_closed_no_report(void **state)
 	struct fixture *f = *state;
 
 	/* The loop failed before the close step: the exit check runs, no report is written. */
-	f->sv.closed = false;
+	f->sv.facts.completed = false;
 	assert_int_equal(supervisor_finish(&f->sv), 0);
 	assert_int_equal(access(f->path, F_OK), -1);
 }
@@ -195,11 +197,13 @@ test_report_unwritable(void **state)
 	f->config->supervisor.report = path;
 	/* A run-time failure of graced's own: 1 ... */
 	assert_int_equal(supervisor_finish(&f->sv), 0);
-	assert_int_equal(f->sv.exit_status, 1);
-	/* ... unless a status is passed on. */
-	f->sv.exit_status = 3;
-	assert_int_equal(supervisor_finish(&f->sv), 0);
-	assert_int_equal(f->sv.exit_status, 3);
+	assert_true(f->sv.facts.report_failed);
+	assert_int_equal(policy_exit_status(&f->sv.facts), 1);
+	/* ... unless a status is passed on (exit_code_from, the single command's). */
+	f->sv.facts.status_from_worker = true;
+	f->sv.facts.worker_ended = true;
+	f->sv.facts.worker_status = 3 << 8; /* exited with 3 */
+	assert_int_equal(policy_exit_status(&f->sv.facts), 3);
 }
 
 /* What a step task saw. */
@@ -218,15 +222,15 @@ step_task(void *arg)
 	struct step_run *s = arg;
 	struct step_scope scope, next;
 
-	if (supervisor_step_scope_enter(&s->f->sv, &scope) < 0)
+	if (shutdown_scope_enter(&s->f->sv.shutdown, &scope) < 0)
 		return -EINVAL;
 	s->wait = task_event_wait(&s->f->never, now_usec() + 30 * USEC_PER_SEC);
-	s->leave = supervisor_step_scope_leave(&s->f->sv, &scope);
+	s->leave = shutdown_scope_leave(&s->f->sv.shutdown, &scope);
 	s->after = task_sleep_until(now_usec() + USEC_PER_MSEC);
-	if (supervisor_step_scope_enter(&s->f->sv, &next) < 0)
+	if (shutdown_scope_enter(&s->f->sv.shutdown, &next) < 0)
 		return -EINVAL;
 	s->next_wait = task_sleep_until(now_usec() + USEC_PER_MSEC);
-	s->next_leave = supervisor_step_scope_leave(&s->f->sv, &next);
+	s->next_leave = shutdown_scope_leave(&s->f->sv.shutdown, &next);
 	return 0;
 }
 
@@ -255,7 +259,7 @@ test_escalation_cancels_step_scopes(void **state)
 
 	s = (struct step_run) { .f = f };
 
-	f->sv.stopping = true;
+	f->sv.shutdown.stopping = true;
 	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
 	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
 	cancel_reason(f, "stopper", reason, sizeof(reason));
@@ -271,7 +275,7 @@ test_escalation_cancels_step_scopes(void **state)
 	assert_int_equal(s.after, 0);
 	assert_int_equal(s.next_wait, 0);
 	assert_int_equal(s.next_leave, 0);
-	assert_true(LIST_EMPTY(&f->sv.step_scopes));
+	assert_true(LIST_EMPTY(&f->sv.shutdown.scopes));
 }
 
 static void
@@ -283,7 +287,7 @@ test_ignored_second_signal(void **state)
 
 	s = (struct step_run) { .f = f, .wait = 1 };
 
-	f->sv.stopping = true;
+	f->sv.shutdown.stopping = true;
 	f->config->shutdown.second_signal = SECOND_SIGNAL_IGNORE;
 	assert_int_equal(task_spawn(f->g, "stopper", step_task, &s, NULL), 0);
 	assert_true(task_runtime_run_until(f->rt, f->g, now_usec() + 50 * USEC_PER_MSEC) < 0);
@@ -298,6 +302,125 @@ test_ignored_second_signal(void **state)
 	assert_int_equal(s.wait, -ECANCELED);
 }
 
+/* The loop's SIGCHLD, as signals.c hands it on: the one reaper. */
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void) sig, (void) what;
+	supervisor_reap(arg);
+}
+
+static bool
+instance_running(const struct worker *w)
+{
+	struct worker_instance_info in;
+
+	worker_instance_info(w, 0, &in);
+	return in.running;
+}
+
+static bool
+instance_over(const struct worker *w)
+{
+	struct worker_instance_info in;
+
+	worker_instance_info(w, 0, &in);
+	return (in.finished || in.failed) && !in.running;
+}
+
+/* Runs the loop until done(w) holds, for at most 10 s (a bound, not a wait). */
+static void
+run_until(struct fixture *f, struct task_group *g, bool (*done)(const struct worker *),
+    const struct worker *w)
+{
+	usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+
+	while (!done(w) && now_usec() < deadline)
+		(void) !task_runtime_run_until(f->rt, g, now_usec() + 20 * USEC_PER_MSEC);
+	assert_true(done(w));
+}
+
+/* Removes name once its tasks have ended (they end just after its process), within 10 s. */
+static int
+remove_when_idle(struct fixture *f, struct supervisor *sv, const char *name)
+{
+	usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+	int r;
+
+	while ((r = supervisor_remove_worker(sv, name)) == -EBUSY && now_usec() < deadline)
+		(void) !task_runtime_run_until(f->rt, sv->workers_group, now_usec() + 20 * USEC_PER_MSEC);
+	return r;
+}
+
+static struct worker_config *
+add_config_worker(struct config *c, const char *name, const char *cmd)
+{
+	struct worker_config *w;
+
+	assert_non_null(w = config_add_worker(c, name));
+	assert_int_equal(strv_extend(&w->argv, "/bin/sh"), 0);
+	assert_int_equal(strv_extend(&w->argv, "-c"), 0);
+	assert_int_equal(strv_extend(&w->argv, cmd), 0);
+	return w;
+}
+
+/* Workers come and go by name while the loop runs: the added one starts at once, the plan
+ * follows the current set, a running one cannot be removed, an ended one can. */
+static void
+test_add_remove_at_run_time(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(config_freep) struct config *extra = config_new();
+	struct worker_config *b;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a, *wb;
+
+	add_config_worker(f->config, "a", "exec sleep 60");
+	assert_non_null(extra);
+	b = add_config_worker(extra, "b", "exit 0");
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	assert_int_equal(sv->plan->n_workers, 1);
+	/* What supervisor_run() sets up, on the fixture's runtime. */
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+
+	assert_int_equal(workers_start(sv->workers), 0);
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	run_until(f, sv->workers_group, instance_running, a);
+
+	/* Added while a runs: it starts at once and joins the plan. */
+	assert_int_equal(supervisor_add_worker(sv, b), 0);
+	assert_int_equal(supervisor_add_worker(sv, b), -EEXIST);
+	assert_non_null(wb = worker_find(sv->workers, "b"));
+	assert_int_equal(workers_count(sv->workers), 2);
+	assert_int_equal(sv->plan->n_workers, 2);
+	run_until(f, sv->workers_group, instance_over, wb);
+
+	/* a still runs: stop it first. b has ended: it goes, and the plan with it. */
+	assert_int_equal(supervisor_remove_worker(sv, "a"), -EBUSY);
+	assert_int_equal(remove_when_idle(f, sv, "b"), 0);
+	assert_null(worker_find(sv->workers, "b"));
+	assert_int_equal(supervisor_remove_worker(sv, "b"), -ENOENT);
+	assert_int_equal(sv->plan->n_workers, 1);
+	assert_ptr_equal(worker_find(sv->workers, "a"), a);
+
+	/* a ends (restart = no): it can go too. */
+	worker_signal(a, SIGKILL, false, PHASE_INTAKE);
+	run_until(f, sv->workers_group, instance_over, a);
+	assert_int_equal(remove_when_idle(f, sv, "a"), 0);
+	assert_int_equal(workers_count(sv->workers), 0);
+	assert_int_equal(sv->plan->n_workers, 0);
+
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	sv->rt = NULL; /* the fixture's, freed by the teardown */
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -309,6 +432,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_report_unwritable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_cancels_step_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignored_second_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

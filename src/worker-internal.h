@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Layer: the worker objects (private to worker.c and notify-worker.c).
+ *
+ * The worker objects' private state, shared by worker.c and notify-worker.c (an instance's
+ * NOTIFY_SOCKET is part of the instance). Nobody else includes this.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "graced.h"
+#include "task.h"
+#include "util.h"
+#include "worker.h"
+
+struct notify_worker;
+
+/* One running copy of a worker ("web.0"). */
+struct instance {
+	struct worker *worker;
+	unsigned index;
+	char name[80];               /* "web.0", or "web" for a single instance */
+	pid_t pid;                   /* the current process, 0 when none */
+	pid_t last_pid;
+	bool running;                /* spawned and not yet reaped */
+	bool ready;
+	bool ended;                  /* a process ended: status, outcome, step, exited_at are set */
+	int status;                  /* the last waitpid() status */
+	enum outcome outcome;
+	enum phase step;
+	usec_t exited_at;
+	int stop_fd;                 /* write end of the stop pipe, -1 */
+	struct task_event wake;      /* the process exited, or something it waits for changed */
+	struct task_group *group;    /* the tasks that serve it (output pumps, notify reader) */
+	bool task_alive;             /* its own task (in the context's group) has not ended */
+	usec_t *starts;              /* ring of the last start_limit_burst start times */
+	unsigned n_starts;
+	bool failed;                 /* gave up: exec failure, start limit, not ready in time */
+	bool finished;               /* exited before the shutdown and will not be restarted */
+	struct notify_worker *notify; /* notify-worker.c: its NOTIFY_SOCKET, NULL without one */
+	bool notified_ready;         /* the current process said READY=1 */
+	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */
+	struct task_scope *watch;    /* the watch of its process, cancelled at the cancel step */
+};
+
+/* One [worker:*] section. */
+struct worker {
+	struct workers *set;
+	const struct worker_config *config;
+	struct instance *instances;
+	unsigned n_instances;
+	unsigned n_ready;
+	bool start_failed;           /* an instance failed to start: dependents are not started */
+	enum phase step;             /* the step its stopper is in; _PHASE_INVALID before */
+	bool killed;                 /* the kill signal was sent */
+	bool joined;                 /* its stop, cancel and join are over */
+	char trigger[160];           /* why it asks for the shutdown (critical), "" when it does not */
+	struct task_event wake;      /* an instance exited, or a dependent was joined */
+};
+
+struct workers {
+	struct worker_context *ctx;
+	struct worker **items;       /* in the order added */
+	size_t n;
+	struct name_index index;     /* name -> position in items */
+	bool started;
+};
+
+/* Sends sig to one instance (its process group when group is true); ESRCH is not an error. */
+int instance_signal(struct instance *in, int sig, bool group, enum phase step);

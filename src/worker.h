@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Layer: the worker objects (above process plumbing and the task runtime, below the supervisor).
+ *
+ * The [worker:*] objects: each worker and its instances ("web.0") are owned by worker.c, held in a
+ * set by name (struct workers), and others ask them questions; nobody else writes their state.
+ * DESIGN.md behaviour held here: the start order (after=, readiness: ready = none | notify | tcp: |
+ * delay:), the restart policy (restart=, backoff, start_limit), how an exit is judged (exited,
+ * cancelled, killed, failed, abandoned), and each worker's part of the stop, cancel and join
+ * steps (its stopper, in reverse dependency order). A worker tells the supervisor what changed
+ * through the context's changed event (the supervisor waits on it and asks: worker_trigger_reason()
+ * for a critical worker's end), never by calling it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "graced.h"
+#include "policy.h"
+
+struct event_base;
+struct intakes;
+struct shutdown;
+struct task_event;
+struct task_group;
+struct task_runtime;
+struct worker;
+struct workers;
+
+/* What the workers need from around them; owned by the supervisor, which outlives the set. */
+struct worker_context {
+	struct event_base *base;
+	struct task_runtime *rt;      /* set before workers_start() */
+	struct task_group *group;     /* the instances' tasks; each instance has a subgroup */
+	struct shutdown *shutdown;
+	struct intakes *intakes;      /* the sockets= of a worker */
+	struct task_event *changed;   /* set whenever a worker's state changes */
+	bool foreground;              /* single-command mode: the command gets the terminal */
+};
+
+/* What an instance is and how it ended, as of now. */
+struct worker_instance_info {
+	const char *name;             /* "web.0", or "web" for a single instance */
+	unsigned index;
+	pid_t pid;                    /* the current process, 0 when none */
+	pid_t last_pid;               /* the last process started, 0 if none */
+	bool running, ready, failed, finished;
+	enum instance_readiness readiness; /* the readiness rule's view of it (policy.h) */
+	bool ended;                   /* a process of it ended: status and outcome are set */
+	int status;                   /* the last waitpid() status */
+	enum outcome outcome;         /* as the report says it */
+	enum phase step;              /* the step it ended in; _PHASE_INVALID: before the shutdown */
+	usec_t exited_at;             /* when it ended; 0: never */
+	unsigned restarts;            /* starts after the first */
+	enum phase worker_step;       /* the step its worker's stopper is in; _PHASE_INVALID before */
+};
+
+int workers_new(struct worker_context *ctx, struct workers **ret);
+struct workers *workers_free(struct workers *ws);
+/* Adds a worker (its instances are started by workers_start(), or at once when the set has
+ * started). -EEXIST for a name already there. */
+int workers_add(struct workers *ws, const struct worker_config *c, struct worker **ret);
+/* Removes a worker whose tasks have ended (never started, or stopped and joined): -EBUSY else. */
+int workers_remove(struct workers *ws, const char *name);
+size_t workers_count(const struct workers *ws);
+/* The i-th worker in the order they were added. */
+struct worker *workers_at(const struct workers *ws, size_t i);
+struct worker *worker_find(const struct workers *ws, const char *name);
+size_t workers_instances(const struct workers *ws);
+/* Starts every instance task (once the runtime runs). */
+int workers_start(struct workers *ws);
+/* Once the instances' tasks have ended (the close step joined them): frees their groups. */
+void workers_free_groups(struct workers *ws);
+/* Every worker's stopper is done. */
+bool workers_all_joined(const struct workers *ws);
+/* The process belongs to a running instance (its pid, or its process group). */
+bool workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid);
+/* The latest EXTEND_TIMEOUT_USEC= instant of any instance, 0 when none. */
+usec_t workers_extended(const struct workers *ws);
+/* Why a worker asks for the shutdown (a critical worker ended or failed), or NULL. */
+const char *workers_trigger_reason(const struct workers *ws);
+
+const char *worker_name(const struct worker *w);
+const struct worker_config *worker_config(const struct worker *w);
+unsigned worker_n_instances(const struct worker *w);
+void worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_info *ret);
+/* The last STATUS= the instance's process sent (ready = notify), or NULL. */
+const char *worker_instance_status(const struct worker *w, unsigned i);
+/* Every instance serves: it runs and is ready, or it is done for good (a one-shot that exited). */
+bool worker_serving(const struct worker *w);
+/* Sends sig to every running instance (the main process, or its group when group is true), as
+ * part of step; ESRCH is not an error. */
+void worker_signal(struct worker *w, int sig, bool group, enum phase step);
+/* The stopper failed to start: kill every instance and count the worker as joined. */
+void worker_kill_now(struct worker *w);
+/* The stopper (arg: the worker): once its dependents are joined, stop, cancel and join every
+ * instance. */
+int worker_stop_task(void *arg);
