@@ -13,7 +13,12 @@ python3 "$NL" "$T/notify.sock" "$N" &
 LPID=$!
 wait_for 10 grep -qs listening "$N" || fail "the notify listener did not start"
 
+# Its own name, so its own control socket (/run/graced/NAME.sock as root): another graced of the
+# suite starting meanwhile with the default name would connect to the default one to see whether
+# it is in use, and that connection would count as a wakeup.
 cat >"$T/idle.ini" <<INI
+[supervisor]
+name = watchdog-idle-$$
 [worker:idle]
 command = $GW --name idle --log $EV
 INI
