@@ -80,3 +80,6 @@ void intake_free_all(struct supervisor *sv);
 int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);
 /* The body of GET /status: one JSON object and a newline. -ENOMEM, -EIO. */
 int readiness_status_write(const struct supervisor *sv, FILE *f);
+/* The body of GET /ready: "ready", "starting", "stopping" or "failed: NAME[, NAME...]" (the
+ * instances that gave up), and a newline. -EIO. */
+int readiness_ready_text(const struct supervisor *sv, FILE *f);

@@ -5,6 +5,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "logfile.h"
+#include "outbuf.h"
 #include "parse.h"
 #include "report.h"
 #include "supervisor-view.h"
@@ -63,6 +65,58 @@ supervisor_view_state(const struct supervisor *sv, struct supervisor_state *ret)
 }
 
 bool
+supervisor_view_service_ready(const struct supervisor *sv)
+{
+	if (sv->stopping)
+		return false;
+	for (size_t i = 0; i < sv->n_workers; i++)
+		for (unsigned j = 0; j < sv->workers[i].n_instances; j++) {
+			enum instance_state s = state_of(sv, &sv->workers[i].instances[j]);
+
+			/* Before the shutdown, exited means done for good (see state_of()). */
+			if (s != INSTANCE_READY && s != INSTANCE_EXITED)
+				return false;
+		}
+	return true;
+}
+
+void
+supervisor_view_steps(const struct supervisor *sv, struct step_view *ret)
+{
+	for (enum phase p = 0; p < _PHASE_MAX; p++) {
+		const struct report_step *s = sv->report ? &sv->report->steps[p] : NULL;
+		bool begun = sv->stopping && s && s->start != 0;
+
+		ret[p] = (struct step_view) {
+			.name = phase_to_string(p),
+			.begun = begun,
+			.done = begun && sv->phase > p,
+			.duration = begun && s->end > s->start ? s->end - s->start : 0,
+		};
+	}
+}
+
+size_t
+supervisor_view_stragglers(const struct supervisor *sv)
+{
+	return sv->n_stragglers;
+}
+
+uint64_t
+supervisor_view_dropped_stdio(const struct supervisor *sv)
+{
+	(void) sv; /* graced's own streams: one pair per process */
+	return outbuf_dropped();
+}
+
+uint64_t
+supervisor_view_dropped_logfiles(const struct supervisor *sv)
+{
+	(void) sv;
+	return logfile_dropped();
+}
+
+bool
 supervisor_view_has_worker(const struct supervisor *sv, const char *name)
 {
 	return config_worker_index(sv->config, name) >= 0;
@@ -89,6 +143,7 @@ supervisor_view_instances(const struct supervisor *sv, const char *worker,
 				.exited = in->exited_at != 0,
 				.last_status = in->status,
 				.step = sv->stopping && w->step >= 0 ? phase_to_string(w->step) : NULL,
+				.started = in->running ? in->started_at : 0,
 			};
 
 			fn(&v, userdata);

@@ -11,6 +11,8 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "graced.h"
@@ -42,6 +44,8 @@ struct instance_view {
 	bool exited;               /* a process of it ended: last_status is valid */
 	int last_status;           /* its waitpid() status */
 	const char *step;          /* during the shutdown: its worker's step ("stop"...), else NULL */
+	usec_t started;            /* when the running process was started (CLOCK_MONOTONIC), 0 when
+				    * none: its uptime */
 };
 
 struct supervisor_state {
@@ -53,6 +57,35 @@ struct supervisor_state {
 };
 
 void supervisor_view_state(const struct supervisor *sv, struct supervisor_state *ret);
+
+/*
+ * The readiness rule behind /ready and /status's "ready": the service is ready while graced is
+ * not stopping and every instance serves (ready, or exited before the shutdown and done for good,
+ * as a one-shot). An instance in state failed (it gave up) keeps it unready for good.
+ */
+bool supervisor_view_service_ready(const struct supervisor *sv);
+/* Whether an instance gave up (state failed): then /ready says which. */
+static inline bool
+instance_view_failed(const struct instance_view *v)
+{
+	return v->state == INSTANCE_FAILED;
+}
+
+/* One step of the shutdown (graced runs one shutdown, so it is also the last). */
+struct step_view {
+	const char *name;          /* "intake", "stop", "cancel", "join", "close" */
+	bool begun;
+	bool done;                 /* a later step began: its duration is final */
+	usec_t duration;           /* from its first start to its last end so far */
+};
+/* The steps in order (_PHASE_MAX of them into ret). */
+void supervisor_view_steps(const struct supervisor *sv, struct step_view *ret);
+/* Descendants no worker accounted for that the shutdown found so far (straggler.h). */
+size_t supervisor_view_stragglers(const struct supervisor *sv);
+/* Output bytes dropped so far: to graced's own stdout and stderr (log lines, prefixed worker
+ * output; outbuf.h), and on write errors to the workers' log files (logfile.h). */
+uint64_t supervisor_view_dropped_stdio(const struct supervisor *sv);
+uint64_t supervisor_view_dropped_logfiles(const struct supervisor *sv);
 /* Whether a worker of that name exists. */
 bool supervisor_view_has_worker(const struct supervisor *sv, const char *name);
 /* Calls fn for each instance of worker (every worker when NULL), in config order. */

@@ -45,6 +45,7 @@ struct instance {
 	bool ready;
 	int status;                  /* the last waitpid() status */
 	usec_t exited_at;
+	usec_t started_at;           /* when the current process was spawned (for status uptime) */
 	int stop_fd;                 /* write end of the stop pipe, -1 */
 	struct task_event wake;      /* the process exited, or something it waits for changed */
 	struct task_group *group;    /* its own task and the tasks that serve it */

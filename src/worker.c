@@ -351,6 +351,8 @@ start_process(struct instance *in)
 	}
 	in->pid = child;
 	in->running = true;
+	/* Read by the status views (supervisor-view.c) for the instance's uptime. */
+	in->started_at = now_usec();
 	notify_worker_started(in);
 	record_of(in)->pid = child;
 	safe_close(stop[0]);
