@@ -22,9 +22,10 @@ static void
 instance_cb(const struct instance_view *v, void *userdata)
 {
 	struct gather *g = userdata;
+	/* Not "instance": Prometheus sets that label to the scraped target. */
 	struct exposition_label l[3] = {
 		{ "worker", v->worker },
-		{ "instance", v->name },
+		{ "name", v->name },
 	};
 
 	switch (g->family) {

@@ -70,17 +70,17 @@ expect_eq "$(st 'w["slow.1"]["worker"], w["slow.1"]["instance"], w["slow.1"]["st
 
 # /metrics, read by the Prometheus text parser.
 expect_eq "$($SCRAPE "$ready" 'ct')" "text/plain; version=0.0.4; charset=utf-8" "/metrics content type"
-expect_eq "$($SCRAPE "$ready" 'v("graced_instance_restarts_total", worker="flaky", instance="flaky"), v("graced_instance_restarts_total", worker="doomed", instance="doomed"), v("graced_instance_restarts_total", worker="slow", instance="slow.0")')" \
+expect_eq "$($SCRAPE "$ready" 'v("graced_instance_restarts_total", worker="flaky", name="flaky"), v("graced_instance_restarts_total", worker="doomed", name="doomed"), v("graced_instance_restarts_total", worker="slow", name="slow.0")')" \
     "2.0 2.0 0.0" "restarts counted"
 expect_eq "$($SCRAPE "$ready" 'fams["graced_instance_restarts"], fams["graced_instance_state"][0], fams["graced_output_dropped_bytes"][0]')" \
     "('counter', 'Starts of each worker instance after its first.') gauge counter" "HELP and TYPE"
-expect_eq "$($SCRAPE "$ready" 'sorted(l["state"] for l, x in s("graced_instance_state") if l["instance"] == "doomed" and x == 1), len(s("graced_instance_state"))')" \
+expect_eq "$($SCRAPE "$ready" 'sorted(l["state"] for l, x in s("graced_instance_state") if l["name"] == "doomed" and x == 1), len(s("graced_instance_state"))')" \
     "['failed'] 24" "the failed worker's state, one series per state and instance"
 expect_eq "$($SCRAPE "$ready" '[v("graced_instances", state=x) for x in ("starting", "ready", "stopping", "exited", "failed", "backoff")]')" \
     "[0.0, 3.0, 0.0, 0.0, 1.0, 0.0]" "instances by state"
-expect_eq "$($SCRAPE "$ready" 'v("graced_instance_last_exit_status", worker="flaky", instance="flaky"), v("graced_instance_last_exit_status", worker="doomed", instance="doomed"), v("graced_instance_last_exit_status", worker="slow", instance="slow.0")')" \
+expect_eq "$($SCRAPE "$ready" 'v("graced_instance_last_exit_status", worker="flaky", name="flaky"), v("graced_instance_last_exit_status", worker="doomed", name="doomed"), v("graced_instance_last_exit_status", worker="slow", name="slow.0")')" \
     "3.0 1.0 None" "last exit status, only for instances that had an exit"
-expect_eq "$($SCRAPE "$ready" 'v("graced_instance_uptime_seconds", worker="flaky", instance="flaky") >= 0, v("graced_instance_uptime_seconds", worker="doomed", instance="doomed"), v("graced_uptime_seconds") > 0')" \
+expect_eq "$($SCRAPE "$ready" 'v("graced_instance_uptime_seconds", worker="flaky", name="flaky") >= 0, v("graced_instance_uptime_seconds", worker="doomed", name="doomed"), v("graced_uptime_seconds") > 0')" \
     "True None True" "uptime of running instances and of graced"
 expect_eq "$($SCRAPE "$ready" 'v("graced_shutdown_active"), s("graced_shutdown_step_duration_seconds"), v("graced_stragglers"), v("graced_output_dropped_bytes_total", to="stdio"), v("graced_output_dropped_bytes_total", to="logfile")')" \
     "0.0 [] 0.0 0.0 0.0" "before the shutdown: no step, no straggler, nothing dropped"
@@ -91,7 +91,7 @@ in_stop() { $SCRAPE "$ready" 'v("graced_shutdown_active") == 1 and any(l["step"]
 wait_for 10 in_stop || fail "/metrics during the shutdown: $($SCRAPE "$ready" text 2>&1)"
 expect_eq "$($SCRAPE "$ready" '[l["step"] for l, x in s("graced_shutdown_step_duration_seconds")], v("graced_shutdown_step_duration_seconds", step="intake") >= 0')" \
     "['intake'] True" "during the stop step: only the intake step's duration"
-expect_eq "$($SCRAPE "$ready" '[l["state"] for l, x in s("graced_instance_state") if l["instance"] == "slow.0" and x == 1]')" \
+expect_eq "$($SCRAPE "$ready" '[l["state"] for l, x in s("graced_instance_state") if l["name"] == "slow.0" and x == 1]')" \
     "['stopping']" "slow is stopping"
 status=$($TCP http "$ready" /status)
 echo "${status#200 }" >"$T/status.json"

@@ -33,8 +33,8 @@ def main():
         fams[fam.name] = (fam.type, fam.documentation)
         samples.extend(fam.samples)
 
-    def v(name, **labels):
-        found = [x.value for x in samples if x.name == name and x.labels == labels]
+    def v(metric, /, **labels):
+        found = [x.value for x in samples if x.name == metric and x.labels == labels]
         return found[0] if found else None
 
     def s(name):
