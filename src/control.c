@@ -24,6 +24,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "parse.h"
+#include "status-json.h"
 #include "supervisor-view.h"
 #include "task.h"
 #include "userdb.h"
@@ -177,80 +178,34 @@ read_line(struct conn *c, size_t *consumed)
 	}
 }
 
-/* How long the process has run, from its start time in /proc (clock ticks after boot). */
-static bool
-process_uptime(pid_t pid, usec_t *ret)
-{
-	char path[64], line[512], *p;
-	unsigned long long start;
-	struct timespec ts;
-	FILE *f;
-	bool ok = false;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-	if (!(f = fopen(path, "re")))
-		return false;
-	/* After the command name's closing parenthesis: state is field 3, starttime field 22. */
-	if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) &&
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			  "%*d %*d %llu",
-		&start) == 1 &&
-	    clock_gettime(CLOCK_BOOTTIME, &ts) == 0) {
-		long hz = sysconf(_SC_CLK_TCK);
-		usec_t now = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-		usec_t at = hz > 0 ? start * USEC_PER_SEC / (unsigned long long) hz : 0;
-
-		*ret = now > at ? now - at : 0;
-		ok = hz > 0;
-	}
-	fclose(f);
-	return ok;
-}
-
-static json_t *
-exit_json(int status)
-{
-	if (WIFEXITED(status))
-		return json_pack("{s:i}", "status", WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
-		return json_pack("{s:s}", "signal", signal_to_string(WTERMSIG(status)));
-	return json_null();
-}
-
+/* One instance, as /status shows it too (status-json.h). */
 static void
 add_instance(const struct instance_view *v, void *userdata)
 {
-	json_t *list = userdata, *o;
-	usec_t up;
+	json_t *list = userdata, *o = status_json_instance(v, now_usec());
 
-	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "worker", v->worker, "name", v->name,
-	    "instance", (json_int_t) v->index, "state", instance_state_to_string(v->state), "pid",
-	    (json_int_t) v->pid, "restarts", (json_int_t) v->restarts);
-	if (!o)
-		return;
-	if (v->pid > 0 && process_uptime(v->pid, &up))
-		json_object_set_new(o, "uptime_ms", json_integer((json_int_t) (up / USEC_PER_MSEC)));
-	if (v->exited)
-		json_object_set_new(o, "last_exit", exit_json(v->last_status));
-	if (v->step)
-		json_object_set_new(o, "step", json_string(v->step));
-	json_array_append_new(list, o);
+	if (o)
+		json_array_append_new(list, o);
 }
 
 static json_t *
 state_json(struct control *ctl)
 {
 	struct supervisor_state st;
-	json_t *o;
+	json_t *o, *sup;
+	int r;
 
-	supervisor_view_state(ctl->sv, &st);
-	o = json_pack("{s:b, s:s, s:I, s:s, s:b}", "ok", 1, "name", st.name, "pid",
-	    (json_int_t) getpid(), "step", st.step, "stopping", st.stopping);
-	if (o && st.started > 0)
-		json_object_set_new(o, "uptime_ms",
-		    json_integer((json_int_t) ((now_usec() - st.started) / USEC_PER_MSEC)));
-	if (o && st.trigger)
-		json_object_set_new(o, "trigger", json_string(st.trigger));
+	status_state(supervisor_view_status(ctl->sv), &st);
+	if (!(sup = status_json_supervisor(&st, now_usec())))
+		return NULL;
+	/* "ok" first, then what /status shows too, then graced's pid. */
+	o = json_pack("{s:b}", "ok", 1);
+	r = o ? json_object_update(o, sup) : -1;
+	json_decref(sup);
+	if (r < 0 || json_object_set_new(o, "pid", json_integer((json_int_t) getpid())) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -260,16 +215,16 @@ answer_status(struct control *ctl, int fd, usec_t deadline, const struct control
 	json_t *o, *list;
 
 	for (size_t i = 0; i < req->n_workers; i++)
-		if (!supervisor_view_has_worker(ctl->sv, req->workers[i]))
+		if (!status_has_worker(supervisor_view_status(ctl->sv), req->workers[i]))
 			return send_error(fd, deadline, "no worker '%s'", req->workers[i]);
 	if (!(o = state_json(ctl)) || !(list = json_array())) {
 		json_decref(o);
 		return send_error(fd, deadline, "out of memory");
 	}
 	if (req->n_workers == 0)
-		supervisor_view_instances(ctl->sv, NULL, add_instance, list);
+		status_instances(supervisor_view_status(ctl->sv), NULL, add_instance, list);
 	for (size_t i = 0; i < req->n_workers; i++)
-		supervisor_view_instances(ctl->sv, req->workers[i], add_instance, list);
+		status_instances(supervisor_view_status(ctl->sv), req->workers[i], add_instance, list);
 	json_object_set_new(o, "instances", list);
 	return send_json(fd, o, deadline);
 }
@@ -348,7 +303,7 @@ send_steps(struct control *ctl, int fd, int *sent, bool closing)
 	struct supervisor_state st;
 	int now, r;
 
-	supervisor_view_state(ctl->sv, &st);
+	status_state(supervisor_view_status(ctl->sv), &st);
 	now = closing ? PHASE_CLOSE : st.stopping ? (int) phase_from_string(st.step) : -1;
 	for (; *sent < now; ) {
 		r = send_json(fd,

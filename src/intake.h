@@ -31,6 +31,7 @@ struct listener;
 struct listener_conn;
 struct report;
 struct shutdown;
+struct status_source;
 struct task_group;
 struct task_runtime;
 struct workers;
@@ -55,7 +56,8 @@ struct intakes {
 	size_t n;
 	bool serving;                 /* intake_serve_all() ran: an intake added now serves at once */
 	struct shutdown *shutdown;
-	struct workers *workers;      /* intake signals go to them; /status and /ready ask them */
+	struct workers *workers;      /* intake signals go to them */
+	const struct status_source *status; /* what /ready, /status and /metrics answer (status.h) */
 	struct task_runtime *rt;      /* set before intake_serve_all() */
 	const struct command_reaper *reaper;
 };
@@ -109,4 +111,7 @@ int intake_report(const struct intakes *is, struct report *r);
 /* Serves one client of a readiness endpoint (readiness.c; userdata: its struct intake). */
 int readiness_serve(struct listener_conn *conn, int fd, usec_t deadline, void *userdata);
 /* The body of GET /status: one JSON object and a newline. -ENOMEM, -EIO. */
-int readiness_status_write(const struct intakes *is, FILE *f);
+int readiness_status_write(const struct status_source *src, FILE *f);
+/* The body of GET /ready: "ready", "starting", "stopping" or "failed: NAME[, NAME...]" (the
+ * instances that gave up), and a newline. -EIO. */
+int readiness_ready_text(const struct status_source *src, FILE *f);

@@ -15,91 +15,14 @@
 /*
  * Layer: the control plane (above the supervisor).
  *
- * The control plane's view of the supervisor (see supervisor-view.h): it asks the worker objects
- * (worker_instance_info()) and the shutdown (shutdown.h), writes nothing of theirs: a shutdown is
- * asked for through supervisor_shutdown(), signals go straight to the processes.
+ * The control plane's view of the supervisor (see supervisor-view.h): the live state is status.h's,
+ * a shutdown is asked for through supervisor_shutdown(), signals go straight to the processes.
  */
 
-static const char *const state_table[_INSTANCE_STATE_MAX] = {
-	[INSTANCE_STARTING] = "starting",
-	[INSTANCE_READY] = "ready",
-	[INSTANCE_STOPPING] = "stopping",
-	[INSTANCE_EXITED] = "exited",
-	[INSTANCE_FAILED] = "failed",
-	[INSTANCE_BACKOFF] = "backoff",
-};
-
-const char *
-instance_state_to_string(enum instance_state s)
+const struct status_source *
+supervisor_view_status(const struct supervisor *sv)
 {
-	return s >= 0 && s < _INSTANCE_STATE_MAX ? state_table[s] : NULL;
-}
-
-static enum instance_state
-state_of(const struct supervisor *sv, const struct worker_instance_info *in)
-{
-	bool stopping = sv->shutdown.stopping;
-
-	if (in->running)
-		return stopping ? INSTANCE_STOPPING : in->ready ? INSTANCE_READY : INSTANCE_STARTING;
-	if (in->failed)
-		return INSTANCE_FAILED;
-	/* Not started yet: waiting for its dependencies. */
-	if (in->last_pid == 0 && !stopping)
-		return INSTANCE_STARTING;
-	if (in->finished || stopping || in->last_pid == 0)
-		return INSTANCE_EXITED;
-	/* Ended, not given up, not done for good: waiting for its restart. */
-	return INSTANCE_BACKOFF;
-}
-
-void
-supervisor_view_state(const struct supervisor *sv, struct supervisor_state *ret)
-{
-	*ret = (struct supervisor_state) {
-		.name = sv->config->supervisor.name,
-		.stopping = sv->shutdown.stopping,
-		.step = shutdown_step_name(&sv->shutdown),
-		.trigger = sv->shutdown.stopping ? sv->shutdown.why : NULL,
-		.started = sv->started,
-	};
-}
-
-bool
-supervisor_view_has_worker(const struct supervisor *sv, const char *name)
-{
-	return worker_find(sv->workers, name) != NULL;
-}
-
-void
-supervisor_view_instances(const struct supervisor *sv, const char *worker,
-    void (*fn)(const struct instance_view *v, void *userdata), void *userdata)
-{
-	for (size_t i = 0; i < workers_count(sv->workers); i++) {
-		const struct worker *w = workers_at(sv->workers, i);
-
-		if (worker && !streq(worker_name(w), worker))
-			continue;
-		for (unsigned j = 0; j < worker_n_instances(w); j++) {
-			struct worker_instance_info in;
-			struct instance_view v;
-
-			worker_instance_info(w, j, &in);
-			v = (struct instance_view) {
-				.worker = worker_name(w),
-				.name = in.name,
-				.index = j,
-				.state = state_of(sv, &in),
-				.pid = in.pid,
-				.restarts = in.restarts,
-				.exited = in.ended,
-				.last_status = in.status,
-				.step = sv->shutdown.stopping && in.worker_step >= 0 ?
-				    phase_to_string(in.worker_step) : NULL,
-			};
-			fn(&v, userdata);
-		}
-	}
+	return &sv->status;
 }
 
 int

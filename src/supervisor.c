@@ -88,6 +88,14 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	}
 	sv->intakes.workers = sv->workers;
 	sv->stragglers.workers = sv->workers;
+	sv->status = (struct status_source) {
+		.name = c->supervisor.name,
+		.workers = sv->workers,
+		.shutdown = &sv->shutdown,
+		.stragglers = &sv->stragglers,
+		.started = &sv->started,
+	};
+	sv->intakes.status = &sv->status;
 	/* As supervisor_add_worker() does, with one plan for them all. */
 	for (size_t i = 0; i < c->n_workers; i++)
 		if ((r = workers_add(sv->workers, c->workers[i], NULL)) < 0) {

@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "resource.h"
 #include "shutdown.h"
+#include "status.h"
 #include "straggler.h"
 #include "task.h"
 #include "worker.h"
@@ -48,6 +49,7 @@ struct supervisor {
 	struct intakes intakes;      /* one per [intake:*], in config order (intake.h) */
 	struct resources resources;  /* [resource:*] by name, the last opened first (resource.h) */
 	struct stragglers stragglers;
+	struct status_source status; /* the live state /status, /metrics and gracectl read */
 	struct notify notify;        /* what systemd was told */
 	struct signals *signals;
 	struct control *control;     /* control.c: the control socket, NULL without one */

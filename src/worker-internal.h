@@ -25,6 +25,7 @@ struct instance {
 	char name[80];               /* "web.0", or "web" for a single instance */
 	pid_t pid;                   /* the current process, 0 when none */
 	pid_t last_pid;
+	usec_t started_at;           /* when the current process was spawned (its uptime) */
 	bool running;                /* spawned and not yet reaped */
 	bool ready;
 	bool ended;                  /* a process ended: status, outcome, step, exited_at are set */

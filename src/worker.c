@@ -322,6 +322,7 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.index = in->index,
 		.pid = in->running ? in->pid : 0,
 		.last_pid = in->last_pid,
+		.started_at = in->running ? in->started_at : 0,
 		.running = in->running,
 		.ready = in->ready,
 		.failed = in->failed,
@@ -604,6 +605,7 @@ start_process(struct instance *in)
 	in->pid = child;
 	in->running = true;
 	in->last_pid = child;
+	in->started_at = now_usec();
 	notify_worker_started(in);
 	safe_close(stop[0]);
 	safe_close(in->stop_fd);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * GET /status's body (readiness.c) read back with a real JSON parser: whatever an instance is
- * called, the body parses and says the same.
+ * called, the body parses and says the same. GET /ready's body names the instances that gave up.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,8 @@
 #include "config.h"
 #include "intake.h"
 #include "shutdown.h"
+#include "status.h"
+#include "straggler.h"
 #include "worker-internal.h"
 
 /* The intakes' view of the domain: the shutdown and the workers, one instance each. */
@@ -25,7 +27,9 @@ struct domain {
 	struct task_event changed;
 	struct worker_context ctx;
 	struct workers *ws;
-	struct intakes is;
+	struct stragglers stragglers;
+	usec_t started;
+	struct status_source src;
 	struct worker_config wc[4];
 };
 
@@ -46,11 +50,12 @@ domain_init(struct domain *d)
 	task_event_init(&d->changed, "changed");
 	d->ctx = (struct worker_context) { .shutdown = &d->sd, .changed = &d->changed };
 	assert_int_equal(workers_new(&d->ctx, &d->ws), 0);
-	d->is = (struct intakes) { .shutdown = &d->sd, .workers = d->ws };
+	d->src = (struct status_source) { .name = "test", .workers = d->ws, .shutdown = &d->sd,
+		.stragglers = &d->stragglers, .started = &d->started };
 }
 
 static json_t *
-status(const struct intakes *sv)
+status(const struct status_source *src)
 {
 	char *text = NULL;
 	size_t n = 0;
@@ -59,7 +64,7 @@ status(const struct intakes *sv)
 	json_t *j;
 
 	assert_non_null(f);
-	assert_int_equal(readiness_status_write(sv, f), 0);
+	assert_int_equal(readiness_status_write(src, f), 0);
 	assert_int_equal(fclose(f), 0);
 	assert_true(n > 0 && text[n - 1] == '\n');
 	j = json_loads(text, JSON_REJECT_DUPLICATES, &error);
@@ -88,7 +93,7 @@ test_status_names(void **state)
 		in[i]->pid = (pid_t) (100 + i);
 	}
 	in[1]->ready = false;
-	j = status(&d.is);
+	j = status(&d.src);
 	assert_string_equal(json_string_value(json_object_get(j, "step")), "running");
 	assert_true(json_is_false(json_object_get(j, "ready")));
 	workers = json_object_get(j, "workers");
@@ -115,12 +120,84 @@ test_status_stopping(void **state)
 	(void) domain_add(&d, 0, "db");
 	d.sd.stopping = true;
 	d.sd.phase = PHASE_JOIN;
-	j = status(&d.is);
+	j = status(&d.src);
 
 	assert_string_equal(json_string_value(json_object_get(j, "step")), "join");
 	assert_true(json_is_false(json_object_get(j, "ready")));
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "workers"),
 	    0), "pid")), 0);
+	json_decref(j);
+	workers_free(d.ws);
+}
+
+static char *
+ready_text(const struct status_source *src)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	assert_non_null(f);
+	assert_int_equal(readiness_ready_text(src, f), 0);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* GET /ready's body: an instance that gave up is named, a starting one is not; /status gives
+ * each instance's state, restarts, last exit and uptime (from its start time). */
+static void
+test_ready_failed(void **state)
+{
+	static struct domain d;
+	struct instance *a, *b, *c;
+	json_t *j, *o;
+	char *t;
+
+	domain_init(&d);
+	a = domain_add(&d, 0, "a");
+	b = domain_add(&d, 1, "b");
+	c = domain_add(&d, 2, "c");
+	a->running = a->ready = true;
+	a->pid = a->last_pid = 10;
+	a->n_starts = 1;
+	a->started_at = 1;
+	b->failed = true;
+	b->n_starts = 5;
+	b->last_pid = 11;
+	b->ended = true;
+	b->status = 1 << 8;
+	t = ready_text(&d.src);
+	assert_string_equal(t, "failed: b\n");
+	free(t);
+	a->failed = true;
+	a->running = false;
+	t = ready_text(&d.src);
+	assert_string_equal(t, "failed: a, b\n");
+	free(t);
+	a->failed = b->failed = false;
+	a->running = true;
+	b->finished = true; /* done for good: a one-shot */
+	t = ready_text(&d.src);
+	assert_string_equal(t, "starting\n");
+	free(t);
+	c->running = c->ready = true;
+	c->pid = c->last_pid = 12;
+	t = ready_text(&d.src);
+	assert_string_equal(t, "ready\n");
+	free(t);
+
+	b->finished = false;
+	b->failed = true;
+	j = status(&d.src);
+	assert_true(json_is_false(json_object_get(j, "ready")));
+	o = json_array_get(json_object_get(j, "workers"), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+	assert_int_equal(json_integer_value(json_object_get(o, "restarts")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "last_exit"), "status")), 1);
+	o = json_array_get(json_object_get(j, "workers"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "ready");
+	assert_true(json_integer_value(json_object_get(o, "uptime_ms")) >= 0);
+	assert_null(json_object_get(o, "last_exit"));
 	json_decref(j);
 	workers_free(d.ws);
 }
@@ -131,6 +208,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_status_stopping),
+		cmocka_unit_test(test_ready_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
