@@ -369,6 +369,7 @@ compare_keys(const struct diff_key *keys, size_t n, const void *a, const void *b
     const char ***ret_keys, size_t *ret_n, bool *ret_live)
 {
 	const char *found[CONFIG_KEYS_MAX];
+	const char **v = NULL;
 	size_t m = 0;
 	bool live = true;
 
@@ -378,15 +379,14 @@ compare_keys(const struct diff_key *keys, size_t n, const void *a, const void *b
 			found[m++] = keys[i].name;
 			live = live && keys[i].live;
 		}
-	*ret_keys = NULL;
+	if (m > 0) {
+		if (!(v = malloc(m * sizeof(*found))))
+			return -ENOMEM;
+		memcpy(v, found, m * sizeof(*found));
+	}
+	*ret_keys = v;
 	*ret_n = m;
 	*ret_live = live;
-	if (m == 0)
-		return 0;
-	*ret_keys = malloc(m * sizeof(*found));
-	if (!*ret_keys)
-		return -ENOMEM;
-	memcpy(*ret_keys, found, m * sizeof(*found));
 	return 0;
 }
 
@@ -705,7 +705,7 @@ struct ordered {
 	size_t pos;
 };
 
-/* Lower key first, then file order. */
+/* Lower level first, then file order. */
 static int
 ordered_cmp(const void *x, const void *y)
 {
@@ -724,17 +724,18 @@ static int
 collect_order(const struct config_diff *d, const struct plan *p, const struct config *c,
     enum config_change change, bool start, const struct config_diff_worker ***ret, size_t *ret_n)
 {
+	size_t total = d->n_by_change[CONFIG_DIFF_WORKERS][change], n = 0, top = 0;
 	_cleanup_free_ struct ordered *v = NULL;
-	size_t n = 0, top = 0;
+	const struct config_diff_worker **out;
 
-	*ret_n = 0;
-	if (d->n_by_change[CONFIG_DIFF_WORKERS][change] == 0)
+	if (total == 0) {
+		*ret = NULL;
+		*ret_n = 0;
 		return 0;
+	}
 	for (size_t i = 0; i < p->n_workers; i++)
 		top = MAX(top, p->workers[i].level);
-	v = calloc(d->n_by_change[CONFIG_DIFF_WORKERS][change], sizeof(*v));
-	*ret = calloc(d->n_by_change[CONFIG_DIFF_WORKERS][change], sizeof(**ret));
-	if (!v || !*ret)
+	if (!(v = calloc(total, sizeof(*v))))
 		return -ENOMEM;
 	for (size_t i = 0; i < d->n_workers; i++) {
 		const struct config_diff_worker *e = &d->workers[i];
@@ -751,8 +752,11 @@ collect_order(const struct config_diff *d, const struct plan *p, const struct co
 		};
 	}
 	qsort(v, n, sizeof(*v), ordered_cmp);
+	if (!(out = calloc(n, sizeof(*out))))
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		(*ret)[i] = v[i].e;
+		out[i] = v[i].e;
+	*ret = out;
 	*ret_n = n;
 	return 0;
 }

@@ -24,6 +24,40 @@
 #include "config-internal.h"
 #include "util.h"
 
+/*
+ * Allocation failures: with fail_after = N, the N+1th malloc() or calloc() from graced's code
+ * (not libc's or jansson's own) fails; -1 means none does.
+ */
+static int fail_after = -1;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+
+static bool
+allocation_fails(void)
+{
+	if (fail_after < 0)
+		return false;
+	if (fail_after == 0)
+		return true;
+	fail_after--;
+	return false;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return allocation_fails() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return allocation_fails() ? NULL : __real_calloc(n, size);
+}
+
 /* Two loaded configurations and their diff. */
 struct pair {
 	struct config *old;
@@ -986,6 +1020,48 @@ test_in_memory(void **state)
 	pair_done(&p);
 }
 
+/* Every allocation that fails makes the whole fail cleanly (no leak: valgrind and ASan). */
+static void
+test_out_of_memory(void **state)
+{
+	struct config *old = load_text(INTAKES "[resource:a]\npath = /tmp/a\n"
+					     "[worker:gone]\ncommand = /bin/gone\n");
+	struct config *new = load_text("[supervisor]\nname = other\n[shutdown]\ndrain_delay = 1s\n"
+				       "[intake:http]\nlisten = tcp://127.0.0.1:9001\n"
+				       "[intake:quiet]\ntype = signal\nsignal = USR1\nworkers = web\n"
+				       "[worker:web]\ncommand = /bin/web\nsockets = http\n"
+				       "[worker:jobs]\ncommand = /bin/jobs2\n"
+				       "[worker:new]\ncommand = /bin/new\nafter = jobs\n"
+				       "[resource:b]\npath = /tmp/b\n");
+	struct config_diff *d = NULL;
+	json_t *o = NULL;
+	int k, r = -ENOMEM;
+
+	(void) state;
+	for (k = 0; r < 0; k++) {
+		fail_after = k;
+		r = config_diff_build(old, new, &d);
+		fail_after = -1;
+		if (r < 0) {
+			assert_int_equal(r, -ENOMEM);
+			assert_null(d);
+		}
+	}
+	/* Every part allocated something: the worker keys, intakes, resources, settings, orders,
+	 * plans, name indexes. */
+	assert_true(k > 10);
+	assert_int_equal(d->n_start_order + d->n_restart_order + d->n_stop_order, 4);
+	for (k = 0; !o; k++) {
+		fail_after = k;
+		o = config_diff_to_json(d);
+		fail_after = -1;
+	}
+	json_decref(o);
+	config_diff_free(d);
+	config_free(old);
+	config_free(new);
+}
+
 static void
 test_change_strings(void **state)
 {
@@ -1016,6 +1092,7 @@ main(void)
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_in_memory),
+		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_change_strings),
 	};
 
