@@ -13,7 +13,11 @@ python3 "$NL" "$T/notify.sock" "$N" &
 LPID=$!
 wait_for 10 grep -qs listening "$N" || fail "the notify listener did not start"
 
+# Its own control socket: the default one (/run/graced/graced.sock as root) is shared with every
+# other graced named graced on the machine, and their clients' connections wake this one up.
 cat >"$T/idle.ini" <<INI
+[supervisor]
+control_socket = $T/control.sock
 [worker:idle]
 command = $GW --name idle --log $EV
 INI
