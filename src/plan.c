@@ -92,12 +92,15 @@ static int
 build_levels(struct plan *p)
 {
 	unsigned top = 0;
+	size_t n_levels;
 
 	for (size_t i = 0; i < p->n_workers; i++)
 		top = MAX(top, p->workers[i].level);
-	p->n_levels = p->n_workers ? top + 1 : 0;
-	if (p->n_levels && !(p->levels = calloc(p->n_levels, sizeof(struct plan_level))))
+	n_levels = p->n_workers ? top + 1 : 0;
+	/* n_levels only once there are levels: plan_free() walks them. */
+	if (n_levels && !(p->levels = calloc(n_levels, sizeof(struct plan_level))))
 		return -ENOMEM;
+	p->n_levels = n_levels;
 
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct plan_worker *pw = &p->workers[i];
