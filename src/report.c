@@ -231,7 +231,9 @@ workers_json(const struct report *r)
 		    { "step", stepped ? json_string(step_table[w->step]) : json_null() },
 		    { "exit_code", w->exit_code >= 0 ? json_integer(w->exit_code) : json_null() },
 		    { "term_signal", w->term_signal > 0 ? json_integer(w->term_signal) : json_null() },
-		    { "exit_ms", w->exit ? json_integer(ms_since(r, w->exit)) : json_null() })))
+		    { "exit_ms", w->exit ? json_integer(ms_since(r, w->exit)) : json_null() },
+		    { "signal_ms", w->signalled ? json_integer(ms_since(r, w->signalled)) :
+						  json_null() })))
 			return json_decref(a), NULL;
 	}
 	return a;
@@ -282,7 +284,8 @@ report_to_json(const struct report *r)
 	    { "stragglers", stragglers_json(r) },
 	    { "intakes", intakes_json(r) },
 	    { "tasks_pending_at_exit", json_integer((json_int_t) r->tasks_pending_at_exit) },
-	    { "output_dropped_bytes", json_integer((json_int_t) r->output_dropped_bytes) });
+	    { "output_dropped_bytes", json_integer((json_int_t) r->output_dropped_bytes) },
+	    { "budget_ms", json_integer((json_int_t) (r->budget / USEC_PER_MSEC)) });
 }
 
 int

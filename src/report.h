@@ -32,6 +32,7 @@ struct report_worker {
 	int exit_code;         /* -1 when it died of a signal or never ended */
 	int term_signal;       /* 0 when it exited */
 	usec_t exit;           /* when it ended; 0: never */
+	usec_t signalled;      /* when graced first signalled it in the shutdown; 0: never */
 };
 
 /* A descendant that no worker accounted for (see straggler.h). */
@@ -55,6 +56,7 @@ struct report {
 	char *trigger;         /* "SIGTERM", "critical worker 'db'", "gracectl stop", ... */
 	usec_t triggered;      /* the origin of every *_ms in the JSON */
 	int exit_code;
+	usec_t budget;         /* the plan's worst case (graced --plan) of the workers it stopped */
 	struct report_step steps[_PHASE_MAX];
 	struct report_worker *workers;
 	size_t n_workers;

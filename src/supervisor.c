@@ -826,6 +826,7 @@ render_report(const struct supervisor *sv, size_t pending)
 			rw->outcome = in.outcome;
 			rw->step = in.step;
 			rw->exit = in.exited_at;
+			rw->signalled = in.signalled_at;
 			rw->exit_code = in.ended && WIFEXITED(in.status) ? WEXITSTATUS(in.status) : -1;
 			rw->term_signal = in.ended && WIFSIGNALED(in.status) ? WTERMSIG(in.status) : 0;
 		}
@@ -833,6 +834,7 @@ render_report(const struct supervisor *sv, size_t pending)
 	if (straggler_report(&sv->stragglers, r) < 0 || intake_report(&sv->intakes, r) < 0)
 		return NULL;
 	r->tasks_pending_at_exit = pending;
+	r->budget = sv->plan && sv->plan->worst_case != USEC_INFINITY ? sv->plan->worst_case : 0;
 	r->output_dropped_bytes = sv->output_dropped;
 	return TAKE_PTR(r);
 }

@@ -183,15 +183,18 @@ read_workers(struct timeline *t, const json_t *workers, char *err, size_t n)
 		json_error_t e;
 		const char *name, *outcome;
 		json_int_t instance;
-		json_t *step, *code, *sig, *exit;
+		json_t *step, *code, *sig, *exit, *signal = NULL;
 		struct timeline_row *r;
-		int64_t exit_ms;
+		int64_t exit_ms, signal_ms = -1;
 		int k;
 
-		if (json_unpack_ex((json_t *) w, &e, 0, "{s:s, s:I, s:s, s:o, s:o, s:o, s:o}",
+		if (json_unpack_ex((json_t *) w, &e, 0, "{s:s, s:I, s:s, s:o, s:o, s:o, s:o, s?o}",
 		    "name", &name, "instance", &instance, "outcome", &outcome, "step", &step,
-		    "exit_code", &code, "term_signal", &sig, "exit_ms", &exit) < 0)
+		    "exit_code", &code, "term_signal", &sig, "exit_ms", &exit, "signal_ms",
+		    &signal) < 0)
 			return fail_at(err, n, "workers", i, e.text);
+		if (signal && read_ms(signal, true, &signal_ms) < 0)
+			return fail_at(err, n, "workers", i, "signal_ms: expected milliseconds or null");
 		if (!json_is_null(step) && !json_is_string(step))
 			return fail_at(err, n, "workers", i, "step: expected a string or null");
 		if ((!json_is_null(code) && !json_is_integer(code)) ||
@@ -203,6 +206,10 @@ read_workers(struct timeline *t, const json_t *workers, char *err, size_t n)
 		if (!(r = add_row(t, TIMELINE_INSTANCE)))
 			return -ENOMEM;
 		r->end_ms = exit_ms;
+		/* Its bar starts at graced's first signal to it; one it never signalled (it ended
+		 * by itself) keeps the trigger. An exit before that signal is not drawn backwards. */
+		if (signal_ms >= 0 && (exit_ms < 0 || signal_ms <= exit_ms))
+			r->start_ms = signal_ms;
 		if (several_instances(workers, name, instance))
 			k = asprintf(&r->label, "%s.%" JSON_INTEGER_FORMAT, name, instance);
 		else
@@ -258,17 +265,23 @@ timeline_from_json(const json_t *j, struct timeline **ret, char *err, size_t n)
 {
 	_cleanup_(timeline_freep) struct timeline *t = calloc(1, sizeof(*t));
 	const char *supervisor, *trigger;
-	json_t *steps, *workers, *stragglers = NULL;
+	json_t *steps, *workers, *stragglers = NULL, *budget = NULL;
 	json_error_t e;
 	int r;
 
 	if (!t)
 		return -ENOMEM;
 	t->budget_ms = t->deadline_ms = -1;
-	if (json_unpack_ex((json_t *) j, &e, 0, "{s:s, s:I, s:s, s:o, s:o, s?o}",
+	if (json_unpack_ex((json_t *) j, &e, 0, "{s:s, s:I, s:s, s:o, s:o, s?o, s?o}",
 	    "supervisor", &supervisor, "exit_code", &t->exit_code, "trigger", &trigger,
-	    "steps", &steps, "workers", &workers, "stragglers", &stragglers) < 0) {
+	    "steps", &steps, "workers", &workers, "stragglers", &stragglers, "budget_ms",
+	    &budget) < 0) {
 		snprintf(err, n, "%s", e.text);
+		return -EBADMSG;
+	}
+	/* Reports before graced 0.1's budget_ms have none: -c CONFIG can give it. */
+	if (budget && read_ms(budget, true, &t->budget_ms) < 0) {
+		snprintf(err, n, "budget_ms: expected milliseconds");
 		return -EBADMSG;
 	}
 	if (!json_is_array(steps) || !json_is_array(workers) ||
@@ -399,12 +412,13 @@ draw_bar(const struct timeline *t, const struct timeline_row *r, int64_t span, c
 			bar[c] = '#';
 		return;
 	}
-	/* Alive from the trigger (the report has no signal times) to the exit; one abandoned
-	 * to the end of the report; one with no exit time otherwise is not drawn. */
+	/* From graced's first signal to it (the trigger when it had none) to the exit; one
+	 * abandoned to the end of the report; one with no exit time otherwise is not drawn. */
 	if (r->end_ms < 0 && !(r->outcome && streq(r->outcome, "abandoned")))
 		return;
 	to = timeline_column(r->end_ms >= 0 ? r->end_ms : t->end_ms, span, BAR_W);
-	for (unsigned c = 0; c < to; c++)
+	from = MIN(timeline_column(r->start_ms, span, BAR_W), to);
+	for (unsigned c = from; c < to; c++)
 		bar[c] = '-';
 	bar[to] = r->end_ms >= 0 ? end_mark(r->outcome) : '>';
 }
@@ -442,7 +456,7 @@ timeline_print(const struct timeline *t, FILE *f)
 	if (t->deadline_ms >= 0)
 		fprintf(f, "Deadline: %s%s.\n", (format_ms(d2, sizeof(d2), t->deadline_ms), d2),
 		    t->deadline_ms <= span ? ", marked '!'" : ", beyond the axis");
-	fputs("Bars: # step; - alive from the trigger (the report has no signal times) until\n"
+	fputs("Bars: # step; - from graced's first signal to it (else the trigger) until\n"
 	      "| exited, C cancelled, K killed, F failed; > abandoned, alive at the end.\n", f);
 
 	/* The axis: + at 0 and at the end, B at the budget, D at the deadline. */
@@ -576,8 +590,8 @@ timeline_write_svg(const struct timeline *t, FILE *f)
 	fputs("', trigger '", f);
 	xml_text(f, t->trigger);
 	fprintf(f, "', exit status %" PRId64 "</text>\n", t->exit_code);
-	fprintf(f, "<text x=\"10\" y=\"42\">Bars run from the trigger (0) to each exit: the report "
-		   "has no signal times.%s</text>\n",
+	fprintf(f, "<text x=\"10\" y=\"42\">Bars run from graced's first signal to each instance "
+		   "(else the trigger, 0) to its exit.%s</text>\n",
 	    t->budget_ms >= 0 ? "" : " Budget: not in the report (-c CONFIG marks it).");
 
 	/* The axis, with a tick at every tenth. */
@@ -598,7 +612,7 @@ timeline_write_svg(const struct timeline *t, FILE *f)
 	for (size_t i = 0; i < t->n_rows; i++) {
 		const struct timeline_row *r = &t->rows[i];
 		int y = SVG_TOP + (int) i * SVG_ROW_H;
-		int64_t from = r->kind == TIMELINE_STEP ? r->start_ms : 0;
+		int64_t from = r->start_ms;
 		int64_t to = r->end_ms >= 0 ? r->end_ms : t->end_ms;
 		double x = svg_x(from, span), w = MAX(svg_x(to, span) - x, 2.0);
 		/* As in the text: no exit time and not abandoned, no bar (the note says so). */

@@ -27,7 +27,8 @@ enum timeline_kind {
 struct timeline_row {
 	enum timeline_kind kind;
 	char *label;           /* "stop", "web.0", "pid 77": as in the report, not escaped */
-	int64_t start_ms;      /* a step's start; 0 (the trigger) for the others */
+	int64_t start_ms;      /* a step's start; an instance's first signal (signal_ms) when the
+				* report has it; else 0 (the trigger) */
 	int64_t end_ms;        /* the end or exit; -1: none in the report (alive at its end) */
 	char *note;            /* "killed by SIGKILL in join", "12 ms" */
 	char *outcome;         /* instances and stragglers: "exited", "killed", ... */

@@ -57,6 +57,7 @@ struct worker {
 	bool start_failed;           /* an instance failed to start: dependents are not started */
 	enum phase step;             /* the step its stopper is in; _PHASE_INVALID before */
 	bool killed;                 /* the kill signal was sent */
+	usec_t signalled_at;         /* its stopper's first signal; 0: never */
 	bool joined;                 /* its stop, cancel and join are over */
 	char trigger[160];           /* why it asks for the shutdown (critical), "" when it does not */
 	struct task_event wake;      /* an instance exited, or a dependent was joined */

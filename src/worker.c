@@ -322,6 +322,7 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.index = in->index,
 		.pid = in->running ? in->pid : 0,
 		.last_pid = in->last_pid,
+		.signalled_at = w->signalled_at,
 		.started_at = in->running ? in->started_at : 0,
 		.running = in->running,
 		.ready = in->ready,
@@ -1034,6 +1035,11 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 static void
 op_signal(void *target, int sig, bool group, enum phase step)
 {
+	struct worker *w = target;
+
+	/* The start of its part of the shutdown, as the report and --timeline show it. */
+	if (!w->signalled_at)
+		w->signalled_at = now_usec();
 	worker_signal(target, sig, group, step);
 }
 

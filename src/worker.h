@@ -48,6 +48,7 @@ struct worker_instance_info {
 	pid_t pid;                    /* the current process, 0 when none */
 	pid_t last_pid;               /* the last process started, 0 if none */
 	usec_t started_at;            /* when the running process was started; 0 when none */
+	usec_t signalled_at;          /* when its worker's stopper first signalled it; 0: never */
 	bool running, ready, failed, finished;
 	enum instance_readiness readiness; /* the readiness rule's view of it (policy.h) */
 	bool ended;                   /* a process of it ended: status and outcome are set */

@@ -17,9 +17,12 @@ command = $GW --name web --log $EV
 instances = 2
 [worker:deaf]
 command = $GW --name deaf --log $EV --ignore TERM,INT
+after = db
+[worker:db]
+command = $GW --name db --log $EV
 INI
 start_graced -c "$T/t.ini"
-wait_for 10 events_at_least 3 ' start ' || fail "workers did not start: $(cat "$T/graced.log")"
+wait_for 10 events_at_least 4 ' start ' || fail "workers did not start: $(cat "$T/graced.log")"
 kill -TERM "$GPID"
 wait_graced 20
 expect_rc 1 "forced shutdown (deaf was killed)"
@@ -27,7 +30,12 @@ expect_rc 1 "forced shutdown (deaf was killed)"
 # The labels the report implies: steps, then instances (name.N when a worker has several), then
 # stragglers as "pid N".
 want=$(json '"|".join([s["name"] for s in r["steps"]] + [w["name"] + ("." + str(w["instance"]) if [x["name"] for x in r["workers"]].count(w["name"]) > 1 else "") for w in r["workers"]] + ["pid %d" % s["pid"] for s in r["stragglers"]])')
-expect_eq "$want" "intake|stop|cancel|join|close|web.0|web.1|deaf" "the report's rows (sanity)"
+expect_eq "$want" "intake|stop|cancel|join|close|web.0|web.1|deaf|db" "the report's rows (sanity)"
+# The report says when graced first signalled each worker and the plan's budget: db is after=
+# nothing that deaf is not, so it is stopped only once deaf was killed.
+expect_eq "$(json 'r["budget_ms"]')" 5200 "the report's budget is the plan's worst case"
+expect_eq "$(json 'int(all(w["signal_ms"] is not None and w["signal_ms"] <= w["exit_ms"] for w in r["workers"]))')" 1 "every worker was signalled before it exited"
+expect_eq "$(json '[w for w in r["workers"] if w["name"] == "db"][0]["signal_ms"] >= [w for w in r["workers"] if w["name"] == "deaf"][0]["exit_ms"]')" True "db signalled after deaf was killed"
 
 run "$GRACED" --timeline "$T/report.json"
 expect_rc 0 "--timeline"
@@ -36,14 +44,16 @@ rows() { awk 'axis && NF { print substr($0, 1, 14) } /^ +\+-/ { getline; axis = 
 expect_eq "$(rows "$T/out")" "$want" "one text row per step and per instance, in the report's order"
 expect_eq "$(awk 'length($0) > 79' "$T/out" | wc -l)" 0 "every line fits 80 columns"
 expect_in "$T/out" "Scale: 1 column = " "the scale is shown"
-expect_in "$T/out" "Budget: not in the report" "without -c, the budget is said to be unknown"
-expect_eq "$(grep -E '^deaf ' "$T/out" | grep -c 'K killed SIGKILL, join, ')" 1 "deaf's bar ends in K at its exit"
+expect_in "$T/out" "Budget (the plan's worst case): 5s200ms, marked ':'." "the report's budget is marked"
+expect_eq "$(grep -cE '^deaf +-+K +: killed SIGKILL, join, ' "$T/out")" 1 "deaf's bar ends in K at its exit"
+# db's bar starts at its signal, after deaf's end: not at the trigger.
+expect_at_least "$(awk '/^db / { print index(substr($0, 16), "|") }' "$T/out")" 4 "db's bar starts at its signal"
 expect_eq "$(grep -cE '^web\.[01] +-*\|.* exited 0, stop, ' "$T/out")" 2 "web's instances exited"
 
 # -c: the plan's worst case and the deadline are marked.
 run "$GRACED" --timeline "$T/report.json" -c "$T/t.ini"
 expect_rc 0 "--timeline -c"
-expect_in "$T/out" "Budget (the plan's worst case): 2s600ms, marked ':'." "the budget"
+expect_in "$T/out" "Budget (the plan's worst case): 5s200ms, marked ':'." "the budget"
 expect_in "$T/out" "Deadline: 2s, marked '!'." "the deadline"
 expect_eq "$(grep -E '^ +\+-' "$T/out" | grep -c 'D.*B')" 1 "the axis marks them"
 
@@ -82,6 +92,9 @@ print(texts[0] == want and "w<&>\"\ufffd" in texts or ascii(texts))' <"$T/out" 2
 run "$GRACED" --timeline "$T/odd.json"
 expect_rc 0 "text with odd names"
 expect_eq "$(LC_ALL=C grep -c '[[:cntrl:]]' "$T/out")" 0 "no control byte reaches the terminal"
+# A report without budget_ms or signal_ms (an older graced's): the budget is said to be unknown,
+# the bars start at the trigger.
+expect_in "$T/out" "Budget: not in the report" "without budget_ms, the budget is unknown"
 
 # Missing, malformed, not a report: exit 2 with the reason.
 run "$GRACED" --timeline "$T/none.json"

@@ -60,12 +60,14 @@ sample(void)
 	w->step = PHASE_STOP;
 	w->exit_code = 0;
 	w->exit = 1500 * MS;
+	w->signalled = 1002 * MS;
 	assert_non_null(w = report_add_worker(r, "web", 1));
 	w->pid = 4243;
 	w->outcome = OUTCOME_KILLED;
 	w->step = PHASE_JOIN;
 	w->term_signal = 9;
 	w->exit = 2001 * MS;
+	w->signalled = 1003 * MS;
 	assert_non_null(w = report_add_worker(r, "db", 0));
 	w->outcome = OUTCOME_FAILED;
 	assert_non_null(s = report_add_straggler(r, 77, "sleep 1000"));
@@ -76,6 +78,7 @@ sample(void)
 	assert_non_null(report_add_intake(r, "lb", "exec"));
 	r->tasks_pending_at_exit = 0;
 	r->output_dropped_bytes = 4096;
+	r->budget = 2600 * MS;
 	return r;
 }
 
@@ -120,18 +123,22 @@ test_json_shape(void **state)
 	    "{\"name\": \"close\", \"start_ms\": 1002, \"end_ms\": 1010}], "
 	    "\"workers\": ["
 	    "{\"name\": \"web\", \"instance\": 0, \"pid\": 4242, \"outcome\": \"exited\", "
-	    "\"step\": \"stop\", \"exit_code\": 0, \"term_signal\": null, \"exit_ms\": 500}, "
+	    "\"step\": \"stop\", \"exit_code\": 0, \"term_signal\": null, \"exit_ms\": 500, "
+	    "\"signal_ms\": 2}, "
 	    "{\"name\": \"web\", \"instance\": 1, \"pid\": 4243, \"outcome\": \"killed\", "
-	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001}, "
+	    "\"step\": \"join\", \"exit_code\": null, \"term_signal\": 9, \"exit_ms\": 1001, "
+	    "\"signal_ms\": 3}, "
 	    "{\"name\": \"db\", \"instance\": 0, \"pid\": 0, \"outcome\": \"failed\", "
-	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null}], "
+	    "\"step\": null, \"exit_code\": null, \"term_signal\": null, \"exit_ms\": null, "
+	    "\"signal_ms\": null}], "
 	    "\"stragglers\": ["
 	    "{\"pid\": 77, \"command\": \"sleep 1000\", \"outcome\": \"killed\", \"exit_ms\": 900}], "
 	    "\"intakes\": ["
 	    "{\"name\": \"http\", \"type\": \"socket\", \"action\": \"shutdown\", \"result\": \"ok\"}, "
 	    "{\"name\": \"lb\", \"type\": \"exec\", \"action\": null, \"result\": null}], "
 	    "\"tasks_pending_at_exit\": 0, "
-	    "\"output_dropped_bytes\": 4096}");
+	    "\"output_dropped_bytes\": 4096, "
+	    "\"budget_ms\": 2600}");
 	free(line);
 	free(json);
 	report_free(r);
@@ -260,7 +267,7 @@ assert_report_intact(const char *path)
 	assert_int_equal(st.st_uid, geteuid());
 	assert_int_equal(st.st_mode & 07777, 0644 & ~st_umask());
 	assert_non_null(text = read_text(path));
-	assert_non_null(strstr(text, "\"output_dropped_bytes\": 4096\n}\n"));
+	assert_non_null(strstr(text, "\"budget_ms\": 2600\n}\n"));
 }
 
 /* Another user who can write the directory pre-creates the old temp name, writable by all: it
