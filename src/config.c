@@ -154,6 +154,7 @@ shutdown_settings_default(struct shutdown_settings *s)
 		.cancel_signal = 2,  /* SIGINT */
 		.kill_signal = 9,    /* SIGKILL */
 		.kill_mode = KILL_MODE_GROUP,
+		.signal_target = SIGNAL_TARGET_MAIN,
 		.stop_fd = false,
 	};
 }
@@ -411,7 +412,7 @@ static const struct {
 	{ "process_name", "no equivalent: instances are named NAME.0, NAME.1, ..." },
 	{ "stopwaitsecs", "stop_timeout, with a unit (e.g. 10s)" },
 	{ "stopsignal", "stop_signal" },
-	{ "stopasgroup", "kill_mode = group" },
+	{ "stopasgroup", "signal_target = group" },
 	{ "killasgroup", "kill_mode = group" },
 	{ "autorestart", "restart (no, on-failure or always)" },
 	{ "autostart", "no equivalent yet: every worker starts" },

@@ -37,6 +37,10 @@
 #define READY_TCP_INTERVAL (50 * USEC_PER_MSEC)
 /* How long the output of an exited process may take to reach EOF before its pumps are cut. */
 #define OUTPUT_DRAIN_TIMEOUT (2 * USEC_PER_SEC)
+/* How often the stopper looks again whether a process group left behind is empty, besides when
+ * graced reaps an orphan: its last process may be reaped by someone else (its parent outside the
+ * group, or init with subreaper = no), and no event tells of an empty process group. */
+#define GROUP_LEFT_INTERVAL (100 * USEC_PER_MSEC)
 
 #define INSTANCE_FIELDS(in, ev)                                                                    \
 	LOG_FIELDS({ "worker", (in)->name }, { "event", (ev) })
@@ -270,6 +274,9 @@ workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid)
 
 			if (in->running && (pid == in->pid || pgid == in->pid))
 				return true;
+			/* What its process left in its group, which its stopper stops. */
+			if (!in->running && in->pgid > 0 && pgid == in->pgid)
+				return true;
 		}
 	return false;
 }
@@ -433,6 +440,12 @@ record_exit(struct instance *in, int status)
 	in->step = !sd->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
 	in->outcome = policy_exit_outcome(w->config, status, sd->stopping, in->step, w->killed,
 	    shutdown_stop_signal(sd, w->config->shutdown.stop_signal));
+	/* What it leaves in its process group during the shutdown is still the worker's: its
+	 * stopper signals the group and waits until it is empty (group_left()). Before the
+	 * shutdown, or once the kill signal went to the main process only (kill_mode = main), it is
+	 * a straggler's. */
+	in->pgid = sd->stopping &&
+		!(w->killed && w->config->shutdown.kill_mode == KILL_MODE_MAIN) ? pid : 0;
 	notify_worker_disarm(in);
 
 	describe_status(status, what, sizeof(what));
@@ -969,12 +982,6 @@ any_running(const struct worker *w)
 	return false;
 }
 
-static bool
-none_running(const struct worker *w)
-{
-	return !any_running(w);
-}
-
 /* Every worker that is after= this one has been joined. */
 static bool
 dependents_joined(const struct worker *w)
@@ -1028,23 +1035,121 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 	}
 }
 
-/* The worker's instances as the stopper's target (stopper.h). */
+/* Processes are left in the process group of the instance's ended process, which its stopper
+ * stops (record_exit()): false once the group is empty. */
+static bool
+group_left(struct instance *in)
+{
+	if (in->running || in->pgid <= 0)
+		return false;
+	if (kill(-in->pgid, 0) < 0 && errno == ESRCH) {
+		in->pgid = 0;
+		return false;
+	}
+	return true;
+}
+
+static bool
+any_group_left(struct worker *w)
+{
+	bool left = false;
+
+	for (unsigned i = 0; i < w->n_instances; i++)
+		left = group_left(&w->instances[i]) || left;
+	return left;
+}
+
+static void
+signal_group_left(struct instance *in, int sig, enum phase step)
+{
+	char pgid[16];
+
+	snprintf(pgid, sizeof(pgid), "%ld", (long) in->pgid);
+	log_fields(LOG_INFO, 0,
+	    LOG_FIELDS({ "worker", in->name }, { "step", phase_to_string(step) },
+		{ "signal", signal_to_string(sig) }, { "pid", pgid }, { "target", "group-left" }),
+	    "Sending %s to what worker '%s' left in its process group %s", signal_to_string(sig),
+	    in->name, pgid);
+	if (kill(-in->pgid, sig) < 0 && errno != ESRCH)
+		log_warning_errno(errno, "Failed to send %s to process group %s of worker '%s', "
+		    "continuing", signal_to_string(sig), pgid, in->name);
+}
+
+/* A group left behind gets the signal of the step at once (and SIGCONT, so a stopped process
+ * acts on it): whatever the main process got, and whenever it ended. */
+static void
+catch_up_groups(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (w->step_signal == 0 || in->group_signal == w->step_signal || !group_left(in))
+			continue;
+		in->group_signal = w->step_signal;
+		signal_group_left(in, w->step_signal, w->step);
+		signal_group_left(in, SIGCONT, w->step);
+	}
+}
+
+/* The worker's instances as the stopper's target (stopper.h): their processes, and what each
+ * left in its process group when it ended during the shutdown. */
 static void
 op_signal(void *target, int sig, bool group, enum phase step)
 {
-	worker_signal(target, sig, group, step);
+	struct worker *w = target;
+	bool step_signal = sig != SIGCONT && (step == PHASE_STOP || step == PHASE_CANCEL);
+
+	if (step_signal)
+		w->step_signal = sig;
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (in->running) {
+			(void) instance_signal(in, sig, group, step);
+			if (step_signal && group)
+				in->group_signal = sig;
+		} else if (group_left(in)) {
+			signal_group_left(in, sig, step);
+			if (step_signal)
+				in->group_signal = sig;
+		}
+	}
 }
 
 static bool
 op_alive(void *target)
 {
-	return any_running(target);
+	return any_running(target) || any_group_left(target);
 }
 
+/* Until no process and no group left behind is alive, or the deadline (an EXTEND_TIMEOUT_USEC=
+ * may move it when extendable). An exit wakes it (the instance's record_exit(), or an orphan
+ * reaped: workers_orphan_reaped()); a group left behind is also looked at every
+ * GROUP_LEFT_INTERVAL. */
 static void
 op_wait(void *target, usec_t deadline, bool extendable)
 {
-	(void) wait_worker(target, none_running, deadline, extendable);
+	struct worker *w = target;
+
+	for (;;) {
+		usec_t d = extendable ? extended_deadline(w, deadline) : deadline;
+		bool left;
+		int r;
+
+		task_event_reset(&w->wake);
+		catch_up_groups(w);
+		left = any_group_left(w);
+		if (!left && !any_running(w))
+			return;
+		r = task_event_wait(&w->wake, left ? MIN(d, usec_add(now_usec(), GROUP_LEFT_INTERVAL)) : d);
+		if (r == -ETIMEDOUT) {
+			if (now_usec() < (extendable ? extended_deadline(w, deadline) : deadline))
+				continue;
+			return;
+		}
+		if (r < 0)
+			return;
+	}
 }
 
 static void
@@ -1081,12 +1186,26 @@ op_cancel(void *target)
 			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
 }
 
+/* What is left in a group behind an ended process gets the kill signal with kill_mode = group
+ * (the instance counts as killed); with kill_mode = main it is left to the straggler stopper. */
 static void
 op_killing(void *target)
 {
 	struct worker *w = target;
 
 	w->killed = true;
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (!group_left(in))
+			continue;
+		if (w->config->shutdown.kill_mode == KILL_MODE_MAIN) {
+			in->pgid = 0;
+			continue;
+		}
+		in->outcome = OUTCOME_KILLED;
+		in->step = PHASE_JOIN;
+	}
 }
 
 static void
@@ -1098,6 +1217,18 @@ op_abandon(void *target)
 		struct instance *in = &w->instances[i];
 		char pid[16];
 
+		if (group_left(in)) {
+			snprintf(pid, sizeof(pid), "%ld", (long) in->pgid);
+			in->outcome = OUTCOME_ABANDONED;
+			in->step = PHASE_JOIN;
+			log_fields(LOG_ERR, 0,
+			    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
+			    "What worker '%s' left in its process group %s is still alive after %s, "
+			    "abandoning it", in->name, pid,
+			    w->config->shutdown.kill_signal != SIGNAL_NONE ? "the kill signal" :
+										  "join_timeout");
+			continue;
+		}
 		if (!in->running)
 			continue;
 		snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
@@ -1142,6 +1273,7 @@ worker_stop_task(void *arg)
 		.cancel_signal = s->cancel_signal,
 		.kill_signal = s->kill_signal,
 		.kill_group = s->kill_mode == KILL_MODE_GROUP,
+		.signal_group = s->signal_target == SIGNAL_TARGET_GROUP,
 		.stop = budget.stop,
 		.join = budget.join,
 		.kill = budget.kill,
@@ -1168,6 +1300,15 @@ start_instances(struct worker *w)
 		in->task_alive = true;
 	}
 	return 0;
+}
+
+void
+workers_orphan_reaped(struct workers *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++)
+			if (ws->items[i]->instances[j].pgid > 0 && !ws->items[i]->instances[j].running)
+				task_event_set(&ws->items[i]->wake);
 }
 
 int
