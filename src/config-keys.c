@@ -849,6 +849,9 @@ const struct config_key config_keys[] = {
 	WRK("oom_score_adjust", parse_oom_score_adjust_field, limits.oom_score_adjust,
 	    HAS(struct worker_config, limits.has_oom_score_adjust)),
 
+	WRK("on_exit", parse_argv_field, on_exit),
+	WRK("hook_timeout", parse_finite_duration, hook_timeout),
+
 	RES("type", parse_resource_type_field, type),
 	RES("path", parse_path, path, TYPES(T(RESOURCE_FILE))),
 	RES("command", parse_argv_field, argv, TYPES(T(RESOURCE_EXEC))),

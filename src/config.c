@@ -211,6 +211,7 @@ worker_config_free(struct worker_config *w)
 	free(w->ready_template);
 	free(w->success_status);
 	free(w->success_signal);
+	strv_free(w->on_exit);
 	free(w);
 	return NULL;
 }
@@ -309,6 +310,7 @@ config_add_worker(struct config *c, const char *name)
 	w->output_backups = 5;
 	w->critical = false;
 	w->watchdog = USEC_INFINITY;
+	w->hook_timeout = 10 * USEC_PER_SEC;
 	if (array_push(&c->workers, &c->n_workers, w) < 0)
 		return worker_config_free(w);
 	if (name_index_put(&c->worker_index, w->name, c->n_workers - 1) < 0) {

@@ -141,6 +141,8 @@ struct worker_config {
 	size_t n_success_signal;
 	usec_t watchdog;                   /* USEC_INFINITY: off */
 	struct process_limits limits;      /* limit_*, nice, oom_score_adjust: graced's unless set */
+	char **on_exit;                    /* run after each exit of an instance; NULL: none */
+	usec_t hook_timeout;               /* 10s: on_exit is killed then */
 };
 
 /* Where the worker's stderr goes, auto resolved: stdout with output = file:, else separate. */

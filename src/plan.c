@@ -30,7 +30,8 @@ plan_worker_budget(const struct worker_config *w, struct plan_worker *pw)
 	pw->stop = s->stop_signal != SIGNAL_NONE || s->stop_fd ? s->stop_timeout : 0;
 	pw->join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0;
 	pw->kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0;
-	pw->total = usec_add(usec_add(pw->stop, pw->join), pw->kill);
+	pw->hook = w->on_exit ? w->hook_timeout : 0;
+	pw->total = usec_add(usec_add(usec_add(pw->stop, pw->join), pw->kill), pw->hook);
 }
 
 /*
@@ -344,6 +345,9 @@ print_worker(const struct plan_worker *pw, FILE *f)
 		    format_duration(d3, sizeof(d3), pw->kill));
 	else
 		fprintf(f, "       kill:   none (kill_signal = none): still alive then means abandoned\n");
+	if (pw->hook)
+		fprintf(f, "       on_exit: joined once its exit hooks ended, up to %s (hook_timeout)\n",
+		    format_duration(d1, sizeof(d1), pw->hook));
 }
 
 static void

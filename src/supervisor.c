@@ -69,6 +69,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 		.shutdown = &sv->shutdown,
 		.intakes = &sv->intakes,
 		.changed = &sv->wake,
+		.reaper = &sv->reaper,
 		.foreground = single,
 	};
 	sv->intakes = (struct intakes) {

@@ -47,6 +47,8 @@ struct instance {
 	pid_t pgid;                  /* its process group, while the worker's stopper stops what its
 				      * process left there (it ended during the shutdown); else 0 */
 	int group_signal;            /* the last stop or cancel signal that group got; 0: none */
+	unsigned exits;              /* processes ended (record_exit()) */
+	unsigned hooked;             /* of those, how many had their on_exit run to its end */
 };
 
 /* One [worker:*] section. */

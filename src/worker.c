@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "intake.h"
 #include "log.h"
@@ -435,6 +436,7 @@ record_exit(struct instance *in, int status)
 
 	in->running = false;
 	in->ended = true;
+	in->exits++;
 	in->status = status;
 	in->exited_at = now_usec();
 	in->step = !sd->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
@@ -843,6 +845,64 @@ record_start(struct instance *in)
 	in->n_starts++;
 }
 
+/*
+ * on_exit, after an exit of the instance (s6's finish script): run from the instance's task, so
+ * a restart waits for it, bounded by hook_timeout, at which its process group is killed (and
+ * worker_stop_task() waits for the hooks of the final exits). Its environment says which exit:
+ * GRACED_WORKER, GRACED_INSTANCE, GRACED_EXIT_STATUS (the code, empty after a signal),
+ * GRACED_TERM_SIGNAL (e.g. SIGTERM, or empty) and GRACED_OUTCOME. A hook that fails is logged,
+ * nothing more.
+ */
+static void
+run_exit_hook(struct instance *in)
+{
+	struct worker *w = in->worker;
+	const struct worker_config *c = w->config;
+	char worker[sizeof("GRACED_WORKER=") + 160], index[48], status[48], sig[64], outcome[64];
+	char *env[] = { worker, index, status, sig, outcome, NULL };
+	char what[64], d[DURATION_MAX];
+	struct command_result res;
+	unsigned exits = in->exits;
+	int r;
+
+	if (in->hooked == exits)
+		return;
+	if (!c->on_exit) {
+		in->hooked = exits;
+		return;
+	}
+	snprintf(worker, sizeof(worker), "GRACED_WORKER=%s", c->name);
+	snprintf(index, sizeof(index), "GRACED_INSTANCE=%u", in->index);
+	if (WIFEXITED(in->status))
+		snprintf(status, sizeof(status), "GRACED_EXIT_STATUS=%d", WEXITSTATUS(in->status));
+	else
+		snprintf(status, sizeof(status), "GRACED_EXIT_STATUS=");
+	snprintf(sig, sizeof(sig), "GRACED_TERM_SIGNAL=%s",
+	    WIFSIGNALED(in->status) ? signal_to_string(WTERMSIG(in->status)) : "");
+	snprintf(outcome, sizeof(outcome), "GRACED_OUTCOME=%s", outcome_to_string(in->outcome));
+
+	r = command_run_env(ctx_of(w)->rt, ctx_of(w)->reaper, c->on_exit, env,
+	    usec_add(now_usec(), c->hook_timeout), &res);
+	command_describe(&res, what, sizeof(what));
+	if (r < 0)
+		log_fields(LOG_WARNING, r, INSTANCE_FIELDS(in, "hook-failed"),
+		    "Exit hook of worker '%s' could not run (%s '%s'), continuing", in->name,
+		    spawn_stage_to_string(res.stage), c->on_exit[0]);
+	else if (res.killed && !res.cancelled)
+		log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "hook-timeout"),
+		    "Exit hook of worker '%s' did not end within hook_timeout %s, killed, continuing",
+		    in->name, format_duration(d, sizeof(d), c->hook_timeout));
+	else if (!res.killed && WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
+		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "hook"), "Exit hook of worker '%s': %s",
+		    in->name, what);
+	else
+		log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "hook-failed"),
+		    "Exit hook of worker '%s' failed: %s, continuing", in->name, what);
+	in->hooked = exits;
+	/* The stopper may wait for it (worker_stop_task()). */
+	task_event_set(&w->wake);
+}
+
 /* Runs the instance until the shutdown or until it gives up; returns when its process is gone. */
 static void
 run_instance(struct instance *in)
@@ -926,6 +986,8 @@ run_instance(struct instance *in)
 			poke(w->set);
 			return;
 		}
+		/* A restart waits for the exit hook (bounded by hook_timeout). */
+		run_exit_hook(in);
 		failures = policy_exit_is_clean(c, in->status) ? 0 : failures + 1;
 		delay = policy_restart_backoff(c, failures);
 		if (policy_start_limit_hit(c, in->starts, in->n_starts, usec_add(now_usec(), delay))) {
@@ -955,6 +1017,8 @@ instance_run(struct instance *in)
 	notify_worker_close(in);
 	if (r < 0)
 		return r;
+	/* The last exit's hook (a restart's ran before it). */
+	run_exit_hook(in);
 	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
 	 * still hold the pipe. */
 	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
@@ -1253,6 +1317,32 @@ static const struct stopper_ops worker_stopper = {
 	.abandon = op_abandon,
 };
 
+static bool
+hooks_done(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (w->instances[i].hooked != w->instances[i].exits)
+			return false;
+	return true;
+}
+
+/*
+ * The worker is joined once the exit hooks of its instances have ended: each is killed at its
+ * hook_timeout, which began at or before now, so this waits budget (hook_timeout) at most, after
+ * the join step's budget (plan.c counts it). A step wait: a second signal cuts it short, and what
+ * then still runs is cancelled in the close step.
+ */
+static void
+wait_hooks(struct worker *w, usec_t budget)
+{
+	struct step_scope scope;
+
+	if (budget == 0 || hooks_done(w) || shutdown_scope_enter(shutdown_of(w), &scope) < 0)
+		return;
+	(void) wait_worker(w, hooks_done, usec_add(now_usec(), budget), false);
+	(void) shutdown_scope_leave(shutdown_of(w), &scope);
+}
+
 int
 worker_stop_task(void *arg)
 {
@@ -1279,6 +1369,7 @@ worker_stop_task(void *arg)
 		.kill = budget.kill,
 	};
 	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
+	wait_hooks(w, budget.hook);
 
 	w->joined = true;
 	poke(w->set);

@@ -21,6 +21,7 @@
 #include "graced.h"
 #include "policy.h"
 
+struct command_reaper;
 struct event_base;
 struct intakes;
 struct shutdown;
@@ -38,6 +39,7 @@ struct worker_context {
 	struct shutdown *shutdown;
 	struct intakes *intakes;      /* the sockets= of a worker */
 	struct task_event *changed;   /* set whenever a worker's state changes */
+	const struct command_reaper *reaper; /* the one reaper, for the exit hooks (command.h) */
 	bool foreground;              /* single-command mode: the command gets the terminal */
 };
 
