@@ -37,7 +37,7 @@ struct shutdown_settings {
 	int cancel_signal;
 	int kill_signal;
 	enum kill_mode kill_mode;
-	enum signal_target signal_target; /* main: the stop and cancel signals to the main process */
+	enum signal_target signal_target; /* where the stop and cancel signals go: main */
 	bool stop_fd;
 };
 

@@ -333,7 +333,8 @@ print_worker(const struct plan_worker *pw, FILE *f)
 	else
 		fprintf(f, "       stop:   none (stop_signal = none)\n");
 	if (pw->join)
-		fprintf(f, "       cancel: %s%s, join up to %s\n", signal_to_string(s->cancel_signal),
+		fprintf(f, "       cancel: %s%s, join up to %s\n",
+		    signal_to_string(s->cancel_signal),
 		    s->signal_target == SIGNAL_TARGET_GROUP ? " to the process group" : "",
 		    format_duration(d2, sizeof(d2), pw->join));
 	else
@@ -346,7 +347,8 @@ print_worker(const struct plan_worker *pw, FILE *f)
 	else
 		fprintf(f, "       kill:   none (kill_signal = none): still alive then means abandoned\n");
 	if (pw->hook)
-		fprintf(f, "       on_exit: joined once its exit hooks ended, up to %s (hook_timeout)\n",
+		fprintf(f,
+		    "       on_exit: joined once its exit hooks ended, up to %s (hook_timeout)\n",
 		    format_duration(d1, sizeof(d1), pw->hook));
 }
 

@@ -890,8 +890,8 @@ run_exit_hook(struct instance *in)
 		    spawn_stage_to_string(res.stage), c->on_exit[0]);
 	else if (res.killed && !res.cancelled)
 		log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "hook-timeout"),
-		    "Exit hook of worker '%s' did not end within hook_timeout %s, killed, continuing",
-		    in->name, format_duration(d, sizeof(d), c->hook_timeout));
+		    "Exit hook of worker '%s' did not end within hook_timeout %s, killed, "
+		    "continuing", in->name, format_duration(d, sizeof(d), c->hook_timeout));
 	else if (!res.killed && WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
 		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "hook"), "Exit hook of worker '%s': %s",
 		    in->name, what);
@@ -1205,7 +1205,9 @@ op_wait(void *target, usec_t deadline, bool extendable)
 		left = any_group_left(w);
 		if (!left && !any_running(w))
 			return;
-		r = task_event_wait(&w->wake, left ? MIN(d, usec_add(now_usec(), GROUP_LEFT_INTERVAL)) : d);
+		if (left)
+			d = MIN(d, usec_add(now_usec(), GROUP_LEFT_INTERVAL));
+		r = task_event_wait(&w->wake, d);
 		if (r == -ETIMEDOUT) {
 			if (now_usec() < (extendable ? extended_deadline(w, deadline) : deadline))
 				continue;
@@ -1286,9 +1288,10 @@ op_abandon(void *target)
 			in->outcome = OUTCOME_ABANDONED;
 			in->step = PHASE_JOIN;
 			log_fields(LOG_ERR, 0,
-			    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
-			    "What worker '%s' left in its process group %s is still alive after %s, "
-			    "abandoning it", in->name, pid,
+			    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" },
+				{ "pid", pid }),
+			    "What worker '%s' left in its process group %s is still alive "
+			    "after %s, abandoning it", in->name, pid,
 			    w->config->shutdown.kill_signal != SIGNAL_NONE ? "the kill signal" :
 										  "join_timeout");
 			continue;
@@ -1397,9 +1400,12 @@ void
 workers_orphan_reaped(struct workers *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
-		for (unsigned j = 0; j < ws->items[i]->n_instances; j++)
-			if (ws->items[i]->instances[j].pgid > 0 && !ws->items[i]->instances[j].running)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
+			const struct instance *in = &ws->items[i]->instances[j];
+
+			if (in->pgid > 0 && !in->running)
 				task_event_set(&ws->items[i]->wake);
+		}
 }
 
 int
