@@ -93,4 +93,27 @@ pids=$(sed -n 's/^hook-pid //p' "$EV")
 expect_eq "$(pids_alive $pids)" 0 "hang: every hung hook was killed"
 expect_pending_at_exit 0
 
+# 4. The hook of a final exit: the shutdown waits for it, up to hook_timeout, then kills it.
+rm -f "$EV" "$T/report.json"
+cat >"$T/h.ini" <<INI
+[supervisor]
+report = $T/report.json
+[worker:last]
+command = $GW --name last --log $EV
+hook_timeout = 2s
+on_exit = sh -c 'echo hook-pid \$\$ >>$EV; exec sleep 30'
+INI
+start_graced -c "$T/h.ini"
+wait_for 10 events_at_least 1 ' last start' || fail "last: did not start"
+start_ms=$(date +%s%N)
+kill -TERM "$GPID"
+wait_graced 20
+took=$(( ($(date +%s%N) - start_ms) / 1000000 ))
+expect_rc 0 "last: a hook killed at its deadline does not make the stop forced"
+expect_between "$took" 1900 12000 "last: the shutdown waited for the hook, and not past hook_timeout"
+expect_in "$T/graced.log" "Exit hook of worker 'last' did not end within hook_timeout 2s, killed" "last: logged"
+pids=$(sed -n 's/^hook-pid //p' "$EV")
+expect_eq "$(pids_alive $pids)" 0 "last: the hook was killed"
+expect_pending_at_exit 0
+
 finish
