@@ -68,6 +68,9 @@ expect_eq "$(count_events ' kid exit 0')" 1 "kid: exited on it"
 rm -f "$EV" "$T/report.json"
 write_ini "sh -c '$GW --name kid --log $EV & exec $GW --name main --log $EV --delay 1000'" \
     "signal_target = group"
+run "$GRACED" -c "$T/g.ini" --plan
+expect_in "$T/out" "stop:   SIGTERM + SIGCONT to the process group, wait up to 10s" "group: --plan"
+expect_in "$T/out" "cancel: SIGINT to the process group, join up to 2s" "group: --plan, cancel"
 start_graced -c "$T/g.ini"
 wait_for 10 events_at_least 2 ' start' || fail "group: did not start"
 kill -TERM "$GPID"
