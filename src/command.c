@@ -51,8 +51,16 @@ int
 command_run(struct task_runtime *rt, const struct command_reaper *reaper, char *const *argv,
     usec_t deadline, struct command_result *result)
 {
+	return command_run_env(rt, reaper, argv, NULL, deadline, result);
+}
+
+int
+command_run_env(struct task_runtime *rt, const struct command_reaper *reaper, char *const *argv,
+    char *const *environment, usec_t deadline, struct command_result *result)
+{
 	struct spawn_params p = {
 		.argv = argv,
+		.environment = environment,
 		.stdin_fd = -1,
 		.stdout_fd = -1,
 		.stderr_fd = -1,

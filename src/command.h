@@ -50,6 +50,9 @@ struct command_reaper {
  */
 int command_run(struct task_runtime *rt, const struct command_reaper *reaper, char *const *argv,
     usec_t deadline, struct command_result *result);
+/* The same with environment (NAME=VALUE, NULL-terminated, or NULL) set on top of graced's. */
+int command_run_env(struct task_runtime *rt, const struct command_reaper *reaper,
+    char *const *argv, char *const *environment, usec_t deadline, struct command_result *result);
 
 /* "exit 0", "exit 3", "killed by SIGTERM", "timeout", ... for logs and the report. */
 void command_describe(const struct command_result *result, char *buf, size_t n);

@@ -650,6 +650,7 @@ DEFINE_ENUM_KEY(when_empty, when_empty, _WHEN_EMPTY_MAX)
 DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
 DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
 DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
+DEFINE_ENUM_KEY(signal_target, signal_target, _SIGNAL_TARGET_MAX)
 DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
 
 /* "file:PATH" (absolute) into *path, replacing what was there; false after reporting an error. */
@@ -786,6 +787,7 @@ const struct config_key config_keys[] = {
 	SHU("kill_signal", parse_signal_field, defaults.kill_signal),
 	SHU("kill_mode", parse_kill_mode_field, defaults.kill_mode),
 	SHU("stop_fd", parse_boolean_field, defaults.stop_fd),
+	SHU("signal_target", parse_signal_target_field, defaults.signal_target),
 
 	INT("type", parse_intake_type_field, type),
 	INT("listen", parse_listen_field, listen, TYPES(SOCKETISH)),
@@ -821,6 +823,7 @@ const struct config_key config_keys[] = {
 	WRK("kill_signal", parse_signal_field, shutdown.kill_signal),
 	WRK("kill_mode", parse_kill_mode_field, shutdown.kill_mode),
 	WRK("stop_fd", parse_boolean_field, shutdown.stop_fd),
+	WRK("signal_target", parse_signal_target_field, shutdown.signal_target),
 	WRK("user", parse_string_opt, user),
 	WRK("group", parse_string_opt, group),
 	WRK("directory", parse_path_opt, directory),
@@ -846,6 +849,9 @@ const struct config_key config_keys[] = {
 	WRK("oom_score_adjust", parse_oom_score_adjust_field, limits.oom_score_adjust,
 	    HAS(struct worker_config, limits.has_oom_score_adjust)),
 
+	WRK("on_exit", parse_argv_field, on_exit),
+	WRK("hook_timeout", parse_finite_duration, hook_timeout),
+
 	RES("type", parse_resource_type_field, type),
 	RES("path", parse_path, path, TYPES(T(RESOURCE_FILE))),
 	RES("command", parse_argv_field, argv, TYPES(T(RESOURCE_EXEC))),
@@ -858,6 +864,7 @@ const struct inherited_key config_inherited_keys[] = {
 	    sizeof(((struct shutdown_settings *) 0)->f) }
 	INH(stop_timeout), INH(join_timeout), INH(kill_timeout), INH(intake_signal),
 	INH(stop_signal), INH(cancel_signal), INH(kill_signal), INH(kill_mode), INH(stop_fd),
+	INH(signal_target),
 #undef INH
 };
 

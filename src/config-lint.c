@@ -143,6 +143,30 @@ lint_command(const struct worker_config *w, const struct config_location *at,
 	return 0;
 }
 
+/* on_exit runs in graced's environment and directory, so its program is looked up there. */
+static int
+lint_hook(const struct worker_config *w, const struct config_location *at,
+    struct config_errors *warnings)
+{
+	const char *prog = w->on_exit[0], *path = getenv("PATH");
+	struct stat st;
+	int r = 0;
+
+	if (!strchr(prog, '/'))
+		r = find_in_path(prog, path && *path ? path : "/bin:/usr/bin");
+	else if (stat(prog, &st) < 0)
+		r = -ENOENT;
+	else if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
+		r = -EACCES;
+	if (r == -ENOENT)
+		warn(warnings, at, "warning: on_exit '%s' of [worker:%s] %s", prog, w->name,
+		    strchr(prog, '/') ? "does not exist" : "is not in graced's PATH");
+	else if (r == -EACCES)
+		warn(warnings, at, "warning: on_exit '%s' of [worker:%s] is not executable", prog,
+		    w->name);
+	return 0;
+}
+
 static int
 lint_directory(const struct worker_config *w, const struct config_location *at,
     struct config_errors *warnings)
@@ -270,6 +294,8 @@ config_lint(const struct config *c, struct config_errors *warnings)
 		if (streq(l->section, "worker")) {
 			if (streq(key, "command"))
 				r = lint_command(w, &l->at, warnings);
+			else if (streq(key, "on_exit") && w->on_exit && w->on_exit[0])
+				r = lint_hook(w, &l->at, warnings);
 			else if (streq(key, "directory") && w->directory)
 				r = lint_directory(w, &l->at, warnings);
 			else if ((streq(key, "user") && w->user) || (streq(key, "group") && w->group))

@@ -154,6 +154,7 @@ shutdown_settings_default(struct shutdown_settings *s)
 		.cancel_signal = 2,  /* SIGINT */
 		.kill_signal = 9,    /* SIGKILL */
 		.kill_mode = KILL_MODE_GROUP,
+		.signal_target = SIGNAL_TARGET_MAIN,
 		.stop_fd = false,
 	};
 }
@@ -210,6 +211,7 @@ worker_config_free(struct worker_config *w)
 	free(w->ready_template);
 	free(w->success_status);
 	free(w->success_signal);
+	strv_free(w->on_exit);
 	free(w);
 	return NULL;
 }
@@ -308,6 +310,7 @@ config_add_worker(struct config *c, const char *name)
 	w->output_backups = 5;
 	w->critical = false;
 	w->watchdog = USEC_INFINITY;
+	w->hook_timeout = 10 * USEC_PER_SEC;
 	if (array_push(&c->workers, &c->n_workers, w) < 0)
 		return worker_config_free(w);
 	if (name_index_put(&c->worker_index, w->name, c->n_workers - 1) < 0) {
@@ -411,7 +414,7 @@ static const struct {
 	{ "process_name", "no equivalent: instances are named NAME.0, NAME.1, ..." },
 	{ "stopwaitsecs", "stop_timeout, with a unit (e.g. 10s)" },
 	{ "stopsignal", "stop_signal" },
-	{ "stopasgroup", "kill_mode = group" },
+	{ "stopasgroup", "signal_target = group" },
 	{ "killasgroup", "kill_mode = group" },
 	{ "autorestart", "restart (no, on-failure or always)" },
 	{ "autostart", "no equivalent yet: every worker starts" },

@@ -37,6 +37,7 @@ struct shutdown_settings {
 	int cancel_signal;
 	int kill_signal;
 	enum kill_mode kill_mode;
+	enum signal_target signal_target; /* where the stop and cancel signals go: main */
 	bool stop_fd;
 };
 
@@ -140,6 +141,8 @@ struct worker_config {
 	size_t n_success_signal;
 	usec_t watchdog;                   /* USEC_INFINITY: off */
 	struct process_limits limits;      /* limit_*, nice, oom_score_adjust: graced's unless set */
+	char **on_exit;                    /* run after each exit of an instance; NULL: none */
+	usec_t hook_timeout;               /* 10s: on_exit is killed then */
 };
 
 /* Where the worker's stderr goes, auto resolved: stdout with output = file:, else separate. */

@@ -109,6 +109,14 @@ enum kill_mode {
 	_KILL_MODE_INVALID = -EINVAL,
 };
 
+/* Where the stop and cancel signals go (the kill signal's is kill_mode). */
+enum signal_target {
+	SIGNAL_TARGET_MAIN,
+	SIGNAL_TARGET_GROUP,
+	_SIGNAL_TARGET_MAX,
+	_SIGNAL_TARGET_INVALID = -EINVAL,
+};
+
 enum output_mode {
 	OUTPUT_INHERIT,
 	OUTPUT_PREFIX,

@@ -638,9 +638,9 @@ put_program(FILE *out, const struct sv_conf *c, const struct sv_section *s,
 		} else if (streq(n, "killasgroup")) {
 			fprintf(out, "kill_mode = %s\n", is_true(v) ? "group" : "main");
 		} else if (streq(n, "stopasgroup")) {
-			if (is_true(v))
-				not_carried(out, k, "graced sends the stop signal to the main process; "
-				    "kill_mode = group sends the kill signal to the whole group");
+			/* supervisord's stopasgroup implies killasgroup; kill_mode = group is
+			 * graced's default. */
+			fprintf(out, "signal_target = %s\n", is_true(v) ? "group" : "main");
 		} else if (streq(n, "autorestart")) {
 			fprintf(out, "restart = %s\n", strcasecmp(v, "unexpected") == 0 ? "on-failure" :
 			    is_true(v) ? "always" : "no");

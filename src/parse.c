@@ -1238,6 +1238,12 @@ static const char *const kill_mode_table[_KILL_MODE_MAX] = {
 };
 DEFINE_STRING_TABLE(kill_mode, enum kill_mode, kill_mode_table)
 
+static const char *const signal_target_table[_SIGNAL_TARGET_MAX] = {
+	[SIGNAL_TARGET_MAIN] = "main",
+	[SIGNAL_TARGET_GROUP] = "group",
+};
+DEFINE_STRING_TABLE(signal_target, enum signal_target, signal_target_table)
+
 static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
 	[OUTPUT_INHERIT] = "inherit",
 	[OUTPUT_PREFIX] = "prefix",

@@ -139,6 +139,8 @@ const char *restart_policy_to_string(enum restart_policy p);
 enum restart_policy restart_policy_from_string(const char *s);
 const char *kill_mode_to_string(enum kill_mode m);
 enum kill_mode kill_mode_from_string(const char *s);
+const char *signal_target_to_string(enum signal_target t);
+enum signal_target signal_target_from_string(const char *s);
 const char *output_mode_to_string(enum output_mode m);
 enum output_mode output_mode_from_string(const char *s);
 const char *stderr_mode_to_string(enum stderr_mode m);

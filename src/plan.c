@@ -30,7 +30,8 @@ plan_worker_budget(const struct worker_config *w, struct plan_worker *pw)
 	pw->stop = s->stop_signal != SIGNAL_NONE || s->stop_fd ? s->stop_timeout : 0;
 	pw->join = s->cancel_signal != SIGNAL_NONE ? s->join_timeout : 0;
 	pw->kill = s->kill_signal != SIGNAL_NONE ? s->kill_timeout : 0;
-	pw->total = usec_add(usec_add(pw->stop, pw->join), pw->kill);
+	pw->hook = w->on_exit ? w->hook_timeout : 0;
+	pw->total = usec_add(usec_add(usec_add(pw->stop, pw->join), pw->kill), pw->hook);
 }
 
 /*
@@ -325,15 +326,19 @@ print_worker(const struct plan_worker *pw, FILE *f)
 	fprintf(f, ": %s\n", format_duration(d4, sizeof(d4), pw->total));
 
 	if (pw->stop)
-		fprintf(f, "       stop:   %s%s%s, wait up to %s\n",
+		fprintf(f, "       stop:   %s%s%s%s, wait up to %s\n",
 		    s->stop_signal != SIGNAL_NONE ? signal_to_string(s->stop_signal) : "",
 		    s->stop_signal != SIGNAL_NONE ? " + SIGCONT" : "",
+		    s->stop_signal != SIGNAL_NONE && s->signal_target == SIGNAL_TARGET_GROUP ?
+			" to the process group" : "",
 		    s->stop_fd ? (s->stop_signal != SIGNAL_NONE ? ", stop_fd EOF" : "stop_fd EOF") : "",
 		    format_duration(d1, sizeof(d1), pw->stop));
 	else
 		fprintf(f, "       stop:   none (stop_signal = none)\n");
 	if (pw->join)
-		fprintf(f, "       cancel: %s, join up to %s\n", signal_to_string(s->cancel_signal),
+		fprintf(f, "       cancel: %s%s, join up to %s\n",
+		    signal_to_string(s->cancel_signal),
+		    s->signal_target == SIGNAL_TARGET_GROUP ? " to the process group" : "",
 		    format_duration(d2, sizeof(d2), pw->join));
 	else
 		fprintf(f, "       cancel: none (cancel_signal = none)\n");
@@ -344,6 +349,10 @@ print_worker(const struct plan_worker *pw, FILE *f)
 		    format_duration(d3, sizeof(d3), pw->kill));
 	else
 		fprintf(f, "       kill:   none (kill_signal = none): still alive then means abandoned\n");
+	if (pw->hook)
+		fprintf(f,
+		    "       on_exit: joined once its exit hooks ended, up to %s (hook_timeout)\n",
+		    format_duration(d1, sizeof(d1), pw->hook));
 }
 
 static void

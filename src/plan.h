@@ -26,6 +26,8 @@ struct plan_worker {
 	usec_t stop;    /* stop_timeout, or 0 with stop_signal = none and no stop_fd */
 	usec_t join;    /* join_timeout, or 0 with cancel_signal = none */
 	usec_t kill;    /* kill_timeout, or 0 with kill_signal = none */
+	usec_t hook;    /* hook_timeout with on_exit: the worker is joined once its exit hooks
+			 * ended; else 0 */
 	usec_t total;
 };
 

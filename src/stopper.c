@@ -52,9 +52,9 @@ stopper_run(struct shutdown *sd, const struct stop_settings *s, const struct sto
 	enter(ops, target, PHASE_STOP);
 	shutdown_step_begin(sd, PHASE_STOP);
 	if (s->stop_signal != SIGNAL_NONE) {
-		ops->signal(target, s->stop_signal, false, PHASE_STOP);
+		ops->signal(target, s->stop_signal, s->signal_group, PHASE_STOP);
 		/* One stopped by job control or a quiet signal must wake up to act on it. */
-		ops->signal(target, SIGCONT, false, PHASE_STOP);
+		ops->signal(target, SIGCONT, s->signal_group, PHASE_STOP);
 	}
 	if (ops->stopped)
 		ops->stopped(target);
@@ -67,7 +67,7 @@ stopper_run(struct shutdown *sd, const struct stop_settings *s, const struct sto
 	if (s->cancel_signal != SIGNAL_NONE) {
 		enter(ops, target, PHASE_CANCEL);
 		shutdown_step_begin(sd, PHASE_CANCEL);
-		ops->signal(target, s->cancel_signal, false, PHASE_CANCEL);
+		ops->signal(target, s->cancel_signal, s->signal_group, PHASE_CANCEL);
 		if (ops->cancel)
 			ops->cancel(target);
 		shutdown_step_end(sd, PHASE_CANCEL);

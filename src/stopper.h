@@ -24,6 +24,7 @@ struct stop_settings {
 	int cancel_signal;            /* SIGNAL_NONE: no cancel step, and no join_timeout */
 	int kill_signal;              /* SIGNAL_NONE: no kill, what is left is abandoned */
 	bool kill_group;              /* the kill signal goes to each process group */
+	bool signal_group;            /* so do the stop signal, SIGCONT and the cancel signal */
 	usec_t stop;                  /* the budgets; 0: the step does not wait */
 	usec_t join;
 	usec_t kill;

@@ -69,6 +69,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 		.shutdown = &sv->shutdown,
 		.intakes = &sv->intakes,
 		.changed = &sv->wake,
+		.reaper = &sv->reaper,
 		.foreground = single,
 	};
 	sv->intakes = (struct intakes) {
@@ -485,10 +486,12 @@ supervisor_reap(struct supervisor *sv)
 				continue;
 			return; /* 0: nothing more to reap now; ECHILD: no children at all */
 		}
-		if (task_runtime_child_exited(sv->rt, pid, status) == -ESRCH)
-			log_fields(sv->forwarding && sv->forwarding->warn_zombies ? LOG_WARNING :
-				LOG_DEBUG, 0, LOG_FIELDS({ "event", "reap-orphan" }),
-			    "Reaped orphan pid %ld", (long) pid);
+		if (task_runtime_child_exited(sv->rt, pid, status) != -ESRCH)
+			continue;
+		if (sv->workers)
+			workers_orphan_reaped(sv->workers);
+		log_fields(sv->forwarding && sv->forwarding->warn_zombies ? LOG_WARNING : LOG_DEBUG,
+		    0, LOG_FIELDS({ "event", "reap-orphan" }), "Reaped orphan pid %ld", (long) pid);
 	}
 }
 

@@ -45,6 +45,11 @@ struct instance {
 	bool notified_ready;         /* the current process said READY=1 */
 	usec_t extended;             /* EXTEND_TIMEOUT_USEC=: the current wait ends no earlier */
 	struct task_scope *watch;    /* the watch of its process, cancelled at the cancel step */
+	pid_t pgid;                  /* its process group, while the worker's stopper stops what its
+				      * process left there (it ended during the shutdown); else 0 */
+	int group_signal;            /* the last stop or cancel signal that group got; 0: none */
+	unsigned exits;              /* processes ended (record_exit()) */
+	unsigned hooked;             /* of those, how many had their on_exit run to its end */
 };
 
 /* One [worker:*] section. */
@@ -61,6 +66,8 @@ struct worker {
 	bool joined;                 /* its stop, cancel and join are over */
 	char trigger[160];           /* why it asks for the shutdown (critical), "" when it does not */
 	struct task_event wake;      /* an instance exited, or a dependent was joined */
+	int step_signal;             /* the signal of its stopper's step (stop or cancel), which a
+				      * group left behind gets at once; 0: none yet */
 };
 
 struct workers {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "intake.h"
 #include "log.h"
@@ -37,6 +38,10 @@
 #define READY_TCP_INTERVAL (50 * USEC_PER_MSEC)
 /* How long the output of an exited process may take to reach EOF before its pumps are cut. */
 #define OUTPUT_DRAIN_TIMEOUT (2 * USEC_PER_SEC)
+/* How often the stopper looks again whether a process group left behind is empty, besides when
+ * graced reaps an orphan: its last process may be reaped by someone else (its parent outside the
+ * group, or init with subreaper = no), and no event tells of an empty process group. */
+#define GROUP_LEFT_INTERVAL (100 * USEC_PER_MSEC)
 
 #define INSTANCE_FIELDS(in, ev)                                                                    \
 	LOG_FIELDS({ "worker", (in)->name }, { "event", (ev) })
@@ -270,6 +275,9 @@ workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid)
 
 			if (in->running && (pid == in->pid || pgid == in->pid))
 				return true;
+			/* What its process left in its group, which its stopper stops. */
+			if (!in->running && in->pgid > 0 && pgid == in->pgid)
+				return true;
 		}
 	return false;
 }
@@ -430,11 +438,18 @@ record_exit(struct instance *in, int status)
 
 	in->running = false;
 	in->ended = true;
+	in->exits++;
 	in->status = status;
 	in->exited_at = now_usec();
 	in->step = !sd->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
 	in->outcome = policy_exit_outcome(w->config, status, sd->stopping, in->step, w->killed,
 	    shutdown_stop_signal(sd, w->config->shutdown.stop_signal));
+	/* What it leaves in its process group during the shutdown is still the worker's: its
+	 * stopper signals the group and waits until it is empty (group_left()). Before the
+	 * shutdown, or once the kill signal went to the main process only (kill_mode = main), it is
+	 * a straggler's. */
+	in->pgid = sd->stopping &&
+		!(w->killed && w->config->shutdown.kill_mode == KILL_MODE_MAIN) ? pid : 0;
 	notify_worker_disarm(in);
 
 	describe_status(status, what, sizeof(what));
@@ -833,6 +848,64 @@ record_start(struct instance *in)
 	in->n_starts++;
 }
 
+/*
+ * on_exit, after an exit of the instance (s6's finish script): run from the instance's task, so
+ * a restart waits for it, bounded by hook_timeout, at which its process group is killed (and
+ * worker_stop_task() waits for the hooks of the final exits). Its environment says which exit:
+ * GRACED_WORKER, GRACED_INSTANCE, GRACED_EXIT_STATUS (the code, empty after a signal),
+ * GRACED_TERM_SIGNAL (e.g. SIGTERM, or empty) and GRACED_OUTCOME. A hook that fails is logged,
+ * nothing more.
+ */
+static void
+run_exit_hook(struct instance *in)
+{
+	struct worker *w = in->worker;
+	const struct worker_config *c = w->config;
+	char worker[sizeof("GRACED_WORKER=") + 160], index[48], status[48], sig[64], outcome[64];
+	char *env[] = { worker, index, status, sig, outcome, NULL };
+	char what[64], d[DURATION_MAX];
+	struct command_result res;
+	unsigned exits = in->exits;
+	int r;
+
+	if (in->hooked == exits)
+		return;
+	if (!c->on_exit) {
+		in->hooked = exits;
+		return;
+	}
+	snprintf(worker, sizeof(worker), "GRACED_WORKER=%s", c->name);
+	snprintf(index, sizeof(index), "GRACED_INSTANCE=%u", in->index);
+	if (WIFEXITED(in->status))
+		snprintf(status, sizeof(status), "GRACED_EXIT_STATUS=%d", WEXITSTATUS(in->status));
+	else
+		snprintf(status, sizeof(status), "GRACED_EXIT_STATUS=");
+	snprintf(sig, sizeof(sig), "GRACED_TERM_SIGNAL=%s",
+	    WIFSIGNALED(in->status) ? signal_to_string(WTERMSIG(in->status)) : "");
+	snprintf(outcome, sizeof(outcome), "GRACED_OUTCOME=%s", outcome_to_string(in->outcome));
+
+	r = command_run_env(ctx_of(w)->rt, ctx_of(w)->reaper, c->on_exit, env,
+	    usec_add(now_usec(), c->hook_timeout), &res);
+	command_describe(&res, what, sizeof(what));
+	if (r < 0)
+		log_fields(LOG_WARNING, r, INSTANCE_FIELDS(in, "hook-failed"),
+		    "Exit hook of worker '%s' could not run (%s '%s'), continuing", in->name,
+		    spawn_stage_to_string(res.stage), c->on_exit[0]);
+	else if (res.killed && !res.cancelled)
+		log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "hook-timeout"),
+		    "Exit hook of worker '%s' did not end within hook_timeout %s, killed, "
+		    "continuing", in->name, format_duration(d, sizeof(d), c->hook_timeout));
+	else if (!res.killed && WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
+		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "hook"), "Exit hook of worker '%s': %s",
+		    in->name, what);
+	else
+		log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "hook-failed"),
+		    "Exit hook of worker '%s' failed: %s, continuing", in->name, what);
+	in->hooked = exits;
+	/* The stopper may wait for it (worker_stop_task()). */
+	task_event_set(&w->wake);
+}
+
 /* Runs the instance until the shutdown or until it gives up; returns when its process is gone. */
 static void
 run_instance(struct instance *in)
@@ -916,6 +989,8 @@ run_instance(struct instance *in)
 			poke(w->set);
 			return;
 		}
+		/* A restart waits for the exit hook (bounded by hook_timeout). */
+		run_exit_hook(in);
 		failures = policy_exit_is_clean(c, in->status) ? 0 : failures + 1;
 		delay = policy_restart_backoff(c, failures);
 		if (policy_start_limit_hit(c, in->starts, in->n_starts, usec_add(now_usec(), delay))) {
@@ -945,6 +1020,8 @@ instance_run(struct instance *in)
 	notify_worker_close(in);
 	if (r < 0)
 		return r;
+	/* The last exit's hook (a restart's ran before it). */
+	run_exit_hook(in);
 	/* Then let its output reach EOF, so no line is lost, but not forever: a descendant may
 	 * still hold the pipe. */
 	if (task_group_join(in->group, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT)) == -ETIMEDOUT)
@@ -970,12 +1047,6 @@ any_running(const struct worker *w)
 		if (w->instances[i].running)
 			return true;
 	return false;
-}
-
-static bool
-none_running(const struct worker *w)
-{
-	return !any_running(w);
 }
 
 /* Every worker that is after= this one has been joined. */
@@ -1031,28 +1102,126 @@ wait_worker(struct worker *w, bool (*done)(const struct worker *), usec_t deadli
 	}
 }
 
-/* The worker's instances as the stopper's target (stopper.h). */
+/* Processes are left in the process group of the instance's ended process, which its stopper
+ * stops (record_exit()): false once the group is empty. */
+static bool
+group_left(struct instance *in)
+{
+	if (in->running || in->pgid <= 0)
+		return false;
+	if (kill(-in->pgid, 0) < 0 && errno == ESRCH) {
+		in->pgid = 0;
+		return false;
+	}
+	return true;
+}
+
+static bool
+any_group_left(struct worker *w)
+{
+	bool left = false;
+
+	for (unsigned i = 0; i < w->n_instances; i++)
+		left = group_left(&w->instances[i]) || left;
+	return left;
+}
+
+static void
+signal_group_left(struct instance *in, int sig, enum phase step)
+{
+	char pgid[16];
+
+	snprintf(pgid, sizeof(pgid), "%ld", (long) in->pgid);
+	log_fields(LOG_INFO, 0,
+	    LOG_FIELDS({ "worker", in->name }, { "step", phase_to_string(step) },
+		{ "signal", signal_to_string(sig) }, { "pid", pgid }, { "target", "group-left" }),
+	    "Sending %s to what worker '%s' left in its process group %s", signal_to_string(sig),
+	    in->name, pgid);
+	if (kill(-in->pgid, sig) < 0 && errno != ESRCH)
+		log_warning_errno(errno, "Failed to send %s to process group %s of worker '%s', "
+		    "continuing", signal_to_string(sig), pgid, in->name);
+}
+
+/* A group left behind gets the signal of the step at once (and SIGCONT, so a stopped process
+ * acts on it): whatever the main process got, and whenever it ended. */
+static void
+catch_up_groups(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (w->step_signal == 0 || in->group_signal == w->step_signal || !group_left(in))
+			continue;
+		in->group_signal = w->step_signal;
+		signal_group_left(in, w->step_signal, w->step);
+		signal_group_left(in, SIGCONT, w->step);
+	}
+}
+
+/* The worker's instances as the stopper's target (stopper.h): their processes, and what each
+ * left in its process group when it ended during the shutdown. */
 static void
 op_signal(void *target, int sig, bool group, enum phase step)
 {
 	struct worker *w = target;
+	bool step_signal = sig != SIGCONT && (step == PHASE_STOP || step == PHASE_CANCEL);
 
 	/* The start of its part of the shutdown, as the report and --timeline show it. */
 	if (!w->signalled_at)
 		w->signalled_at = now_usec();
-	worker_signal(target, sig, group, step);
+	if (step_signal)
+		w->step_signal = sig;
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (in->running) {
+			(void) instance_signal(in, sig, group, step);
+			if (step_signal && group)
+				in->group_signal = sig;
+		} else if (group_left(in)) {
+			signal_group_left(in, sig, step);
+			if (step_signal)
+				in->group_signal = sig;
+		}
+	}
 }
 
 static bool
 op_alive(void *target)
 {
-	return any_running(target);
+	return any_running(target) || any_group_left(target);
 }
 
+/* Until no process and no group left behind is alive, or the deadline (an EXTEND_TIMEOUT_USEC=
+ * may move it when extendable). An exit wakes it (the instance's record_exit(), or an orphan
+ * reaped: workers_orphan_reaped()); a group left behind is also looked at every
+ * GROUP_LEFT_INTERVAL. */
 static void
 op_wait(void *target, usec_t deadline, bool extendable)
 {
-	(void) wait_worker(target, none_running, deadline, extendable);
+	struct worker *w = target;
+
+	for (;;) {
+		usec_t d = extendable ? extended_deadline(w, deadline) : deadline;
+		bool left;
+		int r;
+
+		task_event_reset(&w->wake);
+		catch_up_groups(w);
+		left = any_group_left(w);
+		if (!left && !any_running(w))
+			return;
+		if (left)
+			d = MIN(d, usec_add(now_usec(), GROUP_LEFT_INTERVAL));
+		r = task_event_wait(&w->wake, d);
+		if (r == -ETIMEDOUT) {
+			if (now_usec() < (extendable ? extended_deadline(w, deadline) : deadline))
+				continue;
+			return;
+		}
+		if (r < 0)
+			return;
+	}
 }
 
 static void
@@ -1089,12 +1258,26 @@ op_cancel(void *target)
 			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
 }
 
+/* What is left in a group behind an ended process gets the kill signal with kill_mode = group
+ * (the instance counts as killed); with kill_mode = main it is left to the straggler stopper. */
 static void
 op_killing(void *target)
 {
 	struct worker *w = target;
 
 	w->killed = true;
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (!group_left(in))
+			continue;
+		if (w->config->shutdown.kill_mode == KILL_MODE_MAIN) {
+			in->pgid = 0;
+			continue;
+		}
+		in->outcome = OUTCOME_KILLED;
+		in->step = PHASE_JOIN;
+	}
 }
 
 static void
@@ -1106,6 +1289,19 @@ op_abandon(void *target)
 		struct instance *in = &w->instances[i];
 		char pid[16];
 
+		if (group_left(in)) {
+			snprintf(pid, sizeof(pid), "%ld", (long) in->pgid);
+			in->outcome = OUTCOME_ABANDONED;
+			in->step = PHASE_JOIN;
+			log_fields(LOG_ERR, 0,
+			    LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" },
+				{ "pid", pid }),
+			    "What worker '%s' left in its process group %s is still alive "
+			    "after %s, abandoning it", in->name, pid,
+			    w->config->shutdown.kill_signal != SIGNAL_NONE ? "the kill signal" :
+										  "join_timeout");
+			continue;
+		}
 		if (!in->running)
 			continue;
 		snprintf(pid, sizeof(pid), "%ld", (long) in->pid);
@@ -1130,6 +1326,32 @@ static const struct stopper_ops worker_stopper = {
 	.abandon = op_abandon,
 };
 
+static bool
+hooks_done(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (w->instances[i].hooked != w->instances[i].exits)
+			return false;
+	return true;
+}
+
+/*
+ * The worker is joined once the exit hooks of its instances have ended: each is killed at its
+ * hook_timeout, which began at or before now, so this waits budget (hook_timeout) at most, after
+ * the join step's budget (plan.c counts it). A step wait: a second signal cuts it short, and what
+ * then still runs is cancelled in the close step.
+ */
+static void
+wait_hooks(struct worker *w, usec_t budget)
+{
+	struct step_scope scope;
+
+	if (budget == 0 || hooks_done(w) || shutdown_scope_enter(shutdown_of(w), &scope) < 0)
+		return;
+	(void) wait_worker(w, hooks_done, usec_add(now_usec(), budget), false);
+	(void) shutdown_scope_leave(shutdown_of(w), &scope);
+}
+
 int
 worker_stop_task(void *arg)
 {
@@ -1150,11 +1372,13 @@ worker_stop_task(void *arg)
 		.cancel_signal = s->cancel_signal,
 		.kill_signal = s->kill_signal,
 		.kill_group = s->kill_mode == KILL_MODE_GROUP,
+		.signal_group = s->signal_target == SIGNAL_TARGET_GROUP,
 		.stop = budget.stop,
 		.join = budget.join,
 		.kill = budget.kill,
 	};
 	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
+	wait_hooks(w, budget.hook);
 
 	w->joined = true;
 	poke(w->set);
@@ -1176,6 +1400,18 @@ start_instances(struct worker *w)
 		in->task_alive = true;
 	}
 	return 0;
+}
+
+void
+workers_orphan_reaped(struct workers *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
+			const struct instance *in = &ws->items[i]->instances[j];
+
+			if (in->pgid > 0 && !in->running)
+				task_event_set(&ws->items[i]->wake);
+		}
 }
 
 int

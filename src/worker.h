@@ -21,6 +21,7 @@
 #include "graced.h"
 #include "policy.h"
 
+struct command_reaper;
 struct event_base;
 struct intakes;
 struct shutdown;
@@ -38,6 +39,7 @@ struct worker_context {
 	struct shutdown *shutdown;
 	struct intakes *intakes;      /* the sockets= of a worker */
 	struct task_event *changed;   /* set whenever a worker's state changes */
+	const struct command_reaper *reaper; /* the one reaper, for the exit hooks (command.h) */
 	bool foreground;              /* single-command mode: the command gets the terminal */
 };
 
@@ -80,6 +82,8 @@ void workers_free_groups(struct workers *ws);
 bool workers_all_joined(const struct workers *ws);
 /* The process belongs to a running instance (its pid, or its process group). */
 bool workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid);
+/* graced reaped a process nobody waited for: a process group left behind may be empty now. */
+void workers_orphan_reaped(struct workers *ws);
 /* The latest EXTEND_TIMEOUT_USEC= instant of any instance, 0 when none. */
 usec_t workers_extended(const struct workers *ws);
 /* Why a worker asks for the shutdown (a critical worker ended or failed), or NULL. */

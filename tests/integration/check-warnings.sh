@@ -32,6 +32,10 @@ environment = PATH=$T/ro
 command = sh -c true
 directory = $T/d0
 environment_file = -$T/no-env
+on_exit = sh -c true
+[worker:hooks]
+command = sh -c true
+on_exit = graced-surely-no-such-hook
 INI
 # Something listens on the intake's address already.
 python3 - "$port" "$T/listening" "$T/busy.sock" <<'PY' &
@@ -51,7 +55,7 @@ run "$GRACED" -c "$T/w.ini" --check
 kill "$holder"
 wait "$holder" 2>/dev/null
 expect_rc 0 "warnings do not fail the check"
-expect_in "$T/out" "OK: 4 workers" "the summary"
+expect_in "$T/out" "OK: 5 workers" "the summary"
 w=$T/w.ini
 expect_in "$T/err" "$w:2: warning: the directory '$T/missing-dir' of report does not exist" "report"
 if [ "$(id -u)" != 0 ]; then
@@ -68,9 +72,11 @@ expect_in "$T/err" "$w:15: warning: environment_file '$T/no-env' of [worker:a] c
 expect_in "$T/err" "$w:17: warning: command '$T/not-exec' of [worker:b] is not executable" "not executable"
 expect_in "$T/err" "$w:19: warning: command 'sh' of [worker:c] is not in its PATH ($T/ro)" "the worker's own PATH"
 expect_not_in "$T/err" "[worker:fine]" "a worker with nothing wrong"
-expect_eq "$(grep -c warning "$T/err")" "$(( $(id -u) == 0 ? 11 : 12 ))" "one warning each"
+expect_eq "$(grep -c warning "$T/err")" "$(( $(id -u) == 0 ? 12 : 13 ))" "one warning each"
 chmod 0755 "$T/ro"
 
+expect_in "$T/err" "$w:28: warning: on_exit 'graced-surely-no-such-hook' of [worker:hooks] is not in graced's PATH" "on_exit"
+expect_not_in "$T/err" "on_exit 'sh'" "on_exit found in the PATH"
 # Log files whose directory graced cannot write to: a warning each, checked as nobody (root can
 # write anywhere), in a directory nobody can read.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

@@ -34,6 +34,7 @@ expect_in "$o" "kill_mode = group" "killasgroup"
 expect_in "$o" "user = forge" "user"
 expect_in "$o" "stderr = stdout" "redirect_stderr"
 expect_in "$o" "output = file:/home/forge/app.com/worker.log" "stdout_logfile"
+expect_in "$o" "signal_target = group" "stopasgroup"
 expect_in "$o" "; process_name = %(program_name)s_%(process_num)02d -- instances are named laravel-worker.0" "process_name"
 check laravel
 

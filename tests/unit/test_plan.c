@@ -313,6 +313,25 @@ test_biggest_step_names_drain_and_close(void **state)
 	free_both(p, c);
 }
 
+/* on_exit: the worker is joined once its exit hooks ended, hook_timeout after its join budget. */
+static void
+test_exit_hook_adds_hook_timeout(void **state)
+{
+	struct config *c;
+	struct plan *p = plan_of("[shutdown]\nstop_timeout = 2s\njoin_timeout = 1s\nkill_timeout = 1s\n"
+				 "[worker:a]\ncommand = true\non_exit = true\nhook_timeout = 3s\n"
+				 "[worker:b]\ncommand = true\nhook_timeout = 30s\n",
+	    &c);
+
+	assert_int_equal(p->workers[0].hook, 3 * S);
+	assert_int_equal(p->workers[0].total, 7 * S);
+	/* Without on_exit, hook_timeout costs nothing. */
+	assert_int_equal(p->workers[1].hook, 0);
+	assert_int_equal(p->workers[1].total, 4 * S);
+	assert_int_equal(p->worst_case, 7 * S);
+	free_both(p, c);
+}
+
 static void
 test_print_spells_out_the_sum(void **state)
 {
@@ -352,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_deadline_sources),
 		cmocka_unit_test(test_biggest_step_names_drain_and_close),
 		cmocka_unit_test(test_print_spells_out_the_sum),
+		cmocka_unit_test(test_exit_hook_adds_hook_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
