@@ -294,6 +294,8 @@ config_add_worker(struct config *c, const char *name)
 	if (!w->name)
 		return worker_config_free(w);
 	w->instances = 1;
+	w->type = WORKER_LONGRUN;
+	w->autostart = true;
 	w->ready.kind = READY_NONE;
 	w->start_timeout = 30 * USEC_PER_SEC;
 	w->restart = RESTART_NO;
@@ -414,7 +416,6 @@ static const struct {
 	{ "stopasgroup", "kill_mode = group" },
 	{ "killasgroup", "kill_mode = group" },
 	{ "autorestart", "restart (no, on-failure or always)" },
-	{ "autostart", "no equivalent yet: every worker starts" },
 	{ "startsecs", "ready = delay:DURATION (e.g. delay:1s)" },
 	{ "startretries", "start_limit (e.g. 3 in 60s)" },
 	{ "exitcodes", "success_status (0 is always a success)" },
