@@ -27,6 +27,7 @@ static const char *const state_table[_INSTANCE_STATE_MAX] = {
 	[INSTANCE_EXITED] = "exited",
 	[INSTANCE_FAILED] = "failed",
 	[INSTANCE_BACKOFF] = "backoff",
+	[INSTANCE_INACTIVE] = "inactive",
 };
 
 const char *
@@ -40,6 +41,8 @@ state_of(const struct supervisor *sv, const struct worker_instance_info *in)
 {
 	bool stopping = sv->shutdown.stopping;
 
+	if (in->readiness == READINESS_INACTIVE)
+		return INSTANCE_INACTIVE;
 	if (in->running)
 		return stopping ? INSTANCE_STOPPING : in->ready ? INSTANCE_READY : INSTANCE_STARTING;
 	if (in->failed)
@@ -145,4 +148,20 @@ struct task_runtime *
 supervisor_view_runtime(const struct supervisor *sv)
 {
 	return sv->rt;
+}
+
+int
+supervisor_view_can_start(const struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_can_start(w) : -ENOENT;
+}
+
+int
+supervisor_view_start(struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_start(w) : -ENOENT;
 }
