@@ -312,11 +312,11 @@ worker_n_instances(const struct worker *w)
 	return w->n_instances;
 }
 
-/* The readiness rule's view of the instance; one never started (autostart = no) is inactive. */
+/* The readiness rule's view of the instance; one of autostart = no never started is inactive. */
 static enum instance_readiness
 instance_readiness(const struct instance *in)
 {
-	if (!in->worker->started)
+	if (!in->worker->config->autostart && !in->worker->started && !in->running)
 		return READINESS_INACTIVE;
 	return policy_instance_readiness(in->running, in->ready, in->failed, in->finished);
 }
