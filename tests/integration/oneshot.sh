@@ -219,8 +219,12 @@ command = true
 command = $GW --name lazy --log $EV
 autostart = no
 INI
+: >"$EV"
 start_graced -c "$T/g.ini"
 wait_graced 20
 expect_rc 0 "only autostart = no left: graced ends on its own"
 expect_eq "$(json 'r["trigger"]')" "nothing left to run" "the trigger"
+expect_eq "$(json 'str(r["workers"][1]["pid"]) + "/" + r["workers"][1]["outcome"]')" 0/exited \
+    "the report: a never-started worker has pid 0, outcome exited"
+expect_eq "$(count_events ' lazy start ')" 0 "it was never started"
 finish
