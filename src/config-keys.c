@@ -651,6 +651,7 @@ DEFINE_ENUM_KEY(intake_type, intake_type, _INTAKE_TYPE_MAX)
 DEFINE_ENUM_KEY(restart_policy, restart_policy, _RESTART_POLICY_MAX)
 DEFINE_ENUM_KEY(kill_mode, kill_mode, _KILL_MODE_MAX)
 DEFINE_ENUM_KEY(signal_target, signal_target, _SIGNAL_TARGET_MAX)
+DEFINE_ENUM_KEY(worker_type, worker_type, _WORKER_TYPE_MAX)
 DEFINE_ENUM_KEY(resource_type, resource_type, _RESOURCE_TYPE_MAX)
 
 /* "file:PATH" (absolute) into *path, replacing what was there; false after reporting an error. */
@@ -806,6 +807,8 @@ const struct config_key config_keys[] = {
 
 	WRK("command", parse_worker_command, argv),
 	WRK("instances", parse_unsigned_field, instances, RANGE(1, 1024)),
+	WRK("type", parse_worker_type_field, type),
+	WRK("autostart", parse_boolean_field, autostart),
 	WRK("after", parse_name_list, after, AT(struct worker_config, after_at)),
 	WRK("sockets", parse_name_list, sockets, AT(struct worker_config, sockets_at)),
 	WRK("ready", parse_ready_field, ready),

@@ -150,6 +150,61 @@ check_after(const struct config *c, const struct worker_config *w, struct config
 	return 0;
 }
 
+/* Where key was set in the worker's section, else the section itself. */
+static const struct config_location *
+key_location(const struct config *c, const struct worker_config *w, const char *key)
+{
+	for (size_t i = c->n_key_locations; i-- > 0;) {
+		const struct config_key_location *l = &c->key_locations[i];
+
+		if (l->obj == w && streq(l->key, key))
+			return &l->at;
+	}
+	return &w->at;
+}
+
+/*
+ * type = oneshot: it runs once to completion, so restart= other than no and a ready= rule (its
+ * readiness is its successful exit) are errors. A worker started at start-up cannot be after= one
+ * with autostart = no: it would wait for a start that may never come.
+ */
+static int
+check_start_rules(const struct config *c, const struct worker_config *w,
+    struct config_errors *errors)
+{
+	const struct config_location *at;
+	int r;
+
+	if (w->type == WORKER_ONESHOT && w->restart != RESTART_NO) {
+		at = key_location(c, w, "restart");
+		if ((r = config_errors_add(errors, at->file, at->line,
+			 "restart = %s in [worker:%s]: a one-shot (type = oneshot) is never restarted",
+			 restart_policy_to_string(w->restart), w->name)) < 0)
+			return r;
+	}
+	if (w->type == WORKER_ONESHOT && w->ready.kind != READY_NONE) {
+		at = key_location(c, w, "ready");
+		if ((r = config_errors_add(errors, at->file, at->line,
+			 "ready = %s in [worker:%s]: a one-shot (type = oneshot) takes no ready= rule, "
+			 "it is ready once it exited successfully", ready_kind_to_string(w->ready.kind),
+			 w->name)) < 0)
+			return r;
+	}
+	if (!w->autostart)
+		return 0;
+	for (char **a = w->after; a && *a; a++) {
+		const struct worker_config *d = config_find_worker(c, *a);
+
+		if (d && !d->autostart &&
+		    (r = config_errors_add(errors, w->after_at.file, w->after_at.line,
+			 "[worker:%s] is after= '%s', which has autostart = no: it would wait for "
+			 "`gracectl start %s`; set autostart = no on it too, or drop '%s' from after=",
+			 w->name, *a, *a, *a)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 check_sockets(const struct config *c, const struct worker_config *w, struct config_errors *errors)
 {
@@ -370,6 +425,9 @@ config_validate_references(const struct config *c, struct config_errors *errors)
 		if (r < 0)
 			return r;
 		r = check_sockets(c, c->workers[i], errors);
+		if (r < 0)
+			return r;
+		r = check_start_rules(c, c->workers[i], errors);
 		if (r < 0)
 			return r;
 		r = check_log_files(c->workers[i], errors);

@@ -296,6 +296,8 @@ config_add_worker(struct config *c, const char *name)
 	if (!w->name)
 		return worker_config_free(w);
 	w->instances = 1;
+	w->type = WORKER_LONGRUN;
+	w->autostart = true;
 	w->ready.kind = READY_NONE;
 	w->start_timeout = 30 * USEC_PER_SEC;
 	w->restart = RESTART_NO;
@@ -417,7 +419,6 @@ static const struct {
 	{ "stopasgroup", "signal_target = group" },
 	{ "killasgroup", "kill_mode = group" },
 	{ "autorestart", "restart (no, on-failure or always)" },
-	{ "autostart", "no equivalent yet: every worker starts" },
 	{ "startsecs", "ready = delay:DURATION (e.g. delay:1s)" },
 	{ "startretries", "start_limit (e.g. 3 in 60s)" },
 	{ "exitcodes", "success_status (0 is always a success)" },

@@ -101,6 +101,8 @@ struct worker_config {
 	struct config_location at;
 	char **argv;
 	char *command;                     /* as written, for the plan and logs */
+	enum worker_type type;             /* longrun */
+	bool autostart;                    /* yes; no: started by `gracectl start` only */
 	unsigned instances;                /* 1..1024, default 1 */
 	char **after;
 	struct config_location after_at;

@@ -21,6 +21,7 @@ static const char *const command_table[_CONTROL_COMMAND_MAX] = {
 	[CONTROL_SIGNAL] = "signal",
 	[CONTROL_SHUTDOWN] = "shutdown",
 	[CONTROL_REOPEN_LOGS] = "reopen-logs",
+	[CONTROL_START] = "start",
 };
 
 const char *
@@ -56,6 +57,7 @@ key_allowed(enum control_command c, const char *key)
 {
 	switch (c) {
 	case CONTROL_STATUS:
+	case CONTROL_START:
 		return streq(key, "workers");
 	case CONTROL_SIGNAL:
 		return streq(key, "worker") || streq(key, "signal");
@@ -173,6 +175,10 @@ parse_object(json_t *root, struct control_request *r, const char **ret_error)
 	}
 	if (r->command == CONTROL_SIGNAL && (r->n_workers != 1 || r->signal == 0)) {
 		*ret_error = "signal needs \"worker\" and \"signal\"";
+		return -EINVAL;
+	}
+	if (r->command == CONTROL_START && r->n_workers == 0) {
+		*ret_error = "start needs \"workers\": one name or more";
 		return -EINVAL;
 	}
 	return 0;

@@ -10,6 +10,7 @@
  *   {"command": "signal", "worker": "web", "signal": "HUP"}   a name, "SIGHUP", or a number
  *   {"command": "shutdown", "wait": true}           wait optional (false)
  *   {"command": "reopen-logs"}
+ *   {"command": "start", "workers": ["migrate", "web"]}  at least one name
  *
  * Every request gets one reply line, {"ok": true, ...} or {"ok": false, "error": "..."}; a
  * shutdown with wait is then followed by event lines until graced exits. This file only parses
@@ -31,13 +32,15 @@ enum control_command {
 	CONTROL_SIGNAL,
 	CONTROL_SHUTDOWN,
 	CONTROL_REOPEN_LOGS,
+	CONTROL_START,
 	_CONTROL_COMMAND_MAX,
 	_CONTROL_COMMAND_INVALID = -22, /* -EINVAL */
 };
 
 struct control_request {
 	enum control_command command;
-	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one */
+	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one; start:
+			   * one or more */
 	size_t n_workers;
 	int signal;       /* signal: the signal number */
 	bool wait;        /* shutdown: stream the progress until graced exits */

@@ -295,6 +295,51 @@ answer_signal(struct control *ctl, int fd, usec_t deadline, const struct control
 	    deadline);
 }
 
+/* Why a worker cannot be started, for the error reply. */
+static const char *
+start_refusal(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "no such worker";
+	case -EBUSY:
+		return "already running (or starting, or waiting for its restart)";
+	case -ESHUTDOWN:
+		return "the shutdown is under way";
+	case -EAGAIN:
+		return "graced has not started its workers yet";
+	default:
+		return strerror(-r);
+	}
+}
+
+/* start WORKER...: every name is checked first, so that a refusal starts none of them. */
+static int
+answer_start(struct control *ctl, int fd, usec_t deadline, const struct control_request *req)
+{
+	json_t *started;
+	int r;
+
+	for (size_t i = 0; i < req->n_workers; i++)
+		if ((r = supervisor_view_can_start(ctl->sv, req->workers[i])) < 0)
+			return send_error(fd, deadline, "cannot start worker '%s': %s",
+			    req->workers[i], start_refusal(r));
+	if (!(started = json_array()))
+		return send_error(fd, deadline, "out of memory");
+	for (size_t i = 0; i < req->n_workers; i++) {
+		/* The same name twice: started once. */
+		if (supervisor_view_can_start(ctl->sv, req->workers[i]) == -EBUSY)
+			continue;
+		if ((r = supervisor_view_start(ctl->sv, req->workers[i])) < 0) {
+			json_decref(started);
+			return send_error(fd, deadline, "cannot start worker '%s': %s",
+			    req->workers[i], start_refusal(r));
+		}
+		json_array_append_new(started, json_string(req->workers[i]));
+	}
+	return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "started", started), deadline);
+}
+
 /* Sends a step line for each step after *sent up to the current one (a fast shutdown may pass
  * several between two wake-ups: each still gets its line, in order). */
 static int
@@ -463,6 +508,9 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 				break;
 			case CONTROL_REOPEN_LOGS:
 				r = answer_reopen_logs(fd, deadline);
+				break;
+			case CONTROL_START:
+				r = answer_start(ctl, fd, deadline, &req);
 				break;
 			case CONTROL_SHUTDOWN:
 				r = answer_shutdown(ctl, lc, fd, deadline, &req);

@@ -52,6 +52,8 @@ help(void)
 	       "  status [WORKER...]     state, pid, uptime, restarts, last exit of each instance\n"
 	       "  dump                   graced's task table\n"
 	       "  signal WORKER SIG      send SIG to every running instance of WORKER\n"
+	       "  start WORKER...        start workers that are not running (autostart = no, or\n"
+	       "                         one that gave up)\n"
 	       "  shutdown [--wait]      start the ordered shutdown (as SIGTERM); --wait prints its\n"
 	       "                         steps and exits with graced's exit status\n"
 	       "  reopen-logs            open the workers' log files (output = file:) again by path\n"
@@ -258,7 +260,11 @@ build_request(int argc, char **argv, json_t **ret, bool *ret_wait)
 	if (!o)
 		return -EXIT_FAILED;
 	json_object_set_new(o, "command", json_string(cmd));
-	if (streq(cmd, "status")) {
+	if (streq(cmd, "status") || streq(cmd, "start")) {
+		if (streq(cmd, "start") && argc < 2) {
+			json_decref(o);
+			return usage_error("usage: gracectl start WORKER...");
+		}
 		if (!(list = json_array()))
 			return -EXIT_FAILED;
 		for (int i = 1; i < argc; i++) {
@@ -441,6 +447,13 @@ main(int argc, char **argv)
 			    str(reply, "worker", "?"));
 		else if (streq(cmd, "reopen-logs"))
 			printf("Log files reopened\n");
+		else if (streq(cmd, "start")) {
+			json_t *started = json_object_get(reply, "started"), *v;
+			size_t i;
+
+			json_array_foreach(started, i, v)
+				printf("Started worker '%s'\n", json_string_value(v));
+		}
 		else if (streq(cmd, "shutdown"))
 			printf("%s\n", json_is_true(json_object_get(reply, "started"))
 				? "Shutdown started"

@@ -102,6 +102,14 @@ enum restart_policy {
 	_RESTART_POLICY_INVALID = -EINVAL,
 };
 
+/* type = longrun | oneshot: a service, or a task that runs to completion before its dependents. */
+enum worker_type {
+	WORKER_LONGRUN,
+	WORKER_ONESHOT,
+	_WORKER_TYPE_MAX,
+	_WORKER_TYPE_INVALID = -EINVAL,
+};
+
 enum kill_mode {
 	KILL_MODE_GROUP,
 	KILL_MODE_MAIN,

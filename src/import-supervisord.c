@@ -668,7 +668,7 @@ put_program(FILE *out, const struct sv_conf *c, const struct sv_section *s,
 			    "5 in 60s");
 		} else if (streq(n, "autostart")) {
 			if (!is_true(v))
-				not_carried(out, k, "graced starts every worker");
+				fputs("autostart = no\n", out);
 		} else if (streq(n, "priority")) {
 			not_carried(out, k, "graced orders start and stop by after= dependencies");
 		} else if (streq(n, "redirect_stderr")) {

@@ -1232,6 +1232,12 @@ static const char *const restart_policy_table[_RESTART_POLICY_MAX] = {
 };
 DEFINE_STRING_TABLE(restart_policy, enum restart_policy, restart_policy_table)
 
+static const char *const worker_type_table[_WORKER_TYPE_MAX] = {
+	[WORKER_LONGRUN] = "longrun",
+	[WORKER_ONESHOT] = "oneshot",
+};
+DEFINE_STRING_TABLE(worker_type, enum worker_type, worker_type_table)
+
 static const char *const kill_mode_table[_KILL_MODE_MAX] = {
 	[KILL_MODE_GROUP] = "group",
 	[KILL_MODE_MAIN] = "main",

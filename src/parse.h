@@ -137,6 +137,8 @@ const char *ready_kind_to_string(enum ready_kind k);
 enum ready_kind ready_kind_from_string(const char *s);
 const char *restart_policy_to_string(enum restart_policy p);
 enum restart_policy restart_policy_from_string(const char *s);
+const char *worker_type_to_string(enum worker_type t);
+enum worker_type worker_type_from_string(const char *s);
 const char *kill_mode_to_string(enum kill_mode m);
 enum kill_mode kill_mode_from_string(const char *s);
 const char *signal_target_to_string(enum signal_target t);

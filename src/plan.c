@@ -324,6 +324,9 @@ print_worker(const struct plan_worker *pw, FILE *f)
 	if (w->instances > 1)
 		fprintf(f, " (%u instances)", w->instances);
 	fprintf(f, ": %s\n", format_duration(d4, sizeof(d4), pw->total));
+	if (w->type == WORKER_ONESHOT || !w->autostart)
+		fprintf(f, "       type %s%s\n", worker_type_to_string(w->type),
+		    w->autostart ? "" : ", autostart = no (started by `gracectl start`)");
 
 	if (pw->stop)
 		fprintf(f, "       stop:   %s%s%s%s, wait up to %s\n",

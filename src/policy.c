@@ -87,6 +87,21 @@ policy_instance_readiness(bool running, bool ready, bool failed, bool finished)
 bool
 policy_instance_serving(enum instance_readiness s)
 {
+	return s == READINESS_SERVING || s == READINESS_DONE || s == READINESS_INACTIVE;
+}
+
+bool
+policy_instance_over(enum instance_readiness s, bool running)
+{
+	return !running &&
+	    (s == READINESS_DONE || s == READINESS_FAILED || s == READINESS_INACTIVE);
+}
+
+bool
+policy_dependency_met(enum worker_type type, enum instance_readiness s)
+{
+	if (type == WORKER_ONESHOT)
+		return s == READINESS_DONE;
 	return s == READINESS_SERVING || s == READINESS_DONE;
 }
 

@@ -52,6 +52,7 @@ enum instance_readiness {
 	READINESS_GONE,     /* was ready, its process ended (restarting, or the shutdown) */
 	READINESS_DONE,     /* exited cleanly and will not be restarted */
 	READINESS_FAILED,   /* gave up: start failure, start limit, failure without restart */
+	READINESS_INACTIVE, /* never started: autostart = no, until `gracectl start` */
 	_READINESS_MAX,
 	_READINESS_INVALID = -EINVAL,
 };
@@ -59,6 +60,12 @@ enum instance_readiness policy_instance_readiness(bool running, bool ready, bool
     bool finished);
 /* The instance does its part of the service (counts towards /ready). */
 bool policy_instance_serving(enum instance_readiness s);
+/* Nothing of it runs and nothing will start it again on its own: done, failed, or never started
+ * (autostart = no). when_empty = shutdown begins once every instance is over. */
+bool policy_instance_over(enum instance_readiness s, bool running);
+/* An instance of a worker that others are after= lets them start: a longrun one once it is ready
+ * (or done for good), a one-shot only once it exited successfully. */
+bool policy_dependency_met(enum worker_type type, enum instance_readiness s);
 /* The service is ready (/ready 200, /status "ready": true) while not stopping and every instance
  * serves. */
 bool policy_service_ready(bool stopping, bool every_instance_serving);

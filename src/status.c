@@ -18,6 +18,7 @@ static const char *const state_table[_INSTANCE_STATE_MAX] = {
 	[INSTANCE_EXITED] = "exited",
 	[INSTANCE_FAILED] = "failed",
 	[INSTANCE_BACKOFF] = "backoff",
+	[INSTANCE_INACTIVE] = "inactive",
 };
 
 const char *
@@ -34,6 +35,8 @@ state_of(bool stopping, const struct worker_instance_info *in)
 	if (in->running && stopping)
 		return INSTANCE_STOPPING;
 	switch (in->readiness) {
+	case READINESS_INACTIVE:
+		return INSTANCE_INACTIVE;
 	case READINESS_SERVING:
 		return INSTANCE_READY;
 	case READINESS_FAILED:

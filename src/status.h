@@ -40,6 +40,7 @@ enum instance_state {
 	INSTANCE_EXITED,   /* ended and will not be started again (a clean exit, or the shutdown) */
 	INSTANCE_FAILED,   /* gave up: exec failure, start limit, not ready in time, failed exit */
 	INSTANCE_BACKOFF,  /* ended, waiting for its restart */
+	INSTANCE_INACTIVE, /* never started: autostart = no, until `gracectl start` */
 	_INSTANCE_STATE_MAX,
 	_INSTANCE_STATE_INVALID = -22,
 };

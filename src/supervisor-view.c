@@ -69,3 +69,19 @@ supervisor_view_runtime(const struct supervisor *sv)
 {
 	return sv->rt;
 }
+
+int
+supervisor_view_can_start(const struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_can_start(w) : -ENOENT;
+}
+
+int
+supervisor_view_start(struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_start(w) : -ENOENT;
+}

@@ -27,6 +27,13 @@ const struct status_source *supervisor_view_status(const struct supervisor *sv);
  * worker, or the first kill() error (the others are still signalled).
  */
 int supervisor_view_signal(struct supervisor *sv, const char *worker, int sig);
+/* Whether supervisor_view_start() would start the worker now: 0, -ENOENT (no such worker),
+ * -EBUSY (it runs, starts or waits for its restart), -ESHUTDOWN (during the shutdown), -EAGAIN
+ * (graced has not started its workers yet). */
+int supervisor_view_can_start(const struct supervisor *sv, const char *worker);
+/* Starts a worker that is not running (`gracectl start`: autostart = no, or one that gave up),
+ * as worker_start(). 0, or as supervisor_view_can_start(). */
+int supervisor_view_start(struct supervisor *sv, const char *worker);
 /* Starts the ordered shutdown as SIGTERM does (once; later requests change nothing); why is the
  * report's trigger. Returns false when the shutdown was already on. */
 bool supervisor_view_shutdown(struct supervisor *sv, const char *why);

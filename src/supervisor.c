@@ -563,8 +563,8 @@ log_still_alive(struct supervisor *sv)
 /*
  * While running: STATUS= "running: 5 workers", and READY=1 once no instance is starting (the
  * readiness rule, policy.h). Returns true when nothing runs and nothing will start again: every
- * instance finished or gave up and its process is gone. One waiting for its restart_delay or for
- * its dependencies is pending, not over.
+ * instance finished, gave up or was never started (autostart = no) and its process is gone. One
+ * waiting for its restart_delay or for its dependencies is pending, not over.
  */
 static bool
 report_running(struct supervisor *sv)
@@ -581,7 +581,8 @@ report_running(struct supervisor *sv)
 
 			worker_instance_info(w, j, &in);
 			total++;
-			if ((in.failed || in.finished) && !in.running)
+			/* Done, gave up, or never started (autostart = no). */
+			if (policy_instance_over(in.readiness, in.running))
 				over++;
 			failed += in.readiness == READINESS_FAILED;
 			ready += in.readiness == READINESS_SERVING || in.readiness == READINESS_GONE;

@@ -60,6 +60,8 @@ struct worker {
 	unsigned n_instances;
 	unsigned n_ready;
 	bool start_failed;           /* an instance failed to start: dependents are not started */
+	bool started;                /* its instance tasks were started (autostart = no: not yet) */
+	bool on_demand;              /* started by worker_start() (gracectl start), not at start-up */
 	enum phase step;             /* the step its stopper is in; _PHASE_INVALID before */
 	bool killed;                 /* the kill signal was sent */
 	usec_t signalled_at;         /* its stopper's first signal; 0: never */

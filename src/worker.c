@@ -182,7 +182,7 @@ workers_add(struct workers *ws, const struct worker_config *c, struct worker **r
 		return -ENOMEM;
 	}
 	ws->items[ws->n++] = w;
-	if (ws->started && (r = start_instances(w)) < 0)
+	if (ws->started && c->autostart && (r = start_instances(w)) < 0)
 		return r;
 	poke(ws);
 	if (ret)
@@ -320,6 +320,15 @@ worker_n_instances(const struct worker *w)
 	return w->n_instances;
 }
 
+/* The readiness rule's view of the instance; one of autostart = no never started is inactive. */
+static enum instance_readiness
+instance_readiness(const struct instance *in)
+{
+	if (!in->worker->config->autostart && !in->worker->started && !in->running)
+		return READINESS_INACTIVE;
+	return policy_instance_readiness(in->running, in->ready, in->failed, in->finished);
+}
+
 void
 worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_info *ret)
 {
@@ -336,7 +345,7 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.ready = in->ready,
 		.failed = in->failed,
 		.finished = in->finished,
-		.readiness = policy_instance_readiness(in->running, in->ready, in->failed, in->finished),
+		.readiness = instance_readiness(in),
 		.ended = in->ended,
 		.status = in->status,
 		.outcome = in->outcome,
@@ -371,8 +380,7 @@ worker_serving(const struct worker *w)
 	for (unsigned i = 0; i < w->n_instances; i++) {
 		const struct instance *in = &w->instances[i];
 
-		if (!policy_instance_serving(policy_instance_readiness(in->running, in->ready, in->failed,
-			in->finished)))
+		if (!policy_instance_serving(instance_readiness(in)))
 			return false;
 	}
 	return true;
@@ -808,6 +816,9 @@ mark_failed(struct instance *in, const char *why)
 	log_fields(LOG_ERR, 0, INSTANCE_FIELDS(in, "failed"), "Worker '%s' failed: %s", in->name, why);
 	if (w->config->critical && !w->trigger[0])
 		snprintf(w->trigger, sizeof(w->trigger), "critical worker '%s' failed", in->name);
+	/* A one-shot's failure stops the start-up (not one started by gracectl start). */
+	if (w->config->type == WORKER_ONESHOT && !w->on_demand && !w->trigger[0])
+		snprintf(w->trigger, sizeof(w->trigger), "one-shot worker '%s' failed", in->name);
 	poke(w->set);
 }
 
@@ -832,8 +843,9 @@ dependencies_settled(const struct instance *in)
 	for (char **a = in->worker->config->after; a && *a; a++) {
 		struct worker *d = worker_find(in->worker->set, *a);
 
-		if (d && d->n_ready < d->n_instances)
-			return false;
+		for (unsigned i = 0; d && i < d->n_instances; i++)
+			if (!policy_dependency_met(d->config->type, instance_readiness(&d->instances[i])))
+				return false;
 	}
 	return true;
 }
@@ -906,6 +918,31 @@ run_exit_hook(struct instance *in)
 	task_event_set(&w->wake);
 }
 
+/*
+ * A one-shot's process, started: until it exits, never restarted. A successful exit (success_status)
+ * finishes it, which lets its dependents start; any other gives up on it, which stops the start-up
+ * (mark_failed()). The shutdown ends the wait: the stopper runs its five steps on the process.
+ */
+static void
+run_oneshot(struct instance *in)
+{
+	const struct worker_config *c = in->worker->config;
+	char what[96], why[160];
+
+	if (watch_exit(in) < 0 || task_event_is_set(&shutdown_of(in->worker)->trigger))
+		return;
+	if (policy_exit_is_clean(c, in->status)) {
+		in->finished = true;
+		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "completed"),
+		    "One-shot worker '%s' completed", in->name);
+		poke(in->worker->set);
+		return;
+	}
+	describe_status(in->status, what, sizeof(what));
+	snprintf(why, sizeof(why), "one-shot %s", what);
+	mark_failed(in, why);
+}
+
 /* Runs the instance until the shutdown or until it gives up; returns when its process is gone. */
 static void
 run_instance(struct instance *in)
@@ -940,6 +977,10 @@ run_instance(struct instance *in)
 				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
 			mark_failed(in, "could not be started");
+			return;
+		}
+		if (c->type == WORKER_ONESHOT) {
+			run_oneshot(in);
 			return;
 		}
 		if (!in->ready) {
@@ -1399,6 +1440,7 @@ start_instances(struct worker *w)
 			return log_error_errno(r, "Failed to start the task of worker '%s'", in->name);
 		in->task_alive = true;
 	}
+	w->started = true;
 	return 0;
 }
 
@@ -1421,7 +1463,50 @@ workers_start(struct workers *ws)
 
 	ws->started = true;
 	for (size_t i = 0; i < ws->n; i++)
-		if ((r = start_instances(ws->items[i])) < 0)
+		if (ws->items[i]->config->autostart && (r = start_instances(ws->items[i])) < 0)
 			return r;
+	return 0;
+}
+
+int
+worker_can_start(const struct worker *w)
+{
+	const struct shutdown *sd = shutdown_of(w);
+
+	if (sd->stopping || task_event_is_set(&sd->trigger))
+		return -ESHUTDOWN;
+	if (!w->set->started)
+		return -EAGAIN;
+	if (!idle(w))
+		return -EBUSY;
+	return 0;
+}
+
+int
+worker_start(struct worker *w)
+{
+	int r;
+
+	if ((r = worker_can_start(w)) < 0)
+		return r;
+	/* Its last run's tasks have ended (idle()): their groups go, the state starts afresh. */
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = &w->instances[i];
+
+		if (in->group && task_group_free(in->group) < 0)
+			return -EBUSY;
+		in->group = NULL;
+		in->ready = in->failed = in->finished = in->notified_ready = false;
+		in->n_starts = 0;
+		in->extended = 0;
+	}
+	w->n_ready = 0;
+	w->start_failed = false;
+	w->on_demand = true;
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "start-request" }),
+	    "Starting worker '%s' on request", w->config->name);
+	if ((r = start_instances(w)) < 0)
+		return r;
+	poke(w->set);
 	return 0;
 }

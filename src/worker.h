@@ -100,6 +100,14 @@ bool worker_serving(const struct worker *w);
 /* Sends sig to every running instance (the main process, or its group when group is true), as
  * part of step; ESRCH is not an error. */
 void worker_signal(struct worker *w, int sig, bool group, enum phase step);
+/* Whether worker_start() would start it now: 0; -ESHUTDOWN during the shutdown (or once it was
+ * triggered); -EAGAIN before the set started; -EBUSY while an instance runs, starts or waits for
+ * its restart. */
+int worker_can_start(const struct worker *w);
+/* Starts a worker that is not running (autostart = no, one that gave up, a finished one-shot):
+ * its instances as tasks in the workers' group, each after its after= as at start-up. A one-shot
+ * started so that fails does not stop graced. 0, or as worker_can_start(), or -ENOMEM. */
+int worker_start(struct worker *w);
 /* The stopper failed to start: kill every instance and count the worker as joined. */
 void worker_kill_now(struct worker *w);
 /* The stopper (arg: the worker): once its dependents are joined, stop, cancel and join every

@@ -150,6 +150,8 @@ test_defaults(void **state)
 	assert_true(w->output_max_size == 10 * 1024 * 1024);
 	assert_int_equal(w->output_backups, 5);
 	assert_false(w->critical);
+	assert_int_equal(w->type, WORKER_LONGRUN);
+	assert_true(w->autostart);
 	assert_int_equal(w->n_success_status, 0);
 	assert_int_equal(w->n_success_signal, 0);
 	assert_true(w->watchdog == USEC_INFINITY);
@@ -258,6 +260,8 @@ static const char every_key[] =
     "output_max_size = 64K\n"
     "output_backups = 0\n"
     "critical = yes\n"
+    "type = longrun\n"
+    "autostart = no\n"
     "success_status = 3 75 SIGHUP USR2\n"
     "watchdog = 30s\n"
     "[resource:spool]\n"
@@ -378,6 +382,8 @@ test_every_key(void **state)
 	assert_true(w->output_max_size == 64 * 1024);
 	assert_int_equal(w->output_backups, 0);
 	assert_true(w->critical);
+	assert_int_equal(w->type, WORKER_LONGRUN);
+	assert_false(w->autostart);
 	assert_int_equal(w->n_success_status, 2);
 	assert_int_equal(w->success_status[0], 3);
 	assert_int_equal(w->success_status[1], 75);

@@ -81,6 +81,15 @@ test_commands(void **state)
 	assert_int_equal(parse("{\"command\":\"reopen-logs\"}", &req, &error), 0);
 	assert_int_equal(req.command, CONTROL_REOPEN_LOGS);
 	control_request_done(&req);
+
+	assert_int_equal(parse("{\"command\":\"start\",\"workers\":[\"migrate\",\"web\"]}", &req,
+			     &error),
+	    0);
+	assert_int_equal(req.command, CONTROL_START);
+	assert_int_equal(req.n_workers, 2);
+	assert_string_equal(req.workers[0], "migrate");
+	assert_string_equal(req.workers[1], "web");
+	control_request_done(&req);
 }
 
 static void
@@ -114,6 +123,10 @@ test_refused(void **state)
 	expect_refused("{\"command\":\"status\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"reopen-logs\",\"wait\":true}", "unknown key");
 	expect_refused("{\"command\":\"dump\",\"wait\":true}", "unknown key");
+	expect_refused("{\"command\":\"start\"}", "start needs");
+	expect_refused("{\"command\":\"start\",\"workers\":[]}", "start needs");
+	expect_refused("{\"command\":\"start\",\"worker\":\"web\"}", "unknown key");
+	expect_refused("{\"command\":\"start\",\"workers\":[\"../x\"]}", "invalid worker name");
 	expect_refused("{\"command\":\"status\",\"command\":\"dump\"}", "not valid JSON");
 	expect_refused("{\"command\":\"status\",\"workers\":\"web\"}", "array of names");
 	expect_refused("{\"command\":\"status\",\"workers\":[1]}", "array of names");

@@ -181,6 +181,8 @@ test_readiness_rule(void **state)
 	assert_false(policy_instance_serving(READINESS_STARTING));
 	assert_false(policy_instance_serving(READINESS_GONE));
 	assert_false(policy_instance_serving(READINESS_FAILED));
+	/* A worker never started (autostart = no) does not hold /ready back. */
+	assert_true(policy_instance_serving(READINESS_INACTIVE));
 	/* The service: never while stopping. */
 	assert_true(policy_service_ready(false, true));
 	assert_false(policy_service_ready(false, false));
@@ -189,6 +191,34 @@ test_readiness_rule(void **state)
 	assert_true(policy_instance_starting(READINESS_STARTING));
 	for (enum instance_readiness s = READINESS_SERVING; s < _READINESS_MAX; s++)
 		assert_false(policy_instance_starting(s));
+}
+
+/* when_empty: what is over; after=: what lets a dependent start. */
+static void
+test_start_rules(void **state)
+{
+	(void) state;
+	/* Over: done, failed or never started, and no process left. */
+	assert_true(policy_instance_over(READINESS_DONE, false));
+	assert_true(policy_instance_over(READINESS_FAILED, false));
+	assert_true(policy_instance_over(READINESS_INACTIVE, false));
+	assert_false(policy_instance_over(READINESS_FAILED, true)); /* given up, still dying */
+	assert_false(policy_instance_over(READINESS_STARTING, false)); /* waits for after= */
+	assert_false(policy_instance_over(READINESS_GONE, false));     /* waits for its restart */
+	assert_false(policy_instance_over(READINESS_SERVING, true));
+	/* A one-shot lets its dependents start only once it exited successfully; running (even
+	 * "ready") is not enough. */
+	assert_true(policy_dependency_met(WORKER_ONESHOT, READINESS_DONE));
+	for (enum instance_readiness s = 0; s < _READINESS_MAX; s++)
+		if (s != READINESS_DONE)
+			assert_false(policy_dependency_met(WORKER_ONESHOT, s));
+	/* A longrun one once it is ready, or done for good. */
+	assert_true(policy_dependency_met(WORKER_LONGRUN, READINESS_SERVING));
+	assert_true(policy_dependency_met(WORKER_LONGRUN, READINESS_DONE));
+	assert_false(policy_dependency_met(WORKER_LONGRUN, READINESS_STARTING));
+	assert_false(policy_dependency_met(WORKER_LONGRUN, READINESS_GONE));
+	assert_false(policy_dependency_met(WORKER_LONGRUN, READINESS_FAILED));
+	assert_false(policy_dependency_met(WORKER_LONGRUN, READINESS_INACTIVE));
 }
 
 static void
@@ -264,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_restart_backoff),
 		cmocka_unit_test(test_start_limit),
 		cmocka_unit_test(test_readiness_rule),
+		cmocka_unit_test(test_start_rules),
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_shutdown_signal),
 	};
