@@ -64,6 +64,8 @@ struct diff_key {
 /* The enums are compared as the int they are stored in. */
 _Static_assert(sizeof(enum restart_policy) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum kill_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum signal_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum worker_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum intake_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum resource_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
@@ -233,6 +235,8 @@ eq_control_socket(const void *a, const void *b, const struct diff_key *k)
 static const struct diff_key worker_keys[] = {
 	W("command", RESTART, eq_strv, argv, TEMPLATE(INSTANCE_IN_COMMAND)),
 	W("instances", RESTART, eq_unsigned, instances),
+	W("type", RESTART, eq_int, type),
+	W("autostart", LIVE, eq_bool, autostart),
 	W("after", LIVE, eq_strv, after),
 	W("sockets", RESTART, eq_strv, sockets),
 	W("ready", RESTART, eq_ready, ready),
@@ -249,6 +253,7 @@ static const struct diff_key worker_keys[] = {
 	W("cancel_signal", LIVE, eq_int, shutdown.cancel_signal),
 	W("kill_signal", LIVE, eq_int, shutdown.kill_signal),
 	W("kill_mode", LIVE, eq_int, shutdown.kill_mode),
+	W("signal_target", LIVE, eq_int, shutdown.signal_target),
 	W("stop_fd", RESTART, eq_bool, shutdown.stop_fd),
 	W("user", RESTART, eq_string, user),
 	W("group", RESTART, eq_string, group),
@@ -274,6 +279,8 @@ static const struct diff_key worker_keys[] = {
 	W("nice", RESTART, eq_int, limits.nice, HAS(struct worker_config, limits.has_nice)),
 	W("oom_score_adjust", RESTART, eq_int, limits.oom_score_adjust,
 	    HAS(struct worker_config, limits.has_oom_score_adjust)),
+	W("on_exit", LIVE, eq_strv, on_exit),
+	W("hook_timeout", LIVE, eq_usec, hook_timeout),
 };
 
 /* For intakes "live" means the socket stays open: only type, listen and reuseport reopen it. */
@@ -334,6 +341,7 @@ static const struct diff_key shutdown_keys[] = {
 	D("cancel_signal", eq_int, defaults.cancel_signal),
 	D("kill_signal", eq_int, defaults.kill_signal),
 	D("kill_mode", eq_int, defaults.kill_mode),
+	D("signal_target", eq_int, defaults.signal_target),
 	D("stop_fd", eq_bool, defaults.stop_fd),
 };
 

@@ -20,9 +20,10 @@
  *     reads, and only when it orders, stops or judges an instance, never handed to the process:
  *     after, start_timeout, restart, restart_delay, restart_delay_max, start_limit, critical,
  *     success_status, stop_timeout, join_timeout, kill_timeout, intake_signal, stop_signal,
- *     cancel_signal, kill_signal, kill_mode. They apply to the running instances (their next
- *     start, stop or exit) once the reload points them at the new config.
- *   - CONFIG_CHANGED: any other key differs (the command, instances, environment, ready, stop_fd
+ *     cancel_signal, kill_signal, kill_mode, signal_target, autostart, on_exit, hook_timeout.
+ *     They apply to the running instances (their next start, stop or exit) once the reload
+ *     points them at the new config.
+ *   - CONFIG_CHANGED: any other key differs (the command, instances, type, environment, ready, stop_fd
  *     — a pipe made at start —, output, limits, ...: what the process is started with), or the
  *     worker uses an intake whose socket is reopened (config_diff_worker.socket). It is
  *     restarted, rolling.

@@ -801,6 +801,8 @@ struct sample {
 static const struct sample samples[] = {
 	{ SECTION_WORKER, "command", "command = /bin/w\n", "command = /bin/w2\n", CONFIG_CHANGED, NULL },
 	WK("instances", "2", CONFIG_CHANGED),
+	WK("type", "oneshot", CONFIG_CHANGED),
+	WK("autostart", "no", CONFIG_UPDATED),
 	WK("after", "d", CONFIG_UPDATED),
 	WK("sockets", "s", CONFIG_CHANGED),
 	WK("ready", "notify", CONFIG_CHANGED),
@@ -817,6 +819,7 @@ static const struct sample samples[] = {
 	WK("cancel_signal", "TERM", CONFIG_UPDATED),
 	WK("kill_signal", "TERM", CONFIG_UPDATED),
 	WK("kill_mode", "main", CONFIG_UPDATED),
+	WK("signal_target", "group", CONFIG_UPDATED),
 	WK("stop_fd", "yes", CONFIG_CHANGED),
 	WK("user", "nobody", CONFIG_CHANGED),
 	WK("group", "nogroup", CONFIG_CHANGED),
@@ -837,6 +840,8 @@ static const struct sample samples[] = {
 	WK("limit_memlock", "65536", CONFIG_CHANGED),
 	WK("nice", "5", CONFIG_CHANGED),
 	WK("oom_score_adjust", "100", CONFIG_CHANGED),
+	WK("on_exit", "/bin/true", CONFIG_UPDATED),
+	WK("hook_timeout", "1s", CONFIG_UPDATED),
 
 	{ SECTION_INTAKE, "type", TCP, "type = readiness\n" TCP, CONFIG_CHANGED, NULL },
 	{ SECTION_INTAKE, "listen", TCP, "listen = tcp://127.0.0.1:9101\n", CONFIG_CHANGED, NULL },
@@ -889,6 +894,7 @@ static const struct sample samples[] = {
 	DK("cancel_signal", "TERM"),
 	DK("kill_signal", "TERM"),
 	DK("kill_mode", "main"),
+	DK("signal_target", "group"),
 	DK("stop_fd", "yes"),
 };
 

@@ -38,7 +38,8 @@ domain_add(struct domain *d, size_t i, const char *name)
 {
 	struct worker *w;
 
-	d->wc[i] = (struct worker_config) { .name = (char *) name, .instances = 1 };
+	d->wc[i] = (struct worker_config) { .name = (char *) name, .instances = 1,
+		.autostart = true };
 	assert_int_equal(workers_add(d->ws, &d->wc[i], &w), 0);
 	return &w->instances[0];
 }
