@@ -216,10 +216,11 @@ print_status(json_t *r)
 			    (long long) json_integer_value(json_object_get(last, "status")));
 		else if (json_object_get(last, "signal"))
 			snprintf(exit, sizeof(exit), "%s", str(last, "signal", "?"));
-		printf("%-24s %-9s %8s %10s %8lld  %-12s %s\n", str(in, "name", "?"),
+		printf("%-24s %-9s %8s %10s %8lld  %-12s %s%s\n", str(in, "name", "?"),
 		    str(in, "state", "?"), pid, up,
 		    (long long) json_integer_value(json_object_get(in, "restarts")), exit,
-		    str(in, "step", "-"));
+		    str(in, "step", "-"), streq(str(in, "type", "longrun"), "oneshot") ?
+			"  (one-shot)" : "");
 	}
 }
 

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "config.h"
 #include "jsontext.h"
 #include "parse.h"
 #include "status-json.h"
@@ -46,6 +47,14 @@ status_json_instance(const struct instance_view *v, usec_t now)
 		ok = set(o, "last_exit", exit_json(v->last_status));
 	if (ok && v->step)
 		ok = set(o, "step", json_string(v->step));
+	/* The worker's settings an operator looks for next to its state. */
+	if (ok && v->config) {
+		ok = set(o, "type", json_string(worker_type_to_string(v->config->type)));
+		if (ok && v->config->output_file)
+			ok = set(o, "log", jsontext_new(v->config->output_file));
+		if (ok && v->config->stderr_file)
+			ok = set(o, "stderr_log", jsontext_new(v->config->stderr_file));
+	}
 	if (!ok) {
 		json_decref(o);
 		return NULL;

@@ -135,6 +135,7 @@ status_instances(const struct status_source *src, const char *worker,
 			worker_instance_info(w, j, &in);
 			v = (struct instance_view) {
 				.worker = worker_name(w),
+				.config = worker_config(w),
 				.name = in.name,
 				.index = j,
 				.state = state_of(stopping, &in),

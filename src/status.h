@@ -47,8 +47,11 @@ enum instance_state {
 
 const char *instance_state_to_string(enum instance_state s);
 
+struct worker_config;
+
 struct instance_view {
 	const char *worker;        /* the [worker:NAME] */
+	const struct worker_config *config; /* its settings (type, log files) */
 	const char *name;          /* "web.0", or "web" for a single instance */
 	unsigned index;
 	enum instance_state state;

@@ -225,6 +225,9 @@ start_graced -c "$T/reopen.ini"
 wait_for 10 lines_in "$T/ro/w.log" 20 || fail "no lines in w.log"
 mv "$T/ro/w.log" "$T/ro/w.log.moved"
 wait_for 10 lines_in "$T/ro/w.log.moved" 40 || fail "the moved file stopped growing"
+run $GRACECTL -s "$T/ro/ctl.sock" --json status w
+expect_eq "$(python3 -c 'import json, sys; i = json.load(sys.stdin)["instances"][0]; print(i["log"], "stderr_log" in i)' <"$T/out")" \
+    "$T/ro/w.log False" "status gives the log file"
 run $GRACECTL -s "$T/ro/ctl.sock" reopen-logs
 expect_rc 0 "reopen-logs"
 expect_in "$T/out" "Log files reopened" "said so"

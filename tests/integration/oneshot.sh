@@ -40,6 +40,10 @@ expect_in "$T/graced.log" "One-shot worker 'init' completed" "the completion is 
 wait_for 10 socket_there || fail "no control socket"
 run $CTL status init
 expect_in "$T/out" "exited" "a finished one-shot is exited"
+expect_in "$T/out" "(one-shot)" "status says it is a one-shot"
+run $CTL --json status
+expect_eq "$(python3 -c 'import json, sys; r = json.load(sys.stdin); print(" ".join(i["worker"] + "=" + i["type"] for i in r["instances"]))' <"$T/out")" \
+    "init=oneshot web=longrun" "status gives each worker's type"
 # A finished one-shot is not a reason to shut down: web still runs.
 expect_eq "$(pids_alive $GPID)" 1 "graced still runs after the one-shot finished"
 kill -TERM "$GPID"
