@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config-internal.h"
 #include "config.h"
 #include "envfile.h"
 #include "expand.h"
@@ -26,37 +26,9 @@
 
 #define warn(w, at, ...)                                                                           \
 	do {                                                                                       \
-		if (config_errors_add_warning((w), (at), __VA_ARGS__) < 0)                         \
+		if (config_errors_add((w), (at)->file, (at)->line, __VA_ARGS__) < 0)               \
 			return -ENOMEM;                                                            \
 	} while (0)
-
-_printf_(3, 4) static int
-config_errors_add_warning(struct config_errors *w, const struct config_location *at,
-    const char *fmt, ...)
-{
-	struct config_error *n;
-	char *msg, *f = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (at->file && !(f = strdup(at->file)))
-		goto oom;
-	n = reallocarray(w->items, w->n + 1, sizeof(*n));
-	if (!n)
-		goto oom;
-	w->items = n;
-	w->items[w->n++] = (struct config_error) { .file = f, .line = at->line, .message = msg };
-	return 0;
-oom:
-	free(f);
-	free(msg);
-	return -ENOMEM;
-}
 
 /* The child's PATH: environment= wins over graced's own, as in spawn.c. */
 static const char *

@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,29 +74,6 @@ struct conn {
 	size_t len;
 };
 
-/* Writes all of s, waiting for the socket up to deadline. */
-static int
-write_all(int fd, const char *s, size_t n, usec_t deadline)
-{
-	while (n > 0) {
-		ssize_t k = send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		int r;
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			if ((r = task_wait_fd(fd, TASK_FD_WRITE, deadline)) < 0)
-				return r;
-			continue;
-		}
-		s += k;
-		n -= (size_t) k;
-	}
-	return 0;
-}
-
 /* Sends o (taken over) as one line. */
 static int
 send_json(int fd, json_t *o, usec_t deadline)
@@ -109,9 +87,10 @@ send_json(int fd, json_t *o, usec_t deadline)
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
-	/* json_dumps() leaves room for nothing: send the newline on its own. */
-	if ((r = write_all(fd, s, strlen(s), deadline)) >= 0)
-		r = write_all(fd, "\n", 1, deadline);
+	r = listener_write_all(fd,
+	    (struct iovec[]) { { .iov_base = s, .iov_len = strlen(s) },
+		{ .iov_base = (char *) "\n", .iov_len = 1 } },
+	    2, deadline);
 	free(s);
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "listener.h"
 #include "task.h"
 #include "util.h"
 
@@ -158,36 +159,6 @@ http_read_request(int fd, char *buf, size_t size, usec_t deadline, struct http_r
 	return http_parse_request(buf, head, ret);
 }
 
-static int
-write_all(int fd, struct iovec *iov, int n_iov, usec_t deadline)
-{
-	while (n_iov > 0) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t) n_iov };
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-		int r;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			if ((r = task_wait_fd(fd, TASK_FD_WRITE, deadline)) < 0)
-				return r;
-			continue;
-		}
-		while (n_iov > 0 && (size_t) n >= iov->iov_len) {
-			n -= (ssize_t) iov->iov_len;
-			iov++;
-			n_iov--;
-		}
-		if (n_iov > 0) {
-			iov->iov_base = (char *) iov->iov_base + n;
-			iov->iov_len -= (size_t) n;
-		}
-	}
-	return 0;
-}
-
 int
 http_reply(int fd, usec_t deadline, int code, const char *reason, const char *extra_headers,
     const char *type, const char *body, size_t body_len, bool head_only)
@@ -205,7 +176,7 @@ http_reply(int fd, usec_t deadline, int code, const char *reason, const char *ex
 	    code, reason, type, body_len, strempty(extra_headers));
 	if (n < 0 || (size_t) n >= sizeof(head))
 		return -ENOBUFS;
-	return write_all(fd,
+	return listener_write_all(fd,
 	    (struct iovec[]) {
 		{ .iov_base = head, .iov_len = (size_t) n },
 		{ .iov_base = (void *) body, .iov_len = head_only ? 0 : body_len },

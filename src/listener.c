@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "listener.h"
@@ -287,4 +288,34 @@ listener_fd_budget(unsigned reserve)
 	if (limit <= used + reserve)
 		return 0;
 	return (unsigned) MIN(limit - used - reserve, (unsigned long long) UINT32_MAX);
+}
+
+int
+listener_write_all(int fd, struct iovec *iov, int n_iov, usec_t deadline)
+{
+	while (n_iov > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t) n_iov };
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int r;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			if ((r = task_wait_fd(fd, TASK_FD_WRITE, deadline)) < 0)
+				return r;
+			continue;
+		}
+		while (n_iov > 0 && (size_t) n >= iov->iov_len) {
+			n -= (ssize_t) iov->iov_len;
+			iov++;
+			n_iov--;
+		}
+		if (n_iov > 0) {
+			iov->iov_base = (char *) iov->iov_base + n;
+			iov->iov_len -= (size_t) n;
+		}
+	}
+	return 0;
 }

@@ -31,6 +31,7 @@
 
 #include "graced.h"
 
+struct iovec;
 struct listener;
 struct listener_conn;
 struct task_runtime;
@@ -63,6 +64,10 @@ unsigned listener_count(const struct listener *l);
 
 /* While answering, a connection is evicted only when no other connection could be. */
 void listener_conn_set_answering(struct listener_conn *conn, bool answering);
+/* Writes all of iov to a connection's socket, waiting for room up to deadline (the task's wait,
+ * never the loop's). The reply of the readiness endpoint and of the control socket. -errno,
+ * -ETIMEDOUT at the deadline. iov is consumed. */
+int listener_write_all(int fd, struct iovec *iov, int n_iov, usec_t deadline);
 
 /*
  * How many client connections the process can hold in all its listeners together while keeping
