@@ -43,7 +43,7 @@ restart_delay = 100ms
 [worker:db]
 command = $GW --name db --log $EV
 [worker:api]
-command = $GW --name api --log $EV
+command = $GW --name api --log $EV --delay 500
 after = db
 [worker:deaf]
 command = $GW --name deaf --log $EV --ignore TERM,INT
@@ -73,6 +73,7 @@ expect_eq "$(count_events ' web signal SIGTERM')" 1 "web got its stop signal"
 expect_eq "$(count_events ' web exit ')" 1 "web exited (before the reply)"
 expect_eq "$(pids_alive $(pids_of web))" 0 "web's process is gone when the reply comes"
 expect_in "$T/graced.log" "Worker 'web' stopped on request" "the stop is logged"
+expect_not_in "$T/graced.log" "Step stop begins" "a worker's own stop is not the shutdown's stop step"
 expect_eq "$(st "w['web']['state'], w['web']['pid']")" "stopped 0" "status: stopped, no pid"
 expect_eq "$(answer)" 200 "/ready: the service does not wait for a worker stopped on request"
 run $CTL status web
