@@ -40,6 +40,7 @@ listen = tcp://127.0.0.1:$ready
 command = $GW --name web --log $EV
 restart = always
 restart_delay = 100ms
+intake_signal = SIGUSR1
 [worker:db]
 command = $GW --name db --log $EV
 [worker:api]
@@ -50,6 +51,9 @@ command = $GW --name deaf --log $EV --ignore TERM,INT
 stop_timeout = 1s
 join_timeout = 1s
 kill_timeout = 2s
+[worker:slow]
+command = $GW --name slow --log $EV --delay 11000
+stop_timeout = 20s
 [worker:lazy]
 command = $GW --name lazy --log $EV
 autostart = no
@@ -58,18 +62,20 @@ run "$GRACED" -c "$T/a.ini" --plan
 expect_rc 0 "--plan"
 start_graced -c "$T/a.ini"
 wait_for 10 socket_there || fail "no control socket: $(cat "$T/graced.log")"
-for w in web db api deaf; do
+for w in web db api deaf slow; do
 	wait_for 10 events_at_least 1 " $w start " || fail "$w did not start"
 done
 wait_for 10 in_state web ready || fail "web not ready"
 expect_eq "$(answer)" 200 "/ready 200 with everything up"
-others="$(pids_of db) $(pids_of api) $(pids_of deaf)"
+others="$(pids_of db) $(pids_of api) $(pids_of deaf) $(pids_of slow)"
 
 # 1. Stop web: its stop signal, its exit, no restart, status stopped, /ready still 200.
 run $CTL stop web
 expect_rc 0 "gracectl stop web"
 expect_in "$T/out" "Stopped worker 'web'" "the reply names it"
-expect_eq "$(count_events ' web signal SIGTERM')" 1 "web got its stop signal"
+expect_eq "$(count_events ' web signal SIGUSR1') $(count_events ' web signal SIGTERM')" "1 1" \
+    "web got its intake_signal and its stop signal"
+expect_at_least "$(event_ms ' web signal SIGTERM')" "$(event_ms ' web signal SIGUSR1')" "the intake_signal first"
 expect_eq "$(count_events ' web exit ')" 1 "web exited (before the reply)"
 expect_eq "$(pids_alive $(pids_of web))" 0 "web's process is gone when the reply comes"
 expect_in "$T/graced.log" "Worker 'web' stopped on request" "the stop is logged"
@@ -78,7 +84,7 @@ expect_eq "$(st "w['web']['state'], w['web']['pid']")" "stopped 0" "status: stop
 expect_eq "$(answer)" 200 "/ready: the service does not wait for a worker stopped on request"
 run $CTL status web
 expect_in "$T/out" "stopped" "gracectl status shows stopped"
-expect_eq "$(pids_alive $others)" 3 "the others keep running"
+expect_eq "$(pids_alive $others)" 4 "the others keep running"
 
 # 2. Each refusal: exit 1 and a clear error; usage: exit 2.
 run $CTL stop web
@@ -121,6 +127,16 @@ expect_eq "$(st "w['deaf']['state'], w['deaf']['last_exit']['signal']")" "stoppe
     "status: stopped, last exit SIGKILL"
 expect_eq "$(count_events ' web start ')" 1 "web was not restarted meanwhile (restart = always)"
 
+# 3b. A stop longer than the request deadline (10 s): slow exits 11 s after SIGTERM, within its
+# stop_timeout; the reply still comes once it is down.
+t0=$(ms)
+run $CTL stop slow
+elapsed=$(( $(ms) - t0 ))
+expect_rc 0 "gracectl stop of a worker that takes 11 s"
+expect_in "$T/out" "Stopped worker 'slow'" "its reply"
+expect_at_least "$elapsed" 11000 "the reply came once slow was down"
+expect_eq "$(count_events ' slow exit ')" 1 "slow exited"
+
 # 4. Start again.
 run $CTL start web
 expect_rc 0 "gracectl start of a stopped worker"
@@ -158,9 +174,10 @@ expect_in "$T/deaf.rc" "0" "the stop that was running still replied"
 
 # The report: each worker stopped on request keeps the outcome of its own stop.
 expect_eq "$(json '[(w["name"], w["outcome"], w["step"], w["stopped_by"]) for w in r["workers"]]')" \
-    "[('web', 'exited', 'stop', 'shutdown'), ('db', 'exited', 'stop', 'request'), ('api', 'exited', 'stop', 'request'), ('deaf', 'killed', 'join', 'request'), ('lazy', 'exited', None, 'shutdown')]" \
+    "[('web', 'exited', 'stop', 'shutdown'), ('db', 'exited', 'stop', 'request'), ('api', 'exited', 'stop', 'request'), ('deaf', 'killed', 'join', 'request'), ('slow', 'exited', 'stop', 'request'), ('lazy', 'exited', None, 'shutdown')]" \
     "the report's entries"
 expect_eq "$(json '[w["name"] for w in r["workers"] if w["stopped_by"] == "request" and w["exit_ms"] == 0]')" \
-    "['db', 'api']" "their exit came before the trigger (times before it read 0)"
-expect_eq "$(pids_alive $(pids_of web) $(pids_of db) $(pids_of api) $(pids_of deaf))" 0 "no process left"
+    "['db', 'api', 'slow']" "their exit came before the trigger (times before it read 0)"
+expect_eq "$(pids_alive $(pids_of web) $(pids_of db) $(pids_of api) $(pids_of deaf) $(pids_of slow))" 0 \
+    "no process left"
 finish
