@@ -162,6 +162,11 @@ wait_for 10 in_state deaf ready || fail "deaf not ready again"
 wait_for 10 events_at_least 2 ' deaf signal SIGTERM' || fail "deaf's second stop did not begin"
 t0=$(ms)
 kill -TERM "$GPID"
+# During the shutdown (deaf's own stop holds it up for 2 s at least): refused.
+wait_for 10 grep -q "Step intake begins" "$T/graced.log" || fail "the shutdown did not begin"
+run $CTL stop web
+expect_rc 1 "stop during the shutdown"
+expect_in "$T/err" "cannot stop worker 'web': the shutdown is under way" "refused during the shutdown"
 wait_graced 30
 elapsed=$(( $(ms) - t0 ))
 expect_rc 0 "exit status 0: the shutdown itself forced nothing (deaf was its own stop's)"
