@@ -22,6 +22,7 @@ static const char *const command_table[_CONTROL_COMMAND_MAX] = {
 	[CONTROL_SHUTDOWN] = "shutdown",
 	[CONTROL_REOPEN_LOGS] = "reopen-logs",
 	[CONTROL_START] = "start",
+	[CONTROL_STOP] = "stop",
 };
 
 const char *
@@ -58,6 +59,7 @@ key_allowed(enum control_command c, const char *key)
 	switch (c) {
 	case CONTROL_STATUS:
 	case CONTROL_START:
+	case CONTROL_STOP:
 		return streq(key, "workers");
 	case CONTROL_SIGNAL:
 		return streq(key, "worker") || streq(key, "signal");
@@ -179,6 +181,10 @@ parse_object(json_t *root, struct control_request *r, const char **ret_error)
 	}
 	if (r->command == CONTROL_START && r->n_workers == 0) {
 		*ret_error = "start needs \"workers\": one name or more";
+		return -EINVAL;
+	}
+	if (r->command == CONTROL_STOP && r->n_workers == 0) {
+		*ret_error = "stop needs \"workers\": one name or more";
 		return -EINVAL;
 	}
 	return 0;

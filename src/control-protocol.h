@@ -11,6 +11,7 @@
  *   {"command": "shutdown", "wait": true}           wait optional (false)
  *   {"command": "reopen-logs"}
  *   {"command": "start", "workers": ["migrate", "web"]}  at least one name
+ *   {"command": "stop", "workers": ["web"]}         at least one name; replies once stopped
  *
  * Every request gets one reply line, {"ok": true, ...} or {"ok": false, "error": "..."}; a
  * shutdown with wait is then followed by event lines until graced exits. This file only parses
@@ -33,13 +34,14 @@ enum control_command {
 	CONTROL_SHUTDOWN,
 	CONTROL_REOPEN_LOGS,
 	CONTROL_START,
+	CONTROL_STOP,
 	_CONTROL_COMMAND_MAX,
 	_CONTROL_COMMAND_INVALID = -22, /* -EINVAL */
 };
 
 struct control_request {
 	enum control_command command;
-	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one; start:
+	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one; start, stop:
 			   * one or more */
 	size_t n_workers;
 	int signal;       /* signal: the signal number */

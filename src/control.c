@@ -319,6 +319,85 @@ answer_start(struct control *ctl, int fd, usec_t deadline, const struct control_
 	return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "started", started), deadline);
 }
 
+/* Why a worker cannot be stopped, for the error reply. */
+static const char *
+stop_refusal(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "no such worker";
+	case -ESRCH:
+		return "not running (already stopped, never started, or gave up)";
+	case -EALREADY:
+		return "its stop is already in progress";
+	case -EBUSY:
+		return "a worker after= it still runs: stop that one first, or both at once";
+	case -ESHUTDOWN:
+		return "the shutdown is under way";
+	case -EAGAIN:
+		return "graced has not started its workers yet";
+	default:
+		return strerror(-r);
+	}
+}
+
+/* The name appears earlier in the request. */
+static bool
+named_before(const struct control_request *req, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (streq(req->workers[j], req->workers[i]))
+			return true;
+	return false;
+}
+
+/*
+ * stop WORKER...: every name is checked first, so that a refusal stops none of them; then each
+ * worker's own stop begins (those after= another named one first) and the reply comes once all
+ * are down. That may take longer than the request deadline: each stop is bounded by its
+ * worker's budget (plan.c), so the deadline of this request is moved to the sum of those (plus
+ * CONTROL_REQUEST_TIMEOUT to reply). While it waits the connection counts as answering.
+ */
+static int
+answer_stop(struct control *ctl, struct listener_conn *lc, int fd, usec_t deadline,
+    const struct control_request *req)
+{
+	json_t *stopped;
+	usec_t budget = 0, until;
+	int r;
+
+	for (size_t i = 0; i < req->n_workers; i++)
+		if ((r = supervisor_view_can_stop(ctl->sv, req->workers[i], req->workers,
+			 req->n_workers)) < 0 && !(r == -EALREADY && named_before(req, i)))
+			return send_error(fd, deadline, "cannot stop worker '%s': %s",
+			    req->workers[i], stop_refusal(r));
+	for (size_t i = 0; i < req->n_workers; i++) {
+		if (named_before(req, i))
+			continue; /* the same name twice: stopped once */
+		if ((r = supervisor_view_stop(ctl->sv, req->workers[i], req->workers,
+			 req->n_workers)) < 0)
+			return send_error(fd, deadline, "cannot stop worker '%s': %s",
+			    req->workers[i], stop_refusal(r));
+		budget = usec_add(budget, supervisor_view_stop_budget(ctl->sv, req->workers[i]));
+	}
+	listener_conn_set_answering(lc, true);
+	until = MAX(deadline, usec_add(now_usec(), usec_add(budget, CONTROL_REQUEST_TIMEOUT)));
+	if (!(stopped = json_array()))
+		return send_error(fd, until, "out of memory");
+	for (size_t i = 0; i < req->n_workers; i++) {
+		if (named_before(req, i))
+			continue;
+		r = supervisor_view_wait_stopped(ctl->sv, req->workers[i], until);
+		if (r <= 0) {
+			json_decref(stopped);
+			return send_error(fd, until, "worker '%s': %s", req->workers[i],
+			    r == 0 ? "the shutdown began and stops it" : strerror(-r));
+		}
+		json_array_append_new(stopped, json_string(req->workers[i]));
+	}
+	return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "stopped", stopped), until);
+}
+
 /* Sends a step line for each step after *sent up to the current one (a fast shutdown may pass
  * several between two wake-ups: each still gets its line, in order). */
 static int
@@ -490,6 +569,9 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 				break;
 			case CONTROL_START:
 				r = answer_start(ctl, fd, deadline, &req);
+				break;
+			case CONTROL_STOP:
+				r = answer_stop(ctl, lc, fd, deadline, &req);
 				break;
 			case CONTROL_SHUTDOWN:
 				r = answer_shutdown(ctl, lc, fd, deadline, &req);

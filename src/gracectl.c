@@ -54,6 +54,8 @@ help(void)
 	       "  signal WORKER SIG      send SIG to every running instance of WORKER\n"
 	       "  start WORKER...        start workers that are not running (autostart = no, or\n"
 	       "                         one that gave up)\n"
+	       "  stop WORKER...         stop workers (their stop, cancel and join steps) and keep\n"
+	       "                         them down until start; replies once they are down\n"
 	       "  shutdown [--wait]      start the ordered shutdown (as SIGTERM); --wait prints its\n"
 	       "                         steps and exits with graced's exit status\n"
 	       "  reopen-logs            open the workers' log files (output = file:) again by path\n"
@@ -261,10 +263,10 @@ build_request(int argc, char **argv, json_t **ret, bool *ret_wait)
 	if (!o)
 		return -EXIT_FAILED;
 	json_object_set_new(o, "command", json_string(cmd));
-	if (streq(cmd, "status") || streq(cmd, "start")) {
-		if (streq(cmd, "start") && argc < 2) {
+	if (streq(cmd, "status") || streq(cmd, "start") || streq(cmd, "stop")) {
+		if (!streq(cmd, "status") && argc < 2) {
 			json_decref(o);
-			return usage_error("usage: gracectl start WORKER...");
+			return usage_error("usage: gracectl %s WORKER...", cmd);
 		}
 		if (!(list = json_array()))
 			return -EXIT_FAILED;
@@ -413,6 +415,11 @@ main(int argc, char **argv)
 		close(fd);
 		return EXIT_UNREACHABLE;
 	}
+	/* graced replies to stop once the workers are down, which their budgets bound (graced
+	 * extends its own deadline for it): no timeout of ours. */
+	if (streq(argv[optind], "stop"))
+		(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval) {},
+		    sizeof(struct timeval));
 	if (!(reply = next_reply(f, &line, &size))) {
 		if (ferror(f))
 			fprintf(stderr, "gracectl: no answer from graced at %s: %s\n", path,
@@ -454,6 +461,12 @@ main(int argc, char **argv)
 
 			json_array_foreach(started, i, v)
 				printf("Started worker '%s'\n", json_string_value(v));
+		} else if (streq(cmd, "stop")) {
+			json_t *stopped = json_object_get(reply, "stopped"), *v;
+			size_t i;
+
+			json_array_foreach(stopped, i, v)
+				printf("Stopped worker '%s'\n", json_string_value(v));
 		}
 		else if (streq(cmd, "shutdown"))
 			printf("%s\n", json_is_true(json_object_get(reply, "started"))

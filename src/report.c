@@ -233,7 +233,8 @@ workers_json(const struct report *r)
 		    { "term_signal", w->term_signal > 0 ? json_integer(w->term_signal) : json_null() },
 		    { "exit_ms", w->exit ? json_integer(ms_since(r, w->exit)) : json_null() },
 		    { "signal_ms", w->signalled ? json_integer(ms_since(r, w->signalled)) :
-						  json_null() })))
+						  json_null() },
+		    { "stopped_by", json_string(w->stopped_on_request ? "request" : "shutdown") })))
 			return json_decref(a), NULL;
 	}
 	return a;

@@ -10,6 +10,7 @@
  * file + rename), so a reader never sees half a report. Times are milliseconds since the trigger.
  */
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -32,7 +33,9 @@ struct report_worker {
 	int exit_code;         /* -1 when it died of a signal or never ended */
 	int term_signal;       /* 0 when it exited */
 	usec_t exit;           /* when it ended; 0: never */
-	usec_t signalled;      /* when graced first signalled it in the shutdown; 0: never */
+	usec_t signalled;      /* when graced first signalled it in the shutdown (or in its own
+				* stop); 0: never */
+	bool stopped_on_request; /* its own stop (gracectl stop) ended it; the shutdown did not */
 };
 
 /* A descendant that no worker accounted for (see straggler.h). */

@@ -19,6 +19,7 @@ static const char *const state_table[_INSTANCE_STATE_MAX] = {
 	[INSTANCE_FAILED] = "failed",
 	[INSTANCE_BACKOFF] = "backoff",
 	[INSTANCE_INACTIVE] = "inactive",
+	[INSTANCE_STOPPED] = "stopped",
 };
 
 const char *
@@ -32,8 +33,11 @@ instance_state_to_string(enum instance_state s)
 static enum instance_state
 state_of(bool stopping, const struct worker_instance_info *in)
 {
-	if (in->running && stopping)
+	if (in->running && (stopping || in->stopping))
 		return INSTANCE_STOPPING;
+	/* Stopped by its own stop (gracectl stop), or on its way there: not the shutdown's. */
+	if (!in->running && (in->stopped || in->stopping))
+		return INSTANCE_STOPPED;
 	switch (in->readiness) {
 	case READINESS_INACTIVE:
 		return INSTANCE_INACTIVE;

@@ -41,6 +41,7 @@ enum instance_state {
 	INSTANCE_FAILED,   /* gave up: exec failure, start limit, not ready in time, failed exit */
 	INSTANCE_BACKOFF,  /* ended, waiting for its restart */
 	INSTANCE_INACTIVE, /* never started: autostart = no, until `gracectl start` */
+	INSTANCE_STOPPED,  /* stopped by `gracectl stop`, until `gracectl start` */
 	_INSTANCE_STATE_MAX,
 	_INSTANCE_STATE_INVALID = -22,
 };

@@ -28,6 +28,21 @@ enter(const struct stopper_ops *ops, void *target, enum phase p)
 		ops->step(target, p);
 }
 
+/* The shutdown's record of its steps, unless this is a worker's own stop. */
+static void
+step_begin(struct shutdown *sd, const struct stop_settings *s, enum phase p)
+{
+	if (!s->alone)
+		shutdown_step_begin(sd, p);
+}
+
+static void
+step_end(struct shutdown *sd, const struct stop_settings *s, enum phase p)
+{
+	if (!s->alone)
+		shutdown_step_end(sd, p);
+}
+
 void
 stopper_kill(struct shutdown *sd, const struct stop_settings *s, const struct stopper_ops *ops,
     void *target)
@@ -50,7 +65,7 @@ stopper_run(struct shutdown *sd, const struct stop_settings *s, const struct sto
 		return;
 
 	enter(ops, target, PHASE_STOP);
-	shutdown_step_begin(sd, PHASE_STOP);
+	step_begin(sd, s, PHASE_STOP);
 	if (s->stop_signal != SIGNAL_NONE) {
 		ops->signal(target, s->stop_signal, s->signal_group, PHASE_STOP);
 		/* One stopped by job control or a quiet signal must wake up to act on it. */
@@ -60,22 +75,22 @@ stopper_run(struct shutdown *sd, const struct stop_settings *s, const struct sto
 		ops->stopped(target);
 	if (s->stop > 0)
 		wait_step(sd, ops, target, s->stop, true);
-	shutdown_step_end(sd, PHASE_STOP);
+	step_end(sd, s, PHASE_STOP);
 	if (!ops->alive(target))
 		return;
 
 	if (s->cancel_signal != SIGNAL_NONE) {
 		enter(ops, target, PHASE_CANCEL);
-		shutdown_step_begin(sd, PHASE_CANCEL);
+		step_begin(sd, s, PHASE_CANCEL);
 		ops->signal(target, s->cancel_signal, s->signal_group, PHASE_CANCEL);
 		if (ops->cancel)
 			ops->cancel(target);
-		shutdown_step_end(sd, PHASE_CANCEL);
+		step_end(sd, s, PHASE_CANCEL);
 	}
 	enter(ops, target, PHASE_JOIN);
-	shutdown_step_begin(sd, PHASE_JOIN);
+	step_begin(sd, s, PHASE_JOIN);
 	if (s->cancel_signal != SIGNAL_NONE && s->join > 0)
 		wait_step(sd, ops, target, s->join, true);
 	stopper_kill(sd, s, ops, target);
-	shutdown_step_end(sd, PHASE_JOIN);
+	step_end(sd, s, PHASE_JOIN);
 }

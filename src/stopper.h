@@ -28,6 +28,9 @@ struct stop_settings {
 	usec_t stop;                  /* the budgets; 0: the step does not wait */
 	usec_t join;
 	usec_t kill;
+	bool alone;                   /* a worker's own stop (gracectl stop), not the shutdown: its
+				      * steps are not recorded in the shutdown (its waits are still
+				      * step waits, which a second signal cuts short) */
 };
 
 struct stopper_ops {

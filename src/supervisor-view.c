@@ -85,3 +85,45 @@ supervisor_view_start(struct supervisor *sv, const char *worker)
 
 	return w ? worker_start(w) : -ENOENT;
 }
+
+int
+supervisor_view_can_stop(const struct supervisor *sv, const char *worker, char *const *also,
+    size_t n_also)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_can_halt(w, also, n_also) : -ENOENT;
+}
+
+int
+supervisor_view_stop(struct supervisor *sv, const char *worker, char *const *also, size_t n_also)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_halt(w, also, n_also) : -ENOENT;
+}
+
+int
+supervisor_view_wait_stopped(struct supervisor *sv, const char *worker, usec_t deadline)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+	struct worker_instance_info in;
+	int r;
+
+	if (!w)
+		return -ENOENT;
+	if ((r = worker_wait_halted(w, deadline)) < 0)
+		return r;
+	if (worker_n_instances(w) == 0)
+		return 1;
+	worker_instance_info(w, 0, &in);
+	return in.stopped ? 1 : 0;
+}
+
+usec_t
+supervisor_view_stop_budget(const struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_halt_budget(w) : 0;
+}

@@ -14,6 +14,9 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "graced.h"
 
 struct status_source;
 struct supervisor;
@@ -34,6 +37,19 @@ int supervisor_view_can_start(const struct supervisor *sv, const char *worker);
 /* Starts a worker that is not running (`gracectl start`: autostart = no, or one that gave up),
  * as worker_start(). 0, or as supervisor_view_can_start(). */
 int supervisor_view_start(struct supervisor *sv, const char *worker);
+/* Whether supervisor_view_stop() would stop the worker now: 0, -ENOENT (no such worker), or as
+ * worker_can_halt() (also: the other names of the same request, stopped with it). */
+int supervisor_view_can_stop(const struct supervisor *sv, const char *worker, char *const *also,
+    size_t n_also);
+/* Begins the worker's own stop (`gracectl stop`, worker_halt()): 0, or as
+ * supervisor_view_can_stop(). */
+int supervisor_view_stop(struct supervisor *sv, const char *worker, char *const *also,
+    size_t n_also);
+/* Waits until the worker's own stop is over (deadline: -ETIMEDOUT); returns 1 when it stopped
+ * the worker, 0 when the shutdown took over, -ENOENT without such a worker. */
+int supervisor_view_wait_stopped(struct supervisor *sv, const char *worker, usec_t deadline);
+/* The longest the worker's own stop may take (worker_halt_budget()); 0 without such a worker. */
+usec_t supervisor_view_stop_budget(const struct supervisor *sv, const char *worker);
 /* Starts the ordered shutdown as SIGTERM does (once; later requests change nothing); why is the
  * report's trigger. Returns false when the shutdown was already on. */
 bool supervisor_view_shutdown(struct supervisor *sv, const char *why);

@@ -623,6 +623,10 @@ collect_facts(struct supervisor *sv)
 			struct worker_instance_info in;
 
 			worker_instance_info(w, j, &in);
+			/* One stopped by its own stop (gracectl stop) was not the shutdown's: it keeps
+			 * its outcome in the report, but does not make the shutdown forced. */
+			if (in.stopped)
+				continue;
 			f->forced = f->forced || in.outcome == OUTCOME_KILLED ||
 			    in.outcome == OUTCOME_ABANDONED || in.outcome == OUTCOME_FAILED;
 		}
@@ -831,6 +835,7 @@ render_report(const struct supervisor *sv, size_t pending)
 			rw->step = in.step;
 			rw->exit = in.exited_at;
 			rw->signalled = in.signalled_at;
+			rw->stopped_on_request = in.stopped;
 			rw->exit_code = in.ended && WIFEXITED(in.status) ? WEXITSTATUS(in.status) : -1;
 			rw->term_signal = in.ended && WIFSIGNALED(in.status) ? WTERMSIG(in.status) : 0;
 		}

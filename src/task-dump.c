@@ -178,7 +178,7 @@ task_runtime_shutdown(struct task_runtime *rt)
 	size_t n = 0;
 
 	TAILQ_FOREACH(t, &rt->tasks, all_link) {
-		char awaits[80];
+		char awaits[128];
 
 		if (t->state == TASK_DONE)
 			continue;

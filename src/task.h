@@ -226,7 +226,7 @@ struct task_info {
 	char group[TASK_NAME_MAX];
 	enum task_state state;
 	bool cancelled;
-	char awaits[80]; /* "fd 7 readable", "child 4211", "event stop", "until +2.500s" */
+	char awaits[128]; /* "fd 7 readable", "child 4211", "event stop", "until +2.500s" */
 	usec_t since;    /* when it entered its state (CLOCK_MONOTONIC) */
 	pid_t child;     /* the child it waits for, or 0 */
 	char reason[48]; /* why it is cancelled, when cancelled */

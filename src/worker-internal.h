@@ -62,6 +62,11 @@ struct worker {
 	bool start_failed;           /* an instance failed to start: dependents are not started */
 	bool started;                /* its instance tasks were started (autostart = no: not yet) */
 	bool on_demand;              /* started by worker_start() (gracectl start), not at start-up */
+	bool halting;                /* its own stop (worker_halt(), gracectl stop) runs */
+	bool halted;                 /* stopped by its own stop and not started since */
+	struct task_event halt;      /* set when its own stop begins: the instances stop restarting,
+				      * as at the shutdown's trigger */
+	struct task_event halt_done; /* set when its own stop ended */
 	enum phase step;             /* the step its stopper is in; _PHASE_INVALID before */
 	bool killed;                 /* the kill signal was sent */
 	usec_t signalled_at;         /* its stopper's first signal; 0: never */

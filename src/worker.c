@@ -101,6 +101,8 @@ worker_new(struct workers *ws, const struct worker_config *c, struct worker **re
 		.step = _PHASE_INVALID,
 	};
 	task_event_init(&w->wake, "worker changed");
+	task_event_init(&w->halt, "worker stop");
+	task_event_init(&w->halt_done, "worker stopped");
 	if (!(w->instances = calloc(c->instances, sizeof(struct instance)))) {
 		free(w);
 		return -ENOMEM;
@@ -212,7 +214,7 @@ workers_remove(struct workers *ws, const char *name)
 	if (k < 0)
 		return -ENOENT;
 	w = ws->items[k];
-	if (!idle(w))
+	if (!idle(w) || w->halting)
 		return -EBUSY;
 	for (unsigned i = 0; i < w->n_instances; i++)
 		if (w->instances[i].group && task_group_free(w->instances[i].group) < 0)
@@ -326,6 +328,10 @@ instance_readiness(const struct instance *in)
 {
 	if (!in->worker->config->autostart && !in->worker->started && !in->running)
 		return READINESS_INACTIVE;
+	/* Stopped on request (gracectl stop), or on its way there: the operator took it out of
+	 * the service, which does not wait for it (/ready), as for one never started. */
+	if ((in->worker->halted || in->worker->halting) && !in->running)
+		return READINESS_INACTIVE;
 	return policy_instance_readiness(in->running, in->ready, in->failed, in->finished);
 }
 
@@ -353,6 +359,8 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 		.exited_at = in->exited_at,
 		.restarts = in->n_starts > 0 ? in->n_starts - 1 : 0,
 		.worker_step = w->step,
+		.stopping = w->halting,
+		.stopped = w->halted,
 	};
 }
 
@@ -442,6 +450,8 @@ record_exit(struct instance *in, int status)
 	struct worker *w = in->worker;
 	struct shutdown *sd = shutdown_of(w);
 	pid_t pid = in->pid;
+	/* Its own stop (gracectl stop) judges the exit as the shutdown would. */
+	bool stopping = sd->stopping || w->halting;
 	char what[96], pidbuf[16];
 
 	in->running = false;
@@ -449,14 +459,14 @@ record_exit(struct instance *in, int status)
 	in->exits++;
 	in->status = status;
 	in->exited_at = now_usec();
-	in->step = !sd->stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
-	in->outcome = policy_exit_outcome(w->config, status, sd->stopping, in->step, w->killed,
+	in->step = !stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
+	in->outcome = policy_exit_outcome(w->config, status, stopping, in->step, w->killed,
 	    shutdown_stop_signal(sd, w->config->shutdown.stop_signal));
 	/* What it leaves in its process group during the shutdown is still the worker's: its
 	 * stopper signals the group and waits until it is empty (group_left()). Before the
 	 * shutdown, or once the kill signal went to the main process only (kill_mode = main), it is
 	 * a straggler's. */
-	in->pgid = sd->stopping &&
+	in->pgid = stopping &&
 		!(w->killed && w->config->shutdown.kill_mode == KILL_MODE_MAIN) ? pid : 0;
 	notify_worker_disarm(in);
 
@@ -655,7 +665,8 @@ fail:
 
 /*
  * Waits on the instance's wake event until done(in) holds, the deadline passes, or the event end
- * is set (the shutdown trigger, the stop event): 0, -ETIMEDOUT, or -ECANCELED.
+ * is set (the shutdown trigger, the stop event), or the worker's own stop began: 0, -ETIMEDOUT,
+ * or -ECANCELED.
  */
 static int
 wait_until(struct instance *in, bool (*done)(const struct instance *), struct task_event *end,
@@ -664,6 +675,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 	for (;;) {
 		struct task_clause c[] = {
 			{ .kind = TASK_CLAUSE_EVENT, .event = end },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &in->worker->halt },
 			{ .kind = TASK_CLAUSE_EVENT, .event = &in->wake },
 		};
 		int r;
@@ -671,7 +683,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 		task_event_reset(&in->wake);
 		if (done(in))
 			return 0;
-		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) == 0)
+		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) == 0 || r == 1)
 			return -ECANCELED;
 		if (r < 0)
 			return r;
@@ -680,18 +692,21 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 
 /*
  * The clauses every wait of the start (readiness) phase ends on besides its own: the shutdown
- * trigger (clause 0: the phase is over, -ECANCELED) and the process's exit (clause 1).
+ * trigger (clause 0: the phase is over, -ECANCELED), the process's exit (clause 1) and the
+ * worker's own stop (clause 2, as the trigger).
  */
 #define START_CLAUSES(in)                                                                          \
 	{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of((in)->worker)->trigger },               \
-	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid }
+	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid },                                       \
+	    { .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->halt }
 
-/* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, -ECHILD (the
- * exit recorded) when the process ended, else r (its own clause's index, or an error). */
+/* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger or the worker's
+ * own stop, -ECHILD (the exit recorded) when the process ended, else r (its own clause's index,
+ * or an error). */
 static int
 start_clause_result(struct instance *in, const struct task_clause *c, int r)
 {
-	if (r == 0)
+	if (r == 0 || r == 2)
 		return -ECANCELED;
 	if (r == 1) {
 		record_exit(in, c[1].status);
@@ -918,6 +933,14 @@ run_exit_hook(struct instance *in)
 	task_event_set(&w->wake);
 }
 
+/* The shutdown was triggered, or the worker's own stop began: no more starts or restarts. */
+static bool
+ending(const struct instance *in)
+{
+	return task_event_is_set(&shutdown_of(in->worker)->trigger) ||
+	    task_event_is_set(&in->worker->halt);
+}
+
 /*
  * A one-shot's process, started: until it exits, never restarted. A successful exit (success_status)
  * finishes it, which lets its dependents start; any other gives up on it, which stops the start-up
@@ -929,7 +952,7 @@ run_oneshot(struct instance *in)
 	const struct worker_config *c = in->worker->config;
 	char what[96], why[160];
 
-	if (watch_exit(in) < 0 || task_event_is_set(&shutdown_of(in->worker)->trigger))
+	if (watch_exit(in) < 0 || ending(in))
 		return;
 	if (policy_exit_is_clean(c, in->status)) {
 		in->finished = true;
@@ -964,8 +987,8 @@ run_instance(struct instance *in)
 		return;
 	}
 
-	/* Restarted until the shutdown begins. */
-	while (!task_event_is_set(&sd->trigger)) {
+	/* Restarted until the shutdown begins, or the worker's own stop. */
+	while (!ending(in)) {
 		usec_t delay;
 
 		record_start(in);
@@ -1006,7 +1029,7 @@ run_instance(struct instance *in)
 
 		/* Until it ends: on its own, or because the shutdown's stopper told it to (then this
 		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it). */
-		if (watch_exit(in) < 0 || task_event_is_set(&sd->trigger))
+		if (watch_exit(in) < 0 || ending(in))
 			return;
 		/* Gone, so not ready: a restarted process is checked again like the first. */
 		in->ready = false;
@@ -1043,9 +1066,18 @@ run_instance(struct instance *in)
 		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "restart"), "Restarting worker '%s' in %s",
 		    in->name, format_duration(d, sizeof(d), delay));
 		/* No restart once the shutdown began (the loop's condition); an instance with no
-		 * process has nothing to stop, and the stop step ends its wait. */
-		if (task_event_wait(&sd->stop, usec_add(now_usec(), delay)) != -ETIMEDOUT)
-			return;
+		 * process has nothing to stop, and the stop step ends its wait, as does the
+		 * worker's own stop. */
+		{
+			struct task_clause wake[] = {
+				{ .kind = TASK_CLAUSE_EVENT, .event = &sd->stop },
+				{ .kind = TASK_CLAUSE_EVENT, .event = &w->halt },
+			};
+
+			if (task_wait_any(wake, ELEMENTSOF(wake), usec_add(now_usec(), delay)) !=
+			    -ETIMEDOUT)
+				return;
+		}
 	}
 }
 
@@ -1076,8 +1108,10 @@ instance_task(void *arg)
 	struct instance *in = arg; /* owned by its worker, which outlives the task */
 	int r = instance_run(in);
 
-	/* The last touch of in: from here on the worker may be removed (idle()). */
+	/* The last touch of in: from here on the worker may be removed (idle()). Its own stop
+	 * waits for this. */
 	in->task_alive = false;
+	task_event_set(&in->worker->wake);
 	return r;
 }
 
@@ -1393,11 +1427,35 @@ wait_hooks(struct worker *w, usec_t budget)
 	(void) shutdown_scope_leave(shutdown_of(w), &scope);
 }
 
+/* The stopper's settings for the worker, with its budgets from the plan. */
+static void
+stop_settings_of(const struct worker *w, struct plan_worker *budget, struct stop_settings *ret)
+{
+	const struct shutdown_settings *s = &w->config->shutdown;
+
+	plan_worker_budget(w->config, budget);
+	*ret = (struct stop_settings) {
+		.stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal),
+		.cancel_signal = s->cancel_signal,
+		.kill_signal = s->kill_signal,
+		.kill_group = s->kill_mode == KILL_MODE_GROUP,
+		.signal_group = s->signal_target == SIGNAL_TARGET_GROUP,
+		.stop = budget->stop,
+		.join = budget->join,
+		.kill = budget->kill,
+	};
+}
+
+static bool
+not_halting(const struct worker *w)
+{
+	return !w->halting;
+}
+
 int
 worker_stop_task(void *arg)
 {
 	struct worker *w = arg; /* owned by the set, which outlives the task */
-	const struct shutdown_settings *s = &w->config->shutdown;
 	struct plan_worker budget;
 	struct stop_settings settings;
 	int r;
@@ -1406,18 +1464,12 @@ worker_stop_task(void *arg)
 	 * wait: a second signal does not skip it). */
 	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
+	/* Its own stop (gracectl stop) began earlier and is bounded by the same budgets: it is
+	 * not run twice. Its step waits are step waits: a second signal cuts them short too. */
+	if ((r = wait_worker(w, not_halting, USEC_INFINITY, false)) < 0)
+		return r;
 
-	plan_worker_budget(w->config, &budget);
-	settings = (struct stop_settings) {
-		.stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal),
-		.cancel_signal = s->cancel_signal,
-		.kill_signal = s->kill_signal,
-		.kill_group = s->kill_mode == KILL_MODE_GROUP,
-		.signal_group = s->signal_target == SIGNAL_TARGET_GROUP,
-		.stop = budget.stop,
-		.join = budget.join,
-		.kill = budget.kill,
-	};
+	stop_settings_of(w, &budget, &settings);
 	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
 	wait_hooks(w, budget.hook);
 
@@ -1477,7 +1529,7 @@ worker_can_start(const struct worker *w)
 		return -ESHUTDOWN;
 	if (!w->set->started)
 		return -EAGAIN;
-	if (!idle(w))
+	if (!idle(w) || w->halting)
 		return -EBUSY;
 	return 0;
 }
@@ -1499,14 +1551,188 @@ worker_start(struct worker *w)
 		in->ready = in->failed = in->finished = in->notified_ready = false;
 		in->n_starts = 0;
 		in->extended = 0;
+		in->group_signal = 0;
+		in->pgid = 0;
 	}
 	w->n_ready = 0;
 	w->start_failed = false;
 	w->on_demand = true;
+	/* A worker stopped on request (gracectl stop) comes back as a new run. */
+	w->halted = false;
+	task_event_reset(&w->halt);
+	w->step = _PHASE_INVALID;
+	w->killed = false;
+	w->signalled_at = 0;
+	w->step_signal = 0;
 	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "start-request" }),
 	    "Starting worker '%s' on request", w->config->name);
 	if ((r = start_instances(w)) < 0)
 		return r;
 	poke(w->set);
+	return 0;
+}
+
+/* Nothing of it runs, starts or waits for its restart. */
+static bool
+nothing_runs(const struct worker *w)
+{
+	return idle(w);
+}
+
+static bool
+named(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(names[i], name))
+			return true;
+	return false;
+}
+
+/* A worker after= it that still has a task and is not stopped with it (also), or NULL. */
+static const struct worker *
+running_dependent(const struct worker *w, char *const *also, size_t n_also)
+{
+	for (size_t i = 0; i < w->set->n; i++) {
+		const struct worker *d = w->set->items[i];
+
+		if (d == w || !strv_contains(d->config->after, w->config->name) || idle(d))
+			continue;
+		if (named(also, n_also, d->config->name))
+			continue;
+		return d;
+	}
+	return NULL;
+}
+
+int
+worker_can_halt(const struct worker *w, char *const *also, size_t n_also)
+{
+	const struct shutdown *sd = shutdown_of(w);
+
+	if (sd->stopping || task_event_is_set(&sd->trigger))
+		return -ESHUTDOWN;
+	if (!w->set->started)
+		return -EAGAIN;
+	if (w->halting)
+		return -EALREADY;
+	if (idle(w))
+		return -ESRCH;
+	if (running_dependent(w, also, n_also))
+		return -EBUSY;
+	return 0;
+}
+
+/* Its dependents (those stopped with it) have no task left: its own stop may begin. */
+static bool
+dependents_down(const struct worker *w)
+{
+	return !running_dependent(w, NULL, 0);
+}
+
+usec_t
+worker_halt_budget(const struct worker *w)
+{
+	struct plan_worker budget;
+
+	plan_worker_budget(w->config, &budget);
+	return usec_add(budget.total, OUTPUT_DRAIN_TIMEOUT);
+}
+
+static int
+worker_halt_task(void *arg)
+{
+	struct worker *w = arg; /* owned by the set, which outlives the task */
+	struct shutdown *sd = shutdown_of(w);
+	const struct shutdown_settings *s = &w->config->shutdown;
+	struct plan_worker budget;
+	struct stop_settings settings;
+	struct step_scope scope;
+	int r = 0;
+
+	/* Reverse dependency order within the request: its dependents stop first (their own
+	 * stops). A shutdown meanwhile takes over (its stoppers wait for this to end). */
+	for (;;) {
+		struct task_clause c[] = {
+			{ .kind = TASK_CLAUSE_EVENT, .event = &sd->trigger },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &w->wake },
+		};
+
+		task_event_reset(&w->wake);
+		if (task_event_is_set(&sd->trigger)) {
+			r = -ECANCELED;
+			goto done;
+		}
+		if (dependents_down(w))
+			break;
+		if ((r = task_wait_any(c, ELEMENTSOF(c), USEC_INFINITY)) < 0)
+			goto done;
+	}
+
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "stop-request" }),
+	    "Stopping worker '%s' on request", w->config->name);
+	w->step = _PHASE_INVALID;
+	w->killed = false;
+	w->signalled_at = 0;
+	w->step_signal = 0;
+	/* Its instances stop restarting (and waiting to start) at once. */
+	task_event_set(&w->halt);
+	poke(w->set);
+	/* The quiet signal first, as the shutdown's intake step does; the drain is the service's
+	 * (its sockets stay open for the others), so nothing is waited for here. */
+	if (s->intake_signal != SIGNAL_NONE) {
+		w->signalled_at = now_usec();
+		worker_signal(w, s->intake_signal, s->signal_target == SIGNAL_TARGET_GROUP,
+		    PHASE_INTAKE);
+	}
+	stop_settings_of(w, &budget, &settings);
+	settings.alone = true;
+	stopper_run(sd, &settings, &worker_stopper, w);
+	wait_hooks(w, budget.hook);
+	/* Then its instance tasks end (their output drained, bounded by OUTPUT_DRAIN_TIMEOUT), so
+	 * that it can be started again at once. */
+	if (shutdown_scope_enter(sd, &scope) >= 0) {
+		(void) wait_worker(w, nothing_runs, usec_add(now_usec(), OUTPUT_DRAIN_TIMEOUT +
+		    USEC_PER_SEC), false);
+		(void) shutdown_scope_leave(sd, &scope);
+	}
+	w->halted = true;
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "stopped" }),
+	    "Worker '%s' stopped on request", w->config->name);
+	r = 0;
+done:
+	w->halting = false;
+	task_event_set(&w->halt_done);
+	poke(w->set);
+	return r;
+}
+
+int
+worker_halt(struct worker *w, char *const *also, size_t n_also)
+{
+	struct worker_context *ctx = ctx_of(w);
+	int r;
+
+	if ((r = worker_can_halt(w, also, n_also)) < 0)
+		return r;
+	task_event_reset(&w->halt_done);
+	w->halting = true;
+	if ((r = task_spawn(ctx->group, w->config->name, worker_halt_task, w, NULL)) < 0) {
+		w->halting = false;
+		task_event_set(&w->halt_done);
+		return r;
+	}
+	poke(w->set);
+	return 0;
+}
+
+int
+worker_wait_halted(struct worker *w, usec_t deadline)
+{
+	while (w->halting) {
+		int r = task_event_wait(&w->halt_done, deadline);
+
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

@@ -60,6 +60,8 @@ struct worker_instance_info {
 	usec_t exited_at;             /* when it ended; 0: never */
 	unsigned restarts;            /* starts after the first */
 	enum phase worker_step;       /* the step its worker's stopper is in; _PHASE_INVALID before */
+	bool stopping;                /* its worker's own stop (gracectl stop) runs */
+	bool stopped;                 /* its worker was stopped by its own stop and not started since */
 };
 
 int workers_new(struct worker_context *ctx, struct workers **ret);
@@ -102,12 +104,35 @@ bool worker_serving(const struct worker *w);
 void worker_signal(struct worker *w, int sig, bool group, enum phase step);
 /* Whether worker_start() would start it now: 0; -ESHUTDOWN during the shutdown (or once it was
  * triggered); -EAGAIN before the set started; -EBUSY while an instance runs, starts or waits for
- * its restart. */
+ * its restart, or its own stop runs. */
 int worker_can_start(const struct worker *w);
 /* Starts a worker that is not running (autostart = no, one that gave up, a finished one-shot):
  * its instances as tasks in the workers' group, each after its after= as at start-up. A one-shot
  * started so that fails does not stop graced. 0, or as worker_can_start(), or -ENOMEM. */
 int worker_start(struct worker *w);
+/*
+ * Whether worker_halt() would stop it now: 0; -ESHUTDOWN during the shutdown (or once it was
+ * triggered); -EAGAIN before the set started; -EALREADY while its own stop runs; -ESRCH when
+ * nothing of it runs or waits for its restart (already stopped, never started, gave up, a
+ * finished one-shot); -EBUSY when a worker that is after= it has a task (runs, starts, or waits
+ * for its restart) and is not in also (the n_also names stopped with it).
+ */
+int worker_can_halt(const struct worker *w, char *const *also, size_t n_also);
+/*
+ * Its own stop (gracectl stop): once every worker after= it has no task left (those stopped with
+ * it in the same request), the instances stop restarting, the intake_signal (if any) goes out,
+ * and the one stopper runs the stop, cancel and join steps with its own budgets (plan.c), as the
+ * shutdown would; the steps are the worker's, not the shutdown's (not recorded in it). It then
+ * stays down ("stopped"; inactive for the readiness rule: /ready does not wait for it) until
+ * worker_start(). A shutdown that comes meanwhile lets it finish (the worker's stopper waits for
+ * it, and a second signal cuts its waits short); one that comes while it waits for its
+ * dependents takes over. 0, or as worker_can_halt(), or -ENOMEM.
+ */
+int worker_halt(struct worker *w, char *const *also, size_t n_also);
+/* Waits until no own stop of the worker runs (or deadline): 0, -ETIMEDOUT, -ECANCELED. */
+int worker_wait_halted(struct worker *w, usec_t deadline);
+/* The worst case of its own stop: its plan budget (plan.c) and the output drain. */
+usec_t worker_halt_budget(const struct worker *w);
 /* The stopper failed to start: kill every instance and count the worker as joined. */
 void worker_kill_now(struct worker *w);
 /* The stopper (arg: the worker): once its dependents are joined, stop, cancel and join every

@@ -75,7 +75,7 @@ expect_eq "$($SCRAPE "$ready" 'v("graced_instance_restarts_total", worker="flaky
 expect_eq "$($SCRAPE "$ready" 'fams["graced_instance_restarts"], fams["graced_instance_state"][0], fams["graced_output_dropped_bytes"][0]')" \
     "('counter', 'Starts of each worker instance after its first.') gauge counter" "HELP and TYPE"
 expect_eq "$($SCRAPE "$ready" 'sorted(l["state"] for l, x in s("graced_instance_state") if l["name"] == "doomed" and x == 1), len(s("graced_instance_state"))')" \
-    "['failed'] 28" "the failed worker's state, one series per state (7) and instance (4)"
+    "['failed'] 32" "the failed worker's state, one series per state (8) and instance (4)"
 expect_eq "$($SCRAPE "$ready" '[v("graced_instances", state=x) for x in ("starting", "ready", "stopping", "exited", "failed", "backoff")]')" \
     "[0.0, 3.0, 0.0, 0.0, 1.0, 0.0]" "instances by state"
 expect_eq "$($SCRAPE "$ready" 'v("graced_instance_last_exit_status", worker="flaky", name="flaky"), v("graced_instance_last_exit_status", worker="doomed", name="doomed"), v("graced_instance_last_exit_status", worker="slow", name="slow.0")')" \

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Tasks wait on the events that exist, several at once, never polling (SIGUSR1's task table
 # shows what each awaits): an instance waiting for READY=1 awaits the shutdown trigger, its
-# child and its wake event together, with start_timeout as its only deadline; an instance in
-# restart_delay awaits the stop event; the stragglers' task awaits their pidfds. Each such wait
+# child, its worker's own stop (gracectl stop) and its wake event together, with start_timeout as
+# its only deadline; an instance in restart_delay awaits the stop event and its worker's own stop;
+# the stragglers' task awaits their pidfds. Each such wait
 # ends on its event: the trigger ends the start phase, the stop step a restart_delay, a second
 # signal the stragglers' stop_timeout.
 . "$TEST_LIB"
@@ -30,12 +31,12 @@ wait_for 5 grep -q 'event=dump.* alive' "$T/graced.log" || fail "no task table i
 mute=$(grep 'event=dump' "$T/graced.log" | grep -E ' mute +workers ')
 flap=$(grep 'event=dump' "$T/graced.log" | grep -E ' flap +workers ')
 case "$mute" in
-*"event shutdown trigger | child "*" | event instance changed, until +"[2-6][0-9].*) pass ;;
-*) fail "mute awaits the trigger, its child and its wake event until start_timeout: '$mute'" ;;
+*"event shutdown trigger | child "*" | event worker stop | event instance changed, until +"[2-6][0-9].*) pass ;;
+*) fail "mute awaits the trigger, its child, its worker's own stop and its wake event until start_timeout: '$mute'" ;;
 esac
 case "$flap" in
-*"event stop, until +"[2-6][0-9].*) pass ;;
-*) fail "flap awaits the stop event until its restart_delay: '$flap'" ;;
+*"event stop | event worker stop, until +"[2-6][0-9].*) pass ;;
+*) fail "flap awaits the stop event and its worker's own stop until its restart_delay: '$flap'" ;;
 esac
 t0=$(date +%s%3N)
 kill -TERM "$GPID"

@@ -90,6 +90,15 @@ test_commands(void **state)
 	assert_string_equal(req.workers[0], "migrate");
 	assert_string_equal(req.workers[1], "web");
 	control_request_done(&req);
+
+	assert_int_equal(parse("{\"command\":\"stop\",\"workers\":[\"web\",\"db\"]}", &req,
+			     &error),
+	    0);
+	assert_int_equal(req.command, CONTROL_STOP);
+	assert_int_equal(req.n_workers, 2);
+	assert_string_equal(req.workers[0], "web");
+	assert_string_equal(req.workers[1], "db");
+	control_request_done(&req);
 }
 
 static void
@@ -127,6 +136,10 @@ test_refused(void **state)
 	expect_refused("{\"command\":\"start\",\"workers\":[]}", "start needs");
 	expect_refused("{\"command\":\"start\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"start\",\"workers\":[\"../x\"]}", "invalid worker name");
+	expect_refused("{\"command\":\"stop\"}", "stop needs");
+	expect_refused("{\"command\":\"stop\",\"workers\":[]}", "stop needs");
+	expect_refused("{\"command\":\"stop\",\"worker\":\"web\"}", "unknown key");
+	expect_refused("{\"command\":\"stop\",\"workers\":[\"web\"],\"wait\":true}", "unknown key");
 	expect_refused("{\"command\":\"status\",\"command\":\"dump\"}", "not valid JSON");
 	expect_refused("{\"command\":\"status\",\"workers\":\"web\"}", "array of names");
 	expect_refused("{\"command\":\"status\",\"workers\":[1]}", "array of names");

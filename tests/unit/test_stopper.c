@@ -171,6 +171,22 @@ test_cancel_then_join(void **state)
 	assert_true(r.sd.steps[PHASE_JOIN].start > 0);
 }
 
+/* A worker's own stop (gracectl stop): the same steps, none of them recorded in the shutdown. */
+static void
+test_alone_records_no_step(void **state)
+{
+	static struct run r;
+
+	init(&r, SIGKILL);
+	r.s.alone = true;
+	run(&r);
+	assert_string_equal(r.t.log,
+	    "step1 TERM@1 CONT@1 wait step2 INT@2 step3 wait -KILL@3 wait-kill");
+	for (enum phase p = 0; p < _PHASE_MAX; p++)
+		assert_int_equal(r.sd.steps[p].start, 0);
+	assert_int_equal(r.sd.phase, _PHASE_INVALID);
+}
+
 static void
 test_kill_to_the_group(void **state)
 {
@@ -251,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_stops_on_the_stop_signal),
 		cmocka_unit_test(test_cancel_then_join),
 		cmocka_unit_test(test_kill_to_the_group),
+		cmocka_unit_test(test_alone_records_no_step),
 		cmocka_unit_test(test_kill_to_the_main_process),
 		cmocka_unit_test(test_survivor_abandoned),
 		cmocka_unit_test(test_none_skips_the_wait),
