@@ -5,8 +5,21 @@
 # comments, continuation), read at each start, an optional missing file, and FILE:LINE errors.
 . "$TEST_LIB"
 
-# Ports P0, P1, P2 from one prefix: string substitution, as documented.
-prefix=$((2000 + RANDOM % 4000))
+# Ports P0, P1, P2 from one prefix: string substitution, as documented. Below the ephemeral range
+# (32768 up), where no outgoing connection of a parallel test takes one, and free right now.
+ports_free() {
+	python3 -c '
+import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(p)))
+    s.close()' "$@" 2>/dev/null
+}
+for _ in $(seq 50); do
+	prefix=$((2000 + RANDOM % 1200))
+	ports_free "${prefix}0" "${prefix}1" "${prefix}2" && break
+done
 cat >"$T/env" <<'ENV'
 # a comment
 ; another
