@@ -5,7 +5,7 @@
 
 # A critical worker that exits starts the shutdown; exit_code_from passes its status on.
 # job starts once bystander listens, so bystander is surely up when the shutdown comes.
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 cat >"$T/c.ini" <<INI
 [supervisor]
 report = $T/report.json

@@ -4,7 +4,7 @@
 # clean exits; an unknown user is a clear error.
 . "$TEST_LIB"
 
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 cat >"$T/r.ini" <<INI
 [supervisor]
 report = $T/report.json
