@@ -53,9 +53,9 @@ wait_for 20 events_at_least 1 ' dep start' || fail "dep did not start"
 for n in 0 1 2; do
 	expect_in "$T/seen" "srv $n \$d$n [a \"b\"  c] [\$HOME stays] [one two] [unset]" "srv.$n environment"
 	expect_in "$EV" " srv.$n listening" "srv.$n listens on its own port"
-	listening=$(event_ms " srv.$n listening")
+	bound=$(event_ms " srv.$n bound")
 	dep=$(event_ms ' dep start')
-	expect_at_least "$((dep - listening))" 0 "dep starts only once srv.$n accepts connections"
+	expect_at_least "$((dep - bound))" 0 "dep starts only once srv.$n accepts connections"
 done
 expect_in "$T/seen2" "[missing 0]" "an optional environment_file that is missing is no error"
 kill -TERM "$GPID"

@@ -20,9 +20,9 @@ success_status = 3
 INI
 start_graced -c "$T/r.ini"
 wait_for 10 events_at_least 1 ' web start' || fail "web did not start"
-listening=$(event_ms ' db listening')
+bound=$(event_ms ' db bound')
 web=$(event_ms ' web start')
-expect_at_least "$((web - listening))" 0 "web starts only once db accepts connections"
+expect_at_least "$((web - bound))" 0 "web starts only once db accepts connections"
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 0 "clean: exit 3 is a success_status"

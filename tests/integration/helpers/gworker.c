@@ -324,7 +324,14 @@ main(int argc, char **argv)
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(listener, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(listener, 16) < 0) {
+		/* "bound" comes before listen(): a connection can succeed the moment listen() returns,
+		 * before "listening" is written, so "after it accepts connections" is "after bound". */
+		if (bind(listener, (struct sockaddr *) &a, sizeof(a)) < 0) {
+			perror("gworker: bind");
+			return 1;
+		}
+		event("bound port=%d", port);
+		if (listen(listener, 16) < 0) {
 			perror("gworker: listen");
 			return 1;
 		}
