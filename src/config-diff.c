@@ -74,12 +74,6 @@ _Static_assert(sizeof(enum second_signal) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum when_empty) == sizeof(int), "enum size");
 
 static bool
-string_equal(const char *a, const char *b)
-{
-	return a == b || (a && b && streq(a, b));
-}
-
-static bool
 strv_equal(char *const *a, char *const *b)
 {
 	for (; a && *a && b && *b; a++, b++)
@@ -91,7 +85,7 @@ strv_equal(char *const *a, char *const *b)
 static bool
 eq_string(const void *a, const void *b, const struct diff_key *k)
 {
-	return string_equal(*FIELD(a, k->offset, char *), *FIELD(b, k->offset, char *));
+	return streq_ptr(*FIELD(a, k->offset, char *), *FIELD(b, k->offset, char *));
 }
 
 typedef char **strv_t;
@@ -154,7 +148,7 @@ eq_ready(const void *a, const void *b, const struct diff_key *k)
 
 	(void) k;
 	return x->ready.kind == y->ready.kind && x->ready.port == y->ready.port &&
-	    x->ready.delay == y->ready.delay && string_equal(x->ready_template, y->ready_template);
+	    x->ready.delay == y->ready.delay && streq_ptr(x->ready_template, y->ready_template);
 }
 
 static bool
@@ -173,7 +167,7 @@ eq_output(const void *a, const void *b, const struct diff_key *k)
 	const struct worker_config *x = a, *y = b;
 
 	(void) k;
-	return x->output == y->output && string_equal(x->output_file, y->output_file);
+	return x->output == y->output && streq_ptr(x->output_file, y->output_file);
 }
 
 static bool
@@ -182,7 +176,7 @@ eq_stderr(const void *a, const void *b, const struct diff_key *k)
 	const struct worker_config *x = a, *y = b;
 
 	(void) k;
-	return x->stderr_mode == y->stderr_mode && string_equal(x->stderr_file, y->stderr_file);
+	return x->stderr_mode == y->stderr_mode && streq_ptr(x->stderr_file, y->stderr_file);
 }
 
 static bool
@@ -219,7 +213,7 @@ eq_control_socket(const void *a, const void *b, const struct diff_key *k)
 
 	(void) k;
 	return x->control_socket_none == y->control_socket_none &&
-	    string_equal(x->control_socket, y->control_socket);
+	    streq_ptr(x->control_socket, y->control_socket);
 }
 
 /* The tables: every key of config-keys.c's, in its order. */
@@ -652,19 +646,6 @@ diff_resources(struct config_diff *d)
 	return 0;
 }
 
-/* Where c sets key in the section whose struct is obj; a zero location when it does not. */
-static struct config_location
-key_location(const struct config *c, const void *obj, const char *key)
-{
-	for (size_t i = 0; i < c->n_key_locations; i++) {
-		const struct config_key_location *l = &c->key_locations[i];
-
-		if (l->obj == obj && streq(l->key, key))
-			return l->at;
-	}
-	return (struct config_location) {};
-}
-
 static int
 diff_settings(struct config_diff *d)
 {
@@ -698,7 +679,7 @@ diff_settings(struct config_diff *d)
 				.section = sections[s].section,
 				.key = k->name,
 				.live = k->live,
-				.at = key_location(d->new, b, k->name),
+				.at = config_key_location(d->new, b, k->name),
 			};
 		}
 	}

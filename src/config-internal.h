@@ -140,8 +140,6 @@ int config_read_text(struct config_parser *p, const char *name, const char *text
 void config_include(struct config_parser *p, const char *pattern);
 
 /* config-validate.c */
-int config_errors_add(struct config_errors *errors, const char *file, unsigned line,
-    const char *fmt, ...) _printf_(4, 5);
 /* The key a section must have and lacks ("command", "listen", ...), or NULL. */
 const char *section_missing_key(enum section_kind kind, const void *obj);
 /* Cross references: after=, cycles, sockets=, workers=, exit_code_from, addresses, no workers. */

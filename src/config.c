@@ -368,6 +368,18 @@ config_worker_index(const struct config *c, const char *name)
 	return name_index_get(&c->worker_index, name);
 }
 
+struct config_location
+config_key_location(const struct config *c, const void *obj, const char *key)
+{
+	for (size_t i = c->n_key_locations; i-- > 0;) {
+		const struct config_key_location *l = &c->key_locations[i];
+
+		if (l->obj == obj && streq(l->key, key))
+			return l->at;
+	}
+	return (struct config_location) {};
+}
+
 const struct worker_config *
 config_find_worker(const struct config *c, const char *name)
 {

@@ -221,6 +221,9 @@ int config_validate(struct config *c, struct config_errors *errors);
 struct config *config_free(struct config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
+/* Appends "FILE:LINE: message" (file NULL: none; line 0: the file as a whole). -ENOMEM. */
+int config_errors_add(struct config_errors *errors, const char *file, unsigned line,
+    const char *fmt, ...) _printf_(4, 5);
 void config_errors_clear(struct config_errors *errors);
 /* Prints each as "FILE:LINE: message\n"; "FILE: message\n" for line 0 (a problem with the
  * file as a whole); just "message\n" without a file (a config built in memory). FILE and message
@@ -235,6 +238,10 @@ void config_errors_print(const struct config_errors *errors, FILE *f);
  */
 int config_lint(const struct config *c, struct config_errors *warnings);
 
+/* Where c sets key in the section whose struct is obj (the last time); a zero location (file
+ * NULL) when it does not. */
+struct config_location config_key_location(const struct config *c, const void *obj,
+    const char *key);
 const struct worker_config *config_find_worker(const struct config *c, const char *name);
 /* The worker's position in c->workers (and so in anything kept parallel to it), or -1. */
 ssize_t config_worker_index(const struct config *c, const char *name);

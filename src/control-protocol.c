@@ -23,6 +23,7 @@ static const char *const command_table[_CONTROL_COMMAND_MAX] = {
 	[CONTROL_REOPEN_LOGS] = "reopen-logs",
 	[CONTROL_START] = "start",
 	[CONTROL_STOP] = "stop",
+	[CONTROL_RELOAD] = "reload",
 };
 
 const char *

@@ -12,6 +12,7 @@
  *   {"command": "reopen-logs"}
  *   {"command": "start", "workers": ["migrate", "web"]}  at least one name
  *   {"command": "stop", "workers": ["web"]}         at least one name; replies once stopped
+ *   {"command": "reload"}                           replies once the difference is applied
  *
  * Every request gets one reply line, {"ok": true, ...} or {"ok": false, "error": "..."}; a
  * shutdown with wait is then followed by event lines until graced exits. This file only parses
@@ -35,6 +36,7 @@ enum control_command {
 	CONTROL_REOPEN_LOGS,
 	CONTROL_START,
 	CONTROL_STOP,
+	CONTROL_RELOAD,
 	_CONTROL_COMMAND_MAX,
 	_CONTROL_COMMAND_INVALID = -22, /* -EINVAL */
 };

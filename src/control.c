@@ -25,6 +25,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "parse.h"
+#include "reload.h"
 #include "status-json.h"
 #include "supervisor-view.h"
 #include "task.h"
@@ -319,6 +320,94 @@ answer_start(struct control *ctl, int fd, usec_t deadline, const struct control_
 	return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "started", started), deadline);
 }
 
+/* Why graced did not reload, for the error reply. */
+static const char *
+reload_refusal(int r)
+{
+	switch (r) {
+	case -EINVAL:
+		return "the configuration is not valid, nothing changed";
+	case -ESHUTDOWN:
+		return "the shutdown is under way: not reloading";
+	case -EALREADY:
+		return "a reload is being applied: try again once it has ended";
+	case -EAGAIN:
+		return "graced is starting its workers: try again";
+	case -EOPNOTSUPP:
+		return "single-command mode has no configuration file to reload";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * reload: the file is read and checked at once; a refusal replies with every FILE:LINE
+ * ("errors") and "rejected" when the file is to blame. Else the reply comes once the difference
+ * is applied (rolling restarts, stops of removed workers, added workers started): each of those
+ * is bounded by the worker's own timeouts, and a shutdown ends the reload, so this waits without
+ * a deadline of its own, counted as answering.
+ */
+static int
+answer_reload(struct control *ctl, struct listener_conn *lc, int fd, usec_t deadline)
+{
+	struct config_errors errors = {};
+	struct reload *rl = NULL;
+	json_t *reply;
+	int r;
+
+	r = supervisor_view_reload(ctl->sv, &errors, &rl);
+	if (r < 0) {
+		json_t *list = json_array();
+		const char *why = reload_refusal(r);
+		char other[160];
+
+		for (size_t i = 0; list && i < errors.n; i++) {
+			const struct config_error *e = &errors.items[i];
+			char *line = NULL;
+			int n;
+
+			/* As config_errors_print() says it: FILE:LINE: ..., FILE: ..., or bare. */
+			if (e->file && e->line)
+				n = asprintf(&line, "%s:%u: %s", e->file, e->line, e->message);
+			else if (e->file)
+				n = asprintf(&line, "%s: %s", e->file, e->message);
+			else
+				n = asprintf(&line, "%s", e->message);
+			if (n >= 0)
+				json_array_append_new(list, json_string(line));
+			free(line);
+		}
+		config_errors_clear(&errors);
+		if (!why) {
+			snprintf(other, sizeof(other), "not reloaded, nothing changed: %s",
+			    strerror(-r));
+			why = other;
+		}
+		if (!list)
+			return send_error(fd, deadline, "%s", why);
+		return send_json(fd,
+		    json_pack("{s:b, s:s, s:b, s:o}", "ok", 0, "error", why, "rejected",
+			r == -EINVAL || r == -EADDRINUSE || r == -EACCES || r == -EADDRNOTAVAIL ||
+			    r == -ESRCH,
+			"errors", list),
+		    deadline);
+	}
+	config_errors_clear(&errors);
+	listener_conn_set_answering(lc, true);
+	r = reload_wait(rl, USEC_INFINITY);
+	if (r < 0) {
+		reload_unref(rl);
+		return r;
+	}
+	reply = reload_to_json(rl);
+	if (reply)
+		json_object_set_new(reply, "ok", json_boolean(!reload_failed(rl)));
+	reload_unref(rl);
+	if (!reply)
+		return send_error(fd, deadline, "out of memory");
+	return send_json(fd, reply, usec_add(now_usec(), CONTROL_REQUEST_TIMEOUT));
+}
+
 /* Why a worker cannot be stopped, for the error reply. */
 static const char *
 stop_refusal(int r)
@@ -573,6 +662,9 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 			case CONTROL_STOP:
 				r = answer_stop(ctl, lc, fd, deadline, &req);
 				break;
+			case CONTROL_RELOAD:
+				r = answer_reload(ctl, lc, fd, deadline);
+				break;
 			case CONTROL_SHUTDOWN:
 				r = answer_shutdown(ctl, lc, fd, deadline, &req);
 				control_request_done(&req);
@@ -751,6 +843,21 @@ control_new(struct supervisor *sv, struct task_runtime *rt, const struct supervi
 	}
 	log_info("Control socket on '%s'", path);
 	*ret = ctl;
+	return 0;
+}
+
+int
+control_set_group(struct control *ctl, const char *group)
+{
+	gid_t gid = 0;
+	int r;
+
+	if (!ctl)
+		return 0;
+	if (group && (r = resolve_group(group, &gid)) < 0)
+		return r;
+	ctl->group = gid;
+	ctl->has_group = group != NULL;
 	return 0;
 }
 

@@ -34,6 +34,9 @@ struct task_runtime;
 int control_new(struct supervisor *sv, struct task_runtime *rt, const struct supervisor_config *c,
     struct control **ret);
 void control_step_changed(struct control *ctl);
+/* A reload's control_group (NULL: none) from now on: -ESRCH for an unknown group (then nothing
+ * changed). 0 without a control socket. */
+int control_set_group(struct control *ctl, const char *group);
 /*
  * Sends exit_status to the `shutdown --wait` clients and lets them read it (up to
  * CONTROL_CLOSE_TIMEOUT, when called in a task), then closes every connection and the socket and

@@ -58,6 +58,9 @@ help(void)
 	       "                         them down until start; replies once they are down\n"
 	       "  shutdown [--wait]      start the ordered shutdown (as SIGTERM); --wait prints its\n"
 	       "                         steps and exits with graced's exit status\n"
+	       "  reload                 read the configuration again and apply what changed\n"
+	       "                         (as SIGHUP); prints the changes, or every error as\n"
+	       "                         FILE:LINE and changes nothing\n"
 	       "  reopen-logs            open the workers' log files (output = file:) again by path\n"
 	       "\n"
 	       "Options:\n"
@@ -250,6 +253,39 @@ print_dump(json_t *r)
 	}
 }
 
+/* The reply to reload: the changes, or why nothing changed (every FILE:LINE), or what failed.
+ * Returns the exit status: 2 for a file graced rejected. */
+static int
+print_reload(json_t *r)
+{
+	json_t *list, *v;
+	size_t i;
+
+	if (!json_is_true(json_object_get(r, "ok")) && !json_object_get(r, "changes")) {
+		if (arg_json)
+			return json_is_true(json_object_get(r, "rejected")) ? EXIT_USAGE : EXIT_FAILED;
+		json_array_foreach(json_object_get(r, "errors"), i, v)
+			fprintf(stderr, "%s\n", json_string_value(v));
+		fprintf(stderr, "gracectl: %s\n", str(r, "error", "graced did not reload"));
+		if (json_is_true(json_object_get(r, "rejected")))
+			return EXIT_USAGE;
+		return str(r, "error", NULL) && strstr(str(r, "error", ""), "permission denied") ?
+		    EXIT_UNREACHABLE : EXIT_FAILED;
+	}
+	list = json_object_get(r, "failed");
+	if (!arg_json) {
+		fputs(str(r, "text", ""), stdout);
+		json_array_foreach(list, i, v)
+			fprintf(stderr, "gracectl: worker '%s': %s\n", str(v, "worker", "?"),
+			    str(v, "error", "?"));
+		if (json_is_true(json_object_get(r, "interrupted")))
+			fprintf(stderr, "gracectl: the shutdown began before the reload was applied\n");
+		fflush(stdout);
+	}
+	return json_array_size(list) > 0 || json_is_true(json_object_get(r, "interrupted")) ?
+	    EXIT_FAILED : EXIT_OK;
+}
+
 /* Builds the request of argv (the command and its arguments). Returns an exit status, negated,
  * on a usage error. */
 static int
@@ -282,7 +318,7 @@ build_request(int argc, char **argv, json_t **ret, bool *ret_wait)
 			json_object_set_new(o, "workers", list);
 		else
 			json_decref(list);
-	} else if (streq(cmd, "dump") || streq(cmd, "reopen-logs")) {
+	} else if (streq(cmd, "dump") || streq(cmd, "reopen-logs") || streq(cmd, "reload")) {
 		if (argc > 1) {
 			json_decref(o);
 			return usage_error("%s takes no argument", cmd);
@@ -415,9 +451,9 @@ main(int argc, char **argv)
 		close(fd);
 		return EXIT_UNREACHABLE;
 	}
-	/* graced replies to stop once the workers are down, which their budgets bound (graced
-	 * extends its own deadline for it): no timeout of ours. */
-	if (streq(argv[optind], "stop"))
+	/* graced replies to stop once the workers are down, and to reload once it is applied,
+	 * which the workers' own timeouts bound: no timeout of ours. */
+	if (streq(argv[optind], "stop") || streq(argv[optind], "reload"))
 		(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval) {},
 		    sizeof(struct timeval));
 	if (!(reply = next_reply(f, &line, &size))) {
@@ -428,6 +464,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "gracectl: no answer from graced at %s\n", path);
 		fclose(f);
 		return EXIT_UNREACHABLE;
+	}
+	if (streq(argv[optind], "reload")) {
+		r = print_reload(reply);
+		json_decref(reply);
+		fclose(f);
+		return r;
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *error = str(reply, "error", "graced refused the request");

@@ -422,6 +422,108 @@ intake_remove(struct intakes *is, const char *name)
 }
 
 int
+intake_update(struct intakes *is, const struct intake_config *c)
+{
+	struct intake *i = intake_find(is, c->name);
+	const struct intake_config *old;
+	bool path;
+	int r = 0;
+
+	if (!i)
+		return -ENOENT;
+	old = i->config;
+	i->config = c;
+	path = c->listen.kind == LISTEN_UNIX && c->listen.addr.un.sun_path[0] != '\0' &&
+	    i->created_path;
+	/* The readiness endpoint's socket is its listener's: its backlog stays. */
+	if (c->type == INTAKE_SOCKET && i->fd >= 0 && c->backlog != old->backlog &&
+	    listen(i->fd, (int) c->backlog) < 0)
+		r = -errno;
+	if (path && (c->has_mode != old->has_mode || c->mode != old->mode) &&
+	    chmod(c->listen.addr.un.sun_path, c->has_mode ? c->mode : 0666) < 0 && r == 0)
+		r = -errno;
+	if (path && (!streq_ptr(c->owner, old->owner) || !streq_ptr(c->group, old->group))) {
+		int q = chown_socket(c);
+
+		r = r < 0 ? r : q;
+	}
+	return r;
+}
+
+int
+intake_replace(struct intakes *is, const struct intake_config *c, struct intake **ret_old)
+{
+	char a[LISTEN_ADDRESS_MAX];
+	struct intake *i = NULL, *old = NULL;
+	size_t k, at = is->n;
+	int r;
+
+	for (k = 0; k < is->n; k++)
+		if (streq(is->items[k]->config->name, c->name)) {
+			old = is->items[k];
+			at = k;
+		}
+	if (!old)
+		return -ENOENT;
+	if (c->has_listen && c->listen.kind == LISTEN_SYSTEMD)
+		return -EOPNOTSUPP;
+	if (!(i = calloc(1, sizeof(*i))))
+		return -ENOMEM;
+	*i = (struct intake) { .set = is, .config = c, .fd = -1 };
+	if ((c->type == INTAKE_SOCKET || c->type == INTAKE_READINESS) &&
+	    ((r = open_one(i, NULL)) < 0 ||
+		(c->type == INTAKE_READINESS && is->serving && (r = serve_one(i, c->max_connections)) < 0))) {
+		intake_free(i);
+		return r;
+	}
+	is->items[at] = i;
+	if (c->type == INTAKE_SOCKET || c->type == INTAKE_READINESS) {
+		listen_address_to_string(a, sizeof(a), &c->listen);
+		log_fields(LOG_INFO, 0, INTAKE_FIELDS(i, "listen"), "Intake '%s' listens on %s%s",
+		    c->name, a, c->type == INTAKE_READINESS ? " (readiness endpoint)" : "");
+	}
+	*ret_old = old;
+	return 0;
+}
+
+int
+intake_replace_back(struct intakes *is, struct intake *old, struct intake **ret_new)
+{
+	for (size_t k = 0; k < is->n; k++)
+		if (streq(is->items[k]->config->name, old->config->name)) {
+			*ret_new = is->items[k];
+			is->items[k] = old;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void
+intake_free_detached(struct intake *i)
+{
+	if (i)
+		intake_free(i);
+}
+
+void
+intake_sort(struct intakes *is, const struct config *c)
+{
+	size_t placed = 0;
+
+	for (size_t n = 0; n < c->n_intakes; n++)
+		for (size_t k = placed; k < is->n; k++) {
+			struct intake *i = is->items[k];
+
+			if (!streq(i->config->name, c->intakes[n]->name))
+				continue;
+			memmove(&is->items[placed + 1], &is->items[placed],
+			    (k - placed) * sizeof(*is->items));
+			is->items[placed++] = i;
+			break;
+		}
+}
+
+int
 intake_socket_fd(const struct intakes *is, const char *name)
 {
 	struct intake *i = intake_find(is, name);

@@ -91,6 +91,30 @@ struct intake *intake_find(const struct intakes *is, const char *name);
 int intake_add(struct intakes *is, const struct intake_config *c);
 /* Closes an intake and forgets it (its socket file is removed): -ENOENT. */
 int intake_remove(struct intakes *is, const char *name);
+/*
+ * A reload keeps the intake called c->name open and makes c its configuration (c has the same
+ * type, listen and reuseport: config-diff.h). What differs is applied at once: a new backlog
+ * (listen() again), a unix: socket file's mode, owner and group. A readiness endpoint keeps the
+ * max_connections and request_timeout it was served with. 0; -ENOENT; or the first error of
+ * applying (c is taken anyway, the rest still applied).
+ */
+int intake_update(struct intakes *is, const struct intake_config *c);
+/*
+ * A reload that moves the intake called c->name (another type, listen or reuseport): a new
+ * intake for c is opened and takes its place in the set, so that workers started from now on get
+ * the new socket. The old one is handed back still open in *ret_old, out of the set (no step
+ * touches it), for intake_free_detached() once the processes that use it have stopped. -ENOENT,
+ * or the error of opening the new one (nothing changed then).
+ */
+int intake_replace(struct intakes *is, const struct intake_config *c, struct intake **ret_old);
+/* Undoes intake_replace(): old takes its place again; the one it replaced is handed back in
+ * *ret_new (for intake_free_detached()). -ENOENT. */
+int intake_replace_back(struct intakes *is, struct intake *old, struct intake **ret_new);
+/* Closes and frees an intake that intake_replace() handed back (NULL is fine). */
+void intake_free_detached(struct intake *i);
+/* Puts the set in the order of the intakes of c (those not in c last): the order the intake
+ * step announces them in, and the reverse of the close step's. */
+void intake_sort(struct intakes *is, const struct config *c);
 /* The listening socket of the intake called name, or -ENOENT. */
 int intake_socket_fd(const struct intakes *is, const char *name);
 /*

@@ -508,6 +508,7 @@ run_loop(const struct config *c, struct event_base *base)
 	}
 	if (arg_command)
 		sv->forwarding = &arg_single.forwarding;
+	sv->log_level_fixed = arg_verbosity != 0;
 	r = supervisor_run(sv, &facts);
 	supervisor_free(sv);
 	/* Nothing ran: a run-time failure of graced's own. Else what the run came to. */

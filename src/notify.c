@@ -129,6 +129,32 @@ notify_status(struct notify *n, const char *status)
 }
 
 void
+notify_reloading(struct notify *n, const char *status)
+{
+	char msg[sizeof(n->status) + 64];
+
+	if (!notify_wanted())
+		return;
+	(void) status_changed(n, status);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=%s",
+	    (uint64_t) now_usec(), n->status);
+	send_state(msg);
+}
+
+void
+notify_reloaded(struct notify *n, const char *status)
+{
+	char msg[sizeof(n->status) + 16];
+
+	n->notified_ready = true;
+	if (!notify_wanted())
+		return;
+	(void) status_changed(n, status);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", n->status);
+	send_state(msg);
+}
+
+void
 notify_stopping(struct notify *n, const char *status, usec_t left)
 {
 	char msg[sizeof(n->status) + 32];

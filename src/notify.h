@@ -69,6 +69,11 @@ void notify_free(struct notify *n);
 /* READY=1 with STATUS= and MAINPID=. */
 void notify_ready(struct notify *n, const char *status);
 void notify_status(struct notify *n, const char *status);
+/* A reload begins: RELOADING=1 with MONOTONIC_USEC= of now and STATUS= (systemd holds the unit in
+ * "reloading" until READY=1: notify_reloaded()). */
+void notify_reloading(struct notify *n, const char *status);
+/* A reload ended: READY=1 with STATUS= again (sent even though READY=1 was sent at start). */
+void notify_reloaded(struct notify *n, const char *status);
 /* STOPPING=1 with STATUS=, then EXTEND_TIMEOUT_USEC= for left (notify_remaining()). */
 void notify_stopping(struct notify *n, const char *status, usec_t left);
 /* EXTEND_TIMEOUT_USEC= for left, what is left of the plan (notify_remaining()). */

@@ -8,6 +8,7 @@
 #include "parse.h"
 #include "report.h"
 #include "supervisor-view.h"
+#include "reload.h"
 #include "supervisor.h"
 #include "util.h"
 #include "worker.h"
@@ -126,4 +127,10 @@ supervisor_view_stop_budget(const struct supervisor *sv, const char *worker)
 	struct worker *w = worker_find(sv->workers, worker);
 
 	return w ? worker_halt_budget(w) : 0;
+}
+
+int
+supervisor_view_reload(struct supervisor *sv, struct config_errors *errors, struct reload **ret)
+{
+	return reload_begin(sv, errors, ret);
 }

@@ -18,6 +18,8 @@
 
 #include "graced.h"
 
+struct config_errors;
+struct reload;
 struct status_source;
 struct supervisor;
 struct task_runtime;
@@ -50,6 +52,10 @@ int supervisor_view_stop(struct supervisor *sv, const char *worker, char *const 
 int supervisor_view_wait_stopped(struct supervisor *sv, const char *worker, usec_t deadline);
 /* The longest the worker's own stop may take (worker_halt_budget()); 0 without such a worker. */
 usec_t supervisor_view_stop_budget(const struct supervisor *sv, const char *worker);
+/* Begins a reload of the configuration file (reload.h): 0 with *ret to follow it, or as
+ * reload_begin() (errors: every FILE:LINE of a refusal). */
+int supervisor_view_reload(struct supervisor *sv, struct config_errors *errors,
+    struct reload **ret);
 /* Starts the ordered shutdown as SIGTERM does (once; later requests change nothing); why is the
  * report's trigger. Returns false when the shutdown was already on. */
 bool supervisor_view_shutdown(struct supervisor *sv, const char *why);

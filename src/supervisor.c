@@ -19,6 +19,7 @@
 #include "outbuf.h"
 #include "parse.h"
 #include "plan.h"
+#include "reload.h"
 #include "policy.h"
 #include "report.h"
 #include "resource.h"
@@ -46,8 +47,6 @@ reap_all(void *userdata)
 {
 	supervisor_reap(userdata);
 }
-
-static int replan(struct supervisor *sv);
 
 int
 supervisor_new(struct event_base *base, const struct config *c, bool single,
@@ -103,7 +102,7 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 			supervisor_free(sv);
 			return r;
 		}
-	if ((r = replan(sv)) < 0) {
+	if ((r = supervisor_replan(sv)) < 0) {
 		supervisor_free(sv);
 		return r;
 	}
@@ -121,9 +120,8 @@ supervisor_new(struct event_base *base, const struct config *c, bool single,
 	return 0;
 }
 
-/* The plan of the workers there are now. */
-static int
-replan(struct supervisor *sv)
+int
+supervisor_replan(struct supervisor *sv)
 {
 	size_t n = workers_count(sv->workers);
 	_cleanup_free_ const struct worker_config **set = calloc(MAX(n, 1), sizeof(*set));
@@ -150,7 +148,7 @@ supervisor_add_worker(struct supervisor *sv, const struct worker_config *c)
 		return -ESHUTDOWN;
 	if ((r = workers_add(sv->workers, c, NULL)) < 0)
 		return r;
-	if ((r = replan(sv)) < 0)
+	if ((r = supervisor_replan(sv)) < 0)
 		return r;
 	return 0;
 }
@@ -162,7 +160,7 @@ supervisor_remove_worker(struct supervisor *sv, const char *name)
 
 	if ((r = workers_remove(sv->workers, name)) < 0)
 		return r;
-	return replan(sv);
+	return supervisor_replan(sv);
 }
 
 struct supervisor *
@@ -182,6 +180,10 @@ supervisor_free(struct supervisor *sv)
 	if (sv->rt && sv->started == 0)
 		sv->rt = task_runtime_free(sv->rt);
 	plan_free(sv->plan);
+	config_free(sv->own_config);
+	for (size_t i = 0; i < sv->n_retained; i++)
+		config_free(sv->retained[i]);
+	free(sv->retained);
 	free(sv);
 	return NULL;
 }
@@ -404,6 +406,26 @@ ignore_signal(struct supervisor *sv, int sig)
 	    "Received %s: it has no meaning in config mode, ignoring", signal_to_string(sig));
 }
 
+/* SIGHUP: the reload's errors are logged (FILE:LINE) by reload_begin(); what else refuses it is
+ * said here. */
+static void
+reload_on_signal(struct supervisor *sv)
+{
+	struct config_errors errors = {};
+	int r = reload_begin(sv, &errors, NULL);
+
+	config_errors_clear(&errors);
+	if (r == -ESHUTDOWN)
+		log_notice("Received SIGHUP during the shutdown: not reloading");
+	else if (r == -EALREADY)
+		log_notice("Received SIGHUP while a reload is applied: not reloading again, send it "
+			   "once that one has ended");
+	else if (r == -EAGAIN)
+		log_notice("Received SIGHUP before the workers started: not reloading");
+	else if (r < 0 && r != -EINVAL && r != -EOPNOTSUPP)
+		log_error_errno(r, "Reload failed, nothing changed");
+}
+
 void
 supervisor_on_signal(struct supervisor *sv, int sig)
 {
@@ -460,7 +482,7 @@ supervisor_on_signal(struct supervisor *sv, int sig)
 		dump_tasks(sv);
 		break;
 	case SIGHUP:
-		log_notice("Received SIGHUP: reloading is not supported by this version, ignoring");
+		reload_on_signal(sv);
 		break;
 	default:
 		ignore_signal(sv, sig);
@@ -652,6 +674,14 @@ close_step(struct supervisor *sv)
 	int r;
 
 	step_begin(sv, PHASE_CLOSE);
+	/* A reload stops where it is once the shutdown began; what is left of it is cut here. */
+	if (sv->reloads) {
+		if (task_group_join(sv->reloads, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) < 0)
+			task_group_cancel_because(sv->reloads, "shutdown step close");
+		if (task_group_close(sv->reloads, usec_add(now_usec(), CLOSE_TASKS_TIMEOUT)) == 0 &&
+		    task_group_free(sv->reloads) == 0)
+			sv->reloads = NULL;
+	}
 	/* Every worker is joined or abandoned: cancel what still serves them (the watcher of an
 	 * abandoned process, a pump whose pipe a descendant holds), subgroups included. */
 	task_group_cancel_because(sv->workers_group, "shutdown step close");
@@ -749,6 +779,7 @@ supervisor_task(void *arg)
 
 	if (start_workers(sv) < 0)
 		trigger(sv, "start failure");
+	sv->workers_started = true;
 	/* Until the trigger (clause 0); a change of the workers' state (clause 1) is looked at. */
 	task_event_set(&sv->wake);
 	while (task_wait_any(c, ELEMENTSOF(c), USEC_INFINITY) == 1) {
@@ -895,7 +926,8 @@ supervisor_run(struct supervisor *sv, struct run_facts *ret)
 	/* Slow steps are reported in debug mode only (DESIGN.md). */
 	task_runtime_set_slow_step(sv->rt, c->debug ? c->slow_step : 0);
 	if ((r = task_group_new(sv->rt, NULL, "supervisor", &sv->group)) < 0 ||
-	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0)
+	    (r = task_group_new(sv->rt, NULL, "workers", &sv->workers_group)) < 0 ||
+	    (r = task_group_new(sv->rt, NULL, "reload", &sv->reloads)) < 0)
 		return log_error_errno(r, "Failed to set up the task runtime");
 	sv->wctx.rt = sv->rt;
 	sv->wctx.group = sv->workers_group;
@@ -926,6 +958,8 @@ supervisor_run(struct supervisor *sv, struct run_facts *ret)
 	if (pending == 0) {
 		if (sv->workers_group)
 			(void) task_group_free(sv->workers_group);
+		if (sv->reloads)
+			(void) task_group_free(sv->reloads);
 		(void) task_group_free(sv->group);
 		sv->rt = task_runtime_free(sv->rt);
 	}

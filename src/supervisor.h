@@ -39,7 +39,15 @@ struct supervisor {
 	struct event_base *base;
 	struct task_runtime *rt;
 	struct task_group *group;    /* the supervisor's own task */
-	const struct config *config;
+	const struct config *config; /* the one running: main()'s, or own_config after a reload */
+	struct config *own_config;   /* the last reload's configuration (NULL: main()'s runs) */
+	struct config **retained;    /* older configurations something still points into (a worker
+				      * whose rolling restart failed), freed at the end */
+	size_t n_retained;
+	struct reload *reload;       /* the reload being applied (reload.h), NULL when none */
+	struct task_group *reloads;  /* its task */
+	bool log_level_fixed;        /* -v/-q on the command line: a reload keeps the log level */
+	bool workers_started;
 	struct plan *plan;
 	bool single;                 /* single-command mode: exit with the child's status */
 
@@ -88,6 +96,8 @@ size_t supervisor_finish(struct supervisor *sv);
  * current set. c must outlive the worker. -EEXIST for a name taken, -ESHUTDOWN once stopping.
  */
 int supervisor_add_worker(struct supervisor *sv, const struct worker_config *c);
+/* The shutdown plan again, from the workers there are now and the running configuration. */
+int supervisor_replan(struct supervisor *sv);
 /* Removes a worker whose processes and tasks have ended (-EBUSY while any runs: stop it first),
  * and recomputes the plan. -ENOENT for an unknown name. */
 int supervisor_remove_worker(struct supervisor *sv, const char *name);

@@ -96,6 +96,13 @@ streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Both NULL, or the same string. */
+static inline bool
+streq_ptr(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static inline const char *
 strempty(const char *s)
 {

@@ -132,7 +132,7 @@ run $CTL signal web NOTASIGNAL
 expect_rc 2 "signal with a bad signal name"
 
 # Usage errors: 2, nothing sent. The commands that need live workers are not there at all.
-for args in "" "frobnicate" "reload" "restart web" "start" "stop" "dump extra" \
+for args in "" "frobnicate" "reload extra" "restart web" "start" "stop" "dump extra" \
 	"signal web" "shutdown --now" "status ../x"; do
 	run $CTL $args
 	expect_rc 2 "gracectl $args"
@@ -153,7 +153,7 @@ expect_in "$T/err" "bad.ini:2" "the rejected configuration's error names FILE:LI
 
 # The wire protocol without gracectl: several requests on one connection, each answered in
 # order; garbage and unknown commands get {"ok": false}; a line beyond the limit is refused.
-run $CLIENT raw "$S" '{"command":"status","workers":["db"]}' 'not json' '{"command":"reload"}' \
+run $CLIENT raw "$S" '{"command":"status","workers":["db"]}' 'not json' '{"command":"frobnicate"}' \
 	'{"command":"dump"}'
 expect_rc 0 "raw protocol"
 python3 -c '
