@@ -1,8 +1,8 @@
 #!/bin/bash
 # The unit files: systemd-analyze verify finds nothing to complain about (skipped with a reason
 # when it is not installed), and the settings graced depends on are there: Type=notify,
-# NotifyAccess=main, KillMode=mixed, a watchdog, a TimeoutStopSec= above the worst case of
-# etc/graced.ini's plan, and a socket named for listen = systemd:web.
+# NotifyAccess=main, KillMode=mixed, a watchdog, ExecReload= by gracectl, a TimeoutStopSec=
+# above the worst case of etc/graced.ini's plan, and a socket named for listen = systemd:web.
 . "$TEST_LIB"
 
 U=$T/units
@@ -20,6 +20,8 @@ expect_in "$U/graced.service" "KillMode=mixed" "KillMode=mixed"
 expect_in "$U/graced.service" "WatchdogSec=" "WatchdogSec="
 expect_in "$U/graced.service" "ExecStart=$bindir/graced -c /etc/graced/graced.ini" "ExecStart= names the installed binary"
 expect_in "$U/graced@shop.service" "ExecStart=$bindir/graced -c /etc/graced/%i.ini" "one instance per /etc/graced/%i.ini"
+expect_in "$U/graced.service" "ExecReload=$bindir/gracectl -c /etc/graced/graced.ini reload" "systemctl reload waits for gracectl reload"
+expect_in "$U/graced@shop.service" "ExecReload=$bindir/gracectl -c /etc/graced/%i.ini reload" "the instance's reload names its own file"
 for key in PrivatePIDs SystemCallFilter CapabilityBoundingSet MemoryDenyWriteExecute; do
 	if grep -q "^$key=" "$U/graced.service"; then fail "$key= would break supervision"; else pass; fi
 done
