@@ -55,6 +55,7 @@ struct instance {
 /* One [worker:*] section. */
 struct worker {
 	struct workers *set;
+	char *name;                  /* its own copy: the index keys on it while configs come and go */
 	const struct worker_config *config;
 	struct instance *instances;
 	unsigned n_instances;

@@ -83,6 +83,7 @@ worker_free(struct worker *w)
 		free(w->instances[i].starts);
 	}
 	free(w->instances);
+	free(w->name);
 	free(w);
 	return NULL;
 }
@@ -100,11 +101,15 @@ worker_new(struct workers *ws, const struct worker_config *c, struct worker **re
 		.n_instances = c->instances,
 		.step = _PHASE_INVALID,
 	};
+	if (!(w->name = strdup(c->name))) {
+		free(w);
+		return -ENOMEM;
+	}
 	task_event_init(&w->wake, "worker changed");
 	task_event_init(&w->halt, "worker stop");
 	task_event_init(&w->halt_done, "worker stopped");
 	if (!(w->instances = calloc(c->instances, sizeof(struct instance)))) {
-		free(w);
+		worker_free(w);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < c->instances; i++) {
@@ -159,7 +164,7 @@ reindex(struct workers *ws)
 {
 	name_index_done(&ws->index);
 	for (size_t i = 0; i < ws->n; i++)
-		if (name_index_put(&ws->index, ws->items[i]->config->name, i) < 0)
+		if (name_index_put(&ws->index, ws->items[i]->name, i) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -179,7 +184,7 @@ workers_add(struct workers *ws, const struct worker_config *c, struct worker **r
 	ws->items = m;
 	if ((r = worker_new(ws, c, &w)) < 0)
 		return r;
-	if (name_index_put(&ws->index, c->name, ws->n) < 0) {
+	if (name_index_put(&ws->index, w->name, ws->n) < 0) {
 		worker_free(w);
 		return -ENOMEM;
 	}
@@ -307,7 +312,7 @@ workers_trigger_reason(const struct workers *ws)
 const char *
 worker_name(const struct worker *w)
 {
-	return w->config->name;
+	return w->name;
 }
 
 const struct worker_config *
