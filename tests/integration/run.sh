@@ -27,5 +27,10 @@ if [ -n "$leftovers" ]; then
 	kill -KILL $leftovers 2>/dev/null
 	[ "$rc" -eq 0 ] && rc=1
 fi
+# A failure is diagnosed from the log alone (CI keeps nothing else): the end of graced's last log.
+if [ "$rc" -ne 0 ] && [ -s "$T/graced.log" ]; then
+	echo "run.sh: the end of graced's last log ($T/graced.log):" >&2
+	tail -n 60 "$T/graced.log" | sed 's/^/  log| /' >&2
+fi
 rm -rf "$T"
 exit "$rc"
