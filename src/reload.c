@@ -399,6 +399,10 @@ finish(struct supervisor *sv, struct reload *rl)
 	rl->n_detached = 0;
 	rl->diff = config_diff_free(rl->diff);
 	rl->interrupted = stopping(sv);
+	/* Cut short, the workers it did not get to (changed, removed) still run as the old file
+	 * says, and the shutdown stops them as it does. */
+	if (rl->interrupted)
+		rl->retain_old = true;
 	if (rl->retain_old && rl->own_old) {
 		struct config **m = reallocarray(sv->retained, sv->n_retained + 1, sizeof(*m));
 
