@@ -248,6 +248,78 @@ test_add_remove_by_name(void **state)
 	intake_free_all(&is);
 }
 
+/* What a reload does to intakes: update keeps the socket and applies a new backlog and a unix
+ * socket file's new mode; replace opens the new socket in the old one's place and hands the old
+ * one back still open (replace_back undoes it); sort follows the new file's order. */
+static void
+test_reload_update_replace_sort(void **state)
+{
+	char path[256], path2[256], path3[256], listen[300], listen2[300], listen3[300];
+	struct intakes is = { 0 };
+	struct intake_config a, a2, moved, b;
+	struct intake *old = NULL, *back = NULL;
+	struct intake_config *order[2];
+	struct config cfg = { .intakes = order, .n_intakes = 2 };
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/a.sock", dir);
+	snprintf(path2, sizeof(path2), "%s/a2.sock", dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	snprintf(listen2, sizeof(listen2), "unix:%s", path2);
+	snprintf(path3, sizeof(path3), "%s/b.sock", dir);
+	snprintf(listen3, sizeof(listen3), "unix:%s", path3);
+	a = intake(listen);
+	a.name = (char *) "a";
+	b = intake(listen3);
+	b.name = (char *) "b";
+	assert_int_equal(intake_add(&is, &a), 0);
+	assert_int_equal(intake_add(&is, &b), 0);
+	fd = intake_socket_fd(&is, "a");
+
+	/* Same address, another backlog and mode: the same descriptor, the new mode on the file. */
+	a2 = a;
+	a2.backlog = 64;
+	a2.mode = 0600;
+	a2.has_mode = true;
+	assert_int_equal(intake_update(&is, &a2), 0);
+	assert_int_equal(intake_socket_fd(&is, "a"), fd);
+	assert_ptr_equal(intake_find(&is, "a")->config, &a2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* Moved: a new socket in its place; the old one handed back, still open. */
+	moved = intake(listen2);
+	moved.name = (char *) "a";
+	assert_int_equal(intake_replace(&is, &moved, &old), 0);
+	assert_non_null(old);
+	assert_int_equal(old->fd, fd);
+	assert_true(intake_socket_fd(&is, "a") != fd);
+	assert_int_equal(stat(path2, &st), 0);
+	assert_ptr_equal(is.items[0]->config, &moved);
+	/* Undone: the old one back, the new one handed out and closed (its file removed). */
+	assert_int_equal(intake_replace_back(&is, old, &back), 0);
+	assert_int_equal(intake_socket_fd(&is, "a"), fd);
+	intake_free_detached(back);
+	assert_int_equal(stat(path2, &st), -1);
+	/* Done for good: the old socket closes when freed, its file with it. */
+	assert_int_equal(intake_replace(&is, &moved, &old), 0);
+	intake_free_detached(old);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(stat(path2, &st), 0);
+	assert_int_equal(intake_replace(&is, &(struct intake_config) { .name = (char *) "none" }, &old),
+	    -ENOENT);
+
+	/* The new file lists b first. */
+	order[0] = &b;
+	order[1] = &moved;
+	intake_sort(&is, &cfg);
+	assert_string_equal(is.items[0]->config->name, "b");
+	assert_string_equal(is.items[1]->config->name, "a");
+	intake_free_all(&is);
+	assert_int_equal(stat(path2, &st), -1);
+}
+
 int
 main(void)
 {
@@ -259,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_systemd_is_not_bound),
 		cmocka_unit_test(test_add_remove_by_name),
+		cmocka_unit_test(test_reload_update_replace_sort),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
