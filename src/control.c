@@ -359,6 +359,8 @@ answer_reload(struct control *ctl, struct listener_conn *lc, int fd, usec_t dead
 	if (r < 0) {
 		json_t *list = json_array();
 		const char *why = reload_refusal(r);
+		/* The file is to blame when graced names its lines. */
+		bool rejected = errors.n > 0;
 		char other[160];
 
 		for (size_t i = 0; list && i < errors.n; i++) {
@@ -386,9 +388,7 @@ answer_reload(struct control *ctl, struct listener_conn *lc, int fd, usec_t dead
 		if (!list)
 			return send_error(fd, deadline, "%s", why);
 		return send_json(fd,
-		    json_pack("{s:b, s:s, s:b, s:o}", "ok", 0, "error", why, "rejected",
-			r == -EINVAL || r == -EADDRINUSE || r == -EACCES || r == -EADDRNOTAVAIL ||
-			    r == -ESRCH,
+		    json_pack("{s:b, s:s, s:b, s:o}", "ok", 0, "error", why, "rejected", rejected,
 			"errors", list),
 		    deadline);
 	}

@@ -491,16 +491,18 @@ reload_begin(struct supervisor *sv, struct config_errors *errors, struct reload 
 		reload_unref(rl);
 		return r < 0 ? r : -EINVAL;
 	}
-	if ((r = open_intakes(sv, rl, errors)) < 0 ||
+	/* What can still fail, last: then nothing else has changed yet. */
+	if ((r = open_intakes(sv, rl, errors)) >= 0 &&
 	    (r = control_set_group(sv->control, new->supervisor.control_group)) < 0) {
-		if (r == -ENOENT || r == -ESRCH) {
-			struct config_location at = config_key_location(new, &new->supervisor,
-			    "control_group");
+		struct config_location at = config_key_location(new, &new->supervisor,
+		    "control_group");
 
-			close_intakes(sv, rl, rl->diff->n_intakes);
-			(void) config_errors_add(errors, at.file, at.line,
-			    "control_group '%s': no such group", new->supervisor.control_group);
-		}
+		close_intakes(sv, rl, rl->diff->n_intakes);
+		(void) config_errors_add(errors, at.file, at.line, "control_group '%s': %s",
+		    new->supervisor.control_group,
+		    r == -ESRCH ? "no such group" : strerror(-r));
+	}
+	if (r < 0) {
 		log_refusal(errors, "what the file opens could not be opened");
 		rl->diff = config_diff_free(rl->diff);
 		reload_unref(rl);
