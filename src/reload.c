@@ -193,8 +193,15 @@ commit(struct supervisor *sv, struct reload *rl, struct config *new)
 		const struct config_diff_worker *dw = &d->workers[k];
 		struct worker *w = worker_find(sv->workers, dw->name);
 
-		if (w && (dw->change == CONFIG_UNCHANGED || dw->change == CONFIG_UPDATED))
-			worker_set_config(w, dw->new);
+		if (!w || (dw->change != CONFIG_UNCHANGED && dw->change != CONFIG_UPDATED))
+			continue;
+		if ((r = worker_set_config(w, dw->new)) < 0) {
+			/* Its own stop runs (gracectl stop): it goes on with the old settings. */
+			rl->retain_old = true;
+			if (dw->change == CONFIG_UPDATED)
+				fail(rl, dw->name, "new settings not applied: %s",
+				    r == -EBUSY ? "its own stop or restart is in progress" : strerror(-r));
+		}
 	}
 	for (size_t k = 0; k < d->n_intakes; k++) {
 		const struct config_diff_intake *di = &d->intakes[k];
@@ -239,20 +246,27 @@ restart_changed(struct supervisor *sv, struct reload *rl)
 		if (r == -ESRCH) {
 			/* Nothing of it runs (stopped, gave up, autostart = no): it starts, when it
 			 * does, as the new file says. */
-			worker_set_config(w, dw->new);
+			if ((r = worker_set_config(w, dw->new)) < 0) {
+				rl->retain_old = true;
+				fail(rl, dw->name, "new settings not applied: %s", strerror(-r));
+			}
 			continue;
 		}
 		if (r >= 0)
 			r = worker_wait_restarted(w, USEC_INFINITY);
 		if (r >= 0)
 			continue;
-		/* It still runs as the old file says. */
-		rl->retain_old = true;
-		if (r == -ECANCELED || stopping(sv))
+		if (r == -ECANCELED || stopping(sv)) {
+			rl->retain_old = true; /* the replaced ones may still stop as it says */
 			return;
-		fail(rl, dw->name, "%s", r == -EBUSY ? "its own stop or restart is in progress" :
-				     r == -EPROTO ? "its replacement was not ready in time, kept the old one" :
-						    strerror(-r));
+		}
+		if (r != -EPROTO)
+			rl->retain_old = true; /* not begun: it still points at the old file */
+		fail(rl, dw->name, "%s",
+		    r == -EBUSY ? "its own stop or restart is in progress" :
+		    r == -EPROTO ? (worker_restart_error(w) ? worker_restart_error(w) :
+							     "a replacement was not ready in time") :
+				   strerror(-r));
 	}
 }
 
