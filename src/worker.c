@@ -1743,18 +1743,10 @@ worker_wait_halted(struct worker *w, usec_t deadline)
 }
 
 /* TEMPORARY (branch reload): replaced by the rolling branch's versions at merge. */
-int
+void
 worker_set_config(struct worker *w, const struct worker_config *c)
 {
 	w->config = c;
-	return 0;
-}
-
-const char *
-worker_restart_error(const struct worker *w)
-{
-	(void) w;
-	return NULL;
 }
 
 int

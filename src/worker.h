@@ -139,7 +139,6 @@ void worker_kill_now(struct worker *w);
  * instance. */
 int worker_stop_task(void *arg);
 /* TEMPORARY (branch reload): the rolling branch's declarations replace these at merge. */
-int worker_set_config(struct worker *w, const struct worker_config *c);
-const char *worker_restart_error(const struct worker *w);
+void worker_set_config(struct worker *w, const struct worker_config *c);
 int worker_restart(struct worker *w, const struct worker_config *c);
 int worker_wait_restarted(struct worker *w, usec_t deadline);
