@@ -1741,26 +1741,3 @@ worker_wait_halted(struct worker *w, usec_t deadline)
 	}
 	return 0;
 }
-
-/* TEMPORARY (branch reload): replaced by the rolling branch's versions at merge. */
-void
-worker_set_config(struct worker *w, const struct worker_config *c)
-{
-	w->config = c;
-}
-
-int
-worker_restart(struct worker *w, const struct worker_config *c)
-{
-	(void) w;
-	(void) c;
-	return -EOPNOTSUPP;
-}
-
-int
-worker_wait_restarted(struct worker *w, usec_t deadline)
-{
-	(void) w;
-	(void) deadline;
-	return -EOPNOTSUPP;
-}

@@ -138,7 +138,3 @@ void worker_kill_now(struct worker *w);
 /* The stopper (arg: the worker): once its dependents are joined, stop, cancel and join every
  * instance. */
 int worker_stop_task(void *arg);
-/* TEMPORARY (branch reload): the rolling branch's declarations replace these at merge. */
-void worker_set_config(struct worker *w, const struct worker_config *c);
-int worker_restart(struct worker *w, const struct worker_config *c);
-int worker_wait_restarted(struct worker *w, usec_t deadline);
