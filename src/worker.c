@@ -951,7 +951,9 @@ take_slot(struct instance *in)
 	log_fields(LOG_NOTICE, 0, INSTANCE_FIELDS(in, "replaced"),
 	    "Worker '%s' (pid %ld) is ready and takes over%s", in->name, (long) in->pid,
 	    old && old->running ? ", stopping the one it replaces" : "");
-	if (w->n_ready == w->n_instances && !was_ready)
+	/* A slot that was not ready (backoff, starting) makes the worker ready now; an added one
+	 * does not: the worker was ready before. */
+	if (w->n_ready == w->n_instances && old && !was_ready)
 		log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "ready" }),
 		    "Worker '%s' is ready", w->config->name);
 	poke(w->set);
