@@ -24,6 +24,7 @@ static const char *const command_table[_CONTROL_COMMAND_MAX] = {
 	[CONTROL_START] = "start",
 	[CONTROL_STOP] = "stop",
 	[CONTROL_RELOAD] = "reload",
+	[CONTROL_RESTART] = "restart",
 };
 
 const char *
@@ -61,6 +62,7 @@ key_allowed(enum control_command c, const char *key)
 	case CONTROL_STATUS:
 	case CONTROL_START:
 	case CONTROL_STOP:
+	case CONTROL_RESTART:
 		return streq(key, "workers");
 	case CONTROL_SIGNAL:
 		return streq(key, "worker") || streq(key, "signal");
@@ -186,6 +188,10 @@ parse_object(json_t *root, struct control_request *r, const char **ret_error)
 	}
 	if (r->command == CONTROL_STOP && r->n_workers == 0) {
 		*ret_error = "stop needs \"workers\": one name or more";
+		return -EINVAL;
+	}
+	if (r->command == CONTROL_RESTART && r->n_workers == 0) {
+		*ret_error = "restart needs \"workers\": one name or more";
 		return -EINVAL;
 	}
 	return 0;

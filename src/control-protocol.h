@@ -13,6 +13,8 @@
  *   {"command": "start", "workers": ["migrate", "web"]}  at least one name
  *   {"command": "stop", "workers": ["web"]}         at least one name; replies once stopped
  *   {"command": "reload"}                           replies once the difference is applied
+ *   {"command": "restart", "workers": ["web"]}      at least one name; rolling; replies once
+ *                                                   every named worker's restart ended
  *
  * Every request gets one reply line, {"ok": true, ...} or {"ok": false, "error": "..."}; a
  * shutdown with wait is then followed by event lines until graced exits. This file only parses
@@ -37,14 +39,15 @@ enum control_command {
 	CONTROL_START,
 	CONTROL_STOP,
 	CONTROL_RELOAD,
+	CONTROL_RESTART,
 	_CONTROL_COMMAND_MAX,
 	_CONTROL_COMMAND_INVALID = -22, /* -EINVAL */
 };
 
 struct control_request {
 	enum control_command command;
-	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one; start, stop:
-			   * one or more */
+	char **workers;   /* status: the names asked for (NULL: all); signal: exactly one; start, stop,
+			   * restart: one or more */
 	size_t n_workers;
 	int signal;       /* signal: the signal number */
 	bool wait;        /* shutdown: stream the progress until graced exits */

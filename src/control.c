@@ -419,6 +419,8 @@ stop_refusal(int r)
 		return "not running (already stopped, never started, or gave up)";
 	case -EALREADY:
 		return "its stop is already in progress";
+	case -EINPROGRESS:
+		return "its rolling restart is in progress";
 	case -EBUSY:
 		return "a worker after= it still runs: stop that one first, or both at once";
 	case -ESHUTDOWN:
@@ -485,6 +487,93 @@ answer_stop(struct control *ctl, struct listener_conn *lc, int fd, usec_t deadli
 		json_array_append_new(stopped, json_string(req->workers[i]));
 	}
 	return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "stopped", stopped), until);
+}
+
+/* Why a worker cannot be restarted, for the error reply. */
+static const char *
+restart_refusal(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "no such worker";
+	case -ESRCH:
+		return "not running (stopped, never started, gave up, or a finished one-shot)";
+	case -EBUSY:
+		return "its stop or a rolling restart is already in progress";
+	case -ESHUTDOWN:
+		return "the shutdown is under way";
+	case -EAGAIN:
+		return "graced has not started its workers yet";
+	default:
+		return strerror(-r);
+	}
+}
+
+/*
+ * restart WORKER...: every name is checked first, so that a refusal restarts none of them; then
+ * each worker's rolling restart begins (they run side by side, each one instance at a time) and
+ * the reply comes once all ended: {"ok": true, "restarted": [...]}, or {"ok": false, "error":
+ * ..., "restarted": [...], "failed": [{"worker": ..., "error": ...}]} when a replacement did not
+ * get ready (its old instance kept). The deadline is moved as for stop.
+ */
+static int
+answer_restart(struct control *ctl, struct listener_conn *lc, int fd, usec_t deadline,
+    const struct control_request *req)
+{
+	json_t *restarted, *failed, *reply;
+	usec_t budget = 0, until;
+	char first[512] = "";
+	int r;
+
+	for (size_t i = 0; i < req->n_workers; i++)
+		if ((r = supervisor_view_can_restart(ctl->sv, req->workers[i])) < 0 &&
+		    !(r == -EBUSY && named_before(req, i)))
+			return send_error(fd, deadline, "cannot restart worker '%s': %s",
+			    req->workers[i], restart_refusal(r));
+	for (size_t i = 0; i < req->n_workers; i++) {
+		if (named_before(req, i))
+			continue; /* the same name twice: restarted once */
+		if ((r = supervisor_view_restart(ctl->sv, req->workers[i])) < 0)
+			return send_error(fd, deadline, "cannot restart worker '%s': %s",
+			    req->workers[i], restart_refusal(r));
+		budget = MAX(budget, supervisor_view_restart_budget(ctl->sv, req->workers[i]));
+	}
+	listener_conn_set_answering(lc, true);
+	until = MAX(deadline, usec_add(now_usec(), usec_add(budget, CONTROL_REQUEST_TIMEOUT)));
+	restarted = json_array();
+	failed = json_array();
+	if (!restarted || !failed) {
+		json_decref(restarted);
+		json_decref(failed);
+		return send_error(fd, until, "out of memory");
+	}
+	for (size_t i = 0; i < req->n_workers; i++) {
+		const char *why = NULL;
+		char msg[400];
+
+		if (named_before(req, i))
+			continue;
+		r = supervisor_view_wait_restarted(ctl->sv, req->workers[i], until, &why);
+		if (r == 0) {
+			json_array_append_new(restarted, json_string(req->workers[i]));
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "%s",
+		    r == -EPROTO && why ? why :
+		    r == -ECANCELED     ? "the shutdown began and cut its restart short" :
+					  strerror(-r));
+		json_array_append_new(failed,
+		    json_pack("{s:s, s:s}", "worker", req->workers[i], "error", msg));
+		if (!first[0])
+			snprintf(first, sizeof(first), "worker '%s': %s", req->workers[i], msg);
+	}
+	if (!first[0]) {
+		json_decref(failed);
+		return send_json(fd, json_pack("{s:b, s:o}", "ok", 1, "restarted", restarted), until);
+	}
+	reply = json_pack("{s:b, s:s, s:o, s:o}", "ok", 0, "error", first, "restarted", restarted,
+	    "failed", failed);
+	return send_json(fd, reply, until);
 }
 
 /* Sends a step line for each step after *sent up to the current one (a fast shutdown may pass
@@ -664,6 +753,9 @@ serve(struct listener_conn *lc, int fd, usec_t deadline, void *userdata)
 				break;
 			case CONTROL_RELOAD:
 				r = answer_reload(ctl, lc, fd, deadline);
+				break;
+			case CONTROL_RESTART:
+				r = answer_restart(ctl, lc, fd, deadline, &req);
 				break;
 			case CONTROL_SHUTDOWN:
 				r = answer_shutdown(ctl, lc, fd, deadline, &req);

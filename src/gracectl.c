@@ -56,6 +56,8 @@ help(void)
 	       "                         one that gave up)\n"
 	       "  stop WORKER...         stop workers (their stop, cancel and join steps) and keep\n"
 	       "                         them down until start; replies once they are down\n"
+	       "  restart WORKER...      rolling restart: each instance in turn is replaced by a\n"
+	       "                         new process, stopped only once that one is ready\n"
 	       "  shutdown [--wait]      start the ordered shutdown (as SIGTERM); --wait prints its\n"
 	       "                         steps and exits with graced's exit status\n"
 	       "  reload                 read the configuration again and apply what changed\n"
@@ -299,7 +301,8 @@ build_request(int argc, char **argv, json_t **ret, bool *ret_wait)
 	if (!o)
 		return -EXIT_FAILED;
 	json_object_set_new(o, "command", json_string(cmd));
-	if (streq(cmd, "status") || streq(cmd, "start") || streq(cmd, "stop")) {
+	if (streq(cmd, "status") || streq(cmd, "start") || streq(cmd, "stop") ||
+	    streq(cmd, "restart")) {
 		if (!streq(cmd, "status") && argc < 2) {
 			json_decref(o);
 			return usage_error("usage: gracectl %s WORKER...", cmd);
@@ -451,9 +454,11 @@ main(int argc, char **argv)
 		close(fd);
 		return EXIT_UNREACHABLE;
 	}
-	/* graced replies to stop once the workers are down, and to reload once it is applied,
-	 * which the workers' own timeouts bound: no timeout of ours. */
-	if (streq(argv[optind], "stop") || streq(argv[optind], "reload"))
+	/* graced replies to stop once the workers are down, to restart once they are replaced and
+	 * to reload once it is applied, which the workers' own budgets bound (graced extends its
+	 * own deadline for them): no timeout of ours. */
+	if (streq(argv[optind], "stop") || streq(argv[optind], "restart") ||
+	    streq(argv[optind], "reload"))
 		(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval) {},
 		    sizeof(struct timeval));
 	if (!(reply = next_reply(f, &line, &size))) {
@@ -473,8 +478,18 @@ main(int argc, char **argv)
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *error = str(reply, "error", "graced refused the request");
+		json_t *failed = json_object_get(reply, "failed"), *v;
+		size_t i;
 
-		if (!arg_json)
+		if (!arg_json && json_is_array(failed)) {
+			/* restart: what was replaced, then each worker whose replacement failed. */
+			json_array_foreach(json_object_get(reply, "restarted"), i, v)
+				printf("Restarted worker '%s'\n", json_string_value(v));
+			fflush(stdout);
+			json_array_foreach(failed, i, v)
+				fprintf(stderr, "gracectl: worker '%s' not restarted: %s\n",
+				    str(v, "worker", "?"), str(v, "error", "?"));
+		} else if (!arg_json)
 			fprintf(stderr, "gracectl: %s\n", error);
 		/* A peer graced does not let in cannot reach it, as with the socket's mode. */
 		r = streq(error, "permission denied") ? EXIT_UNREACHABLE : EXIT_FAILED;
@@ -509,6 +524,12 @@ main(int argc, char **argv)
 
 			json_array_foreach(stopped, i, v)
 				printf("Stopped worker '%s'\n", json_string_value(v));
+		} else if (streq(cmd, "restart")) {
+			json_t *restarted = json_object_get(reply, "restarted"), *v;
+			size_t i;
+
+			json_array_foreach(restarted, i, v)
+				printf("Restarted worker '%s'\n", json_string_value(v));
 		}
 		else if (streq(cmd, "shutdown"))
 			printf("%s\n", json_is_true(json_object_get(reply, "started"))

@@ -130,6 +130,47 @@ supervisor_view_stop_budget(const struct supervisor *sv, const char *worker)
 }
 
 int
+supervisor_view_can_restart(const struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_can_restart(w) : -ENOENT;
+}
+
+int
+supervisor_view_restart(struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	return w ? worker_restart(w, worker_config(w)) : -ENOENT;
+}
+
+int
+supervisor_view_wait_restarted(struct supervisor *sv, const char *worker, usec_t deadline,
+    const char **ret_why)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+	int r;
+
+	if (!w)
+		return -ENOENT;
+	r = worker_wait_restarted(w, deadline);
+	*ret_why = worker_restart_error(w);
+	return r;
+}
+
+usec_t
+supervisor_view_restart_budget(const struct supervisor *sv, const char *worker)
+{
+	struct worker *w = worker_find(sv->workers, worker);
+
+	if (!w)
+		return 0;
+	return (usec_t) worker_config(w)->instances *
+	    usec_add(worker_config(w)->start_timeout, worker_halt_budget(w));
+}
+
+int
 supervisor_view_reload(struct supervisor *sv, struct config_errors *errors, struct reload **ret)
 {
 	return reload_begin(sv, errors, ret);

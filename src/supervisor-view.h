@@ -56,6 +56,20 @@ usec_t supervisor_view_stop_budget(const struct supervisor *sv, const char *work
  * reload_begin() (errors: every FILE:LINE of a refusal). */
 int supervisor_view_reload(struct supervisor *sv, struct config_errors *errors,
     struct reload **ret);
+/* Whether supervisor_view_restart() would restart the worker now: 0, -ENOENT (no such worker), or
+ * as worker_can_restart(). */
+int supervisor_view_can_restart(const struct supervisor *sv, const char *worker);
+/* Begins the worker's rolling restart with its own config (`gracectl restart`, worker_restart()):
+ * 0, or as supervisor_view_can_restart(). */
+int supervisor_view_restart(struct supervisor *sv, const char *worker);
+/* Waits until the worker's rolling restart ended (deadline: -ETIMEDOUT): 0 every instance
+ * replaced; -EPROTO a replacement did not get ready (*ret_why says which and why); -ECANCELED
+ * the shutdown cut it short; -ENOENT without such a worker. */
+int supervisor_view_wait_restarted(struct supervisor *sv, const char *worker, usec_t deadline,
+    const char **ret_why);
+/* The longest the worker's rolling restart may take: per instance its start_timeout and the
+ * budget of its own stop; 0 without such a worker. */
+usec_t supervisor_view_restart_budget(const struct supervisor *sv, const char *worker);
 /* Starts the ordered shutdown as SIGTERM does (once; later requests change nothing); why is the
  * report's trigger. Returns false when the shutdown was already on. */
 bool supervisor_view_shutdown(struct supervisor *sv, const char *why);

@@ -50,6 +50,16 @@ struct instance {
 	int group_signal;            /* the last stop or cancel signal that group got; 0: none */
 	unsigned exits;              /* processes ended (record_exit()) */
 	unsigned hooked;             /* of those, how many had their on_exit run to its end */
+	/* The rolling restart (worker_restart()): */
+	bool replacement;            /* a replacement not yet in its slot: it takes the slot once
+				      * ready; if it fails to get ready it is stopped, not failed */
+	bool replace_failed;         /* that replacement did not get ready; why says why */
+	char why[96];
+	bool retired;                /* out of its slot (replaced, or surplus): its process goes
+				      * through the steps, its exit is not judged nor restarted */
+	struct task_event retire;    /* set when it is retired: ends its waits (backoff, start) */
+	enum phase retire_step;      /* the step its retirement is in; _PHASE_INVALID before */
+	bool retire_killed;          /* its retirement sent the kill signal */
 };
 
 /* One [worker:*] section. */
@@ -57,8 +67,11 @@ struct worker {
 	struct workers *set;
 	char *name;                  /* its own copy: the index keys on it while configs come and go */
 	const struct worker_config *config;
-	struct instance *instances;
+	struct instance **instances; /* the slots: instance i is "NAME.i" */
 	unsigned n_instances;
+	struct instance **extra;     /* out of a slot: a rolling restart's replacement until it is
+				      * ready, retired ones until their task ended (then freed) */
+	unsigned n_extra;
 	unsigned n_ready;
 	bool start_failed;           /* an instance failed to start: dependents are not started */
 	bool started;                /* its instance tasks were started (autostart = no: not yet) */
@@ -76,6 +89,12 @@ struct worker {
 	struct task_event wake;      /* an instance exited, or a dependent was joined */
 	int step_signal;             /* the signal of its stopper's step (stop or cancel), which a
 				      * group left behind gets at once; 0: none yet */
+	bool restarting;             /* its rolling restart (worker_restart()) runs */
+	int restart_result;          /* how the last one ended (worker_wait_restarted()) */
+	char restart_error[320];     /* why it failed, "" */
+	struct task_event restart_done; /* set when the rolling restart ended */
+	const struct worker_config *prev_config; /* during the rolling restart: the config the
+				      * old instances run with (their stop settings) */
 };
 
 struct workers {
@@ -85,6 +104,19 @@ struct workers {
 	struct name_index index;     /* name -> position in items */
 	bool started;
 };
+
+/* Every instance of the worker, its slots then the extra ones (n_all()). */
+static inline unsigned
+n_all(const struct worker *w)
+{
+	return w->n_instances + w->n_extra;
+}
+
+static inline struct instance *
+instance_at(const struct worker *w, unsigned i)
+{
+	return i < w->n_instances ? w->instances[i] : w->extra[i - w->n_instances];
+}
 
 /* Sends sig to one instance (its process group when group is true); ESRCH is not an error. */
 int instance_signal(struct instance *in, int sig, bool group, enum phase step);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -67,9 +68,50 @@ poke(struct workers *ws)
 		struct worker *w = ws->items[i];
 
 		task_event_set(&w->wake);
-		for (unsigned j = 0; j < w->n_instances; j++)
-			task_event_set(&w->instances[j].wake);
+		for (unsigned j = 0; j < n_all(w); j++)
+			task_event_set(&instance_at(w, j)->wake);
 	}
+}
+
+static struct instance *
+instance_free(struct instance *in)
+{
+	if (!in)
+		return NULL;
+	safe_close(in->stop_fd);
+	notify_worker_free(in);
+	free(in->starts);
+	free(in);
+	return NULL;
+}
+
+/* The object of instance index of n, named after c ("web.0", or "web" when n is 1). */
+static int
+instance_new(struct worker *w, const struct worker_config *c, unsigned index, unsigned n,
+    struct instance **ret)
+{
+	struct instance *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return -ENOMEM;
+	in->worker = w;
+	in->index = index;
+	in->stop_fd = -1;
+	in->outcome = OUTCOME_EXITED;
+	in->step = _PHASE_INVALID;
+	in->retire_step = _PHASE_INVALID;
+	if (n > 1)
+		snprintf(in->name, sizeof(in->name), "%s.%u", c->name, index);
+	else
+		snprintf(in->name, sizeof(in->name), "%s", c->name);
+	task_event_init(&in->wake, "instance changed");
+	task_event_init(&in->retire, "instance retired");
+	if (!(in->starts = calloc(MAX(c->start_limit_burst, 1U), sizeof(usec_t)))) {
+		free(in);
+		return -ENOMEM;
+	}
+	*ret = in;
+	return 0;
 }
 
 static struct worker *
@@ -77,12 +119,10 @@ worker_free(struct worker *w)
 {
 	if (!w)
 		return NULL;
-	for (unsigned i = 0; w->instances && i < w->n_instances; i++) {
-		safe_close(w->instances[i].stop_fd);
-		notify_worker_free(&w->instances[i]);
-		free(w->instances[i].starts);
-	}
+	for (unsigned i = 0; i < n_all(w); i++)
+		instance_free(instance_at(w, i));
 	free(w->instances);
+	free(w->extra);
 	free(w->name);
 	free(w);
 	return NULL;
@@ -92,13 +132,13 @@ static int
 worker_new(struct workers *ws, const struct worker_config *c, struct worker **ret)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	int r;
 
 	if (!w)
 		return -ENOMEM;
 	*w = (struct worker) {
 		.set = ws,
 		.config = c,
-		.n_instances = c->instances,
 		.step = _PHASE_INVALID,
 	};
 	if (!(w->name = strdup(c->name))) {
@@ -108,27 +148,17 @@ worker_new(struct workers *ws, const struct worker_config *c, struct worker **re
 	task_event_init(&w->wake, "worker changed");
 	task_event_init(&w->halt, "worker stop");
 	task_event_init(&w->halt_done, "worker stopped");
-	if (!(w->instances = calloc(c->instances, sizeof(struct instance)))) {
+	task_event_init(&w->restart_done, "worker restarted");
+	if (!(w->instances = calloc(c->instances, sizeof(struct instance *)))) {
 		worker_free(w);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < c->instances; i++) {
-		struct instance *in = &w->instances[i];
-
-		in->worker = w;
-		in->index = i;
-		in->stop_fd = -1;
-		in->outcome = OUTCOME_EXITED;
-		in->step = _PHASE_INVALID;
-		if (c->instances > 1)
-			snprintf(in->name, sizeof(in->name), "%s.%u", c->name, i);
-		else
-			snprintf(in->name, sizeof(in->name), "%s", c->name);
-		task_event_init(&in->wake, "instance changed");
-		if (!(in->starts = calloc(MAX(c->start_limit_burst, 1U), sizeof(usec_t)))) {
+		if ((r = instance_new(w, c, i, c->instances, &w->instances[i])) < 0) {
 			worker_free(w);
-			return -ENOMEM;
+			return r;
 		}
+		w->n_instances++;
 	}
 	*ret = w;
 	return 0;
@@ -170,6 +200,7 @@ reindex(struct workers *ws)
 }
 
 static int start_instances(struct worker *w);
+static void prune_extra(struct worker *w);
 
 int
 workers_add(struct workers *ws, const struct worker_config *c, struct worker **ret)
@@ -201,8 +232,8 @@ workers_add(struct workers *ws, const struct worker_config *c, struct worker **r
 static bool
 idle(const struct worker *w)
 {
-	for (unsigned i = 0; i < w->n_instances; i++) {
-		const struct instance *in = &w->instances[i];
+	for (unsigned i = 0; i < n_all(w); i++) {
+		const struct instance *in = instance_at(w, i);
 
 		if (in->running || in->task_alive || (in->group && task_group_live(in->group) > 0))
 			return false;
@@ -219,10 +250,10 @@ workers_remove(struct workers *ws, const char *name)
 	if (k < 0)
 		return -ENOENT;
 	w = ws->items[k];
-	if (!idle(w) || w->halting)
+	if (!idle(w) || w->halting || w->restarting)
 		return -EBUSY;
-	for (unsigned i = 0; i < w->n_instances; i++)
-		if (w->instances[i].group && task_group_free(w->instances[i].group) < 0)
+	for (unsigned i = 0; i < n_all(w); i++)
+		if (instance_at(w, i)->group && task_group_free(instance_at(w, i)->group) < 0)
 			return -EBUSY;
 	memmove(&ws->items[k], &ws->items[k + 1], (ws->n - (size_t) k - 1) * sizeof(*ws->items));
 	ws->n--;
@@ -277,8 +308,8 @@ bool
 workers_own_process(const struct workers *ws, pid_t pid, pid_t pgid)
 {
 	for (size_t i = 0; i < ws->n; i++)
-		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
-			const struct instance *in = &ws->items[i]->instances[j];
+		for (unsigned j = 0; j < n_all(ws->items[i]); j++) {
+			const struct instance *in = instance_at(ws->items[i], j);
 
 			if (in->running && (pid == in->pid || pgid == in->pid))
 				return true;
@@ -295,8 +326,8 @@ workers_extended(const struct workers *ws)
 	usec_t extended = 0;
 
 	for (size_t i = 0; i < ws->n; i++)
-		for (unsigned j = 0; j < ws->items[i]->n_instances; j++)
-			extended = MAX(extended, ws->items[i]->instances[j].extended);
+		for (unsigned j = 0; j < n_all(ws->items[i]); j++)
+			extended = MAX(extended, instance_at(ws->items[i], j)->extended);
 	return extended;
 }
 
@@ -343,7 +374,7 @@ instance_readiness(const struct instance *in)
 void
 worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_info *ret)
 {
-	const struct instance *in = &w->instances[i];
+	const struct instance *in = w->instances[i];
 
 	*ret = (struct worker_instance_info) {
 		.name = in->name,
@@ -372,15 +403,15 @@ worker_instance_info(const struct worker *w, unsigned i, struct worker_instance_
 const char *
 worker_instance_status(const struct worker *w, unsigned i)
 {
-	return notify_worker_status(&w->instances[i]);
+	return notify_worker_status(w->instances[i]);
 }
 
 void
 workers_free_groups(struct workers *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
-		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
-			struct instance *in = &ws->items[i]->instances[j];
+		for (unsigned j = 0; j < n_all(ws->items[i]); j++) {
+			struct instance *in = instance_at(ws->items[i], j);
 
 			if (in->group && task_group_free(in->group) == 0)
 				in->group = NULL;
@@ -391,7 +422,7 @@ bool
 worker_serving(const struct worker *w)
 {
 	for (unsigned i = 0; i < w->n_instances; i++) {
-		const struct instance *in = &w->instances[i];
+		const struct instance *in = w->instances[i];
 
 		if (!policy_instance_serving(instance_readiness(in)))
 			return false;
@@ -424,8 +455,8 @@ instance_signal(struct instance *in, int sig, bool group, enum phase step)
 void
 worker_signal(struct worker *w, int sig, bool group, enum phase step)
 {
-	for (unsigned i = 0; i < w->n_instances; i++)
-		(void) instance_signal(&w->instances[i], sig, group, step);
+	for (unsigned i = 0; i < n_all(w); i++)
+		(void) instance_signal(instance_at(w, i), sig, group, step);
 }
 
 void
@@ -455,8 +486,14 @@ record_exit(struct instance *in, int status)
 	struct worker *w = in->worker;
 	struct shutdown *sd = shutdown_of(w);
 	pid_t pid = in->pid;
-	/* Its own stop (gracectl stop) judges the exit as the shutdown would. */
-	bool stopping = sd->stopping || w->halting;
+	/* Its own stop (gracectl stop), and the retirement of a replaced instance (a rolling
+	 * restart), judge the exit as the shutdown would. */
+	bool stopping = sd->stopping || w->halting || in->retired;
+	/* A retired one's steps are its own (retire_stop()); it runs with the old config. */
+	const struct worker_config *c = in->retired && w->prev_config ? w->prev_config : w->config;
+	enum phase step = in->retired && in->retire_step >= 0 ? in->retire_step :
+	    w->step >= 0 ? w->step : sd->phase;
+	bool killed = in->retired ? in->retire_killed : w->killed;
 	char what[96], pidbuf[16];
 
 	in->running = false;
@@ -464,15 +501,15 @@ record_exit(struct instance *in, int status)
 	in->exits++;
 	in->status = status;
 	in->exited_at = now_usec();
-	in->step = !stopping ? _PHASE_INVALID : w->step >= 0 ? w->step : sd->phase;
-	in->outcome = policy_exit_outcome(w->config, status, stopping, in->step, w->killed,
-	    shutdown_stop_signal(sd, w->config->shutdown.stop_signal));
+	in->step = !stopping ? _PHASE_INVALID : step;
+	in->outcome = policy_exit_outcome(c, status, stopping, in->step, killed,
+	    shutdown_stop_signal(sd, c->shutdown.stop_signal));
 	/* What it leaves in its process group during the shutdown is still the worker's: its
 	 * stopper signals the group and waits until it is empty (group_left()). Before the
 	 * shutdown, or once the kill signal went to the main process only (kill_mode = main), it is
 	 * a straggler's. */
 	in->pgid = stopping &&
-		!(w->killed && w->config->shutdown.kill_mode == KILL_MODE_MAIN) ? pid : 0;
+		!(killed && c->shutdown.kill_mode == KILL_MODE_MAIN) ? pid : 0;
 	notify_worker_disarm(in);
 
 	describe_status(status, what, sizeof(what));
@@ -681,6 +718,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 		struct task_clause c[] = {
 			{ .kind = TASK_CLAUSE_EVENT, .event = end },
 			{ .kind = TASK_CLAUSE_EVENT, .event = &in->worker->halt },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &in->retire },
 			{ .kind = TASK_CLAUSE_EVENT, .event = &in->wake },
 		};
 		int r;
@@ -688,7 +726,7 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 		task_event_reset(&in->wake);
 		if (done(in))
 			return 0;
-		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) == 0 || r == 1)
+		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) >= 0 && r <= 2)
 			return -ECANCELED;
 		if (r < 0)
 			return r;
@@ -697,21 +735,23 @@ wait_until(struct instance *in, bool (*done)(const struct instance *), struct ta
 
 /*
  * The clauses every wait of the start (readiness) phase ends on besides its own: the shutdown
- * trigger (clause 0: the phase is over, -ECANCELED), the process's exit (clause 1) and the
- * worker's own stop (clause 2, as the trigger).
+ * trigger (clause 0: the phase is over, -ECANCELED), the process's exit (clause 1), the
+ * worker's own stop (clause 2, as the trigger) and the instance's retirement (clause 3: a
+ * rolling restart replaced it, as the trigger).
  */
 #define START_CLAUSES(in)                                                                          \
 	{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of((in)->worker)->trigger },               \
 	    { .kind = TASK_CLAUSE_CHILD, .pid = (in)->pid },                                       \
-	    { .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->halt }
+	    { .kind = TASK_CLAUSE_EVENT, .event = &(in)->worker->halt },                           \
+	    { .kind = TASK_CLAUSE_EVENT, .event = &(in)->retire }
 
-/* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger or the worker's
- * own stop, -ECHILD (the exit recorded) when the process ended, else r (its own clause's index,
- * or an error). */
+/* What task_wait_any() returned for START_CLAUSES(): -ECANCELED at the trigger, the worker's
+ * own stop or the retirement, -ECHILD (the exit recorded) when the process ended, else r (its
+ * own clause's index, or an error). */
 static int
 start_clause_result(struct instance *in, const struct task_clause *c, int r)
 {
-	if (r == 0 || r == 2)
+	if (r == 0 || r == 2 || r == 3)
 		return -ECANCELED;
 	if (r == 1) {
 		record_exit(in, c[1].status);
@@ -806,7 +846,8 @@ wait_ready(struct instance *in)
 		for (;;) {
 			usec_t next = MIN(usec_add(now_usec(), READY_TCP_INTERVAL), deadline);
 
-			r = probe_tcp(in, worker_params_ready_port(c, in->index), next);
+			/* The worker's config is read afresh: a rolling restart may repoint it. */
+			r = probe_tcp(in, worker_params_ready_port(in->worker->config, in->index), next);
 			if (r == 0 || r == -ECANCELED || r == -ECHILD)
 				return r;
 			if (now_usec() >= deadline)
@@ -842,6 +883,100 @@ mark_failed(struct instance *in, const char *why)
 	poke(w->set);
 }
 
+/* Where in is among the worker's extra instances, or -1. */
+static int
+extra_index(const struct worker *w, const struct instance *in)
+{
+	for (unsigned i = 0; i < w->n_extra; i++)
+		if (w->extra[i] == in)
+			return (int) i;
+	return -1;
+}
+
+/* Puts in among the extra instances (not in a slot). */
+static int
+extra_add(struct worker *w, struct instance *in)
+{
+	struct instance **m = realloc(w->extra, (w->n_extra + 1) * sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	w->extra = m;
+	w->extra[w->n_extra++] = in;
+	return 0;
+}
+
+/* Out of a slot for good (replaced, or surplus): its waits end, it is neither ready nor
+ * restarted, and its exit is judged as at a stop (record_exit()). */
+static void
+retire(struct instance *in)
+{
+	struct worker *w = in->worker;
+
+	if (in->ready && w->n_ready > 0)
+		w->n_ready--;
+	in->ready = false;
+	in->retired = true;
+	task_event_set(&in->retire);
+	poke(w->set);
+}
+
+/*
+ * A rolling restart's replacement is ready (or, a one-shot, started): it takes its slot, and the
+ * instance it replaces goes among the extra ones, retired (the restart task stops it). A
+ * replacement for a slot past the last (instances = grew) is appended. The slot counts as ready
+ * all along when the old one was: n_ready does not move then.
+ */
+static void
+take_slot(struct instance *in)
+{
+	struct worker *w = in->worker;
+	int k = extra_index(w, in);
+	struct instance *old;
+	bool was_ready;
+
+	assert(k >= 0 && in->index <= w->n_instances);
+	in->replacement = false;
+	if (in->index == w->n_instances) {
+		/* A new slot: the array was made large enough when the restart began. */
+		memmove(&w->extra[k], &w->extra[k + 1], (w->n_extra - (unsigned) k - 1) * sizeof(*w->extra));
+		w->n_extra--;
+		w->instances[w->n_instances++] = in;
+		old = NULL;
+	} else {
+		old = w->instances[in->index];
+		w->instances[in->index] = in;
+		w->extra[k] = old;
+	}
+	was_ready = old && old->ready;
+	if (in->ready)
+		w->n_ready++;
+	if (old)
+		retire(old);
+	log_fields(LOG_NOTICE, 0, INSTANCE_FIELDS(in, "replaced"),
+	    "Worker '%s' (pid %ld) is ready and takes over%s", in->name, (long) in->pid,
+	    old && old->running ? ", stopping the one it replaces" : "");
+	/* A slot that was not ready (backoff, starting) makes the worker ready now; an added one
+	 * does not: the worker was ready before. */
+	if (w->n_ready == w->n_instances && old && !was_ready)
+		log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", w->config->name }, { "event", "ready" }),
+		    "Worker '%s' is ready", w->config->name);
+	poke(w->set);
+}
+
+/* A rolling restart's replacement did not get ready: it is stopped (the caller sent it the
+ * give-up signal), the instance it would replace is kept. Not a failure of the worker. */
+static void
+replace_failed(struct instance *in, const char *why)
+{
+	in->replace_failed = true;
+	snprintf(in->why, sizeof(in->why), "%s", why);
+	log_fields(LOG_WARNING, 0, INSTANCE_FIELDS(in, "replace-failed"),
+	    "Replacement of worker '%s' (pid %ld) %s, keeping the running one", in->name,
+	    (long) in->last_pid, why);
+	poke(in->worker->set);
+}
+
 /* A worker this one is after= that failed to start, or NULL. */
 static const char *
 failed_dependency(const struct instance *in)
@@ -864,7 +999,7 @@ dependencies_settled(const struct instance *in)
 		struct worker *d = worker_find(in->worker->set, *a);
 
 		for (unsigned i = 0; d && i < d->n_instances; i++)
-			if (!policy_dependency_met(d->config->type, instance_readiness(&d->instances[i])))
+			if (!policy_dependency_met(d->config->type, instance_readiness(d->instances[i])))
 				return false;
 	}
 	return true;
@@ -938,12 +1073,13 @@ run_exit_hook(struct instance *in)
 	task_event_set(&w->wake);
 }
 
-/* The shutdown was triggered, or the worker's own stop began: no more starts or restarts. */
+/* The shutdown was triggered, or the worker's own stop began, or a rolling restart replaced
+ * the instance: no more starts or restarts. */
 static bool
 ending(const struct instance *in)
 {
 	return task_event_is_set(&shutdown_of(in->worker)->trigger) ||
-	    task_event_is_set(&in->worker->halt);
+	    task_event_is_set(&in->worker->halt) || in->retired;
 }
 
 /*
@@ -954,12 +1090,12 @@ ending(const struct instance *in)
 static void
 run_oneshot(struct instance *in)
 {
-	const struct worker_config *c = in->worker->config;
 	char what[96], why[160];
 
 	if (watch_exit(in) < 0 || ending(in))
 		return;
-	if (policy_exit_is_clean(c, in->status)) {
+	/* Read now: a rolling restart may have repointed the worker meanwhile. */
+	if (policy_exit_is_clean(in->worker->config, in->status)) {
 		in->finished = true;
 		log_fields(LOG_INFO, 0, INSTANCE_FIELDS(in, "completed"),
 		    "One-shot worker '%s' completed", in->name);
@@ -983,10 +1119,12 @@ run_instance(struct instance *in)
 	const char *dep;
 	int r;
 
-	/* Until every worker it is after= is ready, or the shutdown makes that moot. */
-	if (wait_until(in, dependencies_settled, &sd->trigger, USEC_INFINITY) < 0)
+	/* Until every worker it is after= is ready, or the shutdown makes that moot (a rolling
+	 * restart's replacement starts at once: its worker runs). */
+	if (!in->replacement &&
+	    wait_until(in, dependencies_settled, &sd->trigger, USEC_INFINITY) < 0)
 		return;
-	if ((dep = failed_dependency(in))) {
+	if (!in->replacement && (dep = failed_dependency(in))) {
 		snprintf(why, sizeof(why), "not started, worker '%s' it is after= failed", dep);
 		mark_failed(in, why);
 		return;
@@ -996,6 +1134,9 @@ run_instance(struct instance *in)
 	while (!ending(in)) {
 		usec_t delay;
 
+		/* Read afresh each time: a rolling restart or a reload may have repointed the
+		 * worker (worker_restart(), worker_set_config()). */
+		c = w->config;
 		record_start(in);
 		if ((r = start_process(in)) < 0) {
 			/* A child that reported its failure exits at once (126, 127): let that status
@@ -1004,10 +1145,15 @@ run_instance(struct instance *in)
 			if (in->running && r == -ETIMEDOUT)
 				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
 			(void) wait_exit(in, usec_add(now_usec(), c->start_timeout));
-			mark_failed(in, "could not be started");
+			if (in->replacement)
+				replace_failed(in, "could not be started");
+			else
+				mark_failed(in, "could not be started");
 			return;
 		}
 		if (c->type == WORKER_ONESHOT) {
+			if (in->replacement)
+				take_slot(in);
 			run_oneshot(in);
 			return;
 		}
@@ -1022,20 +1168,27 @@ run_instance(struct instance *in)
 				    r == -ETIMEDOUT ? "not ready within start_timeout" :
 						      "readiness check failed");
 				(void) instance_signal(in, policy_give_up_signal(c), true, PHASE_INTAKE);
-				mark_failed(in, why);
+				if (in->replacement)
+					replace_failed(in, why);
+				else
+					mark_failed(in, why);
 				return;
 			}
 			in->ready = true;
-			if (++w->n_ready == w->n_instances)
+			if (in->replacement)
+				take_slot(in);
+			else if (++w->n_ready == w->n_instances)
 				log_fields(LOG_INFO, 0, LOG_FIELDS({ "worker", c->name }, { "event", "ready" }),
 				    "Worker '%s' is ready", c->name);
 			poke(w->set);
 		}
 
 		/* Until it ends: on its own, or because the shutdown's stopper told it to (then this
-		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it). */
+		 * watch is cancelled at its cancel step; worker_instance_task() still reaps it), or
+		 * a rolling restart's (it was replaced: retired, its exit is not judged). */
 		if (watch_exit(in) < 0 || ending(in))
 			return;
+		c = w->config;
 		/* Gone, so not ready: a restarted process is checked again like the first. */
 		in->ready = false;
 		w->n_ready--;
@@ -1077,6 +1230,7 @@ run_instance(struct instance *in)
 			struct task_clause wake[] = {
 				{ .kind = TASK_CLAUSE_EVENT, .event = &sd->stop },
 				{ .kind = TASK_CLAUSE_EVENT, .event = &w->halt },
+				{ .kind = TASK_CLAUSE_EVENT, .event = &in->retire },
 			};
 
 			if (task_wait_any(wake, ELEMENTSOF(wake), usec_add(now_usec(), delay)) !=
@@ -1123,8 +1277,8 @@ instance_task(void *arg)
 static bool
 any_running(const struct worker *w)
 {
-	for (unsigned i = 0; i < w->n_instances; i++)
-		if (w->instances[i].running)
+	for (unsigned i = 0; i < n_all(w); i++)
+		if (instance_at(w, i)->running)
 			return true;
 	return false;
 }
@@ -1146,16 +1300,16 @@ dependents_joined(const struct worker *w)
 static usec_t
 extended_deadline(const struct worker *w, usec_t deadline)
 {
-	for (unsigned i = 0; i < w->n_instances; i++)
-		deadline = MAX(deadline, w->instances[i].extended);
+	for (unsigned i = 0; i < n_all(w); i++)
+		deadline = MAX(deadline, instance_at(w, i)->extended);
 	return deadline;
 }
 
 static void
 reset_extensions(struct worker *w)
 {
-	for (unsigned i = 0; i < w->n_instances; i++)
-		w->instances[i].extended = 0;
+	for (unsigned i = 0; i < n_all(w); i++)
+		instance_at(w, i)->extended = 0;
 }
 
 /*
@@ -1201,8 +1355,8 @@ any_group_left(struct worker *w)
 {
 	bool left = false;
 
-	for (unsigned i = 0; i < w->n_instances; i++)
-		left = group_left(&w->instances[i]) || left;
+	for (unsigned i = 0; i < n_all(w); i++)
+		left = group_left(instance_at(w, i)) || left;
 	return left;
 }
 
@@ -1227,8 +1381,8 @@ signal_group_left(struct instance *in, int sig, enum phase step)
 static void
 catch_up_groups(struct worker *w)
 {
-	for (unsigned i = 0; i < w->n_instances; i++) {
-		struct instance *in = &w->instances[i];
+	for (unsigned i = 0; i < n_all(w); i++) {
+		struct instance *in = instance_at(w, i);
 
 		if (w->step_signal == 0 || in->group_signal == w->step_signal || !group_left(in))
 			continue;
@@ -1251,8 +1405,8 @@ op_signal(void *target, int sig, bool group, enum phase step)
 		w->signalled_at = now_usec();
 	if (step_signal)
 		w->step_signal = sig;
-	for (unsigned i = 0; i < w->n_instances; i++) {
-		struct instance *in = &w->instances[i];
+	for (unsigned i = 0; i < n_all(w); i++) {
+		struct instance *in = instance_at(w, i);
 
 		if (in->running) {
 			(void) instance_signal(in, sig, group, step);
@@ -1321,8 +1475,8 @@ op_stopped(void *target)
 {
 	struct worker *w = target;
 
-	for (unsigned i = 0; i < w->n_instances; i++)
-		w->instances[i].stop_fd = safe_close(w->instances[i].stop_fd);
+	for (unsigned i = 0; i < n_all(w); i++)
+		instance_at(w, i)->stop_fd = safe_close(instance_at(w, i)->stop_fd);
 }
 
 /* The cancel step's in-process part: the instances' watches of their processes (not the output
@@ -1333,9 +1487,9 @@ op_cancel(void *target)
 {
 	struct worker *w = target;
 
-	for (unsigned i = 0; i < w->n_instances; i++)
-		if (w->instances[i].watch)
-			task_scope_cancel(w->instances[i].watch, "shutdown step cancel");
+	for (unsigned i = 0; i < n_all(w); i++)
+		if (instance_at(w, i)->watch)
+			task_scope_cancel(instance_at(w, i)->watch, "shutdown step cancel");
 }
 
 /* What is left in a group behind an ended process gets the kill signal with kill_mode = group
@@ -1346,8 +1500,8 @@ op_killing(void *target)
 	struct worker *w = target;
 
 	w->killed = true;
-	for (unsigned i = 0; i < w->n_instances; i++) {
-		struct instance *in = &w->instances[i];
+	for (unsigned i = 0; i < n_all(w); i++) {
+		struct instance *in = instance_at(w, i);
 
 		if (!group_left(in))
 			continue;
@@ -1365,8 +1519,8 @@ op_abandon(void *target)
 {
 	struct worker *w = target;
 
-	for (unsigned i = 0; i < w->n_instances; i++) {
-		struct instance *in = &w->instances[i];
+	for (unsigned i = 0; i < n_all(w); i++) {
+		struct instance *in = instance_at(w, i);
 		char pid[16];
 
 		if (group_left(in)) {
@@ -1409,8 +1563,8 @@ static const struct stopper_ops worker_stopper = {
 static bool
 hooks_done(const struct worker *w)
 {
-	for (unsigned i = 0; i < w->n_instances; i++)
-		if (w->instances[i].hooked != w->instances[i].exits)
+	for (unsigned i = 0; i < n_all(w); i++)
+		if (instance_at(w, i)->hooked != instance_at(w, i)->exits)
 			return false;
 	return true;
 }
@@ -1432,13 +1586,14 @@ wait_hooks(struct worker *w, usec_t budget)
 	(void) shutdown_scope_leave(shutdown_of(w), &scope);
 }
 
-/* The stopper's settings for the worker, with its budgets from the plan. */
+/* The stopper's settings for the worker (with config c), with its budgets from the plan. */
 static void
-stop_settings_of(const struct worker *w, struct plan_worker *budget, struct stop_settings *ret)
+stop_settings_for(const struct worker *w, const struct worker_config *c,
+    struct plan_worker *budget, struct stop_settings *ret)
 {
-	const struct shutdown_settings *s = &w->config->shutdown;
+	const struct shutdown_settings *s = &c->shutdown;
 
-	plan_worker_budget(w->config, budget);
+	plan_worker_budget(c, budget);
 	*ret = (struct stop_settings) {
 		.stop_signal = shutdown_stop_signal(shutdown_of(w), s->stop_signal),
 		.cancel_signal = s->cancel_signal,
@@ -1451,10 +1606,17 @@ stop_settings_of(const struct worker *w, struct plan_worker *budget, struct stop
 	};
 }
 
+static void
+stop_settings_of(const struct worker *w, struct plan_worker *budget, struct stop_settings *ret)
+{
+	stop_settings_for(w, w->config, budget, ret);
+}
+
+/* Neither its own stop nor its rolling restart runs. */
 static bool
 not_halting(const struct worker *w)
 {
-	return !w->halting;
+	return !w->halting && !w->restarting;
 }
 
 int
@@ -1470,7 +1632,9 @@ worker_stop_task(void *arg)
 	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
 	/* Its own stop (gracectl stop) began earlier and is bounded by the same budgets: it is
-	 * not run twice. Its step waits are step waits: a second signal cuts them short too. */
+	 * not run twice. Its step waits are step waits: a second signal cuts them short too. So
+	 * is a rolling restart's stop of a replaced instance; a restart waiting for a replacement
+	 * ends at the trigger, and this stops what it leaves (the old and the replacement). */
 	if ((r = wait_worker(w, not_halting, USEC_INFINITY, false)) < 0)
 		return r;
 
@@ -1490,7 +1654,7 @@ start_instances(struct worker *w)
 	int r;
 
 	for (unsigned j = 0; j < w->n_instances; j++) {
-		struct instance *in = &w->instances[j];
+		struct instance *in = w->instances[j];
 
 		if ((r = task_group_new(ctx->rt, ctx->group, in->name, &in->group)) < 0 ||
 		    (r = task_spawn(ctx->group, in->name, instance_task, in, NULL)) < 0)
@@ -1505,8 +1669,8 @@ void
 workers_orphan_reaped(struct workers *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
-		for (unsigned j = 0; j < ws->items[i]->n_instances; j++) {
-			const struct instance *in = &ws->items[i]->instances[j];
+		for (unsigned j = 0; j < n_all(ws->items[i]); j++) {
+			const struct instance *in = instance_at(ws->items[i], j);
 
 			if (in->pgid > 0 && !in->running)
 				task_event_set(&ws->items[i]->wake);
@@ -1546,9 +1710,10 @@ worker_start(struct worker *w)
 
 	if ((r = worker_can_start(w)) < 0)
 		return r;
+	prune_extra(w);
 	/* Its last run's tasks have ended (idle()): their groups go, the state starts afresh. */
 	for (unsigned i = 0; i < w->n_instances; i++) {
-		struct instance *in = &w->instances[i];
+		struct instance *in = w->instances[i];
 
 		if (in->group && task_group_free(in->group) < 0)
 			return -EBUSY;
@@ -1620,6 +1785,8 @@ worker_can_halt(const struct worker *w, char *const *also, size_t n_also)
 		return -EAGAIN;
 	if (w->halting)
 		return -EALREADY;
+	if (w->restarting)
+		return -EINPROGRESS;
 	if (idle(w))
 		return -ESRCH;
 	if (running_dependent(w, also, n_also))
@@ -1739,5 +1906,490 @@ worker_wait_halted(struct worker *w, usec_t deadline)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* Frees the extra instances whose task has ended and whose process (and group) is gone. */
+static void
+prune_extra(struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_extra;) {
+		struct instance *in = w->extra[i];
+
+		if (in->task_alive || in->running || group_left(in) ||
+		    (in->group && task_group_free(in->group) < 0)) {
+			i++;
+			continue;
+		}
+		in->group = NULL;
+		instance_free(in);
+		memmove(&w->extra[i], &w->extra[i + 1], (w->n_extra - i - 1) * sizeof(*w->extra));
+		w->n_extra--;
+	}
+}
+
+/* Rebuilds the ring of the last start times for burst nb (it was ob), keeping the latest. */
+static void
+ring_move(const usec_t *from, unsigned ob, usec_t *to, unsigned nb, unsigned n_starts)
+{
+	unsigned k = MIN(MIN(n_starts, ob), nb);
+
+	for (unsigned s = n_starts - k; s < n_starts; s++)
+		to[s % nb] = from[s % ob];
+}
+
+/* The slots' start rings, sized for start_limit_burst nb (it was ob): all or nothing. */
+static int
+resize_rings(struct worker *w, unsigned ob, unsigned nb)
+{
+	_cleanup_free_ usec_t **rings = NULL;
+
+	if (ob == nb || w->n_instances == 0)
+		return 0;
+	if (!(rings = calloc(w->n_instances, sizeof(*rings))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < w->n_instances; i++)
+		if (!(rings[i] = calloc(MAX(nb, 1U), sizeof(usec_t)))) {
+			for (unsigned j = 0; j < i; j++)
+				free(rings[j]);
+			return -ENOMEM;
+		}
+	for (unsigned i = 0; i < w->n_instances; i++) {
+		struct instance *in = w->instances[i];
+
+		if (ob > 0 && nb > 0)
+			ring_move(in->starts, ob, rings[i], nb, in->n_starts);
+		free(in->starts);
+		in->starts = rings[i];
+	}
+	return 0;
+}
+
+bool
+worker_restarting(const struct worker *w)
+{
+	return w->restarting;
+}
+
+const char *
+worker_restart_error(const struct worker *w)
+{
+	return w->restart_error[0] ? w->restart_error : NULL;
+}
+
+int
+worker_can_restart(const struct worker *w)
+{
+	const struct shutdown *sd = shutdown_of(w);
+
+	if (sd->stopping || task_event_is_set(&sd->trigger))
+		return -ESHUTDOWN;
+	if (!w->set->started)
+		return -EAGAIN;
+	if (w->halting || w->restarting)
+		return -EBUSY;
+	if (idle(w))
+		return -ESRCH;
+	return 0;
+}
+
+/* The shutdown was triggered: the rolling restart stops where it is. */
+static bool
+restart_cancelled(const struct worker *w)
+{
+	return task_event_is_set(&shutdown_of(w)->trigger);
+}
+
+/* Waits on the worker's wake event until done(in) or the trigger: 0 or -ECANCELED. */
+static int
+wait_instance(struct instance *in, bool (*done)(const struct instance *), usec_t deadline)
+{
+	struct worker *w = in->worker;
+
+	for (;;) {
+		struct task_clause c[] = {
+			{ .kind = TASK_CLAUSE_EVENT, .event = &shutdown_of(w)->trigger },
+			{ .kind = TASK_CLAUSE_EVENT, .event = &w->wake },
+		};
+		int r;
+
+		task_event_reset(&w->wake);
+		if (done(in))
+			return 0;
+		if (restart_cancelled(w))
+			return -ECANCELED;
+		if ((r = task_wait_any(c, ELEMENTSOF(c), deadline)) < 0)
+			return r;
+	}
+}
+
+static bool
+replacement_settled(const struct instance *in)
+{
+	return !in->replacement || in->replace_failed || !in->task_alive;
+}
+
+static bool
+task_ended(const struct instance *in)
+{
+	return !in->task_alive;
+}
+
+/* A retired instance as the stopper's target (stopper.h): its process, and what it left in its
+ * process group. */
+static void
+retire_signal(void *target, int sig, bool group, enum phase step)
+{
+	struct instance *in = target;
+
+	if (in->running)
+		(void) instance_signal(in, sig, group, step);
+	else if (group_left(in))
+		signal_group_left(in, sig, step);
+}
+
+static bool
+retire_alive(void *target)
+{
+	struct instance *in = target;
+
+	return in->running || group_left(in);
+}
+
+static void
+retire_wait(void *target, usec_t deadline, bool extendable)
+{
+	struct instance *in = target;
+	struct worker *w = in->worker;
+
+	for (;;) {
+		usec_t d = extendable ? MAX(deadline, in->extended) : deadline;
+		int r;
+
+		task_event_reset(&w->wake);
+		if (!retire_alive(in))
+			return;
+		if (group_left(in))
+			d = MIN(d, usec_add(now_usec(), GROUP_LEFT_INTERVAL));
+		r = task_event_wait(&w->wake, d);
+		if (r == -ETIMEDOUT) {
+			if (now_usec() < (extendable ? MAX(deadline, in->extended) : deadline))
+				continue;
+			return;
+		}
+		if (r < 0)
+			return;
+	}
+}
+
+static void
+retire_step(void *target, enum phase p)
+{
+	struct instance *in = target;
+
+	in->retire_step = p;
+	if (p != PHASE_CANCEL)
+		in->extended = 0;
+}
+
+static void
+retire_stopped(void *target)
+{
+	struct instance *in = target;
+
+	in->stop_fd = safe_close(in->stop_fd);
+}
+
+static void
+retire_cancel(void *target)
+{
+	struct instance *in = target;
+
+	if (in->watch)
+		task_scope_cancel(in->watch, "restart step cancel");
+}
+
+static void
+retire_killing(void *target)
+{
+	struct instance *in = target;
+	const struct worker_config *c = in->worker->prev_config ? in->worker->prev_config :
+								  in->worker->config;
+
+	in->retire_killed = true;
+	if (!group_left(in))
+		return;
+	if (c->shutdown.kill_mode == KILL_MODE_MAIN) {
+		in->pgid = 0;
+		return;
+	}
+	in->outcome = OUTCOME_KILLED;
+	in->step = PHASE_JOIN;
+}
+
+static void
+retire_abandon(void *target)
+{
+	struct instance *in = target;
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%ld", (long) (in->running ? in->pid : in->pgid));
+	in->outcome = OUTCOME_ABANDONED;
+	in->step = PHASE_JOIN;
+	log_fields(LOG_ERR, 0, LOG_FIELDS({ "worker", in->name }, { "event", "abandoned" }, { "pid", pid }),
+	    "Replaced worker '%s' (pid %s) is still alive after its steps, abandoning it", in->name,
+	    pid);
+}
+
+static const struct stopper_ops retire_stopper = {
+	.signal = retire_signal,
+	.alive = retire_alive,
+	.wait = retire_wait,
+	.step = retire_step,
+	.stopped = retire_stopped,
+	.cancel = retire_cancel,
+	.killing = retire_killing,
+	.abandon = retire_abandon,
+};
+
+/*
+ * The retired instance through the five steps, as its worker's own stop would (the intake signal,
+ * then the stop, cancel, join and kill steps with the worker's budgets, from the config it was
+ * started with), then until its task ended (its exit hook ran, its output drained): then it is
+ * freed.
+ */
+static void
+retire_stop(struct worker *w, struct instance *old)
+{
+	struct shutdown *sd = shutdown_of(w);
+	const struct worker_config *c = w->prev_config ? w->prev_config : w->config;
+	struct plan_worker budget;
+	struct stop_settings settings;
+	struct step_scope scope;
+
+	if (old->running && c->shutdown.intake_signal != SIGNAL_NONE)
+		(void) instance_signal(old, c->shutdown.intake_signal,
+		    c->shutdown.signal_target == SIGNAL_TARGET_GROUP, PHASE_INTAKE);
+	stop_settings_for(w, c, &budget, &settings);
+	settings.alone = true;
+	stopper_run(sd, &settings, &retire_stopper, old);
+	/* Its exit hook and output drain are bounded (hook_timeout, OUTPUT_DRAIN_TIMEOUT); a
+	 * process abandoned after the kill signal keeps its task, and it stays among the extra
+	 * instances (the shutdown's stopper tries again). */
+	if (shutdown_scope_enter(sd, &scope) >= 0) {
+		(void) wait_instance(old, task_ended, usec_add(now_usec(),
+		    usec_add(budget.hook, OUTPUT_DRAIN_TIMEOUT + USEC_PER_SEC)));
+		(void) shutdown_scope_leave(sd, &scope);
+	}
+	prune_extra(w);
+}
+
+/* Starts the replacement of slot index (or a new slot at n_instances): 0 once it took the slot
+ * (and the one it replaced was stopped), -EPROTO when it did not get ready (it is stopped, the
+ * old one kept), -ECANCELED at the shutdown's trigger, or -ENOMEM. */
+static int
+replace_slot(struct worker *w, unsigned index)
+{
+	struct worker_context *ctx = ctx_of(w);
+	const struct worker_config *c = w->config;
+	struct instance *old = index < w->n_instances ? w->instances[index] : NULL;
+	struct instance *in;
+	unsigned burst = MAX(c->start_limit_burst, 1U);
+	int r;
+
+	if ((r = instance_new(w, c, index, c->instances, &in)) < 0)
+		return r;
+	if ((r = extra_add(w, in)) < 0) {
+		instance_free(in);
+		return r;
+	}
+	in->replacement = true;
+	if (old) {
+		/* Its starts go on from the old one's: restarts + 1. */
+		memcpy(in->starts, old->starts, burst * sizeof(usec_t));
+		in->n_starts = old->n_starts;
+	}
+	if (old && old->running)
+		log_fields(LOG_NOTICE, 0, INSTANCE_FIELDS(old, "restart-request"),
+		    "Restarting worker '%s' (pid %ld): starting its replacement", old->name,
+		    (long) old->pid);
+	else
+		log_fields(LOG_NOTICE, 0, INSTANCE_FIELDS(in, "restart-request"),
+		    "Starting worker '%s' (rolling restart)", in->name);
+	if ((r = task_group_new(ctx->rt, ctx->group, in->name, &in->group)) < 0 ||
+	    (r = task_spawn(ctx->group, in->name, instance_task, in, NULL)) < 0) {
+		log_error_errno(r, "Failed to start the task of worker '%s'", in->name);
+		snprintf(w->restart_error, sizeof(w->restart_error),
+		    "%s: its replacement's task could not be started", in->name);
+		prune_extra(w);
+		return -EPROTO;
+	}
+	in->task_alive = true;
+
+	/* Until it is ready (its start_timeout bounds that) or it failed. */
+	if ((r = wait_instance(in, replacement_settled, USEC_INFINITY)) < 0)
+		return r;
+	if (in->replacement) {
+		if (!in->replace_failed)
+			snprintf(in->why, sizeof(in->why), "ended before it was ready");
+		snprintf(w->restart_error, sizeof(w->restart_error),
+		    "%s: the replacement (pid %ld) %s; the running one%s kept", in->name,
+		    (long) in->last_pid, in->why, old && old->running ? " was" : " (none) is not");
+		/* It got the give-up signal; its task reaps it, runs its exit hook, drains its
+		 * output. */
+		(void) wait_instance(in, task_ended, USEC_INFINITY);
+		prune_extra(w);
+		return -EPROTO;
+	}
+	if (old)
+		retire_stop(w, old);
+	return 0;
+}
+
+/* A surplus slot (instances = shrank): the last one goes through its steps. */
+static void
+remove_slot(struct worker *w)
+{
+	struct instance *old = w->instances[w->n_instances - 1];
+
+	if (extra_add(w, old) < 0)
+		return;
+	w->n_instances--;
+	log_fields(LOG_NOTICE, 0, INSTANCE_FIELDS(old, "restart-request"),
+	    "Stopping worker '%s': instances = %u now", old->name, w->config->instances);
+	retire(old);
+	retire_stop(w, old);
+}
+
+static int
+worker_restart_task(void *arg)
+{
+	struct worker *w = arg; /* owned by the set, which outlives the task */
+	const struct worker_config *c = w->config;
+	unsigned n_old = w->n_instances;
+	int r = 0;
+
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", c->name }, { "event", "restart-request" }),
+	    "Restarting worker '%s' (rolling, %u instance%s)", c->name, c->instances,
+	    c->instances == 1 ? "" : "s");
+	for (unsigned i = 0; r == 0 && i < c->instances; i++)
+		r = restart_cancelled(w) ? -ECANCELED : replace_slot(w, i);
+	while (r == 0 && w->n_instances > c->instances) {
+		if (restart_cancelled(w))
+			r = -ECANCELED;
+		else
+			remove_slot(w);
+	}
+	if (r == 0)
+		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", c->name }, { "event", "restarted" }),
+		    "Worker '%s' restarted (%u instance%s replaced)", c->name, MIN(n_old, c->instances),
+		    MIN(n_old, c->instances) == 1 ? "" : "s");
+	else if (r == -ECANCELED)
+		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "worker", c->name }, { "event", "restart-cancelled" }),
+		    "Rolling restart of worker '%s' cut short by the shutdown", c->name);
+	else
+		log_fields(LOG_ERR, 0, LOG_FIELDS({ "worker", c->name }, { "event", "restart-failed" }),
+		    "Rolling restart of worker '%s' failed: %s", c->name,
+		    w->restart_error[0] ? w->restart_error : strerror(-r));
+	w->restart_result = r < 0 && r != -ECANCELED && r != -EPROTO ? -EPROTO : r;
+	if (r < 0 && r != -ECANCELED && !w->restart_error[0])
+		snprintf(w->restart_error, sizeof(w->restart_error), "%s", strerror(-r));
+	/* The old config is not read from here on (the caller may free it). */
+	w->prev_config = NULL;
+	w->restarting = false;
+	task_event_set(&w->restart_done);
+	poke(w->set);
+	return 0;
+}
+
+int
+worker_restart(struct worker *w, const struct worker_config *c)
+{
+	struct worker_context *ctx = ctx_of(w);
+	const struct worker_config *prev = w->config;
+	unsigned slots = MAX(w->n_instances, c->instances);
+	struct instance **m;
+	int r;
+
+	if (!streq(c->name, w->config->name) || c->instances == 0)
+		return -EINVAL;
+	if ((r = worker_can_restart(w)) < 0)
+		return r;
+	prune_extra(w);
+	/* Room for the slots that instances = may add (take_slot() appends). */
+	if (!(m = realloc(w->instances, slots * sizeof(*m))))
+		return -ENOMEM;
+	w->instances = m;
+	if ((r = resize_rings(w, prev->start_limit_burst, c->start_limit_burst)) < 0)
+		return r;
+	w->prev_config = prev;
+	w->config = c;
+	w->restart_error[0] = '\0';
+	w->restart_result = 0;
+	task_event_reset(&w->restart_done);
+	w->restarting = true;
+	if ((r = task_spawn(ctx->group, c->name, worker_restart_task, w, NULL)) < 0) {
+		w->restarting = false;
+		w->config = prev;
+		w->prev_config = NULL;
+		(void) resize_rings(w, c->start_limit_burst, prev->start_limit_burst);
+		task_event_set(&w->restart_done);
+		return r;
+	}
+	poke(w->set);
+	return 0;
+}
+
+int
+worker_wait_restarted(struct worker *w, usec_t deadline)
+{
+	while (w->restarting) {
+		int r = task_event_wait(&w->restart_done, deadline);
+
+		if (r < 0)
+			return r;
+	}
+	return w->restart_result;
+}
+
+int
+worker_set_config(struct worker *w, const struct worker_config *c)
+{
+	int r;
+
+	if (!streq(c->name, w->config->name) || c->instances == 0)
+		return -EINVAL;
+	if (w->restarting || w->halting)
+		return -EBUSY;
+	if (c->instances != w->n_instances) {
+		struct instance **m;
+		unsigned n = 0;
+
+		/* Only a worker with nothing running is rebuilt. */
+		if (!idle(w))
+			return -EBUSY;
+		prune_extra(w);
+		if (!(m = calloc(c->instances, sizeof(*m))))
+			return -ENOMEM;
+		for (; n < c->instances; n++)
+			if ((r = instance_new(w, c, n, c->instances, &m[n])) < 0) {
+				while (n > 0)
+					instance_free(m[--n]);
+				free(m);
+				return r;
+			}
+		for (unsigned i = 0; i < w->n_instances; i++) {
+			if (w->instances[i]->group)
+				(void) task_group_free(w->instances[i]->group);
+			instance_free(w->instances[i]);
+		}
+		free(w->instances);
+		w->instances = m;
+		w->n_instances = c->instances;
+		w->n_ready = 0;
+	} else if ((r = resize_rings(w, w->config->start_limit_burst, c->start_limit_burst)) < 0)
+		return r;
+	w->config = c;
+	poke(w->set);
 	return 0;
 }

@@ -112,7 +112,8 @@ int worker_can_start(const struct worker *w);
 int worker_start(struct worker *w);
 /*
  * Whether worker_halt() would stop it now: 0; -ESHUTDOWN during the shutdown (or once it was
- * triggered); -EAGAIN before the set started; -EALREADY while its own stop runs; -ESRCH when
+ * triggered); -EAGAIN before the set started; -EALREADY while its own stop runs; -EINPROGRESS
+ * while its rolling restart runs (worker_restart(): it is not taken over); -ESRCH when
  * nothing of it runs or waits for its restart (already stopped, never started, gave up, a
  * finished one-shot); -EBUSY when a worker that is after= it has a task (runs, starts, or waits
  * for its restart) and is not in also (the n_also names stopped with it).
@@ -133,6 +134,57 @@ int worker_halt(struct worker *w, char *const *also, size_t n_also);
 int worker_wait_halted(struct worker *w, usec_t deadline);
 /* The worst case of its own stop: its plan budget (plan.c) and the output drain. */
 usec_t worker_halt_budget(const struct worker *w);
+/*
+ * Whether worker_restart() would start a rolling restart now: 0; -ESHUTDOWN during the shutdown
+ * (or once it was triggered); -EAGAIN before the set started; -EBUSY while its own stop or a
+ * rolling restart runs; -ESRCH when nothing of it runs (never started, stopped, gave up, a
+ * finished one-shot).
+ */
+int worker_can_restart(const struct worker *w);
+/*
+ * The rolling restart (gracectl restart, a reload's changed worker), as its own task in the
+ * workers' group; returns at once: 0, or as worker_can_restart(), -EINVAL (c has another name,
+ * or no instance), -ENOMEM. c is the config the replacements start with (the worker's own, or a
+ * new one of the same name); the worker points at c from now on, success or not. The config it
+ * pointed at is still read (the replaced instances' stop settings) until worker_wait_restarted()
+ * returned: only then may the caller free it.
+ *
+ * For each slot in turn: its replacement starts (same instance number, name, sockets=,
+ * NOTIFY_SOCKET handling; its restarts: the old one's + 1) and gets ready by its ready = rule
+ * within start_timeout; only then it takes the slot (status, /ready, the restart policy and the
+ * shutdown see it from then on; the slot counts as ready throughout when the old one was) and
+ * the old process goes through the steps alone: intake_signal, stop signal and SIGCONT, cancel,
+ * join, kill, with the worker's budgets (as worker_halt()); its exit is judged as at a stop,
+ * never restarted nor critical, its on_exit runs. Then the next slot. A replacement that does not
+ * get ready (start_timeout, an exit, a failed spawn) gets the give-up signal and is reaped, the
+ * old one is kept (same pid), and the restart ends there: failed. c->instances more than now:
+ * the extra slots then start (each counts once ready); fewer: the surplus ones then go through
+ * their steps, the last first.
+ *
+ * The shutdown's trigger ends it where it is: a replacement not yet ready is left to the
+ * worker's stopper with the old one (both go through the shutdown's steps); a replaced one
+ * being stopped finishes its steps first (the worker's stopper waits for that). worker_halt()
+ * refuses meanwhile (-EINPROGRESS).
+ */
+int worker_restart(struct worker *w, const struct worker_config *c);
+/* Waits for the end of the running rolling restart (none: the last one's result): 0 every slot
+ * replaced; -EPROTO a replacement did not get ready (worker_restart_error() says which and why;
+ * the old one kept); -ECANCELED the shutdown cut it short; -ETIMEDOUT the deadline passed. */
+int worker_wait_restarted(struct worker *w, usec_t deadline);
+bool worker_restarting(const struct worker *w);
+/* Why the last rolling restart failed ("web.0: the replacement (pid 12) not ready within
+ * start_timeout; ..."), or NULL. */
+const char *worker_restart_error(const struct worker *w);
+/*
+ * Repoints the worker at c (same name) without touching a process (a reload's UNCHANGED or
+ * UPDATED worker: only keys graced alone reads differ, config-diff.h): its next start, restart,
+ * exit and stop use c; the start-limit rings are resized to c's start_limit_burst (the latest
+ * starts kept). A different instances = only when nothing of it runs (idle: stopped, never
+ * started, gave up): its instances are rebuilt then. The old config is not read once this
+ * returned 0. 0; -EINVAL another name or no instance; -EBUSY its own stop or a rolling restart
+ * runs, or instances = differs and something runs; -ENOMEM (nothing changed).
+ */
+int worker_set_config(struct worker *w, const struct worker_config *c);
 /* The stopper failed to start: kill every instance and count the worker as joined. */
 void worker_kill_now(struct worker *w);
 /* The stopper (arg: the worker): once its dependents are joined, stop, cancel and join every

@@ -132,7 +132,7 @@ run $CTL signal web NOTASIGNAL
 expect_rc 2 "signal with a bad signal name"
 
 # Usage errors: 2, nothing sent. The commands that need live workers are not there at all.
-for args in "" "frobnicate" "reload extra" "restart web" "start" "stop" "dump extra" \
+for args in "" "frobnicate" "reload extra" "restart" "start" "stop" "dump extra" \
 	"signal web" "shutdown --now" "status ../x"; do
 	run $CTL $args
 	expect_rc 2 "gracectl $args"

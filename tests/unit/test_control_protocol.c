@@ -99,6 +99,13 @@ test_commands(void **state)
 	assert_string_equal(req.workers[0], "web");
 	assert_string_equal(req.workers[1], "db");
 	control_request_done(&req);
+
+	assert_int_equal(parse("{\"command\":\"restart\",\"workers\":[\"web\"]}", &req, &error),
+	    0);
+	assert_int_equal(req.command, CONTROL_RESTART);
+	assert_int_equal(req.n_workers, 1);
+	assert_string_equal(req.workers[0], "web");
+	control_request_done(&req);
 }
 
 static void
@@ -127,7 +134,6 @@ test_refused(void **state)
 	expect_refused("{}", "missing \"command\"");
 	expect_refused("{\"command\":1}", "missing \"command\"");
 	expect_refused("{\"command\":\"reload\"}", "unknown command");
-	expect_refused("{\"command\":\"restart\",\"workers\":[\"web\"]}", "unknown command");
 	expect_refused("{\"command\":\"Status\"}", "unknown command");
 	expect_refused("{\"command\":\"status\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"reopen-logs\",\"wait\":true}", "unknown key");
@@ -140,6 +146,9 @@ test_refused(void **state)
 	expect_refused("{\"command\":\"stop\",\"workers\":[]}", "stop needs");
 	expect_refused("{\"command\":\"stop\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"stop\",\"workers\":[\"web\"],\"wait\":true}", "unknown key");
+	expect_refused("{\"command\":\"restart\"}", "restart needs");
+	expect_refused("{\"command\":\"restart\",\"workers\":[]}", "restart needs");
+	expect_refused("{\"command\":\"restart\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"status\",\"command\":\"dump\"}", "not valid JSON");
 	expect_refused("{\"command\":\"status\",\"workers\":\"web\"}", "array of names");
 	expect_refused("{\"command\":\"status\",\"workers\":[1]}", "array of names");

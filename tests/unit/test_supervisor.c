@@ -421,6 +421,164 @@ test_add_remove_at_run_time(void **state)
 	supervisor_free(sv);
 }
 
+static bool
+not_restarting(const struct worker *w)
+{
+	return !worker_restarting(w);
+}
+
+static pid_t
+pid_of(const struct worker *w, unsigned i)
+{
+	struct worker_instance_info in;
+
+	worker_instance_info(w, i, &in);
+	return in.pid;
+}
+
+static bool
+all_running(const struct worker *w)
+{
+	for (unsigned i = 0; i < worker_n_instances(w); i++)
+		if (pid_of(w, i) <= 0)
+			return false;
+	return true;
+}
+
+/* A process reaped by graced (or not ours any more): kill(pid, 0) fails. */
+static bool
+gone(pid_t pid)
+{
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * The rolling restart of worker_restart(): every slot gets a new process (restarts + 1), the
+ * replaced one is stopped and reaped; instances = grows and shrinks through it; a replacement
+ * that does not get ready in time is stopped and the old one kept (-EPROTO, the reason given).
+ * worker_set_config(): repoints a running worker at an equal config, refuses another name and,
+ * while it runs, another instance count.
+ */
+static void
+test_rolling_restart(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(config_freep) struct config *two = config_new(), *slow = config_new();
+	_cleanup_(config_freep) struct config *one = config_new(), *other = config_new();
+	struct worker_config *c1, *c2, *c3, *c4;
+	struct worker_instance_info in;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a;
+	pid_t old, old0, old1;
+
+	assert_non_null(two);
+	assert_non_null(slow);
+	assert_non_null(one);
+	assert_non_null(other);
+	c1 = add_config_worker(f->config, "a", "exec sleep 60");
+	c2 = add_config_worker(two, "a", "exec sleep 61");
+	c2->instances = 2;
+	c2->start_limit_burst = 2; /* the start rings shrink with it */
+	c3 = add_config_worker(slow, "a", "exec sleep 62");
+	c3->instances = 2;
+	c3->ready.kind = READY_DELAY; /* never ready within start_timeout */
+	c3->ready.delay = 10 * USEC_PER_SEC;
+	c3->start_timeout = 300 * USEC_PER_MSEC;
+	c4 = add_config_worker(one, "a", "exec sleep 63");
+	assert_non_null(add_config_worker(other, "b", "exec sleep 64"));
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	/* Before the set started: nothing to restart yet. */
+	assert_int_equal(worker_restart(a, c1), -EAGAIN);
+	assert_int_equal(workers_start(sv->workers), 0);
+	run_until(f, sv->workers_group, instance_running, a);
+	old = pid_of(a, 0);
+
+	/* worker_set_config(): an equal config is taken; another name, or another count while it
+	 * runs, is not. */
+	assert_int_equal(worker_set_config(a, c4), 0);
+	assert_ptr_equal(worker_config(a), c4);
+	assert_int_equal(worker_set_config(a, c1), 0);
+	assert_int_equal(worker_set_config(a, other->workers[0]), -EINVAL);
+	assert_int_equal(worker_set_config(a, c2), -EBUSY);
+	assert_int_equal(worker_restart(a, other->workers[0]), -EINVAL);
+	assert_int_equal(pid_of(a, 0), old);
+
+	/* 1 -> 2 instances: slot 0 replaced, slot 1 added. */
+	assert_int_equal(worker_restart(a, c2), 0);
+	assert_true(worker_restarting(a));
+	assert_int_equal(worker_restart(a, c2), -EBUSY);
+	assert_int_equal(worker_can_halt(a, NULL, 0), -EINPROGRESS);
+	assert_ptr_equal(worker_config(a), c2);
+	run_until(f, sv->workers_group, not_restarting, a);
+	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
+	assert_null(worker_restart_error(a));
+	assert_int_equal(worker_n_instances(a), 2);
+	assert_true(all_running(a));
+	worker_instance_info(a, 0, &in);
+	assert_string_equal(in.name, "a.0");
+	assert_int_equal(in.restarts, 1);
+	assert_int_not_equal(in.pid, old);
+	worker_instance_info(a, 1, &in);
+	assert_string_equal(in.name, "a.1");
+	assert_int_equal(in.restarts, 0);
+	assert_true(gone(old));
+	assert_true(worker_serving(a));
+	old0 = pid_of(a, 0);
+	old1 = pid_of(a, 1);
+
+	/* A replacement never ready in time: stopped, the old one kept, the restart ends there. */
+	assert_int_equal(worker_restart(a, c3), 0);
+	run_until(f, sv->workers_group, not_restarting, a);
+	assert_int_equal(worker_wait_restarted(a, now_usec()), -EPROTO);
+	assert_non_null(worker_restart_error(a));
+	assert_non_null(strstr(worker_restart_error(a), "a.0"));
+	assert_non_null(strstr(worker_restart_error(a), "start_timeout"));
+	assert_int_equal(pid_of(a, 0), old0);
+	assert_int_equal(pid_of(a, 1), old1);
+	assert_true(worker_serving(a));
+
+	/* 2 -> 1: slot 0 replaced ("a" now), slot 1 stopped. */
+	assert_int_equal(worker_restart(a, c4), 0);
+	run_until(f, sv->workers_group, not_restarting, a);
+	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
+	assert_int_equal(worker_n_instances(a), 1);
+	worker_instance_info(a, 0, &in);
+	assert_string_equal(in.name, "a");
+	assert_true(in.running);
+	assert_int_not_equal(in.pid, old0);
+	assert_true(gone(old0));
+	assert_true(gone(old1));
+
+	/* Ended (restart = no): idle, so another count is taken by worker_set_config(). */
+	worker_signal(a, SIGKILL, false, PHASE_INTAKE);
+	run_until(f, sv->workers_group, instance_over, a);
+	assert_int_equal(worker_restart(a, c4), -ESRCH);
+	{
+		usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+		int r;
+
+		while ((r = worker_set_config(a, c2)) == -EBUSY && now_usec() < deadline)
+			(void) !task_runtime_run_until(f->rt, sv->workers_group,
+			    now_usec() + 20 * USEC_PER_MSEC);
+		assert_int_equal(r, 0);
+	}
+	assert_int_equal(worker_n_instances(a), 2);
+	assert_int_equal(remove_when_idle(f, sv, "a"), 0);
+
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	sv->rt = NULL;
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -433,6 +591,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_escalation_cancels_step_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignored_second_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolling_restart, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

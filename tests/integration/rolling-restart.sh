@@ -1,11 +1,12 @@
 #!/bin/bash
-# PENDING (issue 13, not built yet; see README.md here): `gracectl restart WORKER`, the rolling
-# restart. A 2-instance HTTP worker serves on a socket graced owns ([intake:http], passed with
+# `gracectl restart WORKER`, the rolling restart (issue 13). A 2-instance HTTP worker serves on a socket graced owns ([intake:http], passed with
 # LISTEN_FDS); a client sends requests in a loop and /ready is polled throughout. For each instance
 # in turn the replacement starts (same instance number, same socket), becomes ready (ready =
 # notify), and only then the old one gets its stop signal and finishes its request in flight:
 # 0 failed requests, every pid replaced, /ready 200 all along. A replacement that never becomes
 # ready within start_timeout is stopped and the old instance kept (same pid): gracectl exits 1.
+# A SIGTERM to graced while a replacement starts: the old instances and the replacement all go
+# through the shutdown's steps and are reaped, the report is clean, gracectl restart says so (1).
 . "$TEST_LIB"
 
 : "${GRACECTL:=$GRACED_BUILDDIR/src/gracectl}"
@@ -324,12 +325,42 @@ for p in $never; do
 	echo "rolling-restart.sh: the never-ready replacement $p: $(grep -cE " web signal SIGTERM pid=$p$" "$EV") SIGTERM"
 done
 
-# The ordered shutdown still works with every instance (the socket shut down under them).
-rm -f "$T/never-ready"
+# 3. Refusals: no such worker, no name (as stop).
+run $CTL restart nosuch
+expect_rc 1 "restart of an unknown worker"
+expect_in "$T/err" "cannot restart worker 'nosuch': no such worker" "the refusal names the worker"
+run $CTL restart
+expect_rc 2 "restart without a name"
+expect_eq "$(pids)" "$second" "a refused restart changes nothing"
+
+# 4. SIGTERM to graced during a rolling restart, while a replacement starts (never ready): the
+# ordered shutdown takes every process (both old instances and the replacement) through its steps
+# and reaps it; the restart ends as cut short (gracectl restart 1), nothing is left pending.
+third=$(pids)
+n_never=$(count_events ' web start .* ready=no')
+$CTL restart web >"$T/cut.out" 2>"$T/cut.err" &
+CUT=$!
+wait_for 10 events_at_least $((n_never + 1)) ' web start .* ready=no' ||
+	fail "no replacement started: $(tail -5 "$T/graced.log")"
+replacement=$(grep -E ' web start .* ready=no' "$EV" | tail -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
 kill -TERM "$GPID"
 wait_graced 30
-expect_rc 0 "clean shutdown"
+expect_rc 0 "clean shutdown during the rolling restart"
+wait "$CUT"
+cut_rc=$?
+expect_eq "$cut_rc" 1 "gracectl restart cut short by the shutdown exits 1"
+if grep -q 'shutdown' "$T/cut.err"; then pass; else
+	fail "gracectl restart says the shutdown cut it short: $(cat "$T/cut.out" "$T/cut.err")"
+fi
+expect_eq "$(pids_alive $(pid_of web.0 "$third") $(pid_of web.1 "$third") $replacement)" 0 \
+	"the old instances and the replacement are gone"
+expect_eq "$(count_events " web signal SIGTERM pid=$replacement$")" 1 "the replacement got the shutdown's stop signal"
+for k in 0 1; do
+	expect_eq "$(count_events " web exit 0 pid=$(pid_of web.$k "$third") ")" 1 "the old web.$k exited on the shutdown's stop signal"
+done
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited', 'exited']" "both instances exited"
+expect_eq "$(json '[w["pid"] for w in r["workers"]]' 2>/dev/null)" \
+	"[$(pid_of web.0 "$third"), $(pid_of web.1 "$third")]" "the report lists the instances that served"
 expect_pending_at_exit 0
 
 finish
