@@ -525,27 +525,12 @@ reload_begin(struct supervisor *sv, struct config_errors *errors, struct reload 
 
 	commit(sv, rl, TAKE_PTR(new));
 	sv->reload = rl;
-	{
-		_cleanup_free_ char *summary = NULL;
-		const char *nl = strrchr(rl->text, '\n');
-		const char *last = rl->text;
-
-		/* The summary is the text's last line; the lines before it, one each, are logged. */
-		for (const char *p = rl->text; *p; p = strchr(p, '\n') + 1) {
-			const char *e = strchr(p, '\n');
-
-			if (!e)
-				break;
-			if (e != nl)
-				log_info("Reload: %.*s", (int) (e - p), p);
-			else
-				last = p;
-		}
-		summary = strndup(last, nl ? (size_t) (nl - last) : strlen(last));
-		notify_reloading(&sv->notify, "reloading");
-		log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "reload-begin" }), "Reload: %s",
-		    summary ? summary : "applying");
-	}
+	/* What it is about to do, a line each (as gracectl prints it). */
+	for (const char *p = rl->text, *e; (e = strchr(p, '\n')); p = e + 1)
+		log_info("Reload: %.*s", (int) (e - p), p);
+	notify_reloading(&sv->notify, "reloading");
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "reload-begin" }),
+	    "Reload: the file is valid, applying the difference");
 	rl->n_ref++; /* the task's */
 	if ((r = task_spawn(sv->reloads, "reload", reload_task, rl, NULL)) < 0) {
 		log_error_errno(r, "Reload: failed to start applying it, continuing");

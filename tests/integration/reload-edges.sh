@@ -5,7 +5,7 @@
 # are refused and say so); what applies at run time does ([supervisor] log_level, [shutdown]
 # for the next shutdown); a worker stopped with gracectl stop stays stopped across a reload; a
 # shutdown that comes while a reload applies takes over cleanly (nothing pending, nothing left
-# running); single-command mode has no file to reload.
+# running); single-command mode has no file to reload; [shutdown] applies to the next shutdown.
 . "$TEST_LIB"
 
 : "${GRACECTL:=$GRACED_BUILDDIR/src/gracectl}"
@@ -177,4 +177,40 @@ wait_for 5 events_at_least 1 ' cmd signal SIGHUP' || fail "SIGHUP was not forwar
 kill -TERM "$GPID"
 wait_graced 10
 expect_rc 0 "single-command mode ends cleanly"
+
+# 8. [shutdown] applies to the next shutdown: stubborn ignores SIGTERM; started with a 60 s
+# stop_timeout, reloaded to 1 s, the shutdown kills it after about 1 s, and the report's budget
+# is the new plan's.
+rm -f "$T/report.json"
+stubborn() {
+	cat <<INI
+[supervisor]
+name = edgetest
+control_socket = $S
+report = $T/report.json
+[shutdown]
+stop_timeout = $1
+join_timeout = 1s
+kill_timeout = 1s
+[worker:stubborn]
+command = $GW --name stubborn --log $EV --ignore TERM,INT
+INI
+}
+stubborn 60s | write_config "$C"
+start_graced -c "$C"
+wait_for 10 events_at_least 1 ' stubborn start' || fail "stubborn did not start"
+wait_for 10 test -S "$S" || fail "no control socket"
+stubborn 1s | write_config "$C"
+run $CTL reload
+expect_rc 0 "stop_timeout 60s -> 1s"
+kill -TERM "$GPID"
+wait_graced 20
+expect_rc 1 "stubborn was killed: forced"
+expect_eq "$(json 'r["workers"][0]["outcome"]')" "killed" "stubborn's outcome"
+signalled=$(json 'r["workers"][0]["signal_ms"]')
+exited=$(json 'r["workers"][0]["exit_ms"]')
+expect_between "$((exited - signalled))" 900 6000 "killed after the new stop_timeout (1 s), not the old (60 s)"
+run "$GRACED" -c "$C" --plan
+worst=$(sed -n 's/^Worst case: .* = \([0-9.]*\)s$/\1/p' "$T/out")
+expect_eq "$(json 'r["budget_ms"] // 1000')" "${worst%.*}" "the report's budget is the new plan's worst case"
 finish
