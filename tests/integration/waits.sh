@@ -31,12 +31,12 @@ wait_for 5 grep -q 'event=dump.* alive' "$T/graced.log" || fail "no task table i
 mute=$(grep 'event=dump' "$T/graced.log" | grep -E ' mute +workers ')
 flap=$(grep 'event=dump' "$T/graced.log" | grep -E ' flap +workers ')
 case "$mute" in
-*"event shutdown trigger | child "*" | event worker stop | event instance changed, until +"[2-6][0-9].*) pass ;;
-*) fail "mute awaits the trigger, its child, its worker's own stop and its wake event until start_timeout: '$mute'" ;;
+*"event shutdown trigger | child "*" | event worker stop | event instance retired | event instance changed, until +"[2-6][0-9].*) pass ;;
+*) fail "mute awaits the trigger, its child, its worker's own stop, its retirement (rolling restart) and its wake event until start_timeout: '$mute'" ;;
 esac
 case "$flap" in
-*"event stop | event worker stop, until +"[2-6][0-9].*) pass ;;
-*) fail "flap awaits the stop event and its worker's own stop until its restart_delay: '$flap'" ;;
+*"event stop | event worker stop | event instance retired, until +"[2-6][0-9].*) pass ;;
+*) fail "flap awaits the stop event, its worker's own stop and its retirement (rolling restart) until its restart_delay: '$flap'" ;;
 esac
 t0=$(date +%s%3N)
 kill -TERM "$GPID"

@@ -41,7 +41,7 @@ domain_add(struct domain *d, size_t i, const char *name)
 	d->wc[i] = (struct worker_config) { .name = (char *) name, .instances = 1,
 		.autostart = true };
 	assert_int_equal(workers_add(d->ws, &d->wc[i], &w), 0);
-	return &w->instances[0];
+	return w->instances[0];
 }
 
 static void
