@@ -200,6 +200,7 @@ command = $GS --name keep --log $EV
 sockets = keep
 [worker:swap]
 command = $GW --name swap-v2 --log $EV
+ready = delay:200ms
 [worker:tune]
 command = $GW --name tune --log $EV --delay 3000
 stop_timeout = 6s
@@ -251,7 +252,9 @@ expect_eq "$(grep ' swap-v2 start ' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')" "$n
 	"the new pid of swap runs the new command"
 expect_eq "$(pids_alive "$(pid_of swap "$before")")" 0 "the old process of swap is gone"
 expect_event ' swap signal SIGTERM' "the old process of swap got its stop signal"
-# Rolling: the replacement started before the old one heard its stop signal.
+# Rolling: the replacement started before the old one heard its stop signal (its ready =
+# delay:200ms: with ready = none it counts as ready once spawned, which may come before its own
+# first event line).
 v2_start=$(event_ms ' swap-v2 start ')
 old_term=$(event_ms ' swap signal SIGTERM')
 if [ -n "$v2_start" ] && [ -n "$old_term" ]; then
