@@ -487,6 +487,8 @@ test_rolling_restart(void **state)
 	c3->ready.delay = 10 * USEC_PER_SEC;
 	c3->start_timeout = 300 * USEC_PER_MSEC;
 	c4 = add_config_worker(one, "a", "exec sleep 63");
+	/* Critical: a replaced instance's exit must not ask for the shutdown. */
+	c1->critical = c2->critical = c3->critical = c4->critical = true;
 	assert_non_null(add_config_worker(other, "b", "exec sleep 64"));
 	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
 	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
@@ -557,8 +559,12 @@ test_rolling_restart(void **state)
 	assert_int_not_equal(in.pid, old0);
 	assert_true(gone(old0));
 	assert_true(gone(old1));
+	assert_null(workers_trigger_reason(sv->workers));
+	assert_true(worker_serving(a));
 
-	/* Ended (restart = no): idle, so another count is taken by worker_set_config(). */
+	/* Ended (restart = no, not critical now: read at its exit): idle, so another count is
+	 * taken by worker_set_config(). */
+	c4->critical = false;
 	worker_signal(a, SIGKILL, false, PHASE_INTAKE);
 	run_until(f, sv->workers_group, instance_over, a);
 	assert_int_equal(worker_restart(a, c4), -ESRCH);
