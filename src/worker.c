@@ -2232,9 +2232,9 @@ replace_slot(struct worker *w, unsigned index)
 	if (in->replacement) {
 		if (!in->replace_failed)
 			snprintf(in->why, sizeof(in->why), "ended before it was ready");
-		snprintf(w->restart_error, sizeof(w->restart_error),
-		    "%s: the replacement (pid %ld) %s; the running one%s kept", in->name,
-		    (long) in->last_pid, in->why, old && old->running ? " was" : " (none) is not");
+		snprintf(w->restart_error, sizeof(w->restart_error), "%s: the %s (pid %ld) %s%s",
+		    in->name, old ? "replacement" : "added instance", (long) in->last_pid, in->why,
+		    old && old->running ? "; the running one was kept" : "");
 		/* It got the give-up signal; its task reaps it, runs its exit hook, drains its
 		 * output. */
 		(void) wait_instance(in, task_ended, USEC_INFINITY);

@@ -9,7 +9,9 @@
  * DESIGN.md behaviour held here: the start order (after=, readiness: ready = none | notify | tcp: |
  * delay:), the restart policy (restart=, backoff, start_limit), how an exit is judged (exited,
  * cancelled, killed, failed, abandoned), and each worker's part of the stop, cancel and join
- * steps (its stopper, in reverse dependency order). A worker tells the supervisor what changed
+ * steps (its stopper, in reverse dependency order), and the rolling restart (worker_restart():
+ * its instances replaced one at a time, each old one through the steps once its replacement is
+ * ready). A worker tells the supervisor what changed
  * through the context's changed event (the supervisor waits on it and asks: worker_trigger_reason()
  * for a critical worker's end), never by calling it.
  */

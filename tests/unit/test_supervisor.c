@@ -27,6 +27,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "report.h"
+#include "shutdown.h"
 #include "supervisor.h"
 #include "worker.h"
 #include "task.h"
@@ -486,6 +487,8 @@ test_rolling_restart(void **state)
 	c3->ready.delay = 10 * USEC_PER_SEC;
 	c3->start_timeout = 300 * USEC_PER_MSEC;
 	c4 = add_config_worker(one, "a", "exec sleep 63");
+	/* Critical: a replaced instance's exit must not ask for the shutdown. */
+	c1->critical = c2->critical = c3->critical = c4->critical = true;
 	assert_non_null(add_config_worker(other, "b", "exec sleep 64"));
 	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
 	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
@@ -556,8 +559,12 @@ test_rolling_restart(void **state)
 	assert_int_not_equal(in.pid, old0);
 	assert_true(gone(old0));
 	assert_true(gone(old1));
+	assert_null(workers_trigger_reason(sv->workers));
+	assert_true(worker_serving(a));
 
-	/* Ended (restart = no): idle, so another count is taken by worker_set_config(). */
+	/* Ended (restart = no, not critical now: read at its exit): idle, so another count is
+	 * taken by worker_set_config(). */
+	c4->critical = false;
 	worker_signal(a, SIGKILL, false, PHASE_INTAKE);
 	run_until(f, sv->workers_group, instance_over, a);
 	assert_int_equal(worker_restart(a, c4), -ESRCH);
@@ -579,6 +586,92 @@ test_rolling_restart(void **state)
 	supervisor_free(sv);
 }
 
+static bool
+slot_replaced(const struct worker *w)
+{
+	static pid_t old;
+
+	if (!w) {
+		old = 0;
+		return false;
+	}
+	if (!old)
+		old = pid_of(w, 0);
+	return pid_of(w, 0) > 0 && pid_of(w, 0) != old;
+}
+
+static const struct workers *joined_set;
+
+static bool
+joined(const struct worker *w)
+{
+	(void) w;
+	return workers_all_joined(joined_set);
+}
+
+/*
+ * The shutdown comes while a rolling restart stops a replaced instance (its process takes 0.5 s
+ * to exit on SIGTERM): that stop finishes within its budget, the restart ends, and only then the
+ * worker's stopper stops the replacement; every process is reaped and every task ends.
+ */
+static void
+test_shutdown_during_rolling_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a;
+	pid_t old, new;
+
+	add_config_worker(f->config, "a",
+	    "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done");
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+	assert_int_equal(workers_start(sv->workers), 0);
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	run_until(f, sv->workers_group, instance_running, a);
+	old = pid_of(a, 0);
+
+	(void) slot_replaced(NULL);
+	assert_int_equal(worker_restart(a, worker_config(a)), 0);
+	run_until(f, sv->workers_group, slot_replaced, a);
+	new = pid_of(a, 0);
+	assert_false(gone(old)); /* still in its 0.5 s */
+	assert_true(worker_restarting(a));
+
+	/* The trigger, then the worker's stopper as the supervisor would run it. */
+	assert_true(shutdown_trigger(sv->wctx.shutdown, "test", now_usec()));
+	assert_int_equal(worker_restart(a, worker_config(a)), -ESHUTDOWN);
+	assert_int_equal(task_spawn(sv->workers_group, "stopper", worker_stop_task, a, NULL), 0);
+	joined_set = sv->workers;
+	/* While the old one is in its 0.5 s, the worker's stopper has signalled nothing yet. */
+	(void) !task_runtime_run_until(f->rt, sv->workers_group, now_usec() + 100 * USEC_PER_MSEC);
+	if (!gone(old)) {
+		struct worker_instance_info in;
+
+		worker_instance_info(a, 0, &in);
+		assert_int_equal(in.signalled_at, 0);
+		assert_true(worker_restarting(a));
+	}
+	run_until(f, sv->workers_group, joined, a);
+	assert_false(worker_restarting(a));
+	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
+	assert_true(gone(old));
+	assert_true(gone(new));
+	assert_int_equal(task_runtime_run_until(f->rt, sv->workers_group,
+	    now_usec() + 10 * USEC_PER_SEC), 0);
+	assert_int_equal(supervisor_remove_worker(sv, "a"), 0);
+
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	sv->rt = NULL;
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -592,6 +685,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ignored_second_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rolling_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_during_rolling_restart, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
