@@ -29,10 +29,14 @@ have recorded any signal (gworker --log). reload_touched_other_pids and
 reload_signalled_other_workers are the totals over every round of every variant: 0 or the bench
 fails (exit 1).
 
+Each variant runs in a graced of its own (--fresh: one per round). If graced dies, the bench
+says so (reload_graced_died_in=VARIANT) and exits 1.
+
 Usage: reload.py [--quick] [-n N] [--rounds R] [--graced PATH] [--gracectl PATH] [--gworker PATH]
-                 [--variants updated,added,removed,changed] [--keep]
-BENCH_QUICK=1 is --quick (N=200, 3 rounds). --keep leaves the temp directory (config, log,
-events) in place and prints its path.
+                 [--variants updated,added,removed,changed] [--fresh] [--keep]
+BENCH_QUICK=1 is --quick (N=200, 3 rounds). --keep leaves the temp directories (config, events)
+in place and prints their paths. BENCH_LOG_TAIL: how many of graced's last log lines to print
+when it dies (20).
 """
 import argparse
 import json
