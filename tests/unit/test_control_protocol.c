@@ -133,7 +133,8 @@ test_refused(void **state)
 	expect_refused("\"status\"", NULL);
 	expect_refused("{}", "missing \"command\"");
 	expect_refused("{\"command\":1}", "missing \"command\"");
-	expect_refused("{\"command\":\"reload\"}", "unknown command");
+	expect_refused("{\"command\":\"frobnicate\"}", "unknown command");
+	expect_refused("{\"command\":\"reload\",\"workers\":[\"web\"]}", "unknown key");
 	expect_refused("{\"command\":\"Status\"}", "unknown command");
 	expect_refused("{\"command\":\"status\",\"worker\":\"web\"}", "unknown key");
 	expect_refused("{\"command\":\"reopen-logs\",\"wait\":true}", "unknown key");
@@ -225,7 +226,7 @@ test_commands_table(void **state)
 {
 	for (int i = 0; i < _CONTROL_COMMAND_MAX; i++)
 		assert_int_equal(control_command_from_string(control_command_to_string(i)), i);
-	assert_int_equal(control_command_from_string("reload"), _CONTROL_COMMAND_INVALID);
+	assert_int_equal(control_command_from_string("frobnicate"), _CONTROL_COMMAND_INVALID);
 	assert_null(control_command_to_string(_CONTROL_COMMAND_MAX));
 }
 
