@@ -1,14 +1,14 @@
 #!/bin/bash
-# PENDING (issue 13, not built yet; see README.md here): reload, by `gracectl reload` and by
-# SIGHUP. A valid new file is applied as a difference: an unchanged worker keeps its pid, a worker
-# whose process would start differently gets a new pid (rolling: the replacement runs before the
-# old one hears its stop signal), a worker changed only in keys graced alone reads keeps its pid, a
-# removed worker goes through its stop and is gone, added workers start in dependency order. An
-# unchanged listening socket stays open (the same socket, never refusing), an added intake opens,
-# a removed one closes once its worker has stopped. systemd's NOTIFY_SOCKET gets RELOADING=1 with
-# MONOTONIC_USEC= and then READY=1. An invalid file (a bad key, an unknown after=, a [supervisor]
-# name, which cannot change at run time) changes nothing, and the reply and the log name FILE:LINE.
-# A reload during a shutdown is refused with a clear reply.
+# Reload, by `gracectl reload` and by SIGHUP. A valid new file is applied as a difference: an
+# unchanged worker keeps its pid, a worker whose process would start differently gets a new pid
+# (rolling: the replacement runs before the old one hears its stop signal), a worker changed only
+# in keys graced alone reads keeps its pid, a removed worker goes through its stop and is gone,
+# added workers start in dependency order. An unchanged listening socket stays open (the same
+# socket, never refusing), an added intake opens, a removed one closes once its worker has
+# stopped. systemd's NOTIFY_SOCKET gets RELOADING=1 with MONOTONIC_USEC= and then READY=1. An
+# invalid file (a bad key, an unknown after=, a [supervisor] name, which cannot change at run
+# time) changes nothing, and the reply and the log name FILE:LINE. A reload during a shutdown is
+# refused with a clear reply.
 #
 # Workers: keep (unchanged, serves intake keep), swap (its command changes), tune (only
 # stop_timeout changes), legacy (removed, with its intake gone), db and api (added; api after= db).

@@ -1,16 +1,8 @@
 #!/bin/bash
-# PENDING (branch reload at 8138601: graced dies of a use-after-free; see README.md here): many
-# reloads in a row, each adding or removing one worker, in one graced. Every reply comes, every
-# unchanged worker keeps its pid, and graced still runs and stops cleanly.
-#
-# What breaks today: the workers' name index (worker.c, struct workers .index) keys each worker
-# by w->config->name, a string of the configuration the worker was added or re-indexed under.
-# A reload repoints unchanged workers at the new configuration (worker_set_config()) but leaves
-# the keys where they were; the reload's end frees the configuration it replaced
-# (reload.c finish(): config_free(rl->old)). After an add (its key is in that file) or a removal
-# (workers_remove() re-indexes every worker into that file), the next reload frees the file the
-# keys point into, and the one after reads them: worker_find() -> name_index_get() -> strcmp()
-# on freed memory (ASan: heap-use-after-free, reload.c commit()). bench/reload.py found it.
+# Many reloads in a row, each adding or removing one worker, in one graced: every reply comes,
+# every unchanged worker keeps its pid, and graced still runs and stops cleanly. (bench/reload.py
+# found graced dying here: the workers' name index keyed on names in a configuration a reload
+# had freed; worker.c now indexes each worker by its own copy of its name.)
 . "$TEST_LIB"
 
 : "${GRACECTL:=$GRACED_BUILDDIR/src/gracectl}"
