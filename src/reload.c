@@ -262,11 +262,18 @@ restart_changed(struct supervisor *sv, struct reload *rl)
 		}
 		if (r != -EPROTO)
 			rl->retain_old = true; /* not begun: it still points at the old file */
-		fail(rl, dw->name, "%s",
-		    r == -EBUSY ? "its own stop or restart is in progress" :
-		    r == -EPROTO ? (worker_restart_error(w) ? worker_restart_error(w) :
-							     "a replacement was not ready in time") :
-				   strerror(-r));
+		/* The new settings are the worker's all the same (worker_restart()): the instances
+		 * not replaced run the old ones until `gracectl restart` tries again. */
+		if (r == -EPROTO)
+			fail(rl, dw->name, "%s; the instances not replaced keep running as before, "
+					   "with the new settings from their next start (gracectl restart %s "
+					   "tries again)",
+			    worker_restart_error(w) ? worker_restart_error(w) :
+						      "a replacement was not ready in time",
+			    dw->name);
+		else
+			fail(rl, dw->name, "%s",
+			    r == -EBUSY ? "its own stop or restart is in progress" : strerror(-r));
 	}
 }
 
