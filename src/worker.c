@@ -2207,6 +2207,17 @@ retire_stop(struct worker *w, struct instance *old)
 		    c->shutdown.signal_target == SIGNAL_TARGET_GROUP, PHASE_INTAKE);
 	stop_settings_for(w, c, &budget, &settings);
 	settings.alone = true;
+	/* Each step waits no longer than the current config's budget for it: the plan (graced
+	 * --plan) is the current config's, and a shutdown that comes meanwhile lets these steps
+	 * end (worker_stop_task()). Its signals stay the old config's. */
+	if (c != w->config) {
+		struct plan_worker now;
+
+		plan_worker_budget(w->config, &now);
+		settings.stop = MIN(settings.stop, now.stop);
+		settings.join = MIN(settings.join, now.join);
+		settings.kill = MIN(settings.kill, now.kill);
+	}
 	old->retire_stopping = true;
 	stopper_run(sd, &settings, &retire_stopper, old);
 	old->retire_stopping = false;

@@ -740,6 +740,62 @@ test_shutdown_during_rolling_restart(void **state)
 	supervisor_free(sv);
 }
 
+/*
+ * A rolling restart to a config with shorter budgets (a reload's): the replaced instance's steps
+ * wait no longer than the new config's (the plan's), with the old config's signals. Its process
+ * ignores SIGTERM for 10 s: stop_timeout 8 s (old) would kill it after 8 s, 0.5 s (new) kills it
+ * after 0.5 s; the restart ends well within 5 s.
+ */
+static void
+test_rolling_restart_shorter_budgets(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(config_freep) struct config *quick = config_new();
+	const char *cmd = "trap 'sleep 10; exit 0' TERM; while :; do sleep 0.05; done";
+	struct worker_config *c1, *c2;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a;
+	usec_t t0, took;
+	pid_t old;
+
+	assert_non_null(quick);
+	c1 = add_config_worker(f->config, "a", cmd);
+	c1->shutdown.stop_timeout = 8 * USEC_PER_SEC;
+	c1->shutdown.cancel_signal = SIGNAL_NONE;
+	c2 = add_config_worker(quick, "a", cmd);
+	c2->shutdown.stop_timeout = 500 * USEC_PER_MSEC;
+	c2->shutdown.cancel_signal = SIGNAL_NONE;
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+	assert_int_equal(workers_start(sv->workers), 0);
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	run_until(f, sv->workers_group, instance_running, a);
+	old = pid_of(a, 0);
+
+	t0 = now_usec();
+	assert_int_equal(worker_restart(a, c2), 0);
+	run_until(f, sv->workers_group, not_restarting, a);
+	took = now_usec() - t0;
+	fprintf(stderr, "# restarted in %.2f s\n", (double) took / USEC_PER_SEC);
+	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
+	assert_true(gone(old));
+	assert_true(took < 5 * USEC_PER_SEC);
+
+	/* The replacement goes (restart = no: it is not started again). */
+	worker_signal(a, SIGKILL, false, PHASE_JOIN);
+	run_until(f, sv->workers_group, instance_over, a);
+	assert_int_equal(remove_when_idle(f, sv, "a"), 0);
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	sv->rt = NULL;
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -754,6 +810,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rolling_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_during_rolling_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolling_restart_shorter_budgets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
