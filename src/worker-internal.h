@@ -60,6 +60,8 @@ struct instance {
 	struct task_event retire;    /* set when it is retired: ends its waits (backoff, start) */
 	enum phase retire_step;      /* the step its retirement is in; _PHASE_INVALID before */
 	bool retire_killed;          /* its retirement sent the kill signal */
+	bool retire_stopping;        /* its retirement's steps run (retire_stop()): the worker's
+				      * stopper leaves it to them (stopper_owns()) */
 };
 
 /* One [worker:*] section. */

@@ -452,11 +452,17 @@ instance_signal(struct instance *in, int sig, bool group, enum phase step)
 	return 0;
 }
 
+static bool stopper_owns(const struct instance *in);
+
 void
 worker_signal(struct worker *w, int sig, bool group, enum phase step)
 {
-	for (unsigned i = 0; i < n_all(w); i++)
+	for (unsigned i = 0; i < n_all(w); i++) {
+		/* A replaced instance whose own steps run got its intake signal from them. */
+		if (step == PHASE_INTAKE && !stopper_owns(instance_at(w, i)))
+			continue;
 		(void) instance_signal(instance_at(w, i), sig, group, step);
+	}
 }
 
 void
@@ -1274,11 +1280,24 @@ instance_task(void *arg)
 	return r;
 }
 
+/*
+ * Whether the worker's stopper (its own stop, or the shutdown's) acts on the instance: every one
+ * but a retired one whose own steps run (retire_stop(), a rolling restart's). Those began before
+ * and are bounded by their own budgets; a second stopper would signal it again and mix its step,
+ * extension and kill state into the other's. The shutdown's stopper waits for them afterwards.
+ */
+static bool
+stopper_owns(const struct instance *in)
+{
+	return !in->retire_stopping;
+}
+
+/* The worker's stopper's instances (stopper_owns()) that run. */
 static bool
 any_running(const struct worker *w)
 {
 	for (unsigned i = 0; i < n_all(w); i++)
-		if (instance_at(w, i)->running)
+		if (stopper_owns(instance_at(w, i)) && instance_at(w, i)->running)
 			return true;
 	return false;
 }
@@ -1296,12 +1315,13 @@ dependents_joined(const struct worker *w)
 	return true;
 }
 
-/* The later of deadline and the latest EXTEND_TIMEOUT_USEC= of its instances. */
+/* The later of deadline and the latest EXTEND_TIMEOUT_USEC= of its stopper's instances. */
 static usec_t
 extended_deadline(const struct worker *w, usec_t deadline)
 {
 	for (unsigned i = 0; i < n_all(w); i++)
-		deadline = MAX(deadline, instance_at(w, i)->extended);
+		if (stopper_owns(instance_at(w, i)))
+			deadline = MAX(deadline, instance_at(w, i)->extended);
 	return deadline;
 }
 
@@ -1309,7 +1329,8 @@ static void
 reset_extensions(struct worker *w)
 {
 	for (unsigned i = 0; i < n_all(w); i++)
-		instance_at(w, i)->extended = 0;
+		if (stopper_owns(instance_at(w, i)))
+			instance_at(w, i)->extended = 0;
 }
 
 /*
@@ -1356,7 +1377,8 @@ any_group_left(struct worker *w)
 	bool left = false;
 
 	for (unsigned i = 0; i < n_all(w); i++)
-		left = group_left(instance_at(w, i)) || left;
+		if (stopper_owns(instance_at(w, i)))
+			left = group_left(instance_at(w, i)) || left;
 	return left;
 }
 
@@ -1384,7 +1406,8 @@ catch_up_groups(struct worker *w)
 	for (unsigned i = 0; i < n_all(w); i++) {
 		struct instance *in = instance_at(w, i);
 
-		if (w->step_signal == 0 || in->group_signal == w->step_signal || !group_left(in))
+		if (!stopper_owns(in) || w->step_signal == 0 || in->group_signal == w->step_signal ||
+		    !group_left(in))
 			continue;
 		in->group_signal = w->step_signal;
 		signal_group_left(in, w->step_signal, w->step);
@@ -1408,6 +1431,8 @@ op_signal(void *target, int sig, bool group, enum phase step)
 	for (unsigned i = 0; i < n_all(w); i++) {
 		struct instance *in = instance_at(w, i);
 
+		if (!stopper_owns(in))
+			continue;
 		if (in->running) {
 			(void) instance_signal(in, sig, group, step);
 			if (step_signal && group)
@@ -1476,7 +1501,8 @@ op_stopped(void *target)
 	struct worker *w = target;
 
 	for (unsigned i = 0; i < n_all(w); i++)
-		instance_at(w, i)->stop_fd = safe_close(instance_at(w, i)->stop_fd);
+		if (stopper_owns(instance_at(w, i)))
+			instance_at(w, i)->stop_fd = safe_close(instance_at(w, i)->stop_fd);
 }
 
 /* The cancel step's in-process part: the instances' watches of their processes (not the output
@@ -1488,7 +1514,7 @@ op_cancel(void *target)
 	struct worker *w = target;
 
 	for (unsigned i = 0; i < n_all(w); i++)
-		if (instance_at(w, i)->watch)
+		if (stopper_owns(instance_at(w, i)) && instance_at(w, i)->watch)
 			task_scope_cancel(instance_at(w, i)->watch, "shutdown step cancel");
 }
 
@@ -1503,7 +1529,7 @@ op_killing(void *target)
 	for (unsigned i = 0; i < n_all(w); i++) {
 		struct instance *in = instance_at(w, i);
 
-		if (!group_left(in))
+		if (!stopper_owns(in) || !group_left(in))
 			continue;
 		if (w->config->shutdown.kill_mode == KILL_MODE_MAIN) {
 			in->pgid = 0;
@@ -1523,6 +1549,8 @@ op_abandon(void *target)
 		struct instance *in = instance_at(w, i);
 		char pid[16];
 
+		if (!stopper_owns(in))
+			continue;
 		if (group_left(in)) {
 			snprintf(pid, sizeof(pid), "%ld", (long) in->pgid);
 			in->outcome = OUTCOME_ABANDONED;
@@ -1612,11 +1640,18 @@ stop_settings_of(const struct worker *w, struct plan_worker *budget, struct stop
 	stop_settings_for(w, w->config, budget, ret);
 }
 
-/* Neither its own stop nor its rolling restart runs. */
+/* Its own stop does not run. */
 static bool
 not_halting(const struct worker *w)
 {
-	return !w->halting && !w->restarting;
+	return !w->halting;
+}
+
+/* Its rolling restart does not run. */
+static bool
+not_restarting(const struct worker *w)
+{
+	return !w->restarting;
 }
 
 int
@@ -1632,14 +1667,19 @@ worker_stop_task(void *arg)
 	if ((r = wait_worker(w, dependents_joined, USEC_INFINITY, false)) < 0)
 		return r;
 	/* Its own stop (gracectl stop) began earlier and is bounded by the same budgets: it is
-	 * not run twice. Its step waits are step waits: a second signal cuts them short too. So
-	 * is a rolling restart's stop of a replaced instance; a restart waiting for a replacement
-	 * ends at the trigger, and this stops what it leaves (the old and the replacement). */
+	 * not run twice. Its step waits are step waits: a second signal cuts them short too. */
 	if ((r = wait_worker(w, not_halting, USEC_INFINITY, false)) < 0)
 		return r;
 
+	/* A rolling restart ends at the trigger where it is: its slots and a replacement not yet
+	 * ready go through the steps here at once. A replaced instance whose own steps run
+	 * (retire_stop()) is left to them (stopper_owns()); they began before the trigger with
+	 * their own budgets and are step waits too, so waiting for their end here adds nothing
+	 * to the worker's budget from the trigger. */
 	stop_settings_of(w, &budget, &settings);
 	stopper_run(shutdown_of(w), &settings, &worker_stopper, w);
+	if ((r = wait_worker(w, not_restarting, USEC_INFINITY, false)) < 0)
+		return r;
 	wait_hooks(w, budget.hook);
 
 	w->joined = true;
@@ -2172,10 +2212,26 @@ retire_stop(struct worker *w, struct instance *old)
 		    c->shutdown.signal_target == SIGNAL_TARGET_GROUP, PHASE_INTAKE);
 	stop_settings_for(w, c, &budget, &settings);
 	settings.alone = true;
+	/* Each step waits no longer than the current config's budget for it: the plan (graced
+	 * --plan) is the current config's, and a shutdown that comes meanwhile lets these steps
+	 * end (worker_stop_task()). Its signals stay the old config's. */
+	if (c != w->config) {
+		struct plan_worker now;
+
+		plan_worker_budget(w->config, &now);
+		settings.stop = MIN(settings.stop, now.stop);
+		settings.join = MIN(settings.join, now.join);
+		settings.kill = MIN(settings.kill, now.kill);
+	}
+	old->retire_stopping = true;
 	stopper_run(sd, &settings, &retire_stopper, old);
+	old->retire_stopping = false;
+	/* The worker's stopper may wait for this end (worker_stop_task()). */
+	poke(w->set);
 	/* Its exit hook and output drain are bounded (hook_timeout, OUTPUT_DRAIN_TIMEOUT); a
 	 * process abandoned after the kill signal keeps its task, and it stays among the extra
-	 * instances (the shutdown's stopper tries again). */
+	 * instances (the shutdown's stopper takes it on: a later one, or one whose steps still
+	 * run, from its next step). */
 	if (shutdown_scope_enter(sd, &scope) >= 0) {
 		(void) wait_instance(old, task_ended, usec_add(now_usec(),
 		    usec_add(budget.hook, OUTPUT_DRAIN_TIMEOUT + USEC_PER_SEC)));

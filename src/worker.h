@@ -102,7 +102,8 @@ const char *worker_instance_status(const struct worker *w, unsigned i);
 /* Every instance serves: it runs and is ready, or it is done for good (a one-shot that exited). */
 bool worker_serving(const struct worker *w);
 /* Sends sig to every running instance (the main process, or its group when group is true), as
- * part of step; ESRCH is not an error. */
+ * part of step; ESRCH is not an error. The intake step's signals skip a replaced instance whose
+ * own steps run (a rolling restart's: it got its intake signal from them). */
 void worker_signal(struct worker *w, int sig, bool group, enum phase step);
 /* Whether worker_start() would start it now: 0; -ESHUTDOWN during the shutdown (or once it was
  * triggered); -EAGAIN before the set started; -EBUSY while an instance runs, starts or waits for
@@ -156,17 +157,20 @@ int worker_can_restart(const struct worker *w);
  * within start_timeout; only then it takes the slot (status, /ready, the restart policy and the
  * shutdown see it from then on; the slot counts as ready throughout when the old one was) and
  * the old process goes through the steps alone: intake_signal, stop signal and SIGCONT, cancel,
- * join, kill, with the worker's budgets (as worker_halt()); its exit is judged as at a stop,
- * never restarted nor critical, its on_exit runs. Then the next slot. A replacement that does not
- * get ready (start_timeout, an exit, a failed spawn) gets the give-up signal and is reaped, the
- * old one is kept (same pid), and the restart ends there: failed. c->instances more than now:
- * the extra slots then start (each counts once ready); fewer: the surplus ones then go through
- * their steps, the last first.
+ * join, kill, with the worker's budgets (as worker_halt(); the old config's signals, each budget
+ * no longer than c's, the plan's); its exit is judged as at a stop, never restarted nor
+ * critical, its on_exit runs. Then the next slot. A replacement that does not get ready
+ * (start_timeout, an exit, a failed spawn) gets the give-up signal and is reaped, the old one is
+ * kept (same pid), and the restart ends there: failed. c->instances more than now: the extra
+ * slots then start (each counts once ready); fewer: the surplus ones then go through their
+ * steps, the last first.
  *
- * The shutdown's trigger ends it where it is: a replacement not yet ready is left to the
- * worker's stopper with the old one (both go through the shutdown's steps); a replaced one
- * being stopped finishes its steps first (the worker's stopper waits for that). worker_halt()
- * refuses meanwhile (-EINPROGRESS).
+ * The shutdown's trigger ends it where it is, and the worker's stopper (worker_stop_task())
+ * takes the slots and a replacement not yet ready through the shutdown's steps at once. A
+ * replaced one whose own steps run is left to them (not signalled twice, its step state its
+ * own), concurrently; the worker is joined once both ended. Those steps began before the
+ * trigger with budgets no longer than the plan's, so the worker still ends within its plan
+ * budget from the trigger. worker_halt() refuses meanwhile (-EINPROGRESS).
  */
 int worker_restart(struct worker *w, const struct worker_config *c);
 /* Waits for the end of the running rolling restart (none: the last one's result): 0 every slot

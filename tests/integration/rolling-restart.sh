@@ -7,6 +7,8 @@
 # ready within start_timeout is stopped and the old instance kept (same pid): gracectl exits 1.
 # A SIGTERM to graced while a replacement starts: the old instances and the replacement all go
 # through the shutdown's steps and are reaped, the report is clean, gracectl restart says so (1).
+# A SIGTERM while a replaced instance is being stopped: the replacement is stopped at once, beside
+# it, and graced ends within one stop budget.
 . "$TEST_LIB"
 
 : "${GRACECTL:=$GRACED_BUILDDIR/src/gracectl}"
@@ -361,6 +363,55 @@ done
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited', 'exited']" "both instances exited"
 expect_eq "$(json '[w["pid"] for w in r["workers"]]' 2>/dev/null)" \
 	"[$(pid_of web.0 "$third"), $(pid_of web.1 "$third")]" "the report lists the instances that served"
+expect_pending_at_exit 0
+
+# 5. SIGTERM to graced while the rolling restart stops a replaced instance (it takes 4 s to exit
+# on SIGTERM; stop_timeout 6 s): the replacement gets the shutdown's stop signal at once, before
+# the old one exits (the old one gets one SIGTERM, its own stop's), and graced ends within the
+# stop step's budget from the signal (about 4 s; some 8 s when the shutdown waited for the old
+# one's stop before it signalled the replacement).
+cat >"$T/slow.ini" <<INI
+[supervisor]
+name = rollslow
+control_socket = $S
+report = $T/report.json
+[worker:slow]
+command = $GW --log $EV --delay 4000
+stop_timeout = 6s
+INI
+rm -f "$EV" "$T/report.json"
+start_graced -c "$T/slow.ini"
+wait_for 10 events_at_least 1 ' start pid=' || fail "slow did not start: $(cat "$T/graced.log")"
+wait_for 10 test -S "$S" || fail "no control socket"
+old=$(pid_of slow "$(pids)")
+$CTL restart slow >"$T/slow.out" 2>"$T/slow.err" &
+SLOW=$!
+wait_for 10 events_at_least 1 "^[0-9]+ $old signal SIGTERM$" ||
+	fail "the old instance got no stop signal: $(tail -5 "$T/graced.log")"
+new=$(pid_of slow "$(pids)")
+[ -n "$new" ] && [ "$new" != "$old" ] && pass || fail "the replacement took the slot: '$old' -> '$new'"
+t1=$(date +%s%N)
+kill -TERM "$GPID"
+wait_graced 30
+took_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+expect_rc 0 "clean shutdown while the restart stops the replaced instance"
+wait "$SLOW"
+expect_eq "$(pids_alive "$old" "$new")" 0 "the replaced instance and the replacement are gone"
+expect_eq "$(count_events "^[0-9]+ $old signal SIGTERM$")" 1 "the replaced instance got one SIGTERM"
+expect_eq "$(count_events "^[0-9]+ $new signal SIGTERM$")" 1 "the replacement got one SIGTERM"
+# A second one during its --delay would go unrecorded by the worker: graced's log says what it sent.
+expect_eq "$(grep -c "signal=SIGTERM pid=$old " "$T/graced.log")" 1 "graced sent the replaced instance one SIGTERM"
+new_term=$(event_ms "^[0-9]+ $new signal SIGTERM$")
+old_exit=$(event_ms "^[0-9]+ $old exit ")
+if [ -n "$new_term" ] && [ -n "$old_exit" ] && [ "$new_term" -lt "$old_exit" ]; then pass; else
+	fail "the replacement got its stop signal ($new_term) before the replaced one exited ($old_exit)"
+fi
+echo "rolling-restart.sh: SIGTERM during a replaced instance's stop: graced ended after $took_ms ms, signal_ms $(json 'r["workers"][0]["signal_ms"]')"
+expect_between "$took_ms" 0 6000 "graced ended within stop_timeout of the SIGTERM (ms)"
+expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited']" "the replacement exited"
+expect_eq "$(json '[w["pid"] for w in r["workers"]]')" "[$new]" "the report lists the replacement"
+expect_between "$(json 'r["workers"][0]["signal_ms"]')" 0 2000 \
+	"the report's signal_ms: the replacement was signalled with the shutdown"
 expect_pending_at_exit 0
 
 finish

@@ -32,6 +32,7 @@
 #include "worker.h"
 #include "task.h"
 #include "util.h"
+#include "worker-internal.h"
 
 struct fixture {
 	struct event_base *base;
@@ -609,22 +610,73 @@ joined(const struct worker *w)
 	return workers_all_joined(joined_set);
 }
 
+/* The rolling restart's stop of the replaced instance has sent its stop signal (its retirement
+ * is in the stop step): the instance is among the worker's extra ones (worker-internal.h). */
+static bool
+old_signalled(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->n_extra; i++)
+		if (w->extra[i]->retired && w->extra[i]->retire_step == PHASE_STOP)
+			return true;
+	return false;
+}
+
+/* How many lines of the file at path read pid. */
+static unsigned
+count_pid_lines(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "re");
+	char line[32];
+	unsigned n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strtol(line, NULL, 10) == (long) pid)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static char terms_path[96];
+static pid_t terms_pid;
+
+/* terms_pid wrote its line to terms_path: it acts on its SIGTERM. */
+static bool
+term_recorded(const struct worker *w)
+{
+	(void) w;
+	return access(terms_path, F_OK) == 0 && count_pid_lines(terms_path, terms_pid) > 0;
+}
+
 /*
- * The shutdown comes while a rolling restart stops a replaced instance (its process takes 0.5 s
- * to exit on SIGTERM): that stop finishes within its budget, the restart ends, and only then the
- * worker's stopper stops the replacement; every process is reaped and every task ends.
+ * The shutdown comes while a rolling restart stops a replaced instance, whose process takes
+ * 2.5 s to exit on SIGTERM (stop_timeout 6 s, so one stop budget B is more than 6 s). The
+ * replacement, in the slot, goes through the shutdown's steps at once: its stop signal comes
+ * with the trigger, not once the old one exited, while the old one finishes its own stop
+ * (signalled once, by the restart: each process writes its pid to a file on every SIGTERM). The worker is joined once both ended: about 2.5 s after the
+ * trigger (it was some 5 s when the replacement waited for the old one), always within B of the
+ * trigger. Every process is reaped and every task ends.
  */
 static void
 test_shutdown_during_rolling_restart(void **state)
 {
 	struct fixture *f = *state;
+	struct worker_config *c;
 	struct supervisor *sv = NULL;
+	struct worker_instance_info in;
 	struct event *chld;
 	struct worker *a;
 	pid_t old, new;
+	usec_t t1, took;
+	unsigned n_old, n_new;
+	char cmd[256];
+	const char *terms = terms_path;
 
-	add_config_worker(f->config, "a",
-	    "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done");
+	snprintf(terms_path, sizeof(terms_path), "%s/terms", f->dir);
+	snprintf(cmd, sizeof(cmd), "trap 'echo $$ >>%s; t=1' TERM; "
+	    "while [ -z \"$t\" ]; do sleep 0.05; done; sleep 2.5; exit 0", terms);
+	c = add_config_worker(f->config, "a", cmd);
+	c->shutdown.stop_timeout = 6 * USEC_PER_SEC;
 	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
 	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
 	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
@@ -639,33 +691,105 @@ test_shutdown_during_rolling_restart(void **state)
 	(void) slot_replaced(NULL);
 	assert_int_equal(worker_restart(a, worker_config(a)), 0);
 	run_until(f, sv->workers_group, slot_replaced, a);
+	run_until(f, sv->workers_group, old_signalled, a);
+	/* It has run its trap: a second SIGTERM would not merge with the first. */
+	terms_pid = old;
+	run_until(f, sv->workers_group, term_recorded, a);
 	new = pid_of(a, 0);
-	assert_false(gone(old)); /* still in its 0.5 s */
+	assert_false(gone(old)); /* still in its 2.5 s */
 	assert_true(worker_restarting(a));
 
 	/* The trigger, then the worker's stopper as the supervisor would run it. */
-	assert_true(shutdown_trigger(sv->wctx.shutdown, "test", now_usec()));
+	t1 = now_usec();
+	assert_true(shutdown_trigger(sv->wctx.shutdown, "test", t1));
 	assert_int_equal(worker_restart(a, worker_config(a)), -ESHUTDOWN);
 	assert_int_equal(task_spawn(sv->workers_group, "stopper", worker_stop_task, a, NULL), 0);
 	joined_set = sv->workers;
-	/* While the old one is in its 0.5 s, the worker's stopper has signalled nothing yet. */
-	(void) !task_runtime_run_until(f->rt, sv->workers_group, now_usec() + 100 * USEC_PER_MSEC);
-	if (!gone(old)) {
-		struct worker_instance_info in;
-
-		worker_instance_info(a, 0, &in);
-		assert_int_equal(in.signalled_at, 0);
-		assert_true(worker_restarting(a));
-	}
 	run_until(f, sv->workers_group, joined, a);
+	took = now_usec() - t1;
+	fprintf(stderr, "# joined %.2f s after the trigger\n", (double) took / USEC_PER_SEC);
+
+	/* The replacement got its stop signal with the trigger (a loose bound: the old one still
+	 * had some 2.4 s to go then), and the worker was done well within one budget. */
+	worker_instance_info(a, 0, &in);
+	assert_int_equal(in.last_pid, new);
+	assert_true(in.signalled_at >= t1);
+	assert_true(in.signalled_at - t1 < 1500 * USEC_PER_MSEC);
+	assert_true(took < 4 * USEC_PER_SEC);
+	/* The replacement's exit is the shutdown's: at the stop step, on its stop signal. */
+	assert_true(in.ended);
+	assert_int_equal(in.step, PHASE_STOP);
+	assert_int_equal(in.outcome, OUTCOME_EXITED);
 	assert_false(worker_restarting(a));
 	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
 	assert_true(gone(old));
 	assert_true(gone(new));
+	/* One SIGTERM each: the shutdown's stopper left the old one to its own stop. */
+	n_old = count_pid_lines(terms, old);
+	n_new = count_pid_lines(terms, new);
+	(void) unlink(terms);
+	assert_int_equal(n_old, 1);
+	assert_int_equal(n_new, 1);
 	assert_int_equal(task_runtime_run_until(f->rt, sv->workers_group,
 	    now_usec() + 10 * USEC_PER_SEC), 0);
 	assert_int_equal(supervisor_remove_worker(sv, "a"), 0);
 
+	assert_int_equal(task_group_free(sv->workers_group), 0);
+	event_free(chld);
+	sv->rt = NULL;
+	supervisor_free(sv);
+}
+
+/*
+ * A rolling restart to a config with shorter budgets (a reload's): the replaced instance's steps
+ * wait no longer than the new config's (the plan's), with the old config's signals. Its process
+ * ignores SIGTERM for 10 s: stop_timeout 8 s (old) would kill it after 8 s, 0.5 s (new) kills it
+ * after 0.5 s; the restart ends well within 5 s.
+ */
+static void
+test_rolling_restart_shorter_budgets(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(config_freep) struct config *quick = config_new();
+	const char *cmd = "trap 'sleep 10; exit 0' TERM; while :; do sleep 0.05; done";
+	struct worker_config *c1, *c2;
+	struct supervisor *sv = NULL;
+	struct event *chld;
+	struct worker *a;
+	usec_t t0, took;
+	pid_t old;
+
+	assert_non_null(quick);
+	c1 = add_config_worker(f->config, "a", cmd);
+	c1->shutdown.stop_timeout = 8 * USEC_PER_SEC;
+	c1->shutdown.cancel_signal = SIGNAL_NONE;
+	c2 = add_config_worker(quick, "a", cmd);
+	c2->shutdown.stop_timeout = 500 * USEC_PER_MSEC;
+	c2->shutdown.cancel_signal = SIGNAL_NONE;
+	assert_int_equal(supervisor_new(f->base, f->config, false, &sv), 0);
+	sv->rt = sv->wctx.rt = sv->intakes.rt = f->rt;
+	assert_int_equal(task_group_new(f->rt, NULL, "workers", &sv->workers_group), 0);
+	sv->wctx.group = sv->workers_group;
+	assert_non_null(chld = evsignal_new(f->base, SIGCHLD, sigchld_cb, sv));
+	assert_int_equal(evsignal_add(chld, NULL), 0);
+	assert_int_equal(workers_start(sv->workers), 0);
+	assert_non_null(a = worker_find(sv->workers, "a"));
+	run_until(f, sv->workers_group, instance_running, a);
+	old = pid_of(a, 0);
+
+	t0 = now_usec();
+	assert_int_equal(worker_restart(a, c2), 0);
+	run_until(f, sv->workers_group, not_restarting, a);
+	took = now_usec() - t0;
+	fprintf(stderr, "# restarted in %.2f s\n", (double) took / USEC_PER_SEC);
+	assert_int_equal(worker_wait_restarted(a, now_usec()), 0);
+	assert_true(gone(old));
+	assert_true(took < 5 * USEC_PER_SEC);
+
+	/* The replacement goes (restart = no: it is not started again). */
+	worker_signal(a, SIGKILL, false, PHASE_JOIN);
+	run_until(f, sv->workers_group, instance_over, a);
+	assert_int_equal(remove_when_idle(f, sv, "a"), 0);
 	assert_int_equal(task_group_free(sv->workers_group), 0);
 	event_free(chld);
 	sv->rt = NULL;
@@ -686,6 +810,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_remove_at_run_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rolling_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_during_rolling_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolling_restart_shorter_budgets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
