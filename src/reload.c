@@ -536,8 +536,9 @@ reload_begin(struct supervisor *sv, struct config_errors *errors, struct reload 
 	for (const char *p = rl->text, *e; (e = strchr(p, '\n')); p = e + 1)
 		log_info("Reload: %.*s", (int) (e - p), p);
 	notify_reloading(&sv->notify, "reloading");
-	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "reload-begin" }),
-	    "Reload: the file is valid, applying the difference");
+	log_fields(LOG_NOTICE, 0, LOG_FIELDS({ "event", "reload-begin" }), "%s",
+	    config_diff_is_empty(rl->diff) ? "Reload: the file is valid and changes nothing" :
+					     "Reload: the file is valid, applying the difference");
 	rl->n_ref++; /* the task's */
 	if ((r = task_spawn(sv->reloads, "reload", reload_task, rl, NULL)) < 0) {
 		log_error_errno(r, "Reload: failed to start applying it, continuing");
