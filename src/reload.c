@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,7 @@ fail(struct reload *rl, const char *worker, const char *fmt, ...) _printf_(3, 4)
 static void
 fail(struct reload *rl, const char *worker, const char *fmt, ...)
 {
-	char error[256];
+	char error[512];
 	va_list ap;
 
 	va_start(ap, fmt);
