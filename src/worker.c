@@ -59,18 +59,22 @@ shutdown_of(const struct worker *w)
 	return w->set->ctx->shutdown;
 }
 
+/* Wakes the waits of one worker and its instances. */
+static void
+poke_worker(struct worker *w)
+{
+	task_event_set(&w->wake);
+	for (unsigned j = 0; j < n_all(w); j++)
+		task_event_set(&instance_at(w, j)->wake);
+}
+
 /* Something changed that another worker or the supervisor may wait for: wake them all. */
 static void
 poke(struct workers *ws)
 {
 	task_event_set(ws->ctx->changed);
-	for (size_t i = 0; i < ws->n; i++) {
-		struct worker *w = ws->items[i];
-
-		task_event_set(&w->wake);
-		for (unsigned j = 0; j < n_all(w); j++)
-			task_event_set(&instance_at(w, j)->wake);
-	}
+	for (size_t i = 0; i < ws->n; i++)
+		poke_worker(ws->items[i]);
 }
 
 static struct instance *
@@ -2446,6 +2450,9 @@ worker_set_config(struct worker *w, const struct worker_config *c)
 	} else if ((r = resize_rings(w, w->config->start_limit_burst, c->start_limit_burst)) < 0)
 		return r;
 	w->config = c;
-	poke(w->set);
+	/* Only its own waits read its settings (an after= of its own, its restart delay...), and
+	 * the supervisor's: poking every worker here made a reload of n workers O(n^2). */
+	poke_worker(w);
+	task_event_set(ctx_of(w)->changed);
 	return 0;
 }
