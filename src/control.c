@@ -275,15 +275,13 @@ answer_signal(struct control *ctl, int fd, usec_t deadline, const struct control
 	    deadline);
 }
 
-/* Why a worker cannot be started, for the error reply. */
+/* Why a request about a worker was refused, for what every such request shares. */
 static const char *
-start_refusal(int r)
+worker_refusal(int r)
 {
 	switch (r) {
 	case -ENOENT:
 		return "no such worker";
-	case -EBUSY:
-		return "already running (or starting, or waiting for its restart)";
 	case -ESHUTDOWN:
 		return "the shutdown is under way";
 	case -EAGAIN:
@@ -291,6 +289,14 @@ start_refusal(int r)
 	default:
 		return strerror(-r);
 	}
+}
+
+/* Why a worker cannot be started, for the error reply. */
+static const char *
+start_refusal(int r)
+{
+	return r == -EBUSY ? "already running (or starting, or waiting for its restart)" :
+			     worker_refusal(r);
 }
 
 /* start WORKER...: every name is checked first, so that a refusal starts none of them. */
@@ -413,8 +419,6 @@ static const char *
 stop_refusal(int r)
 {
 	switch (r) {
-	case -ENOENT:
-		return "no such worker";
 	case -ESRCH:
 		return "not running (already stopped, never started, or gave up)";
 	case -EALREADY:
@@ -423,12 +427,8 @@ stop_refusal(int r)
 		return "its rolling restart is in progress";
 	case -EBUSY:
 		return "a worker after= it still runs: stop that one first, or both at once";
-	case -ESHUTDOWN:
-		return "the shutdown is under way";
-	case -EAGAIN:
-		return "graced has not started its workers yet";
 	default:
-		return strerror(-r);
+		return worker_refusal(r);
 	}
 }
 
@@ -494,18 +494,12 @@ static const char *
 restart_refusal(int r)
 {
 	switch (r) {
-	case -ENOENT:
-		return "no such worker";
 	case -ESRCH:
 		return "not running (stopped, never started, gave up, or a finished one-shot)";
 	case -EBUSY:
 		return "its stop or a rolling restart is already in progress";
-	case -ESHUTDOWN:
-		return "the shutdown is under way";
-	case -EAGAIN:
-		return "graced has not started its workers yet";
 	default:
-		return strerror(-r);
+		return worker_refusal(r);
 	}
 }
 
