@@ -176,3 +176,23 @@ free_port() {
 value() {
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
+
+# Control plane tests ($CTL: gracectl -s SOCKET).
+# status_pids: "NAME=PID" of every instance `gracectl status` lists, sorted, on one line.
+status_pids() {
+	$CTL --json status 2>/dev/null | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+print(" ".join("%s=%s" % (i["name"], i.get("pid")) for i in sorted(r["instances"], key=lambda i: i["name"])))'
+}
+
+# pid_in NAME SNAPSHOT: the pid of instance NAME in a status_pids snapshot, or nothing.
+pid_in() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# listen_inode PORT: the inode of the socket listening on 127.0.0.1:PORT (/proc/net/tcp), or
+# nothing.
+listen_inode() {
+	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p && $4 == "0A" { print $10; exit }' /proc/net/tcp
+}

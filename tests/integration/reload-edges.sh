@@ -17,23 +17,10 @@ write_config() {
 	cat >"$1.tmp" && mv "$1.tmp" "$1"
 }
 
-# pids: "NAME=PID" of every instance gracectl status lists, sorted.
-pids() {
-	$CTL --json status 2>/dev/null | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.readline())
-print(" ".join("%s=%s" % (i["name"], i.get("pid")) for i in sorted(r["instances"], key=lambda i: i["name"])))'
-}
-
 state_of() {
 	$CTL --json status "$1" 2>/dev/null | python3 -c '
 import json, sys
 print(json.loads(sys.stdin.readline())["instances"][0]["state"])'
-}
-
-# listening PORT: the inode of a socket listening on 127.0.0.1:PORT (/proc/net/tcp), or nothing.
-listening() {
-	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p && $4 == "0A" { print $10; exit }' /proc/net/tcp
 }
 
 busy=$(free_port)
@@ -61,7 +48,7 @@ start_graced -c "$C"
 wait_for 10 events_at_least 3 ' start ' || fail "workers did not start: $(cat "$T/graced.log")"
 wait_for 10 test -S "$S" || fail "no control socket"
 wait_for 10 grep -q 'Every worker is ready' "$T/graced.log" || fail "not ready"
-before=$(pids)
+before=$(status_pids)
 
 # 1. An added intake whose address is taken, next to an added intake that opens fine and an
 # added worker: refused (2), FILE:LINE of the busy one's listen, nothing opened or started.
@@ -89,9 +76,9 @@ run $CTL reload
 expect_rc 2 "a reload with an intake whose address is in use"
 expect_in "$T/err" "$C:$busy_line: intake 'taken': cannot open" "the reply names the busy intake's FILE:LINE"
 expect_in "$T/graced.log" "$C:$busy_line: intake 'taken'" "the log names it too"
-expect_eq "$(pids)" "$before" "nothing restarted or added"
+expect_eq "$(status_pids)" "$before" "nothing restarted or added"
 expect_eq "$(count_events ' new start')" 0 "the added worker did not start"
-expect_eq "$(listening "$spare")" "" "the intake that did open was closed again"
+expect_eq "$(listen_inode "$spare")" "" "the intake that did open was closed again"
 rm -f "$T/holding"
 wait "$HOLDER"
 
@@ -102,7 +89,7 @@ run $CTL reload
 expect_rc 2 "a reload naming an unknown control_group"
 expect_in "$T/err" "$C:$group_line: control_group 'no-such-group-here': no such group" \
 	"the reply names control_group's FILE:LINE"
-expect_eq "$(pids)" "$before" "nothing changed"
+expect_eq "$(status_pids)" "$before" "nothing changed"
 run $CTL status a
 expect_rc 0 "the control socket still answers as before"
 
@@ -114,7 +101,7 @@ run $CTL reload
 expect_rc 0 "a reload of live settings"
 expect_in "$T/out" "log_level" "the reply lists log_level"
 expect_in "$T/out" "stop_timeout" "the reply lists [shutdown] stop_timeout"
-expect_eq "$(pids)" "$before" "live settings restart nothing"
+expect_eq "$(status_pids)" "$before" "live settings restart nothing"
 run $CTL status a
 wait_for 5 grep -q 'Control socket: status from uid' "$T/graced.log" ||
 	fail "log_level = debug did not apply: no debug line for a request after the reload"

@@ -39,19 +39,6 @@ line_of() {
 	grep -nxF -- "$1" "$C" | head -1 | cut -d: -f1
 }
 
-# pids: "NAME=PID" for every instance gracectl status lists, sorted, on one line.
-pids() {
-	$CTL --json status 2>/dev/null | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.readline())
-print(" ".join("%s=%s" % (i["name"], i.get("pid")) for i in sorted(r["instances"], key=lambda i: i["name"])))'
-}
-
-# pid_of NAME SNAPSHOT: the pid of instance NAME in a `pids` snapshot, or nothing.
-pid_of() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
 # expect_event PATTERN WHAT: some event line matches the extended regex.
 expect_event() {
 	if [ "$(count_events "$1")" -ge 1 ]; then pass; else fail "$2: no event '$1'"; fi
@@ -60,11 +47,6 @@ expect_event() {
 # get PORT: the line a gserver behind PORT answers, "refused", or "no answer".
 get() {
 	$TCP get "$1" 2>/dev/null || echo "no answer"
-}
-
-# listen_inode PORT: the inode of the socket listening on 127.0.0.1:PORT (/proc/net/tcp).
-listen_inode() {
-	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p && $4 == "0A" { print $10; exit }' /proc/net/tcp
 }
 
 # graced_holds INODE: graced itself has the socket open.
@@ -160,9 +142,9 @@ NOTIFY_SOCKET=$T/notify.sock start_graced -c "$C"
 wait_for 10 events_at_least 4 ' start ' || fail "workers did not start: $(cat "$T/graced.log")"
 wait_for 10 grep -qsE "$READY_RE" "$N" || fail "no READY=1 at start"
 wait_for 10 test -S "$S" || fail "no control socket"
-before=$(pids)
+before=$(status_pids)
 for w in keep swap tune legacy; do
-	[ -n "$(pid_of "$w" "$before")" ] && pass || fail "status has no pid for $w: $before"
+	[ -n "$(pid_in "$w" "$before")" ] && pass || fail "status has no pid for $w: $before"
 done
 keep_inode=$(listen_inode "$keep_port")
 gone_inode=$(listen_inode "$gone_port")
@@ -170,12 +152,12 @@ gone_inode=$(listen_inode "$gone_port")
 	fail "graced does not hold the socket of intake keep (inode '$keep_inode')"
 [ -n "$gone_inode" ] && graced_holds "$gone_inode" && pass ||
 	fail "graced does not hold the socket of intake gone (inode '$gone_inode')"
-expect_eq "$(get "$keep_port")" "served by $(pid_of keep "$before")" "intake keep serves before the reload"
+expect_eq "$(get "$keep_port")" "served by $(pid_in keep "$before")" "intake keep serves before the reload"
 
 # 1. A reload of the very same file: nothing changes, every pid stays.
 run $CTL reload
 expect_rc 0 "gracectl reload of an unchanged file"
-expect_eq "$(pids)" "$before" "a reload without changes keeps every pid"
+expect_eq "$(status_pids)" "$before" "a reload without changes keeps every pid"
 
 # 2. gracectl reload of configuration B. keep: unchanged, its intake only gets another backlog
 # (the same socket); swap: another command (a new process); tune: only stop_timeout (a key graced
@@ -238,19 +220,19 @@ else
 fi
 touch "$T/watch.stop"
 wait "$WATCH"
-after=$(pids)
+after=$(status_pids)
 echo "reload.sh: pids before: $before; after: $after"
 
-expect_eq "$(pid_of keep "$after")" "$(pid_of keep "$before")" "unchanged worker keep keeps its pid"
-expect_eq "$(pid_of tune "$after")" "$(pid_of tune "$before")" \
+expect_eq "$(pid_in keep "$after")" "$(pid_in keep "$before")" "unchanged worker keep keeps its pid"
+expect_eq "$(pid_in tune "$after")" "$(pid_in tune "$before")" \
 	"worker tune (only stop_timeout changed, a key graced alone reads) keeps its pid"
 expect_eq "$(count_events ' (keep|tune) signal')" 0 "keep and tune got no signal"
-new_swap=$(pid_of swap "$after")
-[ -n "$new_swap" ] && [ "$new_swap" != "$(pid_of swap "$before")" ] && pass ||
-	fail "changed worker swap has a new pid (before $(pid_of swap "$before"), after '$new_swap')"
+new_swap=$(pid_in swap "$after")
+[ -n "$new_swap" ] && [ "$new_swap" != "$(pid_in swap "$before")" ] && pass ||
+	fail "changed worker swap has a new pid (before $(pid_in swap "$before"), after '$new_swap')"
 expect_eq "$(grep ' swap-v2 start ' "$EV" | sed 's/.*pid=\([0-9]*\).*/\1/')" "$new_swap" \
 	"the new pid of swap runs the new command"
-expect_eq "$(pids_alive "$(pid_of swap "$before")")" 0 "the old process of swap is gone"
+expect_eq "$(pids_alive "$(pid_in swap "$before")")" 0 "the old process of swap is gone"
 expect_event ' swap signal SIGTERM' "the old process of swap got its stop signal"
 # Rolling: the replacement started before the old one heard its stop signal (its ready =
 # delay:200ms: with ready = none it counts as ready once spawned, which may come before its own
@@ -264,11 +246,11 @@ fi
 # legacy: through its stop, then gone.
 expect_event ' legacy signal SIGTERM' "removed worker legacy got its stop signal"
 expect_event ' legacy exit 0' "removed worker legacy exited on it"
-expect_eq "$(pids_alive "$(pid_of legacy "$before")")" 0 "the process of legacy is gone"
-expect_eq "$(pid_of legacy "$after")" "" "gracectl status no longer lists legacy"
+expect_eq "$(pids_alive "$(pid_in legacy "$before")")" 0 "the process of legacy is gone"
+expect_eq "$(pid_in legacy "$after")" "" "gracectl status no longer lists legacy"
 # Added: db, then api (after= db, whose ready = delay:500ms).
 for w in db api; do
-	[ -n "$(pid_of "$w" "$after")" ] && [ "$(pids_alive "$(pid_of "$w" "$after")")" = 1 ] && pass ||
+	[ -n "$(pid_in "$w" "$after")" ] && [ "$(pids_alive "$(pid_in "$w" "$after")")" = 1 ] && pass ||
 		fail "added worker $w runs and is listed: $after"
 done
 db_start=$(event_ms ' db start ')
@@ -284,8 +266,8 @@ echo "reload.sh: watcher across the reload: $watch"
 expect_eq "$(listen_inode "$keep_port")" "$keep_inode" "intake keep is the same listening socket after the reload"
 graced_holds "$keep_inode" && pass || fail "graced no longer holds intake keep's socket"
 expect_eq "$(value failed "$watch")" 0 "intake keep answered every connection during the reload"
-expect_eq "$(get "$keep_port")" "served by $(pid_of keep "$before")" "intake keep serves after the reload"
-expect_eq "$(get "$new_port")" "served by $(pid_of db "$after")" "added intake new is open and served by db"
+expect_eq "$(get "$keep_port")" "served by $(pid_in keep "$before")" "intake keep serves after the reload"
+expect_eq "$(get "$new_port")" "served by $(pid_in db "$after")" "added intake new is open and served by db"
 expect_eq "$(get "$gone_port")" "refused" "removed intake gone is closed"
 closed=$(value closed_ms "$watch")
 legacy_exit=$(event_ms ' legacy exit ')
@@ -318,7 +300,7 @@ fi
 
 # 3. Invalid reloads change nothing. A bad key and an unknown after=: both named as FILE:LINE.
 cp "$C" "$T/good.ini"
-before=$(pids)
+before=$(status_pids)
 n_start=$(count_events ' start ')
 n_signal=$(count_events ' signal ')
 sed -e 's/^backlog = 128$/backlog = 128\nbogus_key = 1/' -e 's/^after = db, keep$/after = db, nosuch/' \
@@ -335,7 +317,7 @@ expect_in "$T/reply" "$C:$bad_after:" "the reply names the unknown after='s FILE
 for l in "$bad_key" "$bad_after"; do
 	if grep -qF "$C:$l:" "$T/graced.log"; then pass; else fail "the log does not name $C:$l:"; fi
 done
-expect_eq "$(pids)" "$before" "an invalid reload keeps every pid"
+expect_eq "$(status_pids)" "$before" "an invalid reload keeps every pid"
 # A [supervisor] name change: a valid file that cannot apply at run time.
 sed 's/^name = reloadtest$/name = renamed/' "$T/good.ini" | write_config "$C"
 name_line=$(line_of "name = renamed")
@@ -345,14 +327,14 @@ cat "$T/out" "$T/err" >"$T/reply"
 expect_in "$T/reply" "$C:$name_line:" "the reply names the name change's FILE:LINE"
 expect_in "$T/reply" "name" "the reply names the key that cannot change"
 if grep -qF "$C:$name_line:" "$T/graced.log"; then pass; else fail "the log does not name $C:$name_line:"; fi
-expect_eq "$(pids)" "$before" "a rejected name change keeps every pid"
+expect_eq "$(status_pids)" "$before" "a rejected name change keeps every pid"
 # The same by SIGHUP: the log names FILE:LINE, nothing changes.
 write_config "$C" <"$T/bad.ini"
 n_named=$(grep -cF "$C:$bad_after:" "$T/graced.log")
 kill -HUP "$GPID"
 wait_for 10 eval '[ "$(grep -cF "$C:$bad_after:" "$T/graced.log")" -gt "$n_named" ]' ||
 	fail "SIGHUP with an invalid file: the log does not name $C:$bad_after: within 10 s"
-expect_eq "$(pids)" "$before" "SIGHUP with an invalid file keeps every pid"
+expect_eq "$(status_pids)" "$before" "SIGHUP with an invalid file keeps every pid"
 expect_eq "$(count_events ' start ')" "$n_start" "no worker started by a rejected reload"
 expect_eq "$(count_events ' signal ')" "$n_signal" "no worker signalled by a rejected reload"
 expect_eq "$(pids_alive "$GPID")" 1 "graced still runs"
@@ -364,11 +346,11 @@ n_notify=$(wc -l <"$N")
 kill -HUP "$GPID"
 wait_for 15 events_at_least 1 ' api exit ' || fail "SIGHUP: removed worker api did not exit within 15 s"
 expect_event ' api signal SIGTERM' "SIGHUP: removed worker api got its stop signal"
-after=$(pids)
+after=$(status_pids)
 for w in keep swap tune db; do
-	expect_eq "$(pid_of "$w" "$after")" "$(pid_of "$w" "$before")" "SIGHUP: $w keeps its pid"
+	expect_eq "$(pid_in "$w" "$after")" "$(pid_in "$w" "$before")" "SIGHUP: $w keeps its pid"
 done
-expect_eq "$(pid_of api "$after")" "" "SIGHUP: api is no longer listed"
+expect_eq "$(pid_in api "$after")" "" "SIGHUP: api is no longer listed"
 notify2() {
 	tail -n +"$((n_notify + 1))" "$N" >"$T/notify2"
 	grep -qE "$READY_RE" "$T/notify2"

@@ -173,22 +173,6 @@ stop_clients() {
 	wait "$HTTP_CLIENT" "$READY_CLIENT"
 }
 
-# pids: "NAME=PID" for every instance gracectl status lists, sorted, on one line.
-pids() {
-	$CTL --json status 2>/dev/null | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.readline())
-print(" ".join("%s=%s" % (i["name"], i.get("pid")) for i in sorted(r["instances"], key=lambda i: i["name"])))'
-}
-pid_of() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
-# ev_ms PATTERN: the time of the first event line matching the extended regex, or nothing.
-ev_ms() {
-	event_ms "$1"
-}
-
 cat >"$T/roll.ini" <<INI
 [supervisor]
 name = rolltest
@@ -216,13 +200,13 @@ wait_for 15 events_at_least 2 ' web ready ' || fail "the web instances did not g
 wait_for 10 test -S "$S" || fail "no control socket"
 wait_for 10 eval '[ "$($TCP http "$ready" /ready 2>/dev/null)" = "200 ready" ]' || fail "/ready is not 200"
 inode=$(awk -v p="$(printf '0100007F:%04X' "$http")" '$2 == p && $4 == "0A" { print $10; exit }' /proc/net/tcp)
-first=$(pids)
-old0=$(pid_of web.0 "$first")
-old1=$(pid_of web.1 "$first")
+first=$(status_pids)
+old0=$(pid_in web.0 "$first")
+old1=$(pid_in web.1 "$first")
 [ -n "$old0" ] && [ -n "$old1" ] && pass || fail "status lists web.0 and web.1 with pids: $first"
 expect_eq "$(count_events " web start .* inode=$inode ready=yes")" 2 "both instances got intake http's socket"
 for k in 0 1; do
-	expect_eq "$(grep -c " web start pid=$(pid_of web.$k "$first") instance=$k " "$EV")" 1 \
+	expect_eq "$(grep -c " web start pid=$(pid_in web.$k "$first") instance=$k " "$EV")" 1 \
 		"web.$k runs with GRACED_INSTANCE=$k"
 done
 case "$($TCP http "$http" / 2>&1)" in
@@ -238,9 +222,9 @@ expect_rc 0 "gracectl restart web"
 cp "$T/out" "$T/restart.out"
 cp "$T/err" "$T/restart.err"
 restart_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-second=$(pids)
-new0=$(pid_of web.0 "$second")
-new1=$(pid_of web.1 "$second")
+second=$(status_pids)
+new0=$(pid_in web.0 "$second")
+new1=$(pid_in web.1 "$second")
 # The client goes on until a replacement has served it (or 10 s): requests across the end too.
 replacements=$(for p in $new0 $new1; do [ "$p" != "$old0" ] && [ "$p" != "$old1" ] && echo "$p"; done)
 served_by_new() {
@@ -259,8 +243,8 @@ expect_eq "$(value not200 "$ready_result")" 0 "/ready stays 200 during the rolli
 expect_between "$(value polls "$ready_result")" 1 999999 "/ready was polled"
 # Every pid replaced, each replacement with its instance number and the same socket.
 for k in 0 1; do
-	old=$(pid_of web.$k "$first")
-	new=$(pid_of web.$k "$second")
+	old=$(pid_in web.$k "$first")
+	new=$(pid_in web.$k "$second")
 	if [ -n "$new" ] && [ "$new" != "$old" ] && [ "$new" != "$old0" ] && [ "$new" != "$old1" ]; then
 		pass
 	else
@@ -274,22 +258,22 @@ for k in 0 1; do
 	expect_eq "$(count_events " web signal SIGTERM pid=$old$")" 1 "the old web.$k got its stop signal"
 	expect_eq "$(count_events " web exit 0 pid=$old ")" 1 "the old web.$k exited on it, its requests done"
 	# The old one hears its stop signal only once its replacement is ready.
-	ready_at=$(ev_ms " web ready pid=$new$")
-	term_at=$(ev_ms " web signal SIGTERM pid=$old$")
+	ready_at=$(event_ms " web ready pid=$new$")
+	term_at=$(event_ms " web signal SIGTERM pid=$old$")
 	[ -n "$ready_at" ] && [ -n "$term_at" ] &&
 		expect_at_least "$((term_at - ready_at))" 0 "web.$k: the old instance is stopped only after its replacement is ready"
 done
 # One instance at a time: the second replacement starts only once the first old instance exited.
 if [ -n "$new0" ] && [ -n "$new1" ]; then
-	s0=$(ev_ms " web start pid=$new0 ")
-	s1=$(ev_ms " web start pid=$new1 ")
+	s0=$(event_ms " web start pid=$new0 ")
+	s1=$(event_ms " web start pid=$new1 ")
 	if [ "${s0:-0}" -le "${s1:-0}" ]; then
 		first_old=$old0 second_new=$new1
 	else
 		first_old=$old1 second_new=$new0
 	fi
-	exit_at=$(ev_ms " web exit 0 pid=$first_old ")
-	start_at=$(ev_ms " web start pid=$second_new ")
+	exit_at=$(event_ms " web exit 0 pid=$first_old ")
+	start_at=$(event_ms " web start pid=$second_new ")
 	[ -n "$exit_at" ] && [ -n "$start_at" ] &&
 		expect_at_least "$((start_at - exit_at))" 0 "one instance at a time: the second replacement starts after the first old instance exited"
 fi
@@ -300,7 +284,7 @@ expect_eq "$(awk -v p="$(printf '0100007F:%04X' "$http")" '$2 == p && $4 == "0A"
 # 2. A replacement that never becomes ready within start_timeout (3 s): it is stopped, the old
 # instance is kept, gracectl restart exits 1. The clients run across it too.
 touch "$T/never-ready"
-second=$(pids)
+second=$(status_pids)
 n_never=$(count_events ' web start .* ready=no')
 start_clients fail
 t0=$(date +%s%N)
@@ -316,7 +300,7 @@ http_result=$(cat "$T/fail.http")
 ready_result=$(cat "$T/fail.ready")
 echo "rolling-restart.sh: failed restart took ${fail_ms} ms; requests during it: $http_result; /ready: $ready_result"
 expect_at_least "$fail_ms" 2900 "the replacement had its start_timeout (3 s) to become ready"
-expect_eq "$(pids)" "$second" "the old instances are kept (same pids)"
+expect_eq "$(status_pids)" "$second" "the old instances are kept (same pids)"
 expect_eq "$(value failed "$http_result")" 0 "0 failed requests during the failed restart"
 expect_eq "$(value not200 "$ready_result")" 0 "/ready stays 200 during the failed restart"
 never=$(grep -E ' web start .* ready=no' "$EV" | sed 's/.* pid=\([0-9]*\) .*/\1/')
@@ -333,12 +317,12 @@ expect_rc 1 "restart of an unknown worker"
 expect_in "$T/err" "cannot restart worker 'nosuch': no such worker" "the refusal names the worker"
 run $CTL restart
 expect_rc 2 "restart without a name"
-expect_eq "$(pids)" "$second" "a refused restart changes nothing"
+expect_eq "$(status_pids)" "$second" "a refused restart changes nothing"
 
 # 4. SIGTERM to graced during a rolling restart, while a replacement starts (never ready): the
 # ordered shutdown takes every process (both old instances and the replacement) through its steps
 # and reaps it; the restart ends as cut short (gracectl restart 1), nothing is left pending.
-third=$(pids)
+third=$(status_pids)
 n_never=$(count_events ' web start .* ready=no')
 $CTL restart web >"$T/cut.out" 2>"$T/cut.err" &
 CUT=$!
@@ -354,15 +338,15 @@ expect_eq "$cut_rc" 1 "gracectl restart cut short by the shutdown exits 1"
 if grep -q 'shutdown' "$T/cut.err"; then pass; else
 	fail "gracectl restart says the shutdown cut it short: $(cat "$T/cut.out" "$T/cut.err")"
 fi
-expect_eq "$(pids_alive $(pid_of web.0 "$third") $(pid_of web.1 "$third") $replacement)" 0 \
+expect_eq "$(pids_alive $(pid_in web.0 "$third") $(pid_in web.1 "$third") $replacement)" 0 \
 	"the old instances and the replacement are gone"
 expect_eq "$(count_events " web signal SIGTERM pid=$replacement$")" 1 "the replacement got the shutdown's stop signal"
 for k in 0 1; do
-	expect_eq "$(count_events " web exit 0 pid=$(pid_of web.$k "$third") ")" 1 "the old web.$k exited on the shutdown's stop signal"
+	expect_eq "$(count_events " web exit 0 pid=$(pid_in web.$k "$third") ")" 1 "the old web.$k exited on the shutdown's stop signal"
 done
 expect_eq "$(json '[w["outcome"] for w in r["workers"]]')" "['exited', 'exited']" "both instances exited"
 expect_eq "$(json '[w["pid"] for w in r["workers"]]' 2>/dev/null)" \
-	"[$(pid_of web.0 "$third"), $(pid_of web.1 "$third")]" "the report lists the instances that served"
+	"[$(pid_in web.0 "$third"), $(pid_in web.1 "$third")]" "the report lists the instances that served"
 expect_pending_at_exit 0
 
 # 5. SIGTERM to graced while the rolling restart stops a replaced instance (it takes 4 s to exit
@@ -383,12 +367,12 @@ rm -f "$EV" "$T/report.json"
 start_graced -c "$T/slow.ini"
 wait_for 10 events_at_least 1 ' start pid=' || fail "slow did not start: $(cat "$T/graced.log")"
 wait_for 10 test -S "$S" || fail "no control socket"
-old=$(pid_of slow "$(pids)")
+old=$(pid_in slow "$(status_pids)")
 $CTL restart slow >"$T/slow.out" 2>"$T/slow.err" &
 SLOW=$!
 wait_for 10 events_at_least 1 "^[0-9]+ $old signal SIGTERM$" ||
 	fail "the old instance got no stop signal: $(tail -5 "$T/graced.log")"
-new=$(pid_of slow "$(pids)")
+new=$(pid_in slow "$(status_pids)")
 [ -n "$new" ] && [ "$new" != "$old" ] && pass || fail "the replacement took the slot: '$old' -> '$new'"
 t1=$(date +%s%N)
 kill -TERM "$GPID"
